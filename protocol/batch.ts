@@ -1,0 +1,27 @@
+import { z } from "zod";
+import { EpochMs, NodeId } from "./ids.js";
+import { limits } from "./limits.js";
+import { NodeStatus } from "./status.js";
+import { NodeTelemetry } from "./telemetry.js";
+
+/** One message a gateway relays, in the order it arrived from the broker. */
+export const BatchItem = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("telemetry"), telemetry: NodeTelemetry }),
+  z.strictObject({ kind: z.literal("status"), status: NodeStatus }),
+]);
+export type BatchItem = z.infer<typeof BatchItem>;
+
+/** Body of POST /api/v1/telemetry. */
+export const TelemetryBatch = z.strictObject({
+  gatewayId: NodeId,
+  sentAt: EpochMs,
+  items: z.array(BatchItem).min(1).max(limits.batchItems),
+});
+export type TelemetryBatch = z.infer<typeof TelemetryBatch>;
+
+export const TelemetryAccepted = z.strictObject({
+  accepted: z.number().int().nonnegative(),
+  /** Telemetry samples not newer than what was already stored (replays); they changed nothing. */
+  duplicates: z.number().int().nonnegative(),
+});
+export type TelemetryAccepted = z.infer<typeof TelemetryAccepted>;

@@ -1,0 +1,12 @@
+import { z } from "zod";
+import { EpochMs } from "./ids.js";
+
+/** Sent back to a node on its rejections topic when a consumer drops one of its messages. */
+export const Rejection = z.strictObject({
+  v: z.literal(1),
+  topic: z.string(),
+  reason: z.enum(["too-large", "not-json", "schema", "topic-mismatch"]),
+  detail: z.string().max(1024),
+  ts: EpochMs,
+});
+export type Rejection = z.infer<typeof Rejection>;

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { RELEASE, VersionInfo } from "../../protocol/index.js";
+import { get } from "./client.js";
+
+describe("system routes", () => {
+  it("answers /healthz", async () => {
+    const res = await get("/healthz");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok" });
+  });
+
+  it("reports the release and protocol version", async () => {
+    const res = await get("/api/v1/version");
+    const body = VersionInfo.parse(await res.json());
+    expect(body.version).toBe(RELEASE);
+    expect(body.environment).toBe("development");
+  });
+});
+
+describe("OpenAPI document", () => {
+  it("describes every route with the schemas the routes validate with", async () => {
+    const res = await get("/api/v1/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>>;
+    };
+    expect(doc.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      "/api/v1/mesh/nodes",
+      "/api/v1/mesh/topology",
+      "/api/v1/telemetry",
+      "/api/v1/version",
+      "/healthz",
+    ]);
+    const ingest = doc.paths["/api/v1/telemetry"]?.post;
+    const schema = JSON.stringify(ingest?.requestBody?.content["application/json"]?.schema);
+    // The batch's item schema, with its strictness, is what the route validates with.
+    expect(schema).toContain("gatewayId");
+    expect(schema).toContain('"additionalProperties":false');
+    expect(schema).toContain('"maxItems":500');
+  });
+});

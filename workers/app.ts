@@ -1,0 +1,26 @@
+import { limits } from "../protocol/index.js";
+import { limitBody, requireJsonBody } from "./http/body.js";
+import { createRouter } from "./http/openapi.js";
+import { handleError } from "./http/problem.js";
+import { notFoundHandler } from "./http/routing.js";
+import { meshRoutes } from "./mesh/routes.js";
+import { systemRoutes } from "./system/routes.js";
+import { telemetryRoutes } from "./telemetry/routes.js";
+
+export const OPENAPI_PATH = "/api/v1/openapi.json";
+
+export function createApp() {
+  const app = createRouter();
+  app.use("/api/*", limitBody(limits.httpBodyBytes), requireJsonBody);
+  app.route("/", systemRoutes);
+  app.route("/", telemetryRoutes);
+  app.route("/", meshRoutes);
+  app.doc31(OPENAPI_PATH, (c) => ({
+    openapi: "3.1.0",
+    info: { title: "x0tta6bl4 control plane", version: "1" },
+    servers: [{ url: new URL(c.req.url).origin }],
+  }));
+  app.onError(handleError);
+  app.notFound(notFoundHandler(app));
+  return app;
+}

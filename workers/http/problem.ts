@@ -1,0 +1,58 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ZodError } from "zod";
+import { PROBLEM_CONTENT_TYPE, describeIssues, problemTypeUri, type Issue, type Problem } from "../../protocol/index.js";
+
+/** The closed set of problem types this API returns; the slug is part of the stable `type` URI. */
+const PROBLEM_TYPES = {
+  validation: { status: 400, title: "Request failed validation" },
+  "malformed-json": { status: 400, title: "Request body is not valid JSON" },
+  "not-found": { status: 404, title: "No such resource" },
+  "method-not-allowed": { status: 405, title: "Method not allowed on this resource" },
+  "payload-too-large": { status: 413, title: "Request body exceeds the size limit" },
+  "unsupported-media-type": { status: 415, title: "Unsupported content type" },
+  internal: { status: 500, title: "Internal error" },
+} as const;
+export type ProblemKind = keyof typeof PROBLEM_TYPES;
+
+export class ProblemError extends Error {
+  constructor(
+    readonly kind: ProblemKind,
+    readonly detail?: string,
+    readonly extra: { issues?: Issue[]; headers?: Record<string, string> } = {},
+  ) {
+    super(detail ?? PROBLEM_TYPES[kind].title);
+    this.name = "ProblemError";
+  }
+
+  static validation(error: ZodError, where: string): ProblemError {
+    const issues = describeIssues(error);
+    return new ProblemError("validation", `${where} has ${issues.length} invalid field(s)`, { issues });
+  }
+}
+
+export function problemResponse(c: Context, error: ProblemError): Response {
+  const { status, title } = PROBLEM_TYPES[error.kind];
+  const body: Problem = { type: problemTypeUri(error.kind), title, status, instance: new URL(c.req.url).pathname };
+  if (error.detail !== undefined) body.detail = error.detail;
+  if (error.extra.issues) body.issues = error.extra.issues;
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": PROBLEM_CONTENT_TYPE, ...error.extra.headers },
+  });
+}
+
+/** The one error handler: every failure leaves as problem+json, and a 500 never carries internals. */
+export function handleError(error: Error, c: Context): Response {
+  if (error instanceof ProblemError) return problemResponse(c, error);
+  if (error instanceof HTTPException && error.status < 500) {
+    return problemResponse(c, new ProblemError(kindForStatus(error.status), error.message));
+  }
+  console.error(JSON.stringify({ msg: "unhandled error", path: c.req.path, error: String(error) }));
+  return problemResponse(c, new ProblemError("internal", "The server could not complete the request."));
+}
+
+function kindForStatus(status: number): ProblemKind {
+  const match = Object.entries(PROBLEM_TYPES).find(([, t]) => t.status === status);
+  return (match?.[0] as ProblemKind | undefined) ?? "validation";
+}

@@ -1,0 +1,29 @@
+import { createRoute } from "@hono/zod-openapi";
+import { TelemetryAccepted, TelemetryBatch } from "../../protocol/index.js";
+import { openDatabase } from "../db/client.js";
+import { readSettings, type AppEnv } from "../env.js";
+import { createRouter, jsonBody, jsonResponse, problemResponses } from "../http/openapi.js";
+import { planIngest } from "./ingest.js";
+import { loadKnownNodes, writePlan } from "./store.js";
+
+const ingestTelemetry = createRoute({
+  method: "post",
+  path: "/api/v1/telemetry",
+  summary: "Ingest a telemetry batch relayed by a gateway",
+  description: "Upserts nodes and links and adds to per-minute rollups, atomically. Replayed samples change nothing.",
+  tags: ["telemetry"],
+  request: { body: jsonBody(TelemetryBatch) },
+  responses: {
+    200: jsonResponse(TelemetryAccepted, "What was stored"),
+    ...problemResponses(400, 413, 415),
+  },
+});
+
+export const telemetryRoutes = createRouter().openapi(ingestTelemetry, async (c) => {
+  const batch = c.req.valid("json");
+  const db = openDatabase(c.env.DB);
+  const known = await loadKnownNodes(db, batch.items);
+  const plan = planIngest(batch, known, readSettings(c.env).trustDomain, Date.now());
+  await writePlan(db, plan);
+  return c.json({ accepted: plan.accepted, duplicates: plan.duplicates }, 200);
+});

@@ -1,0 +1,76 @@
+import { inArray, sql } from "drizzle-orm";
+import type { BatchItem } from "../../protocol/index.js";
+import { chunkRows } from "../db/chunk.js";
+import type { Database } from "../db/client.js";
+import { links, nodes, telemetryRollups } from "../db/schema.js";
+import type { IngestPlan, KnownNode } from "./ingest.js";
+
+export async function loadKnownNodes(db: Database, items: readonly BatchItem[]): Promise<Map<string, KnownNode>> {
+  const ids = [...new Set(items.map((i) => (i.kind === "status" ? i.status.nodeId : i.telemetry.nodeId)))];
+  const known = new Map<string, KnownNode>();
+  for (const chunk of chunkRows(ids.map((id) => ({ id })), 1)) {
+    const rows = await db
+      .select({ id: nodes.id, firstSeen: nodes.firstSeen, lastSeen: nodes.lastSeen, lastTelemetryTs: nodes.lastTelemetryTs })
+      .from(nodes)
+      .where(inArray(nodes.id, chunk.map((c) => c.id)));
+    for (const { id, ...state } of rows) known.set(id, state);
+  }
+  return known;
+}
+
+const excluded = (column: string) => sql.raw(`excluded.${column}`);
+
+/** Writes a plan in one D1 batch, which D1 runs as a single transaction. */
+export async function writePlan(db: Database, plan: IngestPlan): Promise<void> {
+  const statements = [
+    ...chunkRows(plan.nodes, 8).map((rows) =>
+      db
+        .insert(nodes)
+        .values(rows)
+        .onConflictDoUpdate({
+          target: nodes.id,
+          set: {
+            spiffeId: excluded("spiffe_id"),
+            role: excluded("role"),
+            status: excluded("status"),
+            firmwareVersion: excluded("firmware_version"),
+            lastSeen: sql`max(${nodes.lastSeen}, excluded.last_seen)`,
+            lastTelemetryTs: sql`max(coalesce(${nodes.lastTelemetryTs}, 0), coalesce(excluded.last_telemetry_ts, 0))`,
+          },
+        }),
+    ),
+    ...chunkRows(plan.links, 6).map((rows) =>
+      db
+        .insert(links)
+        .values(rows)
+        .onConflictDoUpdate({
+          target: [links.fromNode, links.toNode],
+          set: { tq: excluded("tq"), latencyMs: excluded("latency_ms"), loss: excluded("loss"), updatedAt: excluded("updated_at") },
+          setWhere: sql`excluded.updated_at >= ${links.updatedAt}`,
+        }),
+    ),
+    ...chunkRows(plan.rollups, 13).map((rows) =>
+      db
+        .insert(telemetryRollups)
+        .values(rows)
+        .onConflictDoUpdate({
+          target: [telemetryRollups.nodeId, telemetryRollups.minute],
+          set: {
+            samples: sql`${telemetryRollups.samples} + excluded.samples`,
+            linkSamples: sql`${telemetryRollups.linkSamples} + excluded.link_samples`,
+            tqSum: sql`${telemetryRollups.tqSum} + excluded.tq_sum`,
+            latencyMsSum: sql`${telemetryRollups.latencyMsSum} + excluded.latency_ms_sum`,
+            lossSum: sql`${telemetryRollups.lossSum} + excluded.loss_sum`,
+            rxBytes: sql`max(${telemetryRollups.rxBytes}, excluded.rx_bytes)`,
+            txBytes: sql`max(${telemetryRollups.txBytes}, excluded.tx_bytes)`,
+            rxDropped: sql`max(${telemetryRollups.rxDropped}, excluded.rx_dropped)`,
+            txDropped: sql`max(${telemetryRollups.txDropped}, excluded.tx_dropped)`,
+            rssBytesMax: sql`max(${telemetryRollups.rssBytesMax}, excluded.rss_bytes_max)`,
+            cpuPercentSum: sql`${telemetryRollups.cpuPercentSum} + excluded.cpu_percent_sum`,
+          },
+        }),
+    ),
+  ];
+  const [first, ...rest] = statements;
+  if (first) await db.batch([first, ...rest]);
+}
