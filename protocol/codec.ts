@@ -31,7 +31,7 @@ export function decodePayload<S extends z.ZodType>(
   }
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(payload));
   } catch (error) {
     return { ok: false, reason: "not-json", detail: error instanceof Error ? error.message : String(error) };
   }

@@ -10,3 +10,5 @@ export * from "./telemetry.js";
 export * from "./topics.js";
 export * from "./version.js";
 export * from "./release.js";
+export * from "./match.js";
+export * from "./messages.js";

@@ -5,7 +5,7 @@ import { EpochMs } from "./ids.js";
 export const Rejection = z.strictObject({
   v: z.literal(1),
   topic: z.string(),
-  reason: z.enum(["too-large", "not-json", "schema", "topic-mismatch"]),
+  reason: z.enum(["unknown-topic", "too-large", "not-json", "schema", "topic-mismatch"]),
   detail: z.string().max(1024),
   ts: EpochMs,
 });

@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { PROBLEM_CONTENT_TYPE, Problem, limits, problemTypeUri } from "../../protocol/index.js";
 import { batchOf, telemetryItem, telemetrySample } from "../helpers/fixtures.js";

@@ -1,0 +1,72 @@
+import { z } from "zod";
+import { NodeId, Role, limits } from "../../protocol/index.js";
+
+const MqttUrl = z
+  .url({ protocol: /^mqtts?$/, error: "must be an mqtt:// or mqtts:// URL" });
+const HttpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
+const Port = z.number().int().min(0).max(65_535);
+const Millis = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const SimulatedMesh = z.strictObject({
+  backend: z.literal("simulated"),
+  /** Every member of the simulated mesh, this node included; all nodes must list the same set and seed. */
+  peers: z.array(NodeId).min(1).max(1024),
+  seed: z.number().int().default(1),
+});
+
+const EmbeddedBroker = z.strictObject({
+  host: z.string().min(1).default("127.0.0.1"),
+  port: Port.default(1883),
+});
+
+const GatewaySection = z.strictObject({
+  embeddedBroker: EmbeddedBroker.optional(),
+  edgeUrl: HttpUrl,
+  /** Gateways in one group split the nodes' messages between them. */
+  shareGroup: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 chars of A-Z, a-z, 0-9, '_' and '-'").default("x0-gateways"),
+  batch: z
+    .strictObject({
+      maxItems: z.number().int().min(1).max(limits.batchItems).default(200),
+      maxDelayMs: Millis(10, 60_000).default(1000),
+    })
+    .prefault({}),
+  retry: z
+    .strictObject({
+      initialMs: Millis(10, 60_000).default(250),
+      maxMs: Millis(100, 600_000).default(10_000),
+      requestTimeoutMs: Millis(100, 120_000).default(10_000),
+    })
+    .prefault({}),
+  /** Items held for the edge while it is unreachable; past this the oldest are dropped and counted. */
+  maxQueuedItems: z.number().int().min(limits.batchItems).max(10_000_000).default(50_000),
+});
+
+export const AgentConfig = z
+  .strictObject({
+    nodeId: NodeId,
+    role: Role,
+    logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    broker: z
+      .strictObject({
+        url: MqttUrl.default("mqtt://127.0.0.1:1883"),
+        keepaliveS: z.number().int().min(1).max(65_535).default(10),
+        reconnectMs: Millis(100, 600_000).default(1000),
+      })
+      .prefault({}),
+    telemetry: z.strictObject({ intervalMs: Millis(100, 3_600_000).default(1000) }).prefault({}),
+    mesh: SimulatedMesh,
+    gateway: GatewaySection.optional(),
+  })
+  .superRefine((config, ctx) => {
+    if (config.role === "gateway" && !config.gateway) {
+      ctx.addIssue({ code: "custom", path: ["gateway"], message: "is required when role is \"gateway\"" });
+    }
+    if (config.role === "node" && config.gateway) {
+      ctx.addIssue({ code: "custom", path: ["gateway"], message: "is only allowed when role is \"gateway\"" });
+    }
+    if (!config.mesh.peers.includes(config.nodeId)) {
+      ctx.addIssue({ code: "custom", path: ["mesh", "peers"], message: `must include this node's id "${config.nodeId}"` });
+    }
+  });
+export type AgentConfig = z.infer<typeof AgentConfig>;
+export type GatewayConfig = NonNullable<AgentConfig["gateway"]>;

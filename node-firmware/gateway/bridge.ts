@@ -1,0 +1,63 @@
+import type { MqttClient } from "mqtt";
+import { decodeNodeMessage, topics, type BatchItem } from "../../protocol/index.js";
+import type { GatewayConfig } from "../config/schema.js";
+import { errorText, type Logger } from "../log.js";
+import { RejectionNotifier } from "../mqtt/rejections.js";
+import { Batcher } from "./batcher.js";
+import type { EdgeClient } from "./edge-client.js";
+
+/**
+ * Relays the nodes' telemetry and status to the edge. It takes its share of every node's
+ * messages through MQTT 5 shared subscriptions, validates each one (an invalid one is
+ * counted and answered, never forwarded), and hands them on in arrival order.
+ */
+export class TelemetryBridge {
+  readonly rejections: RejectionNotifier;
+  private readonly batcher: Batcher;
+  relayed = 0;
+
+  constructor(
+    private readonly client: MqttClient,
+    private readonly config: GatewayConfig,
+    private readonly edge: EdgeClient,
+    private readonly log: Logger,
+  ) {
+    this.batcher = new Batcher(config.batch, (items) => edge.enqueue(items));
+    this.rejections = new RejectionNotifier((topic, payload) => client.publish(topic, payload, { qos: 0 }), log);
+  }
+
+  get filters(): string[] {
+    return [topics.allNodes("telemetry"), topics.allNodes("status")].map((f) => topics.shared(this.config.shareGroup, f));
+  }
+
+  start(): void {
+    this.client.on("message", (topic, payload) => this.onMessage(topic, payload));
+    this.client.on("connect", () => {
+      this.client.subscribe(this.filters, { qos: 1 }, (error, granted) => {
+        if (error) this.log.error("subscribe failed", { error: errorText(error) });
+        else this.log.info("relaying node messages", { filters: granted?.map((g) => `${g.topic} (qos ${g.qos})`) });
+      });
+    });
+  }
+
+  /** Sends what is still batched and waits until the edge has it, or until `timeoutMs`. */
+  async flush(timeoutMs: number): Promise<void> {
+    this.batcher.flush();
+    await Promise.race([this.edge.drained(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const result = decodeNodeMessage(topic, payload);
+    if (!result.ok) {
+      this.rejections.reject(topic, result.nodeId, result.reason, result.detail);
+      return;
+    }
+    const { message } = result;
+    let item: BatchItem;
+    if (message.channel === "telemetry") item = { kind: "telemetry", telemetry: message.value };
+    else if (message.channel === "status") item = { kind: "status", status: message.value };
+    else return;
+    this.relayed++;
+    this.batcher.push(item);
+  }
+}

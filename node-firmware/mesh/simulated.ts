@@ -1,0 +1,115 @@
+import type { InterfaceCounters, NeighborReading } from "../../protocol/index.js";
+import { fnv1a } from "../hash.js";
+import type { MeshBackend, MeshSample } from "./backend.js";
+
+/** A link of the modelled mesh with its steady-state quality. */
+export interface ModelLink {
+  a: string;
+  b: string;
+  /** 0..1, share of the radio range the two nodes are apart. */
+  distance: number;
+}
+
+/** Deterministic PRNG (mulberry32) so every process derives the same topology from the same seed. */
+export function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const RADIO_RANGE = 0.45;
+
+/**
+ * Places the peers on a unit square and links those within radio range; components
+ * left apart are joined through their closest pair, so the modelled mesh is connected.
+ */
+export function buildTopology(peers: readonly string[], seed: number): ModelLink[] {
+  const ids = [...new Set(peers)].sort();
+  const random = prng(seed);
+  const position = new Map(ids.map((id) => [id, { x: random(), y: random() }]));
+  const distance = (a: string, b: string) => {
+    const p = position.get(a);
+    const q = position.get(b);
+    return p && q ? Math.hypot(p.x - q.x, p.y - q.y) : Infinity;
+  };
+  const pairs = ids.flatMap((a, i) => ids.slice(i + 1).map((b) => ({ a, b, d: distance(a, b) })));
+  const links = pairs.filter((p) => p.d <= RADIO_RANGE);
+
+  const component = new Map(ids.map((id) => [id, id]));
+  const root = (id: string): string => {
+    let r = id;
+    while (component.get(r) !== r) r = component.get(r) as string;
+    return r;
+  };
+  for (const l of links) component.set(root(l.a), root(l.b));
+  for (const p of [...pairs].sort((x, y) => x.d - y.d)) {
+    if (root(p.a) !== root(p.b)) {
+      component.set(root(p.a), root(p.b));
+      links.push(p);
+    }
+  }
+  return links.map(({ a, b, d }) => ({ a, b, distance: Math.min(1, d / RADIO_RANGE) }));
+}
+
+/** Steady-state reading for a link at a given distance: TQ falls and latency/loss grow with range. */
+export function baseQuality(distance: number): Omit<NeighborReading, "neighbor"> {
+  return {
+    tq: Math.round(255 * (1 - 0.75 * distance ** 2)),
+    latencyMs: 1 + 24 * distance,
+    loss: 0.25 * distance ** 3,
+  };
+}
+
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
+
+/** A node's view of the modelled mesh: its neighbors with jittered quality, and interface counters. */
+export class SimulatedMesh implements MeshBackend {
+  readonly kind = "simulated";
+  private readonly neighbors: { id: string; distance: number }[];
+  private readonly jitter: () => number;
+  private counters: InterfaceCounters = { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0 };
+  private lastSampleAt: number | undefined;
+
+  constructor(nodeId: string, peers: readonly string[], seed: number) {
+    this.neighbors = buildTopology(peers, seed)
+      .filter((l) => l.a === nodeId || l.b === nodeId)
+      .map((l) => ({ id: l.a === nodeId ? l.b : l.a, distance: l.distance }))
+      .sort((x, y) => x.id.localeCompare(y.id));
+    this.jitter = prng(seed ^ fnv1a(nodeId));
+  }
+
+  sample(now: number): MeshSample {
+    const neighbors = this.neighbors.map(({ id, distance }) => {
+      const base = baseQuality(distance);
+      return {
+        neighbor: id,
+        tq: clamp(Math.round(base.tq + (this.jitter() - 0.5) * 10), 0, 255),
+        latencyMs: round3(base.latencyMs * (0.9 + this.jitter() * 0.2)),
+        loss: round3(clamp(base.loss * (0.8 + this.jitter() * 0.4), 0, 1)),
+      };
+    });
+    this.advanceCounters(now, neighbors);
+    return { neighbors, counters: { ...this.counters } };
+  }
+
+  /** OGMs and payload: about 2 kB/s per neighbor, drops in proportion to loss. */
+  private advanceCounters(now: number, neighbors: NeighborReading[]): void {
+    const elapsedS = this.lastSampleAt === undefined ? 0 : Math.max(0, now - this.lastSampleAt) / 1000;
+    this.lastSampleAt = now;
+    for (const n of neighbors) {
+      const packets = Math.round(elapsedS * 10);
+      const dropped = Math.round(packets * n.loss);
+      this.counters.rxPackets += packets - dropped;
+      this.counters.txPackets += packets;
+      this.counters.rxBytes += (packets - dropped) * 200;
+      this.counters.txBytes += packets * 200;
+      this.counters.rxDropped += dropped;
+    }
+  }
+}

@@ -1,0 +1,27 @@
+import mqtt, { type MqttClient } from "mqtt";
+import { RELEASE, topics, type NodeStatus, type Role } from "../../protocol/index.js";
+import type { AgentConfig } from "../config/schema.js";
+
+export function statusMessage(nodeId: string, role: Role, state: NodeStatus["state"]): NodeStatus {
+  return { v: 1, nodeId, role, state, ts: Date.now(), firmware: RELEASE };
+}
+
+/**
+ * One MQTT 5 session per agent, client id = node id, with a retained `offline` Last Will
+ * so the mesh learns of a crash from the broker. Publishes while disconnected are not queued:
+ * the caller decides what to keep.
+ */
+export function connectMqtt(config: AgentConfig): MqttClient {
+  const will = statusMessage(config.nodeId, config.role, "offline");
+  return mqtt.connect(config.broker.url, {
+    protocolVersion: 5,
+    clientId: config.nodeId,
+    clean: true,
+    keepalive: config.broker.keepaliveS,
+    reconnectPeriod: config.broker.reconnectMs,
+    connectTimeout: 10_000,
+    queueQoSZero: false,
+    resubscribe: true,
+    will: { topic: topics.status(config.nodeId), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
+  });
+}

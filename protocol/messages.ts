@@ -1,0 +1,34 @@
+import { decodePayload } from "./codec.js";
+import { Rejection } from "./rejection.js";
+import { NodeStatus } from "./status.js";
+import { NodeTelemetry } from "./telemetry.js";
+import { parseNodeTopic } from "./topics.js";
+
+export type NodeMessage =
+  | { channel: "telemetry"; nodeId: string; value: NodeTelemetry }
+  | { channel: "status"; nodeId: string; value: NodeStatus }
+  | { channel: "rejections"; nodeId: string; value: Rejection };
+
+export type RejectReason = Rejection["reason"];
+export type NodeMessageResult =
+  | { ok: true; message: NodeMessage }
+  | { ok: false; reason: RejectReason; detail: string; nodeId: string | null };
+
+const SCHEMAS = { telemetry: NodeTelemetry, status: NodeStatus, rejections: Rejection } as const;
+
+/**
+ * Decodes a message published under a node's topic tree: the topic must be ours, the payload
+ * must fit the channel's schema, and a payload naming a node must name the topic's node.
+ */
+export function decodeNodeMessage(topic: string, payload: Uint8Array): NodeMessageResult {
+  const parsed = parseNodeTopic(topic);
+  if (!parsed) return { ok: false, reason: "unknown-topic", detail: `not a node topic: ${topic.slice(0, 200)}`, nodeId: null };
+  const { nodeId, channel } = parsed;
+  const decoded = decodePayload(SCHEMAS[channel], payload);
+  if (!decoded.ok) return { ok: false, reason: decoded.reason, detail: decoded.detail, nodeId };
+  const value = decoded.value;
+  if ("nodeId" in value && value.nodeId !== nodeId) {
+    return { ok: false, reason: "topic-mismatch", detail: `payload is from "${value.nodeId}", topic is "${nodeId}"`, nodeId };
+  }
+  return { ok: true, message: { channel, nodeId, value } as NodeMessage };
+}

@@ -1,0 +1,43 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { z } from "zod";
+import type { AgentConfig } from "../node-firmware/config/schema.js";
+
+export interface StackLayout {
+  nodes: number;
+  apiUrl: string;
+  mqttPort: number;
+  seed: number;
+}
+
+export const GATEWAY_ID = "gw-1";
+export const nodeIds = (count: number): string[] => Array.from({ length: count }, (_, i) => `node-${i + 1}`);
+
+/** A config file as written: defaults left to the agent. */
+type AgentConfigInput = z.input<typeof AgentConfig>;
+
+/** One config per agent: a gateway with the embedded broker, and the simulated nodes. */
+export function stackConfigs(layout: StackLayout): AgentConfigInput[] {
+  const peers = [GATEWAY_ID, ...nodeIds(layout.nodes)];
+  const mesh = { backend: "simulated" as const, peers, seed: layout.seed };
+  const broker = { url: `mqtt://127.0.0.1:${layout.mqttPort}`, keepaliveS: 5 };
+  const gateway: AgentConfigInput = {
+    nodeId: GATEWAY_ID,
+    role: "gateway",
+    mesh,
+    broker,
+    gateway: { embeddedBroker: { host: "127.0.0.1", port: layout.mqttPort }, edgeUrl: layout.apiUrl },
+  };
+  return [gateway, ...nodeIds(layout.nodes).map((nodeId) => ({ nodeId, role: "node" as const, mesh, broker }))];
+}
+
+export async function writeConfigs(dir: string, configs: AgentConfigInput[]): Promise<Map<string, string>> {
+  await mkdir(dir, { recursive: true });
+  const files = new Map<string, string>();
+  for (const config of configs) {
+    const file = join(dir, `${config.nodeId}.json`);
+    await writeFile(file, JSON.stringify(config, null, 2) + "\n");
+    files.set(config.nodeId, file);
+  }
+  return files;
+}

@@ -1,0 +1,87 @@
+import { mkdir } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { build } from "esbuild";
+import { Log, LogLevel, Miniflare } from "miniflare";
+import { applyMigrations } from "./migrations.js";
+import { readWranglerToml } from "./wrangler-config.js";
+
+export interface LocalWorkerOptions {
+  root: string;
+  stateDir: string;
+  host: string;
+  port: number;
+}
+
+export interface LocalWorker {
+  url: URL;
+  appliedMigrations: string[];
+  dispose(): Promise<void>;
+}
+
+/** Bundles the Worker the way wrangler would for workerd (ESM, worker conditions). */
+async function bundleWorker(root: string, entry: string, outDir: string): Promise<string> {
+  await mkdir(outDir, { recursive: true });
+  const outfile = join(outDir, "worker.js");
+  await build({
+    entryPoints: [resolve(root, entry)],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["workerd", "worker", "browser", "module", "main"],
+    logLevel: "warning",
+  });
+  return outfile;
+}
+
+/**
+ * Runs the control plane in workerd through Miniflare, configured from wrangler.toml, with D1
+ * persisted where `wrangler --persist-to <stateDir>` keeps it and migrations applied on start.
+ */
+export async function startLocalWorker(options: LocalWorkerOptions): Promise<LocalWorker> {
+  const wrangler = await readWranglerToml(join(options.root, "wrangler.toml"));
+  const scriptPath = await bundleWorker(options.root, wrangler.main, join(options.stateDir, "build"));
+  const d1 = wrangler.d1_databases[0];
+  if (!d1) throw new Error("wrangler.toml has no [[d1_databases]]");
+  const before = signalListeners();
+  const mf = new Miniflare({
+    name: "x0tta6bl4-control-plane",
+    scriptPath,
+    modules: true,
+    modulesRoot: dirname(scriptPath),
+    compatibilityDate: wrangler.compatibility_date,
+    compatibilityFlags: wrangler.compatibility_flags,
+    bindings: wrangler.vars,
+    d1Databases: { [d1.binding]: d1.database_id },
+    d1Persist: join(options.stateDir, "state", "v3", "d1"),
+    host: options.host,
+    port: options.port,
+    cf: false,
+    log: new Log(LogLevel.WARN),
+  });
+  releaseSignals(before);
+  try {
+    const url = await mf.ready;
+    const db = await mf.getD1Database(d1.binding);
+    const appliedMigrations = await applyMigrations(db, join(options.root, d1.migrations_dir));
+    return { url, appliedMigrations, dispose: () => mf.dispose() };
+  } catch (error) {
+    await mf.dispose();
+    throw error;
+  }
+}
+
+const SIGNALS = ["SIGINT", "SIGTERM"] as const;
+const signalListeners = () => new Set(SIGNALS.flatMap((signal) => process.listeners(signal)));
+
+/**
+ * Miniflare installs SIGINT/SIGTERM hooks that exit the process at once. The stack stops its
+ * agents first and disposes Miniflare itself, so those hooks are taken off again.
+ */
+function releaseSignals(before: Set<NodeJS.SignalsListener>): void {
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) if (!before.has(listener)) process.removeListener(signal, listener);
+  }
+}
