@@ -12,7 +12,7 @@ const ago = (iso: string, now: number) => `${Math.max(0, Math.round((now - Date.
 
 export async function nodesCommand(ctx: CommandContext): Promise<void> {
   const { nodes } = await getResource(ctx.api, "/api/v1/mesh/nodes", NodeList);
-  if (ctx.json) return ctx.out(JSON.stringify({ nodes }, null, 2));
+  if (ctx.json) { ctx.out(JSON.stringify({ nodes }, null, 2)); return; }
   const now = Date.now();
   ctx.out(
     renderTable(
@@ -24,7 +24,7 @@ export async function nodesCommand(ctx: CommandContext): Promise<void> {
 
 export async function topologyCommand(ctx: CommandContext): Promise<void> {
   const topology = await getResource(ctx.api, "/api/v1/mesh/topology", Topology);
-  if (ctx.json) return ctx.out(JSON.stringify(topology, null, 2));
+  if (ctx.json) { ctx.out(JSON.stringify(topology, null, 2)); return; }
   const status = new Map(topology.nodes.map((n) => [n.id, n.status]));
   ctx.out(`${topology.nodes.length} nodes, ${topology.links.length} links (${topology.generatedAt})\n`);
   ctx.out(

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const children: Supervised[] = [];
   let stopping = false;
   const start = (name: string) => {
-    const supervised = spawnAgent(name, AGENT_SCRIPT, ["--config", files.get(name) as string], (line) => console.log(line));
+    const supervised = spawnAgent(name, AGENT_SCRIPT, ["--config", files.get(name) as string], (line) => { console.log(line); });
     void supervised.exited.then((code) => {
       if (!stopping) console.error(`[stack] ${name} exited with code ${String(code)}`);
     });

@@ -28,10 +28,11 @@ export class NodeAgent {
     this.client.on("connect", () => {
       this.log.info("connected to broker", { url: this.config.broker.url });
       this.publishStatus("online");
+      this.tick(); // the mesh learns our links now, not one interval later
     });
-    this.client.on("offline", () => this.log.warn("broker unreachable, retrying", { url: this.config.broker.url }));
-    this.client.on("error", (error) => this.log.warn("mqtt error", { error: errorText(error) }));
-    this.timer = setInterval(() => this.tick(), this.config.telemetry.intervalMs);
+    this.client.on("offline", () => { this.log.warn("broker unreachable, retrying", { url: this.config.broker.url }); });
+    this.client.on("error", (error) => { this.log.warn("mqtt error", { error: errorText(error) }); });
+    this.timer = setInterval(() => { this.tick(); }, this.config.telemetry.intervalMs);
   }
 
   tick(): void {
@@ -59,7 +60,7 @@ export class NodeAgent {
           qos: 1,
           retain: true,
         })
-        .catch((error: unknown) => this.log.warn("offline status not sent", { error: errorText(error) }));
+        .catch((error: unknown) => { this.log.warn("offline status not sent", { error: errorText(error) }); });
     }
   }
 

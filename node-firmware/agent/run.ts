@@ -5,7 +5,7 @@ import { EdgeClient } from "../gateway/edge-client.js";
 import { errorText, type Logger } from "../log.js";
 import { SimulatedMesh } from "../mesh/simulated.js";
 import { TelemetrySampler } from "../monitor/sampler.js";
-import { EmbeddedBroker } from "../mqtt/broker.js";
+import type { EmbeddedBroker } from "../mqtt/broker.js";
 import { connectMqtt } from "../mqtt/connect.js";
 import { NodeAgent } from "./node-agent.js";
 
@@ -24,7 +24,10 @@ const FLUSH_ON_STOP_MS = 3000;
 /** Starts the agent for its role: every role runs the node loop; a gateway adds its broker and the edge bridge. */
 export async function startAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
   const embedded = config.gateway?.embeddedBroker;
-  const broker = embedded ? await EmbeddedBroker.start(embedded, log.child({ component: "broker" })) : undefined;
+  // Loaded only where needed: a plain node never pays for the broker's code.
+  const broker = embedded
+    ? await (await import("../mqtt/broker.js")).EmbeddedBroker.start(embedded, log.child({ component: "broker" }))
+    : undefined;
   const brokerUrl = broker && embedded ? `mqtt://${embedded.host}:${broker.port}` : config.broker.url;
   const client = connectMqtt({ ...config, broker: { ...config.broker, url: brokerUrl } });
 
@@ -42,7 +45,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       edge.stop();
       if (edge.queued > 0) log.warn("stopping with telemetry not delivered to the edge", { items: edge.queued });
     }
-    await client.endAsync().catch((error: unknown) => log.warn("mqtt close failed", { error: errorText(error) }));
+    await client.endAsync().catch((error: unknown) => { log.warn("mqtt close failed", { error: errorText(error) }); });
     await broker?.close();
   };
   return { config, client, node, broker, bridge, edge, stop };

@@ -18,7 +18,7 @@ export class Batcher {
   push(item: BatchItem): void {
     this.items.push(item);
     if (this.items.length >= this.options.maxItems) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.options.maxDelayMs);
+    else this.timer ??= setTimeout(() => { this.flush(); }, this.options.maxDelayMs);
   }
 
   flush(): void {

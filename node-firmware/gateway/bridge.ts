@@ -22,7 +22,7 @@ export class TelemetryBridge {
     private readonly edge: EdgeClient,
     private readonly log: Logger,
   ) {
-    this.batcher = new Batcher(config.batch, (items) => edge.enqueue(items));
+    this.batcher = new Batcher(config.batch, (items) => { edge.enqueue(items); });
     this.rejections = new RejectionNotifier((topic, payload) => client.publish(topic, payload, { qos: 0 }), log);
   }
 
@@ -31,7 +31,7 @@ export class TelemetryBridge {
   }
 
   start(): void {
-    this.client.on("message", (topic, payload) => this.onMessage(topic, payload));
+    this.client.on("message", (topic, payload) => { this.handle(topic, payload); });
     this.client.on("connect", () => {
       this.client.subscribe(this.filters, { qos: 1 }, (error, granted) => {
         if (error) this.log.error("subscribe failed", { error: errorText(error) });
@@ -46,7 +46,8 @@ export class TelemetryBridge {
     await Promise.race([this.edge.drained(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
+  /** Validates one message from the broker and batches it, or rejects it. */
+  handle(topic: string, payload: Buffer): void {
     const result = decodeNodeMessage(topic, payload);
     if (!result.ok) {
       this.rejections.reject(topic, result.nodeId, result.reason, result.detail);

@@ -89,7 +89,7 @@ export class EdgeClient {
       this.attempt = 0;
     } catch (error) {
       this.sending = false;
-      if (error instanceof RetriableError && !this.stopped) {
+      if (error instanceof RetriableError) {
         this.stats.retries++;
         const delay = backoffDelay(this.attempt++, this.config.retry.initialMs, this.config.retry.maxMs);
         this.log.warn("edge unavailable, will retry", { error: error.message, delayMs: delay, queuedItems: this.queuedItems });

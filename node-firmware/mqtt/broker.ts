@@ -21,60 +21,55 @@ const OUR_TOPICS = "x0/";
  * rejections topic).
  */
 export class EmbeddedBroker {
-  readonly shared = new SharedSubscriptions();
-  readonly rejections: RejectionNotifier;
-
   private constructor(
     private readonly aedes: Aedes,
     private readonly server: Server,
     readonly port: number,
-    log: Logger,
-  ) {
-    this.rejections = new RejectionNotifier((topic, payload) => this.publishAsServer(topic, payload), log);
-  }
+    readonly shared: SharedSubscriptions,
+    readonly rejections: RejectionNotifier,
+  ) {}
 
   static async start(options: BrokerOptions, log: Logger): Promise<EmbeddedBroker> {
-    let broker: EmbeddedBroker | undefined;
+    const shared = new SharedSubscriptions();
+    let answer = (_topic: string, _payload: string): void => undefined; // bound once aedes exists
+    const rejections = new RejectionNotifier((topic, payload) => { answer(topic, payload); }, log);
     const aedes = await Aedes.createBroker({
       maximumPacketSize: MAX_PACKET_BYTES,
-      authorizePublish: (client, packet, done) => done(broker?.validate(client, packet) ?? null),
-      authorizeForward: (client, packet) => (broker?.shared.allowForward(client, packet) === false ? null : packet),
+      authorizePublish: (client, packet, done) => { done(refusal(client, packet, rejections)); },
+      authorizeForward: (client, packet) => (shared.allowForward(client, packet) ? packet : null),
     });
-    const server = createServer((socket) => {
-      const client = aedes.handle(socket) as unknown as Client;
-      broker?.shared.attach(client);
-    });
-    aedes.on("clientDisconnect", (client) => broker?.shared.forget(client.id));
-    aedes.on("clientError", (client, error) => log.debug("mqtt client error", { clientId: client.id, error: errorText(error) }));
+    answer = (topic, payload) => { publishAsServer(aedes, topic, payload); };
+    const server = createServer((socket) => { shared.attach(aedes.handle(socket)); });
+    aedes.on("clientDisconnect", (client) => { shared.forget(client.id); });
+    aedes.on("clientError", (client, error) => { log.debug("mqtt client error", { clientId: client.id, error: errorText(error) }); });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(options.port, options.host, () => resolve());
+      server.listen(options.port, options.host, () => { resolve(); });
     });
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : options.port;
-    broker = new EmbeddedBroker(aedes, server, port, log);
     log.info("embedded broker listening", { host: options.host, port });
-    return broker;
+    return new EmbeddedBroker(aedes, server, port, shared, rejections);
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    await new Promise<void>((resolve) => this.server.close(() => { resolve(); }));
+    await new Promise<void>((resolve) => { this.aedes.close(() => { resolve(); }); });
   }
+}
 
-  /** null to accept; an Error (whose message aedes returns as the PUBACK reason string) to refuse. */
-  private validate(client: Client | null, packet: PublishPacket): Error | null {
-    if (client === null || !packet.topic.startsWith(OUR_TOPICS)) return null;
-    const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
-    if (payload.byteLength === 0 && packet.retain) return null; // clearing a retained message
-    const result = decodeNodeMessage(packet.topic, payload);
-    if (result.ok) return null;
-    this.rejections.reject(packet.topic, result.nodeId, result.reason, result.detail);
-    return new Error(`${result.reason}: ${result.detail}`.slice(0, 512));
-  }
+/** null to accept; an Error (whose message aedes returns as the PUBACK reason string) to refuse. */
+function refusal(client: Client | null, packet: PublishPacket, rejections: RejectionNotifier): Error | null {
+  if (client === null || !packet.topic.startsWith(OUR_TOPICS)) return null;
+  const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
+  if (payload.byteLength === 0 && packet.retain) return null; // clearing a retained message
+  const result = decodeNodeMessage(packet.topic, payload);
+  if (result.ok) return null;
+  rejections.reject(packet.topic, result.nodeId, result.reason, result.detail);
+  return new Error(`${result.reason}: ${result.detail}`.slice(0, 512));
+}
 
-  private publishAsServer(topic: string, payload: string): void {
-    const packet = { cmd: "publish", topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false } as AedesPublishPacket;
-    this.aedes.publish(packet, () => undefined);
-  }
+function publishAsServer(aedes: Aedes, topic: string, payload: string): void {
+  const packet = { cmd: "publish", topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false } as AedesPublishPacket;
+  aedes.publish(packet, () => undefined);
 }

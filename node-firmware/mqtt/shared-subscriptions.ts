@@ -31,7 +31,7 @@ export class SharedSubscriptions {
   attach(client: Client): void {
     const parser = (client as unknown as ClientWithParser)._parser;
     if (!parser) throw new Error("aedes client has no packet parser: shared subscriptions cannot be attached");
-    parser.prependListener("packet", (packet) => this.rewrite(client, packet));
+    parser.prependListener("packet", (packet) => { this.rewrite(client, packet); });
   }
 
   /** Call from aedes' `authorizeForward`: false when another member of a group should get this message. */

@@ -1,13 +1,16 @@
-import { SELF } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
 
-export const BASE = "http://control-plane.test";
+const BASE = "http://control-plane.test";
+
+/** Requests go through the Worker's own fetch handler, inside workerd, with the test D1. */
+export const fetchWorker = (path: string, init?: RequestInit): Promise<Response> => exports.default.fetch(`${BASE}${path}`, init);
+
+export const get = (path: string): Promise<Response> => fetchWorker(path);
 
 export function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return SELF.fetch(`${BASE}${path}`, {
+  return fetchWorker(path, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
 }
-
-export const get = (path: string, init?: RequestInit): Promise<Response> => SELF.fetch(`${BASE}${path}`, init);

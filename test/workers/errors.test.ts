@@ -2,8 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { PROBLEM_CONTENT_TYPE, Problem, limits, problemTypeUri } from "../../protocol/index.js";
 import { batchOf, telemetryItem, telemetrySample } from "../helpers/fixtures.js";
-import { BASE, get, postJson } from "./client.js";
-import { SELF } from "cloudflare:test";
+import { fetchWorker, get, postJson } from "./client.js";
 
 async function expectProblem(res: Response, status: number, slug: string): Promise<Problem> {
   expect(res.status).toBe(status);
@@ -24,10 +23,10 @@ describe("problem+json errors", () => {
   });
 
   it("405 with Allow for a known path and the wrong method", async () => {
-    const res = await SELF.fetch(`${BASE}/api/v1/telemetry`, { method: "GET" });
+    const res = await fetchWorker(`/api/v1/telemetry`, { method: "GET" });
     await expectProblem(res, 405, "method-not-allowed");
     expect(res.headers.get("allow")).toBe("POST");
-    const del = await SELF.fetch(`${BASE}/api/v1/mesh/nodes`, { method: "DELETE" });
+    const del = await fetchWorker(`/api/v1/mesh/nodes`, { method: "DELETE" });
     await expectProblem(del, 405, "method-not-allowed");
     expect(del.headers.get("allow")).toBe("GET, HEAD");
   });
@@ -51,7 +50,7 @@ describe("problem+json errors", () => {
         controller.close();
       },
     });
-    const streamed = await SELF.fetch(`${BASE}/api/v1/telemetry`, {
+    const streamed = await fetchWorker(`/api/v1/telemetry`, {
       method: "POST",
       headers: { "content-type": "application/json", "transfer-encoding": "chunked" },
       body: chunks,

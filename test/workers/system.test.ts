@@ -21,10 +21,10 @@ describe("OpenAPI document", () => {
   it("describes every route with the schemas the routes validate with", async () => {
     const res = await get("/api/v1/openapi.json");
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as {
+    const doc = await res.json<{
       openapi: string;
       paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>>;
-    };
+    }>();
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual([
       "/api/v1/mesh/nodes",

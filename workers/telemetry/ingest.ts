@@ -69,21 +69,21 @@ export function planIngest(
       row.role = status.role;
       row.firmwareVersion = status.firmware;
       // A Last Will carries its connect time, so only `online` says when the node was last heard.
-      if (status.state === "online") row.lastSeen = Math.max(row.lastSeen ?? ts, ts);
+      if (status.state === "online") row.lastSeen = Math.max(row.lastSeen, ts);
       accepted++;
       continue;
     }
     const sample = item.telemetry;
     const ts = Math.min(sample.ts, now);
     const row = rowFor(sample, ts);
-    if (row.lastTelemetryTs !== null && row.lastTelemetryTs !== undefined && ts <= row.lastTelemetryTs) {
+    if (row.lastTelemetryTs != null && ts <= row.lastTelemetryTs) {
       duplicates++;
       continue;
     }
     row.status = "online";
     row.role = sample.role;
     row.firmwareVersion = sample.firmware;
-    row.lastSeen = Math.max(row.lastSeen ?? ts, ts);
+    row.lastSeen = Math.max(row.lastSeen, ts);
     row.lastTelemetryTs = ts;
     for (const n of sample.neighbors) {
       linkRows.set(`${sample.nodeId}>${n.neighbor}`, {
@@ -119,7 +119,7 @@ function addToRollup(rollups: Map<string, RollupRow>, sample: NodeTelemetry, ts:
     rssBytesMax: 0,
     cpuPercentSum: 0,
   };
-  row.samples = (row.samples ?? 0) + 1;
+  row.samples += 1;
   row.linkSamples += sample.neighbors.length;
   for (const n of sample.neighbors) {
     row.tqSum += n.tq;

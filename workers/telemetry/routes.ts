@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { TelemetryAccepted, TelemetryBatch } from "../../protocol/index.js";
 import { openDatabase } from "../db/client.js";
-import { readSettings, type AppEnv } from "../env.js";
+import { readSettings } from "../env.js";
 import { createRouter, jsonBody, jsonResponse, problemResponses } from "../http/openapi.js";
 import { planIngest } from "./ingest.js";
 import { loadKnownNodes, writePlan } from "./store.js";

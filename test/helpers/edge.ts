@@ -1,0 +1,43 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { TelemetryBatch } from "../../protocol/index.js";
+
+export interface FakeEdge {
+  url: string;
+  batches: TelemetryBatch[];
+  /** Decides each response; default 200 with an acceptance body. */
+  respond: (batch: TelemetryBatch, res: ServerResponse) => void;
+  close(): Promise<void>;
+}
+
+const accept = (batch: TelemetryBatch, res: ServerResponse) => {
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(JSON.stringify({ accepted: batch.items.length, duplicates: 0 }));
+};
+
+/**
+ * An HTTP server standing in for POST /api/v1/telemetry where the test needs to control the edge's
+ * answers (outages, refusals); it validates bodies with the same protocol schema as the Worker.
+ */
+export async function startFakeEdge(): Promise<FakeEdge> {
+  const edge: FakeEdge = { url: "", batches: [], respond: accept, close: () => Promise.resolve() };
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const parsed = TelemetryBatch.safeParse(JSON.parse(Buffer.concat(chunks).toString()));
+      if (!parsed.success) {
+        res.writeHead(400, { "content-type": "application/problem+json" }).end(JSON.stringify({ title: "invalid" }));
+        return;
+      }
+      edge.respond(parsed.data, res);
+      if (res.statusCode === 200) edge.batches.push(parsed.data);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  edge.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  edge.close = () => new Promise((resolve) => server.close(() => { resolve(); }));
+  return edge;
+}
+
+export const acceptBatch = accept;

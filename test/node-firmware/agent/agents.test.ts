@@ -1,0 +1,126 @@
+import type { MqttClient } from "mqtt";
+import { afterEach, describe, expect, it } from "vitest";
+import { NodeStatus, NodeTelemetry, Rejection, topics } from "../../../protocol/index.js";
+import { startAgent, type RunningAgent } from "../../../node-firmware/agent/run.js";
+import { validateConfig } from "../../../node-firmware/config/load.js";
+import { silentLogger } from "../../../node-firmware/log.js";
+import type { EmbeddedBroker } from "../../../node-firmware/mqtt/broker.js";
+import { telemetrySample } from "../../helpers/fixtures.js";
+import { startFakeEdge, type FakeEdge } from "../../helpers/edge.js";
+import { collect, connectClient, startBroker, waitFor } from "../../helpers/mqtt.js";
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+
+const peers = ["gw-1", "node-1", "node-2"];
+
+function nodeConfig(nodeId: string, port: number, intervalMs = 100) {
+  return validateConfig("test", {
+    nodeId,
+    role: "node",
+    broker: { url: `mqtt://127.0.0.1:${port}`, keepaliveS: 1, reconnectMs: 100 },
+    telemetry: { intervalMs },
+    mesh: { backend: "simulated", peers },
+  });
+}
+
+async function run(config: ReturnType<typeof validateConfig>): Promise<RunningAgent> {
+  const agent = await startAgent(config, silentLogger);
+  cleanup.push(() => agent.stop());
+  return agent;
+}
+
+async function broker(): Promise<EmbeddedBroker> {
+  const b = await startBroker();
+  cleanup.push(() => b.close());
+  return b;
+}
+
+async function watcher(port: number, filter: string): Promise<{ client: MqttClient; seen: ReturnType<typeof collect> }> {
+  const client = await connectClient(port, `watcher-${Math.random().toString(16).slice(2)}`);
+  cleanup.push(() => client.endAsync(true));
+  const seen = collect(client);
+  await client.subscribeAsync(filter, { qos: 1 });
+  return { client, seen };
+}
+
+const statesOf = (seen: { topic: string; payload: string }[], nodeId: string) =>
+  seen.filter((m) => m.topic === topics.status(nodeId)).map((m) => NodeStatus.parse(JSON.parse(m.payload)).state);
+
+describe("node agent", () => {
+  it("announces itself online (retained), publishes valid telemetry every interval, says offline on stop", async () => {
+    const b = await broker();
+    const agent = await startAgent(nodeConfig("node-1", b.port), silentLogger);
+    const { seen } = await watcher(b.port, "x0/v1/nodes/node-1/#");
+    await waitFor(() => seen.filter((m) => m.topic.endsWith("/telemetry")).length >= 3, 5000, "telemetry");
+    expect(statesOf(seen, "node-1")[0]).toBe("online");
+    const samples = seen.filter((m) => m.topic.endsWith("/telemetry")).map((m) => NodeTelemetry.parse(JSON.parse(m.payload)));
+    expect(samples.map((s) => s.seq)).toEqual(samples.map((_, i) => samples[0]!.seq + i));
+    expect(samples[0]?.neighbors.length).toBeGreaterThan(0);
+    await agent.stop();
+    await waitFor(() => statesOf(seen, "node-1").at(-1) === "offline", 5000, "offline status");
+    expect(b.rejections.total()).toBe(0);
+  });
+
+  it("is declared offline by its Last Will when its connection dies", async () => {
+    const b = await broker();
+    const agent = await run(nodeConfig("node-2", b.port, 60_000));
+    const { seen } = await watcher(b.port, topics.status("node-2"));
+    await waitFor(() => statesOf(seen, "node-2").includes("online"));
+    agent.client.options.reconnectPeriod = 0;
+    agent.client.stream.destroy();
+    await waitFor(() => statesOf(seen, "node-2").at(-1) === "offline", 5000, "Last Will");
+  });
+});
+
+describe("gateway", () => {
+  let edge: FakeEdge;
+
+  async function gateway(): Promise<RunningAgent> {
+    edge = await startFakeEdge();
+    cleanup.push(() => edge.close());
+    return run(
+      validateConfig("test", {
+        nodeId: "gw-1",
+        role: "gateway",
+        telemetry: { intervalMs: 100 },
+        mesh: { backend: "simulated", peers },
+        gateway: { embeddedBroker: { port: 0 }, edgeUrl: edge.url, batch: { maxItems: 50, maxDelayMs: 100 } },
+      }),
+    );
+  }
+
+  it("relays nodes' status and telemetry, in order, to the edge", async () => {
+    const gw = await gateway();
+    const port = gw.broker?.port ?? 0;
+    await run(nodeConfig("node-1", port));
+    await run(nodeConfig("node-2", port));
+    await waitFor(() => {
+      const ids = new Set(edge.batches.flatMap((b) => b.items.map((i) => (i.kind === "telemetry" ? i.telemetry.nodeId : i.status.nodeId))));
+      return ids.has("node-1") && ids.has("node-2") && ids.has("gw-1");
+    }, 8000, "all three at the edge");
+    const node1 = edge.batches.flatMap((b) => b.items).filter((i) => i.kind === "telemetry" && i.telemetry.nodeId === "node-1");
+    const seqs = node1.map((i) => (i.kind === "telemetry" ? i.telemetry.seq : -1));
+    expect(seqs).toEqual([...seqs].sort((a, c) => a - c));
+    expect(edge.batches.every((b) => b.gatewayId === "gw-1")).toBe(true);
+  });
+
+  it("counts and answers what it cannot relay, and keeps relaying", async () => {
+    const gw = await gateway();
+    const port = gw.broker?.port ?? 0;
+    const { seen } = await watcher(port, topics.rejections("node-9"));
+    const bridge = gw.bridge;
+    if (!bridge) throw new Error("gateway has no bridge");
+    await waitFor(() => gw.client.connected);
+    bridge.handle(topics.telemetry("node-9"), Buffer.from("{{{"));
+    bridge.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify({ ...telemetrySample("node-9"), v: 2 })));
+    bridge.handle("x0/v1/unknown", Buffer.from("{}"));
+    expect(bridge.rejections.counts).toMatchObject({ "not-json": 1, schema: 1, "unknown-topic": 1 });
+    await waitFor(() => seen.length === 1, 5000, "rejection answer");
+    expect(Rejection.parse(JSON.parse(seen[0]?.payload ?? "")).reason).toBe("not-json");
+    bridge.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify(telemetrySample("node-9"))));
+    await waitFor(() => edge.batches.some((b) => b.items.some((i) => i.kind === "telemetry" && i.telemetry.nodeId === "node-9")));
+  });
+});

@@ -1,0 +1,108 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { GatewayConfig } from "../../../node-firmware/config/schema.js";
+import { EdgeClient, backoffDelay } from "../../../node-firmware/gateway/edge-client.js";
+import { silentLogger } from "../../../node-firmware/log.js";
+import { telemetryItem, telemetrySample } from "../../helpers/fixtures.js";
+import { acceptBatch, startFakeEdge, type FakeEdge } from "../../helpers/edge.js";
+import { waitFor } from "../../helpers/mqtt.js";
+
+let edge: FakeEdge;
+beforeEach(async () => {
+  edge = await startFakeEdge();
+});
+afterEach(() => edge.close());
+
+function config(overrides: Partial<GatewayConfig> = {}): GatewayConfig {
+  return {
+    edgeUrl: edge.url,
+    shareGroup: "g",
+    batch: { maxItems: 10, maxDelayMs: 50 },
+    retry: { initialMs: 10, maxMs: 40, requestTimeoutMs: 2000 },
+    maxQueuedItems: 1000,
+    ...overrides,
+  };
+}
+
+const items = (from: number, count: number) =>
+  Array.from({ length: count }, (_, i) => telemetryItem(telemetrySample("n-1", { seq: from + i })));
+const seqs = () => edge.batches.flatMap((b) => b.items.map((i) => (i.kind === "telemetry" ? i.telemetry.seq : -1)));
+
+describe("EdgeClient", () => {
+  it("delivers batches in order", async () => {
+    const client = new EdgeClient("gw-1", config(), silentLogger);
+    client.enqueue(items(0, 3));
+    client.enqueue(items(3, 3));
+    await client.drained();
+    expect(seqs()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(edge.batches[0]?.gatewayId).toBe("gw-1");
+    expect(client.stats).toMatchObject({ batchesSent: 2, itemsSent: 6, retries: 0 });
+  });
+
+  it("retries with backoff while the edge fails, then delivers everything in order", async () => {
+    let failures = 4;
+    edge.respond = (batch, res) => {
+      if (failures-- > 0) res.writeHead(503).end();
+      else acceptBatch(batch, res);
+    };
+    const client = new EdgeClient("gw-1", config(), silentLogger);
+    client.enqueue(items(0, 2));
+    client.enqueue(items(2, 2));
+    await client.drained();
+    expect(seqs()).toEqual([0, 1, 2, 3]);
+    expect(client.stats.retries).toBe(4);
+  });
+
+  it("retries when nothing listens, until the edge comes back", async () => {
+    const url = edge.url;
+    await edge.close();
+    const client = new EdgeClient("gw-1", config({ edgeUrl: url }), silentLogger);
+    client.enqueue(items(0, 2));
+    await waitFor(() => client.stats.retries >= 2);
+    client.stop();
+    expect(client.queued).toBe(2);
+    edge = await startFakeEdge();
+  });
+
+  it("drops a batch the edge refuses with 4xx and goes on with the next", async () => {
+    let first = true;
+    edge.respond = (batch, res) => {
+      if (first) {
+        first = false;
+        res.writeHead(400, { "content-type": "application/problem+json" }).end(JSON.stringify({ title: "bad" }));
+      } else acceptBatch(batch, res);
+    };
+    const client = new EdgeClient("gw-1", config(), silentLogger);
+    client.enqueue(items(0, 2));
+    client.enqueue(items(2, 2));
+    await client.drained();
+    expect(seqs()).toEqual([2, 3]);
+    expect(client.stats.itemsRefused).toBe(2);
+  });
+
+  it("bounds the queue: the oldest items go first and are counted", async () => {
+    let down = true;
+    edge.respond = (batch, res) => {
+      if (down) res.writeHead(503).end();
+      else acceptBatch(batch, res);
+    };
+    const client = new EdgeClient("gw-1", config({ maxQueuedItems: 500 }), silentLogger);
+    for (let i = 0; i < 10; i++) client.enqueue(items(i * 100, 100));
+    expect(client.queued).toBeLessThanOrEqual(500 + 100);
+    await waitFor(() => client.stats.retries >= 1);
+    down = false;
+    await client.drained();
+    const delivered = seqs();
+    expect(client.stats.itemsDroppedOverflow + delivered.length).toBe(1000);
+    expect(delivered.at(-1)).toBe(999);
+    expect([...delivered].sort((a, b) => a - b)).toEqual(delivered);
+  });
+});
+
+describe("backoffDelay", () => {
+  it("grows exponentially up to the cap, with jitter below the ceiling", () => {
+    expect(backoffDelay(0, 100, 5000, () => 1)).toBe(100);
+    expect(backoffDelay(3, 100, 5000, () => 1)).toBe(800);
+    expect(backoffDelay(20, 100, 5000, () => 1)).toBe(5000);
+    expect(backoffDelay(20, 100, 5000, () => 0)).toBe(100);
+  });
+});

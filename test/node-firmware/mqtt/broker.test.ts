@@ -1,0 +1,116 @@
+import type { MqttClient, Packet } from "mqtt";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Rejection, limits, topics } from "../../../protocol/index.js";
+import type { EmbeddedBroker } from "../../../node-firmware/mqtt/broker.js";
+import { statusMessage, telemetrySample } from "../../helpers/fixtures.js";
+import { collect, connectClient, startBroker, waitFor } from "../../helpers/mqtt.js";
+
+let broker: EmbeddedBroker;
+let clients: MqttClient[];
+
+beforeEach(async () => {
+  broker = await startBroker();
+  clients = [];
+});
+afterEach(async () => {
+  await Promise.all(clients.map((c) => c.endAsync(true)));
+  await broker.close();
+});
+
+async function client(id: string): Promise<MqttClient> {
+  const c = await connectClient(broker.port, id);
+  clients.push(c);
+  return c;
+}
+
+describe("embedded broker: shared subscriptions", () => {
+  it("delivers each message to exactly one member of the group, and all to a plain subscriber", async () => {
+    const [gwA, gwB, watcher, publisher] = await Promise.all([client("gw-a"), client("gw-b"), client("watcher"), client("pub")]);
+    const filter = topics.allNodes("telemetry");
+    await gwA.subscribeAsync(topics.shared("gws", filter), { qos: 1 });
+    await gwB.subscribeAsync(topics.shared("gws", filter), { qos: 1 });
+    await watcher.subscribeAsync(filter, { qos: 1 });
+    expect(broker.shared.memberCount("gws", filter)).toBe(2);
+    const [a, b, all] = [collect(gwA), collect(gwB), collect(watcher)];
+
+    const nodes = Array.from({ length: 20 }, (_, i) => `n-${i}`);
+    for (const id of nodes) await publisher.publishAsync(topics.telemetry(id), JSON.stringify(telemetrySample(id)), { qos: 1 });
+    await waitFor(() => a.length + b.length === nodes.length && all.length === nodes.length, 5000, "deliveries");
+
+    expect(a.length).toBeGreaterThan(0);
+    expect(b.length).toBeGreaterThan(0);
+    const shared = [...a, ...b].map((m) => m.topic).sort();
+    expect(shared).toEqual(nodes.map((id) => topics.telemetry(id)).sort());
+    expect(a[0]?.topic.startsWith("x0/")).toBe(true);
+  });
+
+  it("keeps one node's messages on one member, and hands over when a member leaves", async () => {
+    const [gwA, gwB, publisher] = await Promise.all([client("gw-a"), client("gw-b"), client("pub")]);
+    const shared = topics.shared("gws", topics.allNodes("telemetry"));
+    await gwA.subscribeAsync(shared, { qos: 1 });
+    await gwB.subscribeAsync(shared, { qos: 1 });
+    const [a, b] = [collect(gwA), collect(gwB)];
+    for (let i = 0; i < 5; i++) await publisher.publishAsync(topics.telemetry("n-1"), JSON.stringify(telemetrySample("n-1", { seq: i })), { qos: 1 });
+    await waitFor(() => a.length + b.length === 5);
+    expect([a.length, b.length].sort()).toEqual([0, 5]);
+
+    const [stay, leave] = a.length === 5 ? [b, gwA] : [a, gwB];
+    await leave.endAsync();
+    await waitFor(() => broker.shared.memberCount("gws", topics.allNodes("telemetry")) === 1);
+    await publisher.publishAsync(topics.telemetry("n-1"), JSON.stringify(telemetrySample("n-1", { seq: 9 })), { qos: 1 });
+    await waitFor(() => stay.length === 1, 5000, "handover");
+  });
+
+  it("unsubscribing from a shared filter leaves the group", async () => {
+    const gw = await client("gw-a");
+    const shared = topics.shared("gws", topics.allNodes("status"));
+    await gw.subscribeAsync(shared);
+    expect(broker.shared.memberCount("gws", topics.allNodes("status"))).toBe(1);
+    await gw.unsubscribeAsync(shared);
+    expect(broker.shared.memberCount("gws", topics.allNodes("status"))).toBe(0);
+  });
+});
+
+describe("embedded broker: payload validation", () => {
+  it("never forwards invalid payloads; counts them and answers on PUBACK and the rejections topic", async () => {
+    const [node, watcher] = await Promise.all([client("n-1"), client("watcher")]);
+    await watcher.subscribeAsync("x0/#", { qos: 1 });
+    await node.subscribeAsync(topics.rejections("n-1"));
+    const seen = collect(watcher);
+    const answers = collect(node);
+
+    const pubacks: Packet[] = [];
+    node.on("packetreceive", (packet) => {
+      if (packet.cmd === "puback") pubacks.push(packet);
+    });
+    const refused = await node.publishAsync(topics.telemetry("n-1"), "not json", { qos: 1 }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 0x87 });
+    expect(pubacks[0]).toMatchObject({ reasonCode: 0x87 });
+    expect(pubacks[0]?.cmd === "puback" && pubacks[0].properties?.reasonString).toMatch(/^not-json: /);
+    await waitFor(() => answers.length === 1, 5000, "rejection answer");
+    const answer = Rejection.parse(JSON.parse(answers[0]?.payload ?? ""));
+    expect(answer.reason).toBe("not-json");
+
+    const refuse = (topic: string, payload: string | Buffer, qos: 0 | 1) => node.publishAsync(topic, payload, { qos }).catch(() => undefined);
+    await refuse(topics.telemetry("n-1"), JSON.stringify(telemetrySample("n-2")), 1);
+    await refuse(topics.status("n-1"), JSON.stringify({ state: "online" }), 0);
+    await refuse("x0/v1/nodes/n-1/bogus", "{}", 1);
+    await refuse(topics.telemetry("n-1"), Buffer.alloc(limits.mqttPayloadBytes + 10, 0x20), 1);
+    await waitFor(() => broker.rejections.total() === 5, 5000, "five rejections");
+    expect(broker.rejections.counts).toMatchObject({ "not-json": 1, "topic-mismatch": 1, schema: 1, "unknown-topic": 1, "too-large": 1 });
+
+    await node.publishAsync(topics.status("n-1"), JSON.stringify(statusMessage("n-1", "online")), { qos: 1 });
+    await waitFor(() => seen.some((m) => m.topic === topics.status("n-1")));
+    // Only the valid status and the broker's own rejection answers went out.
+    expect(seen.filter((m) => !m.topic.endsWith("/rejections")).map((m) => m.topic)).toEqual([topics.status("n-1")]);
+  });
+
+  it("drops a client whose packet exceeds the packet limit, and keeps serving others", async () => {
+    const [node, other] = await Promise.all([client("n-big"), client("n-ok")]);
+    const closed = new Promise<void>((resolve) => node.once("close", () => { resolve(); }));
+    node.publish(topics.telemetry("n-big"), Buffer.alloc(2 * 1024 * 1024, 0x20), { qos: 0 });
+    await closed;
+    // publishAsync rejects on a PUBACK reason code >= 0x80, so resolving means it was accepted.
+    await expect(other.publishAsync(topics.status("n-ok"), JSON.stringify(statusMessage("n-ok", "online")), { qos: 1 })).resolves.toBeDefined();
+  });
+});
