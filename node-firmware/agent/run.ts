@@ -41,7 +41,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const stop = async () => {
     await node.stop();
     if (bridge && edge) {
-      await bridge.flush(FLUSH_ON_STOP_MS);
+      await bridge.stop(FLUSH_ON_STOP_MS);
       edge.stop();
       if (edge.queued > 0) log.warn("stopping with telemetry not delivered to the edge", { items: edge.queued });
     }

@@ -40,8 +40,13 @@ export class TelemetryBridge {
     });
   }
 
-  /** Sends what is still batched and waits until the edge has it, or until `timeoutMs`. */
-  async flush(timeoutMs: number): Promise<void> {
+  /** Stops taking messages, sends what is still batched and waits until the edge has it, or until `timeoutMs`. */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.client.connected) {
+      await this.client.unsubscribeAsync(this.filters).catch((error: unknown) => {
+        this.log.warn("unsubscribe failed", { error: errorText(error) });
+      });
+    }
     this.batcher.flush();
     await Promise.race([this.edge.drained(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
   }
