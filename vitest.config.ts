@@ -1,6 +1,9 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { bootstrapAdminsJson, createTestPki } from "./test/helpers/pki.js";
+
+const pki = await createTestPki();
 
 export default defineConfig({
   test: {
@@ -11,7 +14,13 @@ export default defineConfig({
             main: "./workers/index.ts",
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: { TEST_MIGRATIONS: await readD1Migrations(path.resolve("migrations")) },
+              bindings: {
+                TEST_MIGRATIONS: await readD1Migrations(path.resolve("migrations")),
+                X0_CA: JSON.stringify(pki.caSecret),
+                X0_BOOTSTRAP_ADMINS: bootstrapAdminsJson(pki),
+                TEST_ADMIN: JSON.stringify(pki.admin),
+                TEST_ROOT_PEM: pki.rootPem,
+              },
             },
           })),
         ],

@@ -12,3 +12,8 @@ export * from "./version.js";
 export * from "./release.js";
 export * from "./match.js";
 export * from "./messages.js";
+export * from "./spiffe-id.js";
+export * from "./identity.js";
+export * from "./ca.js";
+export * from "./encoding.js";
+export * from "./attest-request.js";

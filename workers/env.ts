@@ -1,3 +1,5 @@
+import type { Principal } from "../protocol/index.js";
+
 /** Bindings and vars from wrangler.toml. */
 export interface Env {
   DB: D1Database;
@@ -7,6 +9,13 @@ export interface Env {
   NODE_STALE_AFTER_S: string;
   /** Links not refreshed within this many seconds are left out of the topology. */
   LINK_TTL_S: string;
+  /** Secret: the CA the control plane signs with (`CaSecret` JSON, written by `x0ctl ca init`). */
+  X0_CA?: string;
+  /** Secret or var: admins trusted by key before any join token exists (`BootstrapAdmins` JSON). */
+  X0_BOOTSTRAP_ADMINS?: string;
+  X509_SVID_TTL_S?: string;
+  JWT_SVID_TTL_S?: string;
+  BUNDLE_REFRESH_HINT_S?: string;
 }
 
 export interface Settings {
@@ -14,6 +23,9 @@ export interface Settings {
   trustDomain: string;
   nodeStaleAfterMs: number;
   linkTtlMs: number;
+  x509SvidTtlS: number;
+  jwtSvidTtlS: number;
+  bundleRefreshHintS: number;
 }
 
 function positiveSeconds(name: string, raw: string | undefined, fallback: number): number {
@@ -29,7 +41,17 @@ export function readSettings(env: Env): Settings {
     trustDomain: env.TRUST_DOMAIN || "x0tta6bl4.mesh",
     nodeStaleAfterMs: positiveSeconds("NODE_STALE_AFTER_S", env.NODE_STALE_AFTER_S, 15),
     linkTtlMs: positiveSeconds("LINK_TTL_S", env.LINK_TTL_S, 60),
+    // Config may lower the SVID lifetimes, never raise them past the SPIFFE-minded ceilings.
+    x509SvidTtlS: Math.min(3600, positiveSeconds("X509_SVID_TTL_S", env.X509_SVID_TTL_S, 3600) / 1000),
+    jwtSvidTtlS: Math.min(300, positiveSeconds("JWT_SVID_TTL_S", env.JWT_SVID_TTL_S, 300) / 1000),
+    bundleRefreshHintS: positiveSeconds("BUNDLE_REFRESH_HINT_S", env.BUNDLE_REFRESH_HINT_S, 300) / 1000,
   };
 }
 
-export type AppEnv = { Bindings: Env };
+/** Who made the request, once authenticated by a JWT-SVID. */
+export interface Caller {
+  spiffeId: string;
+  principal: Principal;
+}
+
+export type AppEnv = { Bindings: Env; Variables: { caller: Caller } };

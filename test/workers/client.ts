@@ -5,7 +5,7 @@ const BASE = "http://control-plane.test";
 /** Requests go through the Worker's own fetch handler, inside workerd, with the test D1. */
 export const fetchWorker = (path: string, init?: RequestInit): Promise<Response> => exports.default.fetch(`${BASE}${path}`, init);
 
-export const get = (path: string): Promise<Response> => fetchWorker(path);
+export const get = (path: string, headers: Record<string, string> = {}): Promise<Response> => fetchWorker(path, { headers });
 
 export function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetchWorker(path, {

@@ -5,6 +5,9 @@ declare global {
   namespace Cloudflare {
     interface Env extends WorkerEnv {
       TEST_MIGRATIONS: D1Migration[];
+      /** The bootstrap admin's keys: `{ name, publicKey, privateKeyPkcs8 }`. */
+      TEST_ADMIN: string;
+      TEST_ROOT_PEM: string;
     }
     interface GlobalProps {
       mainModule: typeof import("../../workers/index.js");

@@ -1,8 +1,17 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { PROBLEM_CONTENT_TYPE, Problem, limits, problemTypeUri } from "../../protocol/index.js";
 import { batchOf, telemetryItem, telemetrySample } from "../helpers/fixtures.js";
-import { fetchWorker, get, postJson } from "./client.js";
+import { fetchWorker as fetchAnonymous, postJson as postAnonymous } from "./client.js";
+import { adminToken, bearer } from "./identity-client.js";
+
+let auth: Record<string, string>;
+beforeAll(async () => {
+  auth = bearer(await adminToken());
+});
+const fetchWorker = (path: string, init: RequestInit = {}) => fetchAnonymous(path, { ...init, headers: { ...auth, ...(init.headers as Record<string, string>) } });
+const get = (path: string) => fetchWorker(path);
+const postJson = (path: string, body: unknown, headers: Record<string, string> = {}) => postAnonymous(path, body, { ...auth, ...headers });
 
 async function expectProblem(res: Response, status: number, slug: string): Promise<Problem> {
   expect(res.status).toBe(status);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RELEASE, VersionInfo } from "../../protocol/index.js";
 import { get } from "./client.js";
+import { adminToken, bearer } from "./identity-client.js";
 
 describe("system routes", () => {
   it("answers /healthz", async () => {
@@ -19,7 +20,8 @@ describe("system routes", () => {
 
 describe("OpenAPI document", () => {
   it("describes every route with the schemas the routes validate with", async () => {
-    const res = await get("/api/v1/openapi.json");
+    expect((await get("/api/v1/openapi.json")).status).toBe(401);
+    const res = await get("/api/v1/openapi.json", bearer(await adminToken()));
     expect(res.status).toBe(200);
     const doc = await res.json<{
       openapi: string;
@@ -27,6 +29,13 @@ describe("OpenAPI document", () => {
     }>();
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual([
+      "/api/v1/identity/attest",
+      "/api/v1/identity/bundle",
+      "/api/v1/identity/denylist",
+      "/api/v1/identity/join-tokens",
+      "/api/v1/identity/jwt-svid",
+      "/api/v1/identity/nonce",
+      "/api/v1/identity/revoke",
       "/api/v1/mesh/nodes",
       "/api/v1/mesh/topology",
       "/api/v1/telemetry",

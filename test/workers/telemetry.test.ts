@@ -1,11 +1,18 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { NodeList, TelemetryAccepted, Topology, limits } from "../../protocol/index.js";
 import { batchOf, statusItem, statusMessage, telemetryItem, telemetrySample } from "../helpers/fixtures.js";
-import { get, postJson } from "./client.js";
+import { get as getAnonymous, postJson } from "./client.js";
+import { adminToken, bearer } from "./identity-client.js";
+
+let auth: Record<string, string>;
+beforeAll(async () => {
+  auth = bearer(await adminToken());
+});
+const get = (path: string) => getAnonymous(path, auth);
 
 async function ingest(...items: Parameters<typeof batchOf>[0]): Promise<TelemetryAccepted> {
-  const res = await postJson("/api/v1/telemetry", batchOf(items));
+  const res = await postJson("/api/v1/telemetry", batchOf(items), auth);
   expect(res.status).toBe(200);
   return TelemetryAccepted.parse(await res.json());
 }

@@ -81,3 +81,65 @@ export const auditLog = sqliteTable(
   },
   (t) => [index("audit_log_ts_idx").on(t.ts), index("audit_log_action_ts_idx").on(t.action, t.ts)],
 );
+
+/** Identities allowed to attest by proof of possession: the Ed25519 key registered at first attestation. */
+export const registrations = sqliteTable("registrations", {
+  spiffeId: text("spiffe_id").primaryKey(),
+  nodeKey: text("node_key").notNull(),
+  createdAt: integer("created_at").notNull(),
+  lastAttestedAt: integer("last_attested_at").notNull(),
+});
+
+/** Single-use join tokens; only their SHA-256 is stored. */
+export const joinTokens = sqliteTable(
+  "join_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    spiffeId: text("spiffe_id").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("join_tokens_expires_idx").on(t.expiresAt)],
+);
+
+/** Attestation nonces already spent, kept until they would have expired anyway. */
+export const usedNonces = sqliteTable(
+  "used_nonces",
+  { nonce: text("nonce").primaryKey(), expiresAt: integer("expires_at").notNull() },
+  (t) => [index("used_nonces_expires_idx").on(t.expiresAt)],
+);
+
+/** Every X.509-SVID issued, so a serial can be revoked and an issuance traced. */
+export const issuedSvids = sqliteTable(
+  "issued_svids",
+  {
+    serial: text("serial").primaryKey(),
+    spiffeId: text("spiffe_id").notNull(),
+    notBefore: integer("not_before").notNull(),
+    notAfter: integer("not_after").notNull(),
+  },
+  (t) => [index("issued_svids_spiffe_idx").on(t.spiffeId)],
+);
+
+export const revocations = sqliteTable(
+  "revocations",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    spiffeId: text("spiffe_id"),
+    serial: text("serial"),
+    reason: text("reason").notNull(),
+    revokedBy: text("revoked_by").notNull(),
+    revokedAt: integer("revoked_at").notNull(),
+  },
+  (t) => [index("revocations_spiffe_idx").on(t.spiffeId), index("revocations_serial_idx").on(t.serial)],
+);
+
+/** `spiffe_sequence` of the published bundle and the key set it was computed for. */
+export const bundleState = sqliteTable("bundle_state", {
+  id: integer("id").primaryKey(),
+  sequence: integer("sequence").notNull(),
+  fingerprint: text("fingerprint").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});

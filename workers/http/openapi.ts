@@ -26,6 +26,8 @@ export const jsonResponse = <S extends z.ZodType>(schema: S, description: string
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: "Invalid request (validation issues listed in `issues`)",
+  401: "Missing or refused credentials",
+  403: "Identity not allowed here, or revoked",
   404: "Not found",
   413: "Body over the size limit",
   415: "Body is not application/json",

@@ -7,6 +7,11 @@ import { PROBLEM_CONTENT_TYPE, describeIssues, problemTypeUri, type Issue, type 
 const PROBLEM_TYPES = {
   validation: { status: 400, title: "Request failed validation" },
   "malformed-json": { status: 400, title: "Request body is not valid JSON" },
+  "invalid-csr": { status: 400, title: "Certificate signing request refused" },
+  unauthorized: { status: 401, title: "Authentication required" },
+  "attestation-failed": { status: 401, title: "Attestation failed" },
+  forbidden: { status: 403, title: "Not allowed for this identity" },
+  revoked: { status: 403, title: "Identity revoked" },
   "not-found": { status: 404, title: "No such resource" },
   "method-not-allowed": { status: 405, title: "Method not allowed on this resource" },
   "payload-too-large": { status: 413, title: "Request body exceeds the size limit" },

@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { NodeList, NodeListQuery, Topology } from "../../protocol/index.js";
 import { openDatabase } from "../db/client.js";
 import { readSettings } from "../env.js";
+import { ANY_IDENTITY, guard } from "../http/guard.js";
 import { createRouter, jsonResponse, problemResponses } from "../http/openapi.js";
 import { listFreshLinks, listNodes } from "./store.js";
 
@@ -10,8 +11,9 @@ const getNodes = createRoute({
   path: "/api/v1/mesh/nodes",
   summary: "List known nodes with their status",
   tags: ["mesh"],
+  ...guard(ANY_IDENTITY),
   request: { query: NodeListQuery },
-  responses: { 200: jsonResponse(NodeList, "Nodes ordered by id"), ...problemResponses(400) },
+  responses: { 200: jsonResponse(NodeList, "Nodes ordered by id"), ...problemResponses(400, 401, 403) },
 });
 
 const getTopology = createRoute({
@@ -19,7 +21,8 @@ const getTopology = createRoute({
   path: "/api/v1/mesh/topology",
   summary: "Nodes and the directed links measured within the link TTL",
   tags: ["mesh"],
-  responses: { 200: jsonResponse(Topology, "Current mesh graph") },
+  ...guard(ANY_IDENTITY),
+  responses: { 200: jsonResponse(Topology, "Current mesh graph"), ...problemResponses(401, 403) },
 });
 
 export const meshRoutes = createRouter()

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { Health, PROTOCOL_VERSION, RELEASE, VersionInfo } from "../../protocol/index.js";
 import { readSettings } from "../env.js";
+import { guard } from "../http/guard.js";
 import { createRouter, jsonResponse } from "../http/openapi.js";
 
 const healthz = createRoute({
@@ -8,6 +9,7 @@ const healthz = createRoute({
   path: "/healthz",
   summary: "Liveness",
   tags: ["system"],
+  ...guard("public"),
   responses: { 200: jsonResponse(Health, "The Worker is serving") },
 });
 
@@ -16,6 +18,7 @@ const version = createRoute({
   path: "/api/v1/version",
   summary: "Release and protocol version",
   tags: ["system"],
+  ...guard("public"),
   responses: { 200: jsonResponse(VersionInfo, "Versions") },
 });
 

@@ -1,4 +1,4 @@
-import type { NodeStatus, NodeTelemetry, TelemetryBatch } from "../../protocol/index.js";
+import { spiffeIdOf, type NodeStatus, type NodeTelemetry, type TelemetryBatch } from "../../protocol/index.js";
 import type { links, nodes, telemetryRollups } from "../db/schema.js";
 
 export type NodeRow = typeof nodes.$inferInsert;
@@ -22,8 +22,6 @@ export interface IngestPlan {
 
 const MINUTE_MS = 60_000;
 
-export const spiffeIdFor = (trustDomain: string, nodeId: string, role: NodeRow["role"]): string =>
-  `spiffe://${trustDomain}/${role}/${nodeId}`;
 
 /**
  * Folds a batch, in arrival order, into the rows to write. Telemetry no newer than what is
@@ -48,7 +46,7 @@ export function planIngest(
     const prior = known.get(message.nodeId);
     const row: NodeRow = {
       id: message.nodeId,
-      spiffeId: spiffeIdFor(trustDomain, message.nodeId, message.role),
+      spiffeId: spiffeIdOf[message.role](trustDomain, message.nodeId),
       role: message.role,
       status: "online",
       firstSeen: prior?.firstSeen ?? ts,

@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { TelemetryAccepted, TelemetryBatch } from "../../protocol/index.js";
 import { openDatabase } from "../db/client.js";
 import { readSettings } from "../env.js";
+import { guard } from "../http/guard.js";
 import { createRouter, jsonBody, jsonResponse, problemResponses } from "../http/openapi.js";
 import { planIngest } from "./ingest.js";
 import { loadKnownNodes, writePlan } from "./store.js";
@@ -12,10 +13,11 @@ const ingestTelemetry = createRoute({
   summary: "Ingest a telemetry batch relayed by a gateway",
   description: "Upserts nodes and links and adds to per-minute rollups, atomically. Replayed samples change nothing.",
   tags: ["telemetry"],
+  ...guard(["gateway", "admin"], { json: true }),
   request: { body: jsonBody(TelemetryBatch) },
   responses: {
     200: jsonResponse(TelemetryAccepted, "What was stored"),
-    ...problemResponses(400, 413, 415),
+    ...problemResponses(400, 401, 403, 413, 415),
   },
 });
 

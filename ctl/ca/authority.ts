@@ -1,0 +1,91 @@
+import type { webcrypto } from "node:crypto";
+import { x509 } from "../../protocol/x509.js";
+import type { CaSecret, SigningCa } from "../../protocol/index.js";
+
+const EC = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+const DAY_MS = 86_400_000;
+
+export interface KeyedCert {
+  cert: x509.X509Certificate;
+  keys: webcrypto.CryptoKeyPair;
+}
+
+const randomSerial = () => {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[0] = (bytes[0] ?? 0) & 0x7f; // positive INTEGER
+  return Buffer.from(bytes).toString("hex");
+};
+
+async function pkcs8Pem(key: webcrypto.CryptoKey): Promise<string> {
+  const der = Buffer.from(await crypto.subtle.exportKey("pkcs8", key)).toString("base64");
+  return `-----BEGIN PRIVATE KEY-----\n${der.match(/.{1,64}/g)?.join("\n") ?? ""}\n-----END PRIVATE KEY-----\n`;
+}
+
+async function caExtensions(keys: webcrypto.CryptoKeyPair, pathLength: number): Promise<x509.Extension[]> {
+  return [
+    new x509.BasicConstraintsExtension(true, pathLength, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+  ];
+}
+
+/** The offline root: kept by the operator, never given to the control plane. */
+export async function createRoot(trustDomain: string, lifetimeDays = 3650): Promise<KeyedCert> {
+  const keys = await crypto.subtle.generateKey(EC, true, ["sign", "verify"]);
+  const now = Date.now();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: `CN=x0tta6bl4 root CA, O=${trustDomain}`,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + lifetimeDays * DAY_MS),
+    signingAlgorithm: EC,
+    keys,
+    extensions: [...(await caExtensions(keys, 1)), new x509.SubjectAlternativeNameExtension([{ type: "url", value: `spiffe://${trustDomain}` }])],
+  });
+  return { cert, keys };
+}
+
+/** An intermediate the control plane signs SVIDs with; signed by the root. */
+export async function createIntermediate(root: KeyedCert, trustDomain: string, lifetimeDays = 90): Promise<KeyedCert> {
+  const keys = await crypto.subtle.generateKey(EC, true, ["sign", "verify"]);
+  const now = Date.now();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: `CN=x0tta6bl4 intermediate CA ${new Date(now).toISOString().slice(0, 10)}, O=${trustDomain}`,
+    issuer: root.cert.subject,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(Math.min(now + lifetimeDays * DAY_MS, root.cert.notAfter.getTime())),
+    signingAlgorithm: EC,
+    publicKey: keys.publicKey,
+    signingKey: root.keys.privateKey,
+    extensions: [
+      ...(await caExtensions(keys, 0)),
+      await x509.AuthorityKeyIdentifierExtension.create(root.cert),
+      new x509.SubjectAlternativeNameExtension([{ type: "url", value: `spiffe://${trustDomain}` }]),
+    ],
+  });
+  return { cert, keys };
+}
+
+export async function signingCa(intermediate: KeyedCert): Promise<SigningCa> {
+  return { chain: [intermediate.cert.toString("pem")], key: await pkcs8Pem(intermediate.keys.privateKey) };
+}
+
+export async function exportRootKey(root: KeyedCert): Promise<string> {
+  return pkcs8Pem(root.keys.privateKey);
+}
+
+export async function importRoot(certPem: string, keyPem: string): Promise<KeyedCert> {
+  const cert = new x509.X509Certificate(certPem);
+  const der = Buffer.from(keyPem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+  const privateKey = await crypto.subtle.importKey("pkcs8", der, EC, true, ["sign"]);
+  const publicKey = await cert.publicKey.export(EC, ["verify"]);
+  return { cert, keys: { privateKey, publicKey } };
+}
+
+/** A fresh CA secret: one root (returned for offline keeping) and one active intermediate. */
+export async function initCa(trustDomain: string): Promise<{ root: KeyedCert; secret: CaSecret }> {
+  const root = await createRoot(trustDomain);
+  const intermediate = await createIntermediate(root, trustDomain);
+  return { root, secret: { v: 1, trustDomain, roots: [root.cert.toString("pem")], active: await signingCa(intermediate) } };
+}

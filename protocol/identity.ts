@@ -1,0 +1,112 @@
+import { z } from "zod";
+import { NodeId } from "./ids.js";
+import { SpiffeIdString } from "./spiffe-id.js";
+
+const Base64Url = z.string().regex(/^[A-Za-z0-9_-]+$/, "must be base64url without padding");
+const IsoTime = z.iso.datetime();
+
+/** PEM text of one or more blocks; size-capped so a CSR cannot be a denial of service. */
+const Pem = (label: string) =>
+  z
+    .string()
+    .max(16 * 1024)
+    .refine((s) => s.includes(`-----BEGIN ${label}-----`), `must be a PEM ${label}`);
+
+export const NonceResponse = z.strictObject({ nonce: Base64Url, expiresAt: IsoTime });
+export type NonceResponse = z.infer<typeof NonceResponse>;
+
+/**
+ * First attestation carries a join token; re-attestation names the registered SPIFFE ID instead
+ * and proves possession of the node key registered for it. Either way the node signs
+ * `attestationMessage(...)` with its Ed25519 key, binding the nonce to this CSR.
+ */
+export const AttestRequest = z
+  .strictObject({
+    nonce: Base64Url.max(128),
+    /** Raw 32-byte Ed25519 public key, base64url. */
+    nodeKey: Base64Url.length(43),
+    /** Ed25519 signature (64 bytes), base64url. */
+    signature: Base64Url.length(86),
+    csr: Pem("CERTIFICATE REQUEST"),
+    joinToken: Base64Url.max(128).optional(),
+    spiffeId: SpiffeIdString.optional(),
+  })
+  .refine((r) => (r.joinToken === undefined) !== (r.spiffeId === undefined), {
+    message: "give either joinToken (first attestation) or spiffeId (re-attestation), not both",
+    path: ["joinToken"],
+  });
+export type AttestRequest = z.infer<typeof AttestRequest>;
+
+/** The exact bytes a node signs to attest (UTF-8). */
+export function attestationMessage(nonce: string, csrSha256: string, claim: string): string {
+  return `x0tta6bl4-attest-v1\n${nonce}\n${csrSha256}\n${claim}`;
+}
+
+export const X509Svid = z.strictObject({
+  /** Leaf first, then the intermediate that signed it. */
+  certificates: z.array(z.string()).min(1),
+  serial: z.string(),
+  expiresAt: IsoTime,
+});
+export type X509Svid = z.infer<typeof X509Svid>;
+
+export const JwtSvid = z.strictObject({ token: z.string(), expiresAt: IsoTime });
+export type JwtSvid = z.infer<typeof JwtSvid>;
+
+/** SPIFFE Trust Domain and Bundle: a JWK Set with SPIFFE parameters. */
+export const BundleKey = z.looseObject({
+  kty: z.literal("EC"),
+  crv: z.literal("P-256"),
+  x: z.string(),
+  y: z.string(),
+  use: z.enum(["x509-svid", "jwt-svid"]),
+  kid: z.string().optional(),
+  x5c: z.array(z.string()).length(1).optional(),
+});
+export const SpiffeBundle = z.looseObject({
+  keys: z.array(BundleKey),
+  spiffe_sequence: z.number().int().nonnegative(),
+  spiffe_refresh_hint: z.number().int().positive(),
+});
+export type SpiffeBundle = z.infer<typeof SpiffeBundle>;
+
+export const AttestResponse = z.strictObject({
+  spiffeId: z.string(),
+  x509Svid: X509Svid,
+  jwtSvid: JwtSvid,
+  bundle: SpiffeBundle,
+});
+export type AttestResponse = z.infer<typeof AttestResponse>;
+
+export const JoinTokenRequest = z.strictObject({
+  nodeId: NodeId,
+  role: z.enum(["node", "gateway"]).default("node"),
+  ttlSeconds: z.number().int().min(30).max(86_400).default(600),
+});
+export const JoinTokenResponse = z.strictObject({ token: z.string(), spiffeId: z.string(), expiresAt: IsoTime });
+export type JoinTokenResponse = z.infer<typeof JoinTokenResponse>;
+
+export const JwtSvidRequest = z.strictObject({
+  audience: z.array(z.string().min(1).max(256)).min(1).max(8),
+  ttlSeconds: z.number().int().min(10).max(300).optional(),
+});
+
+export const RevokeRequest = z
+  .strictObject({
+    spiffeId: SpiffeIdString.optional(),
+    serial: z.string().regex(/^[0-9a-f]{2,64}$/, "must be a lower-case hex serial").optional(),
+    reason: z.string().min(1).max(256),
+  })
+  .refine((r) => r.spiffeId !== undefined || r.serial !== undefined, { message: "give spiffeId or serial", path: ["spiffeId"] });
+
+export const DenyEntry = z.strictObject({
+  spiffeId: z.string().optional(),
+  serial: z.string().optional(),
+  revokedAt: IsoTime,
+  reason: z.string(),
+});
+export type DenyEntry = z.infer<typeof DenyEntry>;
+
+/** Everything revoked; also the payload of the retained MQTT deny list. */
+export const DenyList = z.strictObject({ v: z.literal(1), generatedAt: IsoTime, entries: z.array(DenyEntry) });
+export type DenyList = z.infer<typeof DenyList>;

@@ -1,0 +1,52 @@
+import type { MiddlewareHandler } from "hono";
+import { controlPlaneAudience, parseSpiffeId, principalOf, type Principal } from "../../protocol/index.js";
+import { audit } from "../audit/log.js";
+import { openDatabase } from "../db/client.js";
+import type { AppEnv } from "../env.js";
+import { ProblemError } from "../http/problem.js";
+import { loadAuthority } from "./authority.js";
+import { JwtSvidError, verifyJwtSvid } from "./jwtsvid.js";
+import { isRevoked } from "./store.js";
+
+const challenge = { "www-authenticate": 'Bearer realm="x0tta6bl4", error="invalid_token"' };
+
+/**
+ * Every API call but the public few carries a JWT-SVID whose audience is the control plane.
+ * A token from a revoked identity is refused even before it expires.
+ */
+export const requireJwtSvid: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const header = c.req.header("authorization") ?? "";
+  const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header);
+  if (!match) throw new ProblemError("unauthorized", "Send a JWT-SVID as `Authorization: Bearer <token>`", { headers: challenge });
+  const authority = await loadAuthority(c.env.X0_CA);
+  const now = Date.now();
+  const db = openDatabase(c.env.DB);
+  let spiffeId: string;
+  try {
+    ({ spiffeId } = await verifyJwtSvid(authority, match[1] as string, controlPlaneAudience(authority.trustDomain), now));
+  } catch (error) {
+    if (!(error instanceof JwtSvidError)) throw error;
+    await audit(db, { actor: "anonymous", action: "auth.jwt-svid", outcome: "denied", detail: { reason: error.message, path: c.req.path } });
+    throw new ProblemError("unauthorized", `JWT-SVID refused: ${error.message}`, { headers: challenge });
+  }
+  const parsed = parseSpiffeId(spiffeId);
+  const principal = parsed.ok ? principalOf(parsed.id, authority.trustDomain) : null;
+  if (!principal) throw new ProblemError("forbidden", `${spiffeId} is not an identity this API serves`);
+  if (await isRevoked(db, spiffeId)) {
+    await audit(db, { actor: spiffeId, action: "auth.jwt-svid", subject: spiffeId, outcome: "denied", detail: { reason: "revoked" } });
+    throw new ProblemError("revoked", `${spiffeId} is revoked`);
+  }
+  c.set("caller", { spiffeId, principal });
+  return next();
+};
+
+/** Restricts a route to some kinds of principal. */
+export function allow(...kinds: Principal["kind"][]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const caller = c.get("caller");
+    if (!kinds.includes(caller.principal.kind)) {
+      throw new ProblemError("forbidden", `${caller.spiffeId} may not ${c.req.method} ${c.req.path} (needs ${kinds.join(" or ")})`);
+    }
+    return next();
+  };
+}
