@@ -10,22 +10,36 @@ export class ApiError extends Error {
   }
 }
 
-/** GETs a control-plane resource and validates it against the protocol schema of that route. */
-export async function getResource<S extends z.ZodType>(api: string, path: string, schema: S): Promise<z.infer<S>> {
-  const url = new URL(path, api);
+export interface ApiSession {
+  api: string;
+  /** A JWT-SVID for the admin, obtained on first use. */
+  token(): Promise<string>;
+}
+
+/** Calls a control-plane resource as the admin and validates the answer against the route's protocol schema. */
+export async function request<S extends z.ZodType>(session: ApiSession, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
+  const url = new URL(path, session.api);
   let response: Response;
   try {
-    response = await fetch(url, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(10_000) });
+    const headers: Record<string, string> = { accept: "application/json", authorization: `Bearer ${await session.token()}` };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    response = await fetch(url, {
+      method: body === undefined ? "GET" : "POST",
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(10_000),
+    });
   } catch (error) {
-    throw new ApiError(`cannot reach the control plane at ${api}: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof ApiError) throw error;
+    throw new ApiError(`cannot reach the control plane at ${session.api}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const body: unknown = await response.json().catch(() => undefined);
+  const parsedBody: unknown = await response.json().catch(() => undefined);
   if (!response.ok) {
-    const problem = response.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE) ? Problem.safeParse(body) : undefined;
+    const problem = response.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE) ? Problem.safeParse(parsedBody) : undefined;
     const reason = problem?.success ? `${problem.data.title}${problem.data.detail ? `: ${problem.data.detail}` : ""}` : response.statusText;
     throw new ApiError(`${url.pathname}: HTTP ${response.status} ${reason}`);
   }
-  const parsed = schema.safeParse(body);
+  const parsed = schema.safeParse(parsedBody);
   if (!parsed.success) throw new ApiError(`${url.pathname}: unexpected response shape (${parsed.error.issues[0]?.message ?? "invalid"})`);
   return parsed.data;
 }

@@ -1,41 +1,90 @@
-import { NodeList, Topology } from "../protocol/index.js";
-import { getResource } from "./api.js";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { z } from "zod";
+import { DenyEntry, JoinTokenResponse, NodeId, NodeList, Topology, isValidTrustDomain } from "../protocol/index.js";
+import { writePrivate } from "../node-firmware/identity/keystore.js";
+import { ApiError, request, type ApiSession } from "./api.js";
+import { exportRootKey, initCa } from "./ca/authority.js";
 import { renderTable } from "./table.js";
 
 export interface CommandContext {
-  api: string;
+  session: ApiSession;
   json: boolean;
+  options: Record<string, string | boolean | undefined>;
   out: (text: string) => void;
 }
 
 const ago = (iso: string, now: number) => `${Math.max(0, Math.round((now - Date.parse(iso)) / 1000))}s ago`;
 
-export async function nodesCommand(ctx: CommandContext): Promise<void> {
-  const { nodes } = await getResource(ctx.api, "/api/v1/mesh/nodes", NodeList);
-  if (ctx.json) { ctx.out(JSON.stringify({ nodes }, null, 2)); return; }
+function required(ctx: CommandContext, name: string): string {
+  const value = ctx.options[name];
+  if (typeof value !== "string" || value === "") throw new ApiError(`--${name} is required`);
+  return value;
+}
+
+async function nodes(ctx: CommandContext): Promise<void> {
+  const { nodes: list } = await request(ctx.session, "/api/v1/mesh/nodes", NodeList);
+  if (ctx.json) { ctx.out(JSON.stringify({ nodes: list }, null, 2)); return; }
   const now = Date.now();
   ctx.out(
     renderTable(
       ["ID", "ROLE", "STATUS", "FIRMWARE", "LAST SEEN", "SPIFFE ID"],
-      nodes.map((n) => [n.id, n.role, n.status, n.firmwareVersion, ago(n.lastSeen, now), n.spiffeId]),
+      list.map((n) => [n.id, n.role, n.status, n.firmwareVersion, ago(n.lastSeen, now), n.spiffeId]),
     ),
   );
 }
 
-export async function topologyCommand(ctx: CommandContext): Promise<void> {
-  const topology = await getResource(ctx.api, "/api/v1/mesh/topology", Topology);
-  if (ctx.json) { ctx.out(JSON.stringify(topology, null, 2)); return; }
-  const status = new Map(topology.nodes.map((n) => [n.id, n.status]));
-  ctx.out(`${topology.nodes.length} nodes, ${topology.links.length} links (${topology.generatedAt})\n`);
+async function topology(ctx: CommandContext): Promise<void> {
+  const graph = await request(ctx.session, "/api/v1/mesh/topology", Topology);
+  if (ctx.json) { ctx.out(JSON.stringify(graph, null, 2)); return; }
+  const status = new Map(graph.nodes.map((n) => [n.id, n.status]));
+  ctx.out(`${graph.nodes.length} nodes, ${graph.links.length} links (${graph.generatedAt})\n`);
   ctx.out(
     renderTable(
       ["FROM", "TO", "TQ", "LATENCY", "LOSS", "FROM STATUS"],
-      topology.links.map((l) => [l.from, l.to, String(l.tq), `${l.latencyMs.toFixed(1)} ms`, `${(l.loss * 100).toFixed(1)} %`, status.get(l.from) ?? "unknown"]),
+      graph.links.map((l) => [l.from, l.to, String(l.tq), `${l.latencyMs.toFixed(1)} ms`, `${(l.loss * 100).toFixed(1)} %`, status.get(l.from) ?? "unknown"]),
     ),
+  );
+}
+
+async function tokenCreate(ctx: CommandContext): Promise<void> {
+  const nodeId = NodeId.parse(required(ctx, "node"));
+  const role = ctx.options.role === "gateway" ? "gateway" : "node";
+  const ttlSeconds = ctx.options.ttl === undefined ? 600 : Number(ctx.options.ttl);
+  const created = await request(ctx.session, "/api/v1/identity/join-tokens", JoinTokenResponse, { nodeId, role, ttlSeconds });
+  if (ctx.json) { ctx.out(JSON.stringify(created, null, 2)); return; }
+  ctx.out(`${created.token}\n\nfor ${created.spiffeId}, single use, expires ${created.expiresAt}.\nPut it in the node's config as identity.joinToken.`);
+}
+
+async function revoke(ctx: CommandContext): Promise<void> {
+  const target = typeof ctx.options["spiffe-id"] === "string" ? { spiffeId: ctx.options["spiffe-id"] } : { serial: required(ctx, "serial") };
+  const { revoked } = await request(ctx.session, "/api/v1/identity/revoke", z.object({ revoked: DenyEntry }), { ...target, reason: required(ctx, "reason") });
+  ctx.out(ctx.json ? JSON.stringify(revoked, null, 2) : `revoked ${revoked.spiffeId ?? revoked.serial ?? ""} at ${revoked.revokedAt}`);
+}
+
+async function caInit(ctx: CommandContext): Promise<void> {
+  const trustDomain = required(ctx, "trust-domain");
+  if (!isValidTrustDomain(trustDomain)) throw new ApiError(`--trust-domain "${trustDomain}" is not a valid SPIFFE trust domain`);
+  const out = resolve(typeof ctx.options.out === "string" ? ctx.options.out : "x0-ca");
+  await mkdir(out, { recursive: true, mode: 0o700 });
+  const { root, secret } = await initCa(trustDomain);
+  await writeFile(join(out, "root.pem"), root.cert.toString("pem"));
+  await writePrivate(join(out, "root-key.pem"), await exportRootKey(root));
+  await writePrivate(join(out, "x0-ca.json"), JSON.stringify(secret, null, 2));
+  ctx.out(
+    [
+      `Created the CA of ${trustDomain} in ${out}:`,
+      `  root.pem      trust anchor (public)`,
+      `  root-key.pem  OFFLINE root key: move it off this machine; it is needed only to sign the next intermediate`,
+      `  x0-ca.json    the intermediate the control plane signs with: wrangler secret put X0_CA < ${join(out, "x0-ca.json")}`,
+    ].join("\n"),
   );
 }
 
 export const COMMANDS: Record<string, { summary: string; run: (ctx: CommandContext) => Promise<void> }> = {
-  nodes: { summary: "list nodes with status, firmware and last contact", run: nodesCommand },
-  topology: { summary: "list the mesh links with TQ, latency and loss", run: topologyCommand },
+  nodes: { summary: "list nodes with status, firmware and last contact", run: nodes },
+  topology: { summary: "list the mesh links with TQ, latency and loss", run: topology },
+  "token create": { summary: "--node ID [--role gateway] [--ttl S]: single-use join token", run: tokenCreate },
+  revoke: { summary: "--spiffe-id ID | --serial HEX, --reason TEXT: deny-list an identity", run: revoke },
+  "ca init": { summary: "--trust-domain TD [--out DIR]: offline root + the control plane's intermediate", run: caInit },
 };

@@ -1,21 +1,45 @@
+import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ApiError, DEFAULT_API } from "./api.js";
+import { ApiError, DEFAULT_API, type ApiSession } from "./api.js";
 import { COMMANDS } from "./commands.js";
+import { adminToken, readCredential, type Credential } from "./credential.js";
 
-const USAGE = `Usage: x0ctl <command> [--json] [--api URL]
+const LOCAL_CREDENTIAL = ".x0/admin-credential.json";
+
+const USAGE = `Usage: x0ctl <command> [options]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(13)} ${c.summary}`)
   .join("\n")}
 
 Options:
-  --api URL   control plane URL (default: $X0_API or ${DEFAULT_API})
-  --json      print the API's JSON instead of a table`;
+  --api URL          control plane URL (default: $X0_API, else the credential's, else ${DEFAULT_API})
+  --credential FILE  admin credential (default: $X0_CREDENTIAL, else ${LOCAL_CREDENTIAL} when present)
+  --json             print JSON instead of a table`;
 
 export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
+}
+
+function session(api: string, credentialFile: string | undefined): ApiSession {
+  let credential: Promise<Credential> | undefined;
+  let token: Promise<string> | undefined;
+  return {
+    api,
+    token: () => {
+      if (!credentialFile) return Promise.reject(new ApiError(`no admin credential: pass --credential or set X0_CREDENTIAL (npm start writes ${LOCAL_CREDENTIAL})`));
+      credential ??= readCredential(credentialFile).catch((error: unknown) => {
+        throw new ApiError(`cannot read the credential ${credentialFile}: ${error instanceof Error ? error.message : String(error)}`);
+      });
+      token ??= credential.then((c) => adminToken(c, api)).catch((error: unknown) => {
+        if (error instanceof ApiError) throw error;
+        throw new ApiError(`cannot authenticate as admin: ${error instanceof Error ? error.message : String(error)}`);
+      });
+      return token;
+    },
+  };
 }
 
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv, { out, err }: CliIo): Promise<number> {
@@ -24,25 +48,41 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, { out, err 
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { api: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      options: {
+        api: { type: "string" },
+        credential: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        node: { type: "string" },
+        role: { type: "string" },
+        ttl: { type: "string" },
+        "spiffe-id": { type: "string" },
+        serial: { type: "string" },
+        reason: { type: "string" },
+        "trust-domain": { type: "string" },
+        out: { type: "string" },
+      },
     });
   } catch (error) {
     err(`x0ctl: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
-  const [name] = positionals;
-  if (values.help || name === undefined) {
+  if (values.help || positionals.length === 0) {
     (values.help ? out : err)(USAGE);
     return values.help ? 0 : 2;
   }
+  const name = COMMANDS[positionals.slice(0, 2).join(" ")] ? positionals.slice(0, 2).join(" ") : (positionals[0] as string);
   const command = COMMANDS[name];
   if (!command) {
-    err(`x0ctl: unknown command "${name}"\n\n${USAGE}`);
+    err(`x0ctl: unknown command "${positionals.join(" ")}"\n\n${USAGE}`);
     return 2;
   }
+  const credentialFile = values.credential ?? env.X0_CREDENTIAL ?? (existsSync(LOCAL_CREDENTIAL) ? LOCAL_CREDENTIAL : undefined);
+  const credentialApi = credentialFile && existsSync(credentialFile) ? (await readCredential(credentialFile).catch(() => undefined))?.api : undefined;
+  const api = values.api ?? env.X0_API ?? credentialApi ?? DEFAULT_API;
   try {
-    await command.run({ api: values.api ?? env.X0_API ?? DEFAULT_API, json: values.json === true, out });
+    await command.run({ session: session(api, credentialFile), json: values.json === true, options: values, out });
     return 0;
   } catch (error) {
     if (error instanceof ApiError) {

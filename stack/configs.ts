@@ -8,7 +8,12 @@ export interface StackLayout {
   apiUrl: string;
   mqttPort: number;
   seed: number;
+  stateDir: string;
+  /** Join tokens for agents not registered yet, by node id. */
+  joinTokens: ReadonlyMap<string, string>;
 }
+
+export const agentStateDir = (stateDir: string, nodeId: string) => join(stateDir, "agents", nodeId);
 
 export const GATEWAY_ID = "gw-1";
 export const nodeIds = (count: number): string[] => Array.from({ length: count }, (_, i) => `node-${i + 1}`);
@@ -21,14 +26,19 @@ export function stackConfigs(layout: StackLayout): AgentConfigInput[] {
   const peers = [GATEWAY_ID, ...nodeIds(layout.nodes)];
   const mesh = { backend: "simulated" as const, peers, seed: layout.seed };
   const broker = { url: `mqtt://127.0.0.1:${layout.mqttPort}`, keepaliveS: 5 };
+  const identity = (nodeId: string) => {
+    const joinToken = layout.joinTokens.get(nodeId);
+    return { edgeUrl: layout.apiUrl, stateDir: agentStateDir(layout.stateDir, nodeId), ...(joinToken ? { joinToken } : {}) };
+  };
   const gateway: AgentConfigInput = {
     nodeId: GATEWAY_ID,
     role: "gateway",
     mesh,
     broker,
+    identity: identity(GATEWAY_ID),
     gateway: { embeddedBroker: { host: "127.0.0.1", port: layout.mqttPort }, edgeUrl: layout.apiUrl },
   };
-  return [gateway, ...nodeIds(layout.nodes).map((nodeId) => ({ nodeId, role: "node" as const, mesh, broker }))];
+  return [gateway, ...nodeIds(layout.nodes).map((nodeId) => ({ nodeId, role: "node" as const, mesh, broker, identity: identity(nodeId) }))];
 }
 
 export async function writeConfigs(dir: string, configs: AgentConfigInput[]): Promise<Map<string, string>> {

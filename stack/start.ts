@@ -3,7 +3,11 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { GATEWAY_ID, stackConfigs, writeConfigs } from "./configs.js";
+import { adminToken, type Credential } from "../ctl/credential.js";
+import { readOptional } from "../node-firmware/identity/keystore.js";
+import { GATEWAY_ID, agentStateDir, nodeIds, stackConfigs, writeConfigs } from "./configs.js";
+import { createJoinToken, ensureCa, ensureLocalAdmin } from "./provision.js";
+import { readWranglerToml } from "./wrangler-config.js";
 import { spawnAgent, stopAll, type Supervised } from "./processes.js";
 import { startLocalWorker, type LocalWorker } from "./worker.js";
 
@@ -61,11 +65,24 @@ async function main(): Promise<void> {
   }
   const startedAt = Date.now();
   await mkdir(options.stateDir, { recursive: true });
-  const worker = await startLocalWorker({ root: ROOT, stateDir: options.stateDir, host: "127.0.0.1", port: options.port });
+  const wrangler = await readWranglerToml(join(ROOT, "wrangler.toml"));
+  const trustDomain = wrangler.vars.TRUST_DOMAIN ?? "x0tta6bl4.mesh";
+  const ca = await ensureCa(options.stateDir, trustDomain);
+  const admin = await ensureLocalAdmin(options.stateDir, trustDomain, `http://127.0.0.1:${options.port}`);
+  const worker = await startLocalWorker({
+    root: ROOT,
+    stateDir: options.stateDir,
+    host: "127.0.0.1",
+    port: options.port,
+    wrangler,
+    secrets: { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap },
+  });
   const apiUrl = worker.url.origin;
   if (worker.appliedMigrations.length > 0) console.log(`[stack] applied migrations: ${worker.appliedMigrations.join(", ")}`);
 
-  const configs = stackConfigs({ nodes: options.nodes, apiUrl, mqttPort: options.mqttPort, seed: options.seed });
+  const agents = [GATEWAY_ID, ...nodeIds(options.nodes)];
+  const joinTokens = await joinTokensForNewAgents(apiUrl, admin.credential, options.stateDir, agents);
+  const configs = stackConfigs({ nodes: options.nodes, apiUrl, mqttPort: options.mqttPort, seed: options.seed, stateDir: options.stateDir, joinTokens });
   const files = await writeConfigs(join(options.stateDir, "config"), configs);
   const children: Supervised[] = [];
   let stopping = false;
@@ -76,8 +93,7 @@ async function main(): Promise<void> {
     });
     children.push(supervised);
   };
-  start(GATEWAY_ID);
-  for (const config of configs) if (config.nodeId !== GATEWAY_ID) start(config.nodeId);
+  for (const id of agents) start(id);
 
   await writeFile(
     join(options.stateDir, "stack.json"),
@@ -89,7 +105,7 @@ async function main(): Promise<void> {
       "x0tta6bl4 local stack is up",
       `  API        ${apiUrl}`,
       `  OpenAPI    ${apiUrl}/api/v1/openapi.json`,
-      `  Nodes      ${apiUrl}/api/v1/mesh/nodes   (or: npx x0ctl nodes)`,
+      `  Nodes      npx x0ctl nodes   (admin credential: ${admin.credentialFile})`,
       `  MQTT       mqtt://127.0.0.1:${options.mqttPort}`,
       `  Agents     ${GATEWAY_ID} + ${options.nodes} simulated nodes`,
       `  State      ${options.stateDir}`,
@@ -102,6 +118,18 @@ async function main(): Promise<void> {
     stopping = true;
     await shutdown(children, worker);
   });
+}
+
+/** Agents that never attested get a fresh single-use join token; the others re-attest with their node key. */
+async function joinTokensForNewAgents(apiUrl: string, credential: Credential, stateDir: string, agents: string[]): Promise<Map<string, string>> {
+  const fresh: string[] = [];
+  for (const id of agents) {
+    if (!(await readOptional(join(agentStateDir(stateDir, id), "identity", "registration.json")))) fresh.push(id);
+  }
+  if (fresh.length === 0) return new Map();
+  const jwt = await adminToken(credential, apiUrl);
+  const tokens = await Promise.all(fresh.map((id) => createJoinToken(apiUrl, jwt, id, id === GATEWAY_ID ? "gateway" : "node")));
+  return new Map(fresh.map((id, i) => [id, tokens[i] as string]));
 }
 
 function stopOnSignal(stop: () => Promise<void>): Promise<void> {

@@ -3,13 +3,16 @@ import { dirname, join, resolve } from "node:path";
 import { build } from "esbuild";
 import { Log, LogLevel, Miniflare } from "miniflare";
 import { applyMigrations } from "./migrations.js";
-import { readWranglerToml } from "./wrangler-config.js";
+import type { WranglerToml } from "./wrangler-config.js";
 
 export interface LocalWorkerOptions {
   root: string;
   stateDir: string;
   host: string;
   port: number;
+  wrangler: WranglerToml;
+  /** Secrets and vars on top of wrangler.toml's `[vars]` (what `wrangler secret put` sets in production). */
+  secrets?: Record<string, string>;
 }
 
 export interface LocalWorker {
@@ -41,7 +44,7 @@ async function bundleWorker(root: string, entry: string, outDir: string): Promis
  * persisted where `wrangler --persist-to <stateDir>` keeps it and migrations applied on start.
  */
 export async function startLocalWorker(options: LocalWorkerOptions): Promise<LocalWorker> {
-  const wrangler = await readWranglerToml(join(options.root, "wrangler.toml"));
+  const { wrangler } = options;
   const scriptPath = await bundleWorker(options.root, wrangler.main, join(options.stateDir, "build"));
   const d1 = wrangler.d1_databases[0];
   if (!d1) throw new Error("wrangler.toml has no [[d1_databases]]");
@@ -53,7 +56,7 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
     modulesRoot: dirname(scriptPath),
     compatibilityDate: wrangler.compatibility_date,
     compatibilityFlags: wrangler.compatibility_flags,
-    bindings: wrangler.vars,
+    bindings: { ...wrangler.vars, ...options.secrets },
     d1Databases: { [d1.binding]: d1.database_id },
     d1Persist: join(options.stateDir, "state", "v3", "d1"),
     host: options.host,

@@ -2,3 +2,4 @@
 // (@peculiar/x509) name them as globals. These aliases make both agree in Node code.
 type CryptoKey = import("node:crypto").webcrypto.CryptoKey;
 type CryptoKeyPair = import("node:crypto").webcrypto.CryptoKeyPair;
+type KeyUsage = import("node:crypto").webcrypto.KeyUsage;

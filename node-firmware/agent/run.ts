@@ -1,6 +1,7 @@
 import type { MqttClient } from "mqtt";
 import type { AgentConfig } from "../config/schema.js";
 import { TelemetryBridge } from "../gateway/bridge.js";
+import { IdentityAgent } from "../identity/agent.js";
 import { EdgeClient } from "../gateway/edge-client.js";
 import { errorText, type Logger } from "../log.js";
 import { SimulatedMesh } from "../mesh/simulated.js";
@@ -16,6 +17,7 @@ export interface RunningAgent {
   readonly broker?: EmbeddedBroker;
   readonly bridge?: TelemetryBridge;
   readonly edge?: EdgeClient;
+  readonly identity?: IdentityAgent;
   stop(): Promise<void>;
 }
 
@@ -33,7 +35,11 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
 
   const mesh = new SimulatedMesh(config.nodeId, config.mesh.peers, config.mesh.seed);
   const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh), log.child({ component: "monitor" }));
-  const edge = config.gateway ? new EdgeClient(config.nodeId, config.gateway, log.child({ component: "edge" })) : undefined;
+  const identity = config.identity ? new IdentityAgent(config.identity, log.child({ component: "identity" })) : undefined;
+  // Not awaited: the mesh keeps working while the edge is unreachable; attestation retries meanwhile.
+  identity?.start().catch((error: unknown) => { log.error("identity unavailable", { error: errorText(error) }); });
+  const credentials = identity && { token: () => identity.controlPlaneToken(), invalidate: () => { identity.invalidateToken(); } };
+  const edge = config.gateway ? new EdgeClient(config.nodeId, config.gateway, log.child({ component: "edge" }), credentials) : undefined;
   const bridge = config.gateway && edge ? new TelemetryBridge(client, config.gateway, edge, log.child({ component: "bridge" })) : undefined;
   bridge?.start();
   node.start();
@@ -48,5 +54,5 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     await client.endAsync().catch((error: unknown) => { log.warn("mqtt close failed", { error: errorText(error) }); });
     await broker?.close();
   };
-  return { config, client, node, broker, bridge, edge, stop };
+  return { config, client, node, broker, bridge, edge, identity, stop };
 }

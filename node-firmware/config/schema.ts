@@ -41,6 +41,15 @@ const GatewaySection = z.strictObject({
   maxQueuedItems: z.number().int().min(limits.batchItems).max(10_000_000).default(50_000),
 });
 
+const IdentitySection = z.strictObject({
+  /** The control plane that attests this node and signs its SVIDs. */
+  edgeUrl: HttpUrl,
+  /** Keys and SVIDs live under `<stateDir>/identity`, private files mode 0600. */
+  stateDir: z.string().min(1),
+  /** Single-use token from `x0ctl token create`; only needed until the first attestation succeeds. */
+  joinToken: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, "must be the base64url token x0ctl printed").optional(),
+});
+
 export const AgentConfig = z
   .strictObject({
     nodeId: NodeId,
@@ -55,11 +64,15 @@ export const AgentConfig = z
       .prefault({}),
     telemetry: z.strictObject({ intervalMs: Millis(100, 3_600_000).default(1000) }).prefault({}),
     mesh: SimulatedMesh,
+    identity: IdentitySection.optional(),
     gateway: GatewaySection.optional(),
   })
   .superRefine((config, ctx) => {
     if (config.role === "gateway" && !config.gateway) {
       ctx.addIssue({ code: "custom", path: ["gateway"], message: "is required when role is \"gateway\"" });
+    }
+    if (config.role === "gateway" && !config.identity) {
+      ctx.addIssue({ code: "custom", path: ["identity"], message: "is required when role is \"gateway\": the edge accepts telemetry from attested gateways only" });
     }
     if (config.role === "node" && config.gateway) {
       ctx.addIssue({ code: "custom", path: ["gateway"], message: "is only allowed when role is \"gateway\"" });

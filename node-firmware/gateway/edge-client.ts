@@ -16,6 +16,13 @@ export interface EdgeStats {
 
 class RetriableError extends Error {}
 
+/** Where the edge client gets its JWT-SVID for the control plane. */
+export interface Credentials {
+  token(): Promise<string>;
+  /** The edge refused the token: get a fresh one next time. */
+  invalidate(): void;
+}
+
 /** Minimum and maximum for exponential backoff with full jitter. */
 export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
   const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
@@ -40,6 +47,7 @@ export class EdgeClient {
     private readonly gatewayId: string,
     private readonly config: GatewayConfig,
     private readonly log: Logger,
+    private readonly credentials?: Credentials,
   ) {}
 
   enqueue(items: BatchItem[]): void {
@@ -112,9 +120,10 @@ export class EdgeClient {
     const batch: TelemetryBatch = { gatewayId: this.gatewayId, sentAt: Date.now(), items };
     let response: Response;
     try {
+      const authorization: Record<string, string> = this.credentials ? { authorization: `Bearer ${await this.credentials.token()}` } : {};
       response = await fetch(new URL("/api/v1/telemetry", this.config.edgeUrl), {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...authorization },
         body: JSON.stringify(batch),
         signal: AbortSignal.timeout(this.config.retry.requestTimeoutMs),
       });
@@ -130,6 +139,10 @@ export class EdgeClient {
       return;
     }
     const detail = `HTTP ${response.status}${response.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE) ? `: ${text.slice(0, 500)}` : ""}`;
+    if (response.status === 401 && this.credentials) {
+      this.credentials.invalidate();
+      throw new RetriableError(detail);
+    }
     if (response.status >= 500 || response.status === 408 || response.status === 429) throw new RetriableError(detail);
     throw new Error(detail);
   }

@@ -1,32 +1,19 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../ctl/main.js";
+import { CaSecret } from "../../protocol/index.js";
+import { startControlPlane, type ControlPlane } from "../helpers/control-plane.js";
 import { freePort } from "../helpers/processes.js";
 
-let server: Server;
-let api: string;
-
+let cp: ControlPlane;
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    if (req.url === "/api/v1/mesh/nodes") {
-      res.writeHead(200, { "content-type": "application/json" }).end(
-        JSON.stringify({
-          nodes: [
-            { id: "node-1", spiffeId: "spiffe://x0tta6bl4.mesh/node/node-1", role: "node", status: "online", firmwareVersion: "0.1.0", firstSeen: new Date().toISOString(), lastSeen: new Date().toISOString() },
-          ],
-        }),
-      );
-    } else if (req.url === "/api/v1/mesh/topology") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ surprise: true }));
-    } else {
-      res.writeHead(503, { "content-type": "application/problem+json" }).end(JSON.stringify({ type: "urn:x", title: "Down", status: 503, detail: "maintenance" }));
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  cp = await startControlPlane();
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => { resolve(); })));
+afterAll(() => cp.dispose());
 
 async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const out: string[] = [];
@@ -35,26 +22,51 @@ async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
-describe("x0ctl", () => {
-  it("prints nodes as a table, or as JSON, from --api or X0_API", async () => {
-    const table = await run(["nodes", "--api", api]);
-    expect(table.code).toBe(0);
+describe("x0ctl against the real control plane", () => {
+  it("authenticates with the admin credential and lists nodes (table and JSON)", async () => {
+    const table = await run(["nodes", "--credential", cp.credentialFile]);
+    expect(table).toMatchObject({ code: 0, err: "" });
     expect(table.out).toMatch(/^ID\s+ROLE\s+STATUS/);
-    expect(table.out).toContain("node-1");
-    const json = await run(["nodes", "--json"], { X0_API: api });
-    expect((JSON.parse(json.out) as { nodes: unknown[] }).nodes).toHaveLength(1);
+    const json = await run(["nodes", "--json"], { X0_CREDENTIAL: cp.credentialFile });
+    expect(JSON.parse(json.out)).toEqual({ nodes: [] });
   });
 
-  it("says what went wrong: unreachable API, unexpected shape, unknown command", async () => {
-    const down = await run(["nodes", "--api", `http://127.0.0.1:${await freePort()}`]);
+  it("creates join tokens and revokes identities", async () => {
+    const created = await run(["token", "create", "--node", "node-77", "--json", "--credential", cp.credentialFile]);
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.out)).toMatchObject({ spiffeId: "spiffe://x0tta6bl4.mesh/node/node-77" });
+    const revoked = await run(["revoke", "--spiffe-id", "spiffe://x0tta6bl4.mesh/node/node-77", "--reason", "decommissioned", "--credential", cp.credentialFile]);
+    expect(revoked).toMatchObject({ code: 0 });
+    expect(revoked.out).toMatch(/^revoked spiffe:\/\/x0tta6bl4.mesh\/node\/node-77/);
+  });
+
+  it("says what went wrong: no credential, unreachable API, bad arguments, unknown command", async () => {
+    const anonymous = await run(["nodes", "--api", cp.url]);
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.err).toMatch(/no admin credential/);
+    const down = await run(["nodes", "--credential", cp.credentialFile, "--api", `http://127.0.0.1:${await freePort()}`]);
     expect(down.code).toBe(1);
-    expect(down.err).toMatch(/cannot reach the control plane/);
-    const shape = await run(["topology", "--api", api]);
-    expect(shape.code).toBe(1);
-    expect(shape.err).toMatch(/unexpected response shape/);
+    expect(down.err).toMatch(/cannot authenticate as admin|cannot reach/);
+    expect((await run(["token", "create", "--credential", cp.credentialFile])).err).toMatch(/--node is required/);
     const unknown = await run(["reboot"]);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/unknown command "reboot"/);
     expect((await run(["--help"])).code).toBe(0);
+  });
+
+  it("ca init writes the offline root, its key (0600) and the Worker's secret", async () => {
+    const out = join(await mkdtemp(join(tmpdir(), "x0-ca-")), "ca");
+    const result = await run(["ca", "init", "--trust-domain", "example.mesh", "--out", out]);
+    expect(result.code).toBe(0);
+    expect((await stat(join(out, "root-key.pem"))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(out, "x0-ca.json"))).mode & 0o777).toBe(0o600);
+    const secret = CaSecret.parse(JSON.parse(await readFile(join(out, "x0-ca.json"), "utf8")));
+    expect(secret.trustDomain).toBe("example.mesh");
+    // openssl agrees the intermediate chains to the root.
+    const intermediate = join(out, "intermediate.pem");
+    await writeFile(intermediate, secret.active.chain[0] as string);
+    const { stdout } = await promisify(execFile)("openssl", ["verify", "-CAfile", join(out, "root.pem"), intermediate]);
+    expect(stdout.trim()).toBe(`${intermediate}: OK`);
+    expect((await run(["ca", "init", "--trust-domain", "Bad_Domain!"])).code).toBe(1);
   });
 });

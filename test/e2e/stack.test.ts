@@ -1,82 +1,124 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminToken, readCredential } from "../../ctl/credential.js";
 import { NodeList, Topology } from "../../protocol/index.js";
 import { waitFor } from "../helpers/mqtt.js";
 import { commandLine, descendantsOf, freePort, isAlive, rssBytes } from "../helpers/processes.js";
 
 const NODES = 3;
-let stack: ChildProcess;
-let output = "";
-let apiUrl: string;
-let stateDir: string;
-const seenPids = new Set<number>();
-let watcher: NodeJS.Timeout;
+const AGENTS = ["gw-1", "node-1", "node-2", "node-3"];
 
-const fetchJson = async (path: string) => (await fetch(`${apiUrl}${path}`)).json();
+interface RunningStack {
+  child: ChildProcess;
+  output: () => string;
+  seenPids: Set<number>;
+  stop(): Promise<number | null>;
+}
+
+let stateDir: string;
+let apiUrl: string;
+let ports: string[];
+let stack: RunningStack;
+
+/** `npm start` without npm: the same script, its children watched through /proc. */
+function startStack(): RunningStack {
+  const child = spawn(process.execPath, ["dist/stack/start.js", "--nodes", String(NODES), "--port", ports[0] as string, "--mqtt-port", ports[1] as string, "--state", stateDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  const seenPids = new Set<number>();
+  const watcher = setInterval(() => {
+    for (const pid of descendantsOf(child.pid as number)) seenPids.add(pid);
+  }, 100);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => { resolve(code); }));
+  return {
+    child,
+    output: () => output,
+    seenPids,
+    stop: async () => {
+      child.kill("SIGINT");
+      const code = await exited;
+      clearInterval(watcher);
+      return code;
+    },
+  };
+}
+
+async function fetchJson(path: string): Promise<unknown> {
+  const token = await adminToken(await readCredential(join(stateDir, "admin-credential.json")), apiUrl);
+  return (await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
+}
+
+async function waitForMesh(since: number): Promise<Topology> {
+  let topology: Topology | undefined;
+  await waitFor(async () => {
+    try {
+      topology = Topology.parse(await fetchJson("/api/v1/mesh/topology"));
+      const fresh = topology.nodes.filter((n) => n.status === "online" && Date.parse(n.lastSeen) >= since - 1000);
+      return fresh.length === AGENTS.length && topology.nodes.every((n) => topology?.links.some((l) => l.from === n.id));
+    } catch {
+      return false;
+    }
+  }, 60_000, `all agents online with links; output so far:\n${stack.output()}`);
+  return topology as Topology;
+}
 
 beforeAll(async () => {
   stateDir = await mkdtemp(join(tmpdir(), "x0-e2e-"));
-  const [port, mqttPort] = [await freePort(), await freePort()];
-  apiUrl = `http://127.0.0.1:${port}`;
-  stack = spawn(process.execPath, ["dist/stack/start.js", "--nodes", String(NODES), "--port", String(port), "--mqtt-port", String(mqttPort), "--state", stateDir], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  stack.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-  stack.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-  watcher = setInterval(() => { descendantsOf(stack.pid as number).forEach((pid) => seenPids.add(pid)); }, 100);
+  ports = [String(await freePort()), String(await freePort())];
+  apiUrl = `http://127.0.0.1:${ports[0] as string}`;
 });
 
 afterAll(async () => {
-  clearInterval(watcher);
-  if (stack.exitCode === null) stack.kill("SIGKILL");
+  if (stack.child.exitCode === null) stack.child.kill("SIGKILL");
   await rm(stateDir, { recursive: true, force: true });
 });
 
 describe("local stack (npm start)", () => {
-  it(`brings ${NODES} simulated nodes online with their links`, async () => {
+  it(`brings ${NODES} attested simulated nodes online with their links`, async () => {
     const startedAt = Date.now();
-    const everyNodeLinked = (topology: Topology) =>
-      topology.nodes.every((n) => topology.links.some((l) => l.from === n.id));
-    await waitFor(async () => {
-      try {
-        const { nodes } = NodeList.parse(await fetchJson("/api/v1/mesh/nodes?status=online"));
-        return nodes.filter((n) => n.role === "node").length === NODES && everyNodeLinked(Topology.parse(await fetchJson("/api/v1/mesh/topology")));
-      } catch {
-        return false;
-      }
-    }, 60_000, `${NODES} nodes online with links; output so far:\n${output}`);
+    stack = startStack();
+    const topology = await waitForMesh(startedAt);
     const onlineAfterMs = Date.now() - startedAt;
+    expect(topology.nodes.map((n) => n.id)).toEqual(AGENTS);
+    for (const link of topology.links) expect(AGENTS).toContain(link.to);
+    expect(stack.output()).toMatch(/\[node-1\] info SVID issued .*spiffeId=spiffe:\/\/x0tta6bl4.mesh\/node\/node-1/);
 
-    const topology = Topology.parse(await fetchJson("/api/v1/mesh/topology"));
-    const ids = topology.nodes.map((n) => n.id);
-    expect(ids).toEqual(["gw-1", "node-1", "node-2", "node-3"]);
-    expect(topology.nodes.every((n) => n.status === "online")).toBe(true);
-    for (const link of topology.links) expect(ids).toContain(link.to);
-
-    const agents = descendantsOf(stack.pid as number).filter((pid) => commandLine(pid).includes("node-firmware/cli.js"));
+    const agents = descendantsOf(stack.child.pid as number).filter((pid) => commandLine(pid).includes("node-firmware/cli.js"));
     const rss: Record<string, number> = {};
     for (const pid of agents) rss[/--config \S*\/([\w-]+)\.json/.exec(commandLine(pid))?.[1] ?? String(pid)] = Math.round(rssBytes(pid) / 2 ** 20);
     console.log(`[measure] all ${NODES} nodes online with links ${onlineAfterMs} ms after spawn; RSS MiB by agent: ${JSON.stringify(rss)}`);
   });
 
-  it("x0ctl reads the same nodes from the running stack", async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ["bin/x0ctl.js", "nodes", "--json", "--api", apiUrl]);
-    const { nodes } = NodeList.parse(JSON.parse(stdout) as unknown);
-    expect(nodes.map((n) => n.id)).toEqual(["gw-1", "node-1", "node-2", "node-3"]);
-    const table = await promisify(execFile)(process.execPath, ["bin/x0ctl.js", "topology"], { env: { ...process.env, X0_API: apiUrl } });
+  it("x0ctl reads the same nodes with the local admin credential", async () => {
+    const credential = join(stateDir, "admin-credential.json");
+    const { stdout } = await promisify(execFile)(process.execPath, ["bin/x0ctl.js", "nodes", "--json", "--credential", credential]);
+    expect(NodeList.parse(JSON.parse(stdout)).nodes.map((n) => n.id)).toEqual(AGENTS);
+    const table = await promisify(execFile)(process.execPath, ["bin/x0ctl.js", "topology"], { env: { ...process.env, X0_CREDENTIAL: credential } });
     expect(table.stdout).toMatch(/^FROM\s+TO\s+TQ/m);
   });
 
   it("stops every process it started on SIGINT", async () => {
-    expect(seenPids.size).toBeGreaterThanOrEqual(NODES + 2); // nodes, gateway, workerd
-    const exited = new Promise<number | null>((resolve) => stack.once("exit", (code) => { resolve(code); }));
-    stack.kill("SIGINT");
-    expect(await exited).toBe(0);
-    await waitFor(() => [...seenPids].every((pid) => !isAlive(pid)), 5000, "all children gone");
-    expect(output).toContain("[stack] stopped");
+    expect(stack.seenPids.size).toBeGreaterThanOrEqual(NODES + 2); // nodes, gateway, workerd
+    expect(await stack.stop()).toBe(0);
+    await waitFor(() => [...stack.seenPids].every((pid) => !isAlive(pid)), 5000, "all children gone");
+    expect(stack.output()).toContain("[stack] stopped");
+  });
+
+  it("restarts on the same state: agents keep their identities (stored SVIDs, node-key attestation), no new join tokens", async () => {
+    const restartedAt = Date.now();
+    stack = startStack();
+    await waitForMesh(restartedAt);
+    for (const id of AGENTS) {
+      const config = JSON.parse(await readFile(join(stateDir, "config", `${id}.json`), "utf8")) as { identity: { joinToken?: string } };
+      expect(config.identity.joinToken, id).toBeUndefined();
+    }
+    expect(await stack.stop()).toBe(0);
   });
 });

@@ -5,6 +5,8 @@ import { TelemetryBatch } from "../../protocol/index.js";
 export interface FakeEdge {
   url: string;
   batches: TelemetryBatch[];
+  /** The Authorization header of each accepted batch. */
+  authorizations: string[];
   /** Decides each response; default 200 with an acceptance body. */
   respond: (batch: TelemetryBatch, res: ServerResponse) => void;
   close(): Promise<void>;
@@ -20,7 +22,7 @@ const accept = (batch: TelemetryBatch, res: ServerResponse) => {
  * answers (outages, refusals); it validates bodies with the same protocol schema as the Worker.
  */
 export async function startFakeEdge(): Promise<FakeEdge> {
-  const edge: FakeEdge = { url: "", batches: [], respond: accept, close: () => Promise.resolve() };
+  const edge: FakeEdge = { url: "", batches: [], authorizations: [], respond: accept, close: () => Promise.resolve() };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -31,7 +33,10 @@ export async function startFakeEdge(): Promise<FakeEdge> {
         return;
       }
       edge.respond(parsed.data, res);
-      if (res.statusCode === 200) edge.batches.push(parsed.data);
+      if (res.statusCode === 200) {
+        edge.batches.push(parsed.data);
+        edge.authorizations.push(req.headers.authorization ?? "");
+      }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

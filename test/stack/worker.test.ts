@@ -1,14 +1,20 @@
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
+import { adminToken } from "../../ctl/credential.js";
+import { callEdge } from "../../node-firmware/identity/client.js";
+import { z } from "zod";
+import { DenyEntry, DenyList } from "../../protocol/index.js";
 import { splitStatements } from "../../stack/migrations.js";
-import { startLocalWorker } from "../../stack/worker.js";
+import { ensureCa, ensureLocalAdmin } from "../../stack/provision.js";
+import { startLocalWorker, type LocalWorker } from "../../stack/worker.js";
+import { readWranglerToml } from "../../stack/wrangler-config.js";
+import { ROOT } from "../helpers/control-plane.js";
 import { freePort } from "../helpers/processes.js";
 
-const ROOT = resolve(import.meta.dirname, "..", "..");
 const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
@@ -20,6 +26,22 @@ async function stateDir(): Promise<string> {
   return dir;
 }
 
+/** Starts the Worker on `dir` as npm start does: local CA and admin kept in the same folder. */
+async function start(dir: string): Promise<{ worker: LocalWorker; jwt: () => Promise<string> }> {
+  const port = await freePort();
+  const ca = await ensureCa(dir, "x0tta6bl4.mesh");
+  const admin = await ensureLocalAdmin(dir, "x0tta6bl4.mesh", `http://127.0.0.1:${port}`);
+  const worker = await startLocalWorker({
+    root: ROOT,
+    stateDir: dir,
+    host: "127.0.0.1",
+    port,
+    wrangler: await readWranglerToml(join(ROOT, "wrangler.toml")),
+    secrets: { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap },
+  });
+  return { worker, jwt: () => adminToken(admin.credential, worker.url.origin) };
+}
+
 const wrangler = (args: string[]) =>
   promisify(execFile)(join(ROOT, "node_modules", ".bin", "wrangler"), args, {
     cwd: ROOT,
@@ -27,31 +49,26 @@ const wrangler = (args: string[]) =>
   });
 
 describe("local control plane (Miniflare + local D1)", () => {
-  it("applies the migrations once and serves the API; state persists across restarts", async () => {
+  it("applies the migrations once; state, CA and admin persist across restarts", async () => {
     const dir = await stateDir();
-    const first = await startLocalWorker({ root: ROOT, stateDir: dir, host: "127.0.0.1", port: await freePort() });
+    const first = await start(dir);
     try {
-      expect(first.appliedMigrations).toEqual(["0000_init.sql"]);
-      const res = await fetch(new URL("/api/v1/telemetry", first.url), {
+      expect(first.worker.appliedMigrations).toEqual(["0000_init.sql", "0001_identity.sql"]);
+      await callEdge(first.worker.url.origin, await first.jwt(), "/api/v1/identity/revoke", z.object({ revoked: DenyEntry }), {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          gatewayId: "gw-1",
-          sentAt: Date.now(),
-          items: [{ kind: "status", status: { v: 1, nodeId: "kept", role: "node", state: "online", ts: Date.now(), firmware: "0.1.0" } }],
-        }),
+        body: JSON.stringify({ spiffeId: "spiffe://x0tta6bl4.mesh/node/kept", reason: "persistence check" }),
       });
-      expect(res.status).toBe(200);
     } finally {
-      await first.dispose();
+      await first.worker.dispose();
     }
-    const second = await startLocalWorker({ root: ROOT, stateDir: dir, host: "127.0.0.1", port: await freePort() });
+    const second = await start(dir);
     try {
-      expect(second.appliedMigrations).toEqual([]);
-      const body = (await (await fetch(new URL("/api/v1/mesh/nodes", second.url))).json()) as { nodes: { id: string }[] };
-      expect(body.nodes.map((n) => n.id)).toEqual(["kept"]);
+      expect(second.worker.appliedMigrations).toEqual([]);
+      const list = await callEdge(second.worker.url.origin, await second.jwt(), "/api/v1/identity/denylist", DenyList);
+      expect(list.entries.map((e) => e.spiffeId)).toEqual(["spiffe://x0tta6bl4.mesh/node/kept"]);
     } finally {
-      await second.dispose();
+      await second.worker.dispose();
     }
   });
 
@@ -59,10 +76,11 @@ describe("local control plane (Miniflare + local D1)", () => {
     const dir = await stateDir();
     const applied = await wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", join(dir, "state")]);
     expect(applied.stdout).toContain("0000_init.sql");
-    const worker = await startLocalWorker({ root: ROOT, stateDir: dir, host: "127.0.0.1", port: await freePort() });
+    expect(applied.stdout).toContain("0001_identity.sql");
+    const { worker } = await start(dir);
     try {
       expect(worker.appliedMigrations).toEqual([]);
-      expect((await fetch(new URL("/api/v1/mesh/topology", worker.url))).status).toBe(200);
+      expect((await fetch(new URL("/api/v1/identity/bundle", worker.url))).status).toBe(200);
     } finally {
       await worker.dispose();
     }

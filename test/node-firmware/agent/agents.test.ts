@@ -1,11 +1,15 @@
 import type { MqttClient } from "mqtt";
-import { afterEach, describe, expect, it } from "vitest";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { NodeStatus, NodeTelemetry, Rejection, topics } from "../../../protocol/index.js";
 import { startAgent, type RunningAgent } from "../../../node-firmware/agent/run.js";
 import { validateConfig } from "../../../node-firmware/config/load.js";
 import { silentLogger } from "../../../node-firmware/log.js";
 import type { EmbeddedBroker } from "../../../node-firmware/mqtt/broker.js";
 import { telemetrySample } from "../../helpers/fixtures.js";
+import { startControlPlane, type ControlPlane } from "../../helpers/control-plane.js";
 import { startFakeEdge, type FakeEdge } from "../../helpers/edge.js";
 import { collect, connectClient, startBroker, waitFor } from "../../helpers/mqtt.js";
 
@@ -77,16 +81,26 @@ describe("node agent", () => {
 
 describe("gateway", () => {
   let edge: FakeEdge;
+  let controlPlane: ControlPlane;
 
+  beforeAll(async () => {
+    controlPlane = await startControlPlane();
+  });
+  afterAll(() => controlPlane.dispose());
+
+  /** Identity comes from the real control plane; telemetry goes to a fake edge the test can watch. */
   async function gateway(): Promise<RunningAgent> {
     edge = await startFakeEdge();
     cleanup.push(() => edge.close());
+    const stateDir = await mkdtemp(join(tmpdir(), "x0-gw-"));
+    cleanup.push(() => rm(stateDir, { recursive: true, force: true }));
     return run(
       validateConfig("test", {
         nodeId: "gw-1",
         role: "gateway",
         telemetry: { intervalMs: 100 },
         mesh: { backend: "simulated", peers },
+        identity: { edgeUrl: controlPlane.url, stateDir, joinToken: await controlPlane.joinToken("gw-1", "gateway") },
         gateway: { embeddedBroker: { port: 0 }, edgeUrl: edge.url, batch: { maxItems: 50, maxDelayMs: 100 } },
       }),
     );
@@ -105,6 +119,7 @@ describe("gateway", () => {
     const seqs = node1.map((i) => (i.kind === "telemetry" ? i.telemetry.seq : -1));
     expect(seqs).toEqual([...seqs].sort((a, c) => a - c));
     expect(edge.batches.every((b) => b.gatewayId === "gw-1")).toBe(true);
+    expect(edge.authorizations.every((a) => /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/.test(a))).toBe(true);
   });
 
   it("counts and answers what it cannot relay, and keeps relaying", async () => {

@@ -40,6 +40,7 @@ describe("loadConfig", () => {
         nodeId: "gw-1",
         role: "gateway",
         mesh: { backend: "simulated", peers: ["gw-1"] },
+        identity: { edgeUrl: "http://127.0.0.1:8787", stateDir: "/var/lib/x0/gw-1" },
         gateway: { edgeUrl: "http://127.0.0.1:8787", embeddedBroker: { port: 0 } },
       }),
     );
@@ -78,6 +79,7 @@ describe("loadConfig", () => {
     const file = await write("gw-missing.json", JSON.stringify({ nodeId: "gw-1", role: "gateway", mesh: { backend: "simulated", peers: ["x"] } }));
     const problems = await problemsOf(file);
     expect(problems).toContain('gateway: is required when role is "gateway"');
+    expect(problems.some((p) => p.startsWith("identity: is required"))).toBe(true);
     expect(problems).toContain('mesh.peers: must include this node\'s id "gw-1"');
   });
 

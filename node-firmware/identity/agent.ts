@@ -1,0 +1,222 @@
+import { EventEmitter } from "node:events";
+import { z } from "zod";
+import { SpiffeBundle, controlPlaneAudience, parseSpiffeId, type AttestClaim, type AttestResponse, type KeyPair } from "../../protocol/index.js";
+import { backoffDelay } from "../gateway/edge-client.js";
+import { x509 } from "../../protocol/x509.js";
+import { errorText, type Logger } from "../log.js";
+import { EdgeRequestError, attest, fetchBundle, mintJwtSvid } from "./client.js";
+import { Keystore, exportPkcs8Pem, readOptional, writePrivate } from "./keystore.js";
+
+export interface IdentityConfig {
+  edgeUrl: string;
+  stateDir: string;
+  /** Needed once, for the first attestation; afterwards the registered node key suffices. */
+  joinToken?: string;
+}
+
+/** What TLS needs: the SVID chain (leaf first), its private key, and the trust bundle. */
+export interface SvidMaterial {
+  spiffeId: string;
+  certificates: string[];
+  keyPem: string;
+  notBefore: number;
+  notAfter: number;
+  /** When this node received it; the SVID's notBefore is backdated for clock skew. */
+  receivedAt: number;
+  bundle: SpiffeBundle;
+}
+
+const Stored = z.object({
+  spiffeId: z.string(),
+  certificates: z.array(z.string()).min(1),
+  notBefore: z.number(),
+  notAfter: z.number(),
+  receivedAt: z.number(),
+  bundle: SpiffeBundle,
+});
+
+const JWT_REFRESH_BEFORE_MS = 60_000;
+
+/**
+ * The node side of the identity fabric: keeps the node key, attests (join token first, proof of
+ * possession after), rotates the X.509-SVID at half its lifetime, refreshes the bundle by its
+ * refresh hint, and holds a JWT-SVID for the control plane. A node whose SVID expired while it was
+ * offline simply re-attests by proof of possession: no human is needed.
+ */
+export class IdentityAgent extends EventEmitter<{ rotated: [SvidMaterial]; bundle: [SpiffeBundle] }> {
+  private readonly keystore: Keystore;
+  private nodeKey: KeyPair | undefined;
+  private svid: SvidMaterial | undefined;
+  private jwt: { token: string; expiresAt: number } | undefined;
+  private rotationTimer: NodeJS.Timeout | undefined;
+  private bundleTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly config: IdentityConfig,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.keystore = new Keystore(config.stateDir);
+  }
+
+  get current(): SvidMaterial | undefined {
+    return this.svid;
+  }
+
+  /** Resolves once the node holds a valid SVID, retrying with backoff while the edge is unreachable. */
+  async start(): Promise<SvidMaterial> {
+    this.nodeKey = await this.keystore.nodeKey();
+    const stored = await this.loadStored();
+    if (stored && stored.notAfter > Date.now()) {
+      this.svid = stored;
+      this.log.info("loaded SVID", { spiffeId: stored.spiffeId, expiresAt: new Date(stored.notAfter).toISOString() });
+      this.scheduleRotation();
+    } else {
+      await this.renewUntilDone();
+    }
+    this.scheduleBundleRefresh();
+    return this.svid as SvidMaterial;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.rotationTimer);
+    clearTimeout(this.bundleTimer);
+  }
+
+  /** A JWT-SVID for the control plane, renewed a minute before it expires. */
+  async controlPlaneToken(): Promise<string> {
+    const now = Date.now();
+    if (this.jwt && this.jwt.expiresAt - now > JWT_REFRESH_BEFORE_MS) return this.jwt.token;
+    if (this.jwt && this.jwt.expiresAt > now && this.svid) {
+      try {
+        const minted = await mintJwtSvid(this.config.edgeUrl, this.jwt.token, [controlPlaneAudience(parseTrustDomain(this.svid.spiffeId))]);
+        this.jwt = { token: minted.token, expiresAt: Date.parse(minted.expiresAt) };
+        return this.jwt.token;
+      } catch (error) {
+        this.log.warn("JWT-SVID refresh failed, re-attesting", { error: errorText(error) });
+      }
+    }
+    await this.renew();
+    return (this.jwt as { token: string }).token;
+  }
+
+  /** Forget the cached JWT-SVID (the edge refused it), so the next call renews. */
+  invalidateToken(): void {
+    this.jwt = undefined;
+  }
+
+  private async renewUntilDone(): Promise<void> {
+    for (;;) {
+      try {
+        await this.renew();
+        return;
+      } catch (error) {
+        if (this.stopped) throw error;
+        if (error instanceof EdgeRequestError && !error.retriable) throw error;
+        const delay = backoffDelay(this.failures++, 500, 30_000);
+        this.log.warn("attestation failed, retrying", { error: errorText(error), delayMs: delay });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  private async renew(): Promise<void> {
+    const registration = await readOptional(this.keystore.path("registration.json"));
+    const spiffeId = registration ? (JSON.parse(registration) as { spiffeId: string }).spiffeId : undefined;
+    const claims: AttestClaim[] = [];
+    if (spiffeId) claims.push({ spiffeId });
+    if (this.config.joinToken) claims.push({ joinToken: this.config.joinToken });
+    if (claims.length === 0) throw new EdgeRequestError("not registered yet and no join token configured (identity.joinToken)", 401);
+    let lastError: unknown;
+    for (const claim of claims) {
+      try {
+        const { response, svidKey } = await attest(this.config.edgeUrl, this.nodeKey as KeyPair, claim);
+        await this.store(response, await exportPkcs8Pem(svidKey.privateKey));
+        this.failures = 0;
+        return;
+      } catch (error) {
+        lastError = error;
+        // A registered node that lost its registration may still hold a join token: try it next.
+        if (!(error instanceof EdgeRequestError) || error.retriable) throw error;
+      }
+    }
+    throw lastError;
+  }
+
+  private async store(response: AttestResponse, keyPem: string): Promise<void> {
+    const leafValidity = new x509.X509Certificate(response.x509Svid.certificates[0]);
+    const svid: SvidMaterial = {
+      spiffeId: response.spiffeId,
+      certificates: response.x509Svid.certificates,
+      keyPem,
+      notBefore: leafValidity.notBefore.getTime(),
+      notAfter: leafValidity.notAfter.getTime(),
+      receivedAt: Date.now(),
+      bundle: response.bundle,
+    };
+    await writePrivate(this.keystore.path("svid-key.pem"), keyPem);
+    const { keyPem: _key, ...stored } = svid;
+    await writePrivate(this.keystore.path("svid.json"), JSON.stringify(stored, null, 2));
+    await writePrivate(this.keystore.path("registration.json"), JSON.stringify({ spiffeId: svid.spiffeId }));
+    this.svid = svid;
+    this.jwt = { token: response.jwtSvid.token, expiresAt: Date.parse(response.jwtSvid.expiresAt) };
+    this.log.info("SVID issued", { spiffeId: svid.spiffeId, serial: response.x509Svid.serial, expiresAt: response.x509Svid.expiresAt });
+    this.scheduleRotation();
+    this.emit("rotated", svid);
+  }
+
+  private async loadStored(): Promise<SvidMaterial | undefined> {
+    const [text, keyPem] = await Promise.all([readOptional(this.keystore.path("svid.json")), readOptional(this.keystore.path("svid-key.pem"))]);
+    if (!text || !keyPem) return undefined;
+    const parsed = Stored.safeParse(JSON.parse(text));
+    return parsed.success ? { ...parsed.data, keyPem } : undefined;
+  }
+
+  /**
+   * Rotate at half the lifetime, as SPIRE agents do, counted from when the SVID arrived (its
+   * notBefore is backdated); on failure retry with backoff until expiry and beyond.
+   */
+  private scheduleRotation(delayMs?: number): void {
+    clearTimeout(this.rotationTimer);
+    if (this.stopped || !this.svid) return;
+    const start = Math.max(this.svid.notBefore, this.svid.receivedAt);
+    const half = start + (this.svid.notAfter - start) / 2;
+    const delay = delayMs ?? Math.max(0, half - Date.now());
+    this.rotationTimer = setTimeout(() => {
+      this.renew().catch((error: unknown) => {
+        const retry = backoffDelay(this.failures++, 1000, 60_000);
+        this.log.warn("SVID rotation failed, retrying", { error: errorText(error), delayMs: retry });
+        this.scheduleRotation(retry);
+      });
+    }, delay);
+    this.rotationTimer.unref();
+  }
+
+  private scheduleBundleRefresh(): void {
+    clearTimeout(this.bundleTimer);
+    if (this.stopped || !this.svid) return;
+    this.bundleTimer = setTimeout(() => {
+      fetchBundle(this.config.edgeUrl)
+        .then(async (bundle) => {
+          if (this.svid && bundle.spiffe_sequence !== this.svid.bundle.spiffe_sequence) {
+            this.svid = { ...this.svid, bundle };
+            const { keyPem: _key, ...stored } = this.svid;
+            await writePrivate(this.keystore.path("svid.json"), JSON.stringify(stored, null, 2));
+            this.emit("bundle", bundle);
+          }
+        })
+        .catch((error: unknown) => { this.log.warn("bundle refresh failed", { error: errorText(error) }); })
+        .finally(() => { this.scheduleBundleRefresh(); });
+    }, this.svid.bundle.spiffe_refresh_hint * 1000);
+    this.bundleTimer.unref();
+  }
+}
+
+function parseTrustDomain(spiffeId: string): string {
+  const parsed = parseSpiffeId(spiffeId);
+  if (!parsed.ok) throw new Error(`stored SPIFFE ID is invalid: ${parsed.reason}`);
+  return parsed.id.trustDomain;
+}

@@ -1,0 +1,95 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IdentityAgent, type SvidMaterial } from "../../../node-firmware/identity/agent.js";
+import { silentLogger } from "../../../node-firmware/log.js";
+import { startControlPlane, type ControlPlane } from "../../helpers/control-plane.js";
+import { waitFor } from "../../helpers/mqtt.js";
+
+const run = promisify(execFile);
+let cp: ControlPlane;
+let work: string;
+
+beforeAll(async () => {
+  // A short SVID lifetime (config may lower it) makes rotation and expiry observable in seconds.
+  cp = await startControlPlane({ X509_SVID_TTL_S: "4" });
+  work = await mkdtemp(join(tmpdir(), "x0-identity-"));
+});
+afterAll(async () => {
+  await cp.dispose();
+  await rm(work, { recursive: true, force: true });
+});
+
+async function pemFiles(svid: SvidMaterial, name: string) {
+  const [leaf, intermediate] = [join(work, `${name}-leaf.pem`), join(work, `${name}-intermediate.pem`)];
+  await writeFile(leaf, svid.certificates[0] as string);
+  await writeFile(intermediate, svid.certificates.slice(1).join(""));
+  return { leaf, intermediate, root: join(cp.stateDir, "ca", "root.pem") };
+}
+
+describe("IdentityAgent", () => {
+  it("attests with a join token; openssl verifies the chain and sees one URI SAN; keys are 0600", async () => {
+    const stateDir = join(work, "node-a");
+    const agent = new IdentityAgent({ edgeUrl: cp.url, stateDir, joinToken: await cp.joinToken("node-a") }, silentLogger);
+    const svid = await agent.start();
+    agent.stop();
+    expect(svid.spiffeId).toBe("spiffe://x0tta6bl4.mesh/node/node-a");
+    for (const file of ["node-key.pem", "svid-key.pem", "svid.json", "registration.json"]) {
+      expect((await stat(join(stateDir, "identity", file))).mode & 0o777, file).toBe(0o600);
+    }
+    const files = await pemFiles(svid, "a");
+    const verified = await run("openssl", ["verify", "-CAfile", files.root, "-untrusted", files.intermediate, files.leaf]);
+    expect(verified.stdout.trim()).toBe(`${files.leaf}: OK`);
+    const text = (await run("openssl", ["x509", "-in", files.leaf, "-noout", "-text"])).stdout;
+    const san = /X509v3 Subject Alternative Name: critical\n\s+(.+)\n/.exec(text)?.[1];
+    expect(san).toBe("URI:spiffe://x0tta6bl4.mesh/node/node-a");
+    expect(text).toMatch(/CA:FALSE/);
+    expect(text).toMatch(/X509v3 Key Usage: critical\n\s+Digital Signature\n/);
+    expect(text).toMatch(/TLS Web Server Authentication, TLS Web Client Authentication/);
+  });
+
+  it("rotates at half the SVID lifetime", async () => {
+    const agent = new IdentityAgent({ edgeUrl: cp.url, stateDir: join(work, "node-b"), joinToken: await cp.joinToken("node-b") }, silentLogger);
+    const first = await agent.start();
+    const rotations: SvidMaterial[] = [];
+    agent.on("rotated", (svid) => rotations.push(svid));
+    await waitFor(() => rotations.length >= 1, 8000, "rotation");
+    agent.stop();
+    // notBefore is backdated equally on both, so the difference is the time between issuances.
+    const elapsed = (rotations[0]?.notBefore ?? 0) - first.notBefore;
+    expect(elapsed).toBeGreaterThanOrEqual(1500);
+    expect(elapsed).toBeLessThan(4000);
+    expect(rotations[0]?.certificates[0]).not.toBe(first.certificates[0]);
+  });
+
+  it("comes back after its SVID expired while offline, by proof of possession, without a token", async () => {
+    const stateDir = join(work, "node-c");
+    const before = new IdentityAgent({ edgeUrl: cp.url, stateDir, joinToken: await cp.joinToken("node-c") }, silentLogger);
+    const expired = await before.start();
+    before.stop();
+    await waitFor(() => Date.now() > expired.notAfter, 10_000, "expiry");
+    const after = new IdentityAgent({ edgeUrl: cp.url, stateDir }, silentLogger);
+    const fresh = await after.start();
+    after.stop();
+    expect(fresh.notAfter).toBeGreaterThan(Date.now());
+    expect(fresh.spiffeId).toBe(expired.spiffeId);
+  });
+
+  it("keeps a valid SVID across restarts without calling the edge, and keeps its node key", async () => {
+    const stateDir = join(work, "node-d");
+    const first = new IdentityAgent({ edgeUrl: cp.url, stateDir, joinToken: await cp.joinToken("node-d") }, silentLogger);
+    const svid = await first.start();
+    first.stop();
+    const offline = new IdentityAgent({ edgeUrl: "http://127.0.0.1:9", stateDir }, silentLogger);
+    expect((await offline.start()).certificates).toEqual(svid.certificates);
+    offline.stop();
+  });
+
+  it("refuses to start without a join token or a registration", async () => {
+    const agent = new IdentityAgent({ edgeUrl: cp.url, stateDir: join(work, "node-e") }, silentLogger);
+    await expect(agent.start()).rejects.toThrow(/no join token/);
+  });
+});
