@@ -17,3 +17,4 @@ export * from "./identity.js";
 export * from "./ca.js";
 export * from "./encoding.js";
 export * from "./attest-request.js";
+export * from "./svid-policy.js";

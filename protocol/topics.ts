@@ -42,3 +42,8 @@ export function parseSharedFilter(topic: string): SharedFilter | null {
   if (!match) return null;
   return { group: match[1] as string, filter: match[2] as string };
 }
+
+/** Retained messages every verifier in the mesh follows. */
+export const sharedTopics = {
+  denyList: "x0/v1/identity/denylist",
+} as const;

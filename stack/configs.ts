@@ -2,6 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { z } from "zod";
 import type { AgentConfig } from "../node-firmware/config/schema.js";
+import { spiffeIdOf } from "../protocol/index.js";
 
 export interface StackLayout {
   nodes: number;
@@ -9,6 +10,7 @@ export interface StackLayout {
   mqttPort: number;
   seed: number;
   stateDir: string;
+  trustDomain: string;
   /** Join tokens for agents not registered yet, by node id. */
   joinTokens: ReadonlyMap<string, string>;
 }
@@ -25,7 +27,8 @@ type AgentConfigInput = z.input<typeof AgentConfig>;
 export function stackConfigs(layout: StackLayout): AgentConfigInput[] {
   const peers = [GATEWAY_ID, ...nodeIds(layout.nodes)];
   const mesh = { backend: "simulated" as const, peers, seed: layout.seed };
-  const broker = { url: `mqtt://127.0.0.1:${layout.mqttPort}`, keepaliveS: 5 };
+  // mTLS with SVIDs; nodes accept only the gateway's SPIFFE ID as their broker.
+  const broker = { url: `mqtts://127.0.0.1:${layout.mqttPort}`, keepaliveS: 5, spiffeId: spiffeIdOf.gateway(layout.trustDomain, GATEWAY_ID) };
   const identity = (nodeId: string) => {
     const joinToken = layout.joinTokens.get(nodeId);
     return { edgeUrl: layout.apiUrl, stateDir: agentStateDir(layout.stateDir, nodeId), ...(joinToken ? { joinToken } : {}) };

@@ -82,7 +82,7 @@ async function main(): Promise<void> {
 
   const agents = [GATEWAY_ID, ...nodeIds(options.nodes)];
   const joinTokens = await joinTokensForNewAgents(apiUrl, admin.credential, options.stateDir, agents);
-  const configs = stackConfigs({ nodes: options.nodes, apiUrl, mqttPort: options.mqttPort, seed: options.seed, stateDir: options.stateDir, joinTokens });
+  const configs = stackConfigs({ nodes: options.nodes, apiUrl, mqttPort: options.mqttPort, seed: options.seed, stateDir: options.stateDir, trustDomain, joinTokens });
   const files = await writeConfigs(join(options.stateDir, "config"), configs);
   const children: Supervised[] = [];
   let stopping = false;
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
 
   await writeFile(
     join(options.stateDir, "stack.json"),
-    JSON.stringify({ apiUrl, mqttUrl: `mqtt://127.0.0.1:${options.mqttPort}`, pid: process.pid, agents: children.map((c) => ({ name: c.name, pid: c.child.pid })) }, null, 2),
+    JSON.stringify({ apiUrl, mqttUrl: `mqtts://127.0.0.1:${options.mqttPort}`, pid: process.pid, agents: children.map((c) => ({ name: c.name, pid: c.child.pid })) }, null, 2),
   );
   console.log(
     [
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
       `  API        ${apiUrl}`,
       `  OpenAPI    ${apiUrl}/api/v1/openapi.json`,
       `  Nodes      npx x0ctl nodes   (admin credential: ${admin.credentialFile})`,
-      `  MQTT       mqtt://127.0.0.1:${options.mqttPort}`,
+      `  MQTT       mqtts://127.0.0.1:${options.mqttPort}   (mTLS with X.509-SVIDs; CA: ${join(options.stateDir, "ca", "root.pem")})`,
       `  Agents     ${GATEWAY_ID} + ${options.nodes} simulated nodes`,
       `  State      ${options.stateDir}`,
       `  Started in ${Date.now() - startedAt} ms. Ctrl-C stops everything.`,

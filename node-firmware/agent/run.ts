@@ -1,13 +1,17 @@
 import type { MqttClient } from "mqtt";
+import { DenyView, parseSpiffeId, type SpiffeAuthorizer } from "../../protocol/index.js";
 import type { AgentConfig } from "../config/schema.js";
 import { TelemetryBridge } from "../gateway/bridge.js";
-import { IdentityAgent } from "../identity/agent.js";
+import { DenyListRelay } from "../gateway/deny-list-relay.js";
 import { EdgeClient } from "../gateway/edge-client.js";
+import { IdentityAgent, type SvidMaterial } from "../identity/agent.js";
+import { clientTlsOptions, type PeerPolicy } from "../identity/tls.js";
 import { errorText, type Logger } from "../log.js";
 import { SimulatedMesh } from "../mesh/simulated.js";
 import { TelemetrySampler } from "../monitor/sampler.js";
 import type { EmbeddedBroker } from "../mqtt/broker.js";
 import { connectMqtt } from "../mqtt/connect.js";
+import { followDenyList } from "../mqtt/deny-list.js";
 import { NodeAgent } from "./node-agent.js";
 
 export interface RunningAgent {
@@ -18,41 +22,78 @@ export interface RunningAgent {
   readonly bridge?: TelemetryBridge;
   readonly edge?: EdgeClient;
   readonly identity?: IdentityAgent;
+  readonly deny: DenyView;
   stop(): Promise<void>;
 }
 
 const FLUSH_ON_STOP_MS = 3000;
 
+const usesTls = (config: AgentConfig) => config.broker.url.startsWith("mqtts:") || config.gateway?.embeddedBroker?.tls === true;
+
+function trustDomainOf(svid: SvidMaterial): string {
+  const parsed = parseSpiffeId(svid.spiffeId);
+  if (!parsed.ok) throw new Error(`own SPIFFE ID is invalid: ${parsed.reason}`);
+  return parsed.id.trustDomain;
+}
+
 /** Starts the agent for its role: every role runs the node loop; a gateway adds its broker and the edge bridge. */
 export async function startAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
+  const deny = new DenyView();
+  const identity = config.identity ? new IdentityAgent(config.identity, log.child({ component: "identity" })) : undefined;
+  // With TLS the SVID is the certificate, so it must exist before any connection. Without TLS the
+  // mesh works on while the edge is unreachable; attestation retries in the background.
+  const svid = identity && usesTls(config) ? await identity.start() : undefined;
+  if (identity && !svid) identity.start().catch((error: unknown) => { log.error("identity unavailable", { error: errorText(error) }); });
+  const trustDomain = svid ? trustDomainOf(svid) : undefined;
+  const policy = (authorizer: SpiffeAuthorizer): PeerPolicy => ({ authorizer, deny });
+
   const embedded = config.gateway?.embeddedBroker;
   // Loaded only where needed: a plain node never pays for the broker's code.
   const broker = embedded
-    ? await (await import("../mqtt/broker.js")).EmbeddedBroker.start(embedded, log.child({ component: "broker" }))
+    ? await (await import("../mqtt/broker.js")).EmbeddedBroker.start(
+        {
+          host: embedded.host,
+          port: embedded.port,
+          ...(embedded.tls && svid && trustDomain ? { tls: { svid, policy: policy({ kind: "trust-domain", trustDomain }), trustDomain } } : {}),
+        },
+        log.child({ component: "broker" }),
+      )
     : undefined;
-  const brokerUrl = broker && embedded ? `mqtt://${embedded.host}:${broker.port}` : config.broker.url;
-  const client = connectMqtt({ ...config, broker: { ...config.broker, url: brokerUrl } });
+  const scheme = embedded?.tls ? "mqtts" : "mqtt";
+  const brokerUrl = broker && embedded ? `${scheme}://${embedded.host}:${broker.port}` : config.broker.url;
+  const serverPolicy = () =>
+    policy(config.broker.spiffeId ? { kind: "exact", spiffeId: config.broker.spiffeId } : { kind: "trust-domain", trustDomain: trustDomain as string });
+  const client = connectMqtt({ ...config, broker: { ...config.broker, url: brokerUrl } }, svid ? clientTlsOptions(svid, serverPolicy()) : undefined);
+  identity?.on("rotated", (next) => {
+    if (!svid) return;
+    Object.assign(client.options, clientTlsOptions(next, serverPolicy()));
+    broker?.updateSvid(next);
+  });
+  followDenyList(client, deny, log.child({ component: "deny-list" }));
 
   const mesh = new SimulatedMesh(config.nodeId, config.mesh.peers, config.mesh.seed);
   const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh), log.child({ component: "monitor" }));
-  const identity = config.identity ? new IdentityAgent(config.identity, log.child({ component: "identity" })) : undefined;
-  // Not awaited: the mesh keeps working while the edge is unreachable; attestation retries meanwhile.
-  identity?.start().catch((error: unknown) => { log.error("identity unavailable", { error: errorText(error) }); });
   const credentials = identity && { token: () => identity.controlPlaneToken(), invalidate: () => { identity.invalidateToken(); } };
   const edge = config.gateway ? new EdgeClient(config.nodeId, config.gateway, log.child({ component: "edge" }), credentials) : undefined;
   const bridge = config.gateway && edge ? new TelemetryBridge(client, config.gateway, edge, log.child({ component: "bridge" })) : undefined;
+  const relay = config.gateway && credentials && config.identity
+    ? new DenyListRelay(config.identity.edgeUrl, credentials.token, client, deny, log.child({ component: "deny-list" }))
+    : undefined;
   bridge?.start();
+  relay?.start();
   node.start();
 
   const stop = async () => {
+    relay?.stop();
     await node.stop();
     if (bridge && edge) {
       await bridge.stop(FLUSH_ON_STOP_MS);
       edge.stop();
       if (edge.queued > 0) log.warn("stopping with telemetry not delivered to the edge", { items: edge.queued });
     }
+    identity?.stop();
     await client.endAsync().catch((error: unknown) => { log.warn("mqtt close failed", { error: errorText(error) }); });
     await broker?.close();
   };
-  return { config, client, node, broker, bridge, edge, identity, stop };
+  return { config, client, node, broker, bridge, edge, identity, deny, stop };
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { NodeId, Role, limits } from "../../protocol/index.js";
+import { NodeId, Role, SpiffeIdString, limits } from "../../protocol/index.js";
 
 const MqttUrl = z
   .url({ protocol: /^mqtts?$/, error: "must be an mqtt:// or mqtts:// URL" });
@@ -17,6 +17,8 @@ const SimulatedMesh = z.strictObject({
 const EmbeddedBroker = z.strictObject({
   host: z.string().min(1).default("127.0.0.1"),
   port: Port.default(1883),
+  /** mTLS with SVIDs and the topic ACL; needs `identity`. Off only for a broker on loopback in tests. */
+  tls: z.boolean().default(true),
 });
 
 const GatewaySection = z.strictObject({
@@ -60,6 +62,8 @@ export const AgentConfig = z
         url: MqttUrl.default("mqtt://127.0.0.1:1883"),
         keepaliveS: z.number().int().min(1).max(65_535).default(10),
         reconnectMs: Millis(100, 600_000).default(1000),
+        /** With mqtts: the broker's exact SPIFFE ID; without it any ID of the node's trust domain is accepted. */
+        spiffeId: SpiffeIdString.optional(),
       })
       .prefault({}),
     telemetry: z.strictObject({ intervalMs: Millis(100, 3_600_000).default(1000) }).prefault({}),
@@ -73,6 +77,10 @@ export const AgentConfig = z
     }
     if (config.role === "gateway" && !config.identity) {
       ctx.addIssue({ code: "custom", path: ["identity"], message: "is required when role is \"gateway\": the edge accepts telemetry from attested gateways only" });
+    }
+    const tls = config.broker.url.startsWith("mqtts:") || config.gateway?.embeddedBroker?.tls === true;
+    if (tls && !config.identity) {
+      ctx.addIssue({ code: "custom", path: ["identity"], message: "is required for MQTT over TLS (mqtts:// or an embedded broker with tls): the SVID is the TLS certificate" });
     }
     if (config.role === "node" && config.gateway) {
       ctx.addIssue({ code: "custom", path: ["gateway"], message: "is only allowed when role is \"gateway\"" });

@@ -1,13 +1,18 @@
-import { createServer, type Server } from "node:net";
-import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from "aedes";
-import { decodeNodeMessage } from "../../protocol/index.js";
+import { createServer, type Server, type Socket } from "node:net";
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from "aedes";
+import { decodeNodeMessage, parseSpiffeId, principalOf, type Principal } from "../../protocol/index.js";
+import type { SvidMaterial } from "../identity/agent.js";
+import { createSvidTlsServer, type PeerPolicy, type SvidTlsServer } from "../identity/tls.js";
 import { errorText, type Logger } from "../log.js";
+import { mayPublish, maySubscribe, requiredClientId } from "./acl.js";
 import { RejectionNotifier } from "./rejections.js";
 import { SharedSubscriptions } from "./shared-subscriptions.js";
 
 export interface BrokerOptions {
   host: string;
   port: number;
+  /** mTLS with SVIDs: every client presents an X.509-SVID and is held to the topic ACL of its identity. */
+  tls?: { svid: SvidMaterial; policy: PeerPolicy; trustDomain: string };
 }
 
 /** Past this the broker drops the connection with 0x95; between the payload limit and this it answers per message. */
@@ -27,19 +32,29 @@ export class EmbeddedBroker {
     readonly port: number,
     readonly shared: SharedSubscriptions,
     readonly rejections: RejectionNotifier,
+    private readonly secure: SvidTlsServer | undefined,
   ) {}
 
   static async start(options: BrokerOptions, log: Logger): Promise<EmbeddedBroker> {
     const shared = new SharedSubscriptions();
+    const principals = new WeakMap<Client, Principal>();
     let answer = (_topic: string, _payload: string): void => undefined; // bound once aedes exists
     const rejections = new RejectionNotifier((topic, payload) => { answer(topic, payload); }, log);
     const aedes = await Aedes.createBroker({
       maximumPacketSize: MAX_PACKET_BYTES,
-      authorizePublish: (client, packet, done) => { done(refusal(client, packet, rejections)); },
+      authenticate: (client, _user, _password, done) => { done(clientIdRefusal(client, principals.get(client)), true); },
+      authorizePublish: (client, packet, done) => { done(aclRefusal(client ? principals.get(client) : undefined, packet.topic) ?? refusal(client, packet, rejections)); },
+      authorizeSubscribe: (client, sub, done) => { done(null, subscriptionAllowed(principals.get(client), sub)); },
       authorizeForward: (client, packet) => (shared.allowForward(client, packet) ? packet : null),
     });
     answer = (topic, payload) => { publishAsServer(aedes, topic, payload); };
-    const server = createServer((socket) => { shared.attach(aedes.handle(socket)); });
+    const accept = (socket: Socket, principal?: Principal) => {
+      const client = aedes.handle(socket);
+      if (principal) principals.set(client, principal);
+      shared.attach(client);
+    };
+    const secure = options.tls ? tlsServer(options.tls, accept, log) : undefined;
+    const server = secure?.server ?? createServer((socket) => { accept(socket); });
     aedes.on("clientDisconnect", (client) => { shared.forget(client.id); });
     aedes.on("clientError", (client, error) => { log.debug("mqtt client error", { clientId: client.id, error: errorText(error) }); });
     await new Promise<void>((resolve, reject) => {
@@ -49,13 +64,51 @@ export class EmbeddedBroker {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : options.port;
     log.info("embedded broker listening", { host: options.host, port });
-    return new EmbeddedBroker(aedes, server, port, shared, rejections);
+    return new EmbeddedBroker(aedes, server, port, shared, rejections, secure);
+  }
+
+  /** A rotated SVID: new handshakes present it; established connections keep theirs. */
+  updateSvid(svid: SvidMaterial): void {
+    this.secure?.updateSvid(svid);
   }
 
   async close(): Promise<void> {
     await new Promise<void>((resolve) => this.server.close(() => { resolve(); }));
     await new Promise<void>((resolve) => { this.aedes.close(() => { resolve(); }); });
   }
+}
+
+function tlsServer(tls: NonNullable<BrokerOptions["tls"]>, accept: (socket: Socket, principal: Principal) => void, log: Logger): SvidTlsServer {
+  const refuse = (reason: string, remote: string | undefined) => { log.warn("mqtt client refused", { reason, remote }); };
+  return createSvidTlsServer(
+    tls.svid,
+    tls.policy,
+    (socket, spiffeId) => {
+      const parsed = parseSpiffeId(spiffeId);
+      const principal = parsed.ok ? principalOf(parsed.id, tls.trustDomain) : null;
+      if (principal) accept(socket, principal);
+      else {
+        refuse(`${spiffeId} names no principal of ${tls.trustDomain}`, socket.remoteAddress);
+        socket.destroy();
+      }
+    },
+    refuse,
+  );
+}
+
+function clientIdRefusal(client: Client, principal: Principal | undefined) {
+  const required = principal ? requiredClientId(principal) : null;
+  if (required === null || client.id === required) return null;
+  return Object.assign(new Error(`client id must be "${required}"`), { returnCode: 2 as const });
+}
+
+function aclRefusal(principal: Principal | undefined, topic: string): Error | null {
+  if (!principal || mayPublish(principal, topic)) return null;
+  return new Error(`not allowed to publish to ${topic}`);
+}
+
+function subscriptionAllowed(principal: Principal | undefined, sub: Subscription): Subscription | null {
+  return !principal || maySubscribe(principal, sub.topic) ? sub : null;
 }
 
 /** null to accept; an Error (whose message aedes returns as the PUBACK reason string) to refuse. */

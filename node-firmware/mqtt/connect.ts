@@ -1,6 +1,7 @@
 import mqtt, { type MqttClient } from "mqtt";
 import { RELEASE, topics, type NodeStatus, type Role } from "../../protocol/index.js";
 import type { AgentConfig } from "../config/schema.js";
+import type { ClientTls } from "../identity/tls.js";
 
 export function statusMessage(nodeId: string, role: Role, state: NodeStatus["state"]): NodeStatus {
   return { v: 1, nodeId, role, state, ts: Date.now(), firmware: RELEASE };
@@ -9,11 +10,12 @@ export function statusMessage(nodeId: string, role: Role, state: NodeStatus["sta
 /**
  * One MQTT 5 session per agent, client id = node id, with a retained `offline` Last Will
  * so the mesh learns of a crash from the broker. Publishes while disconnected are not queued:
- * the caller decides what to keep.
+ * the caller decides what to keep. With `tls` (an SVID and a SPIFFE check of the broker) it is mTLS.
  */
-export function connectMqtt(config: AgentConfig): MqttClient {
+export function connectMqtt(config: AgentConfig, tls?: ClientTls): MqttClient {
   const will = statusMessage(config.nodeId, config.role, "offline");
   return mqtt.connect(config.broker.url, {
+    ...tls,
     protocolVersion: 5,
     clientId: config.nodeId,
     clean: true,

@@ -23,3 +23,42 @@ export async function createTestPki(): Promise<TestPki> {
 }
 
 export const bootstrapAdminsJson = (pki: TestPki) => JSON.stringify([{ name: pki.admin.name, key: pki.admin.publicKey }]);
+
+const EC = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+
+export interface Leaf {
+  certificates: string[];
+  keyPem: string;
+  serial: string;
+}
+
+/**
+ * A leaf signed by a CA secret's active intermediate with whatever validity the test needs
+ * (expired, over an hour, …): the cases the real issuer refuses to produce.
+ */
+export async function issueLeaf(secret: CaSecret, spiffeId: string, validity: { notBefore: number; notAfter: number }): Promise<Leaf> {
+  const { x509 } = await import("../../protocol/x509.js");
+  const issuer = new x509.X509Certificate(secret.active.chain[0]);
+  const signingKey = await crypto.subtle.importKey("pkcs8", Buffer.from(secret.active.key.replace(/-----[^-]+-----|\s/g, ""), "base64"), EC, false, ["sign"]);
+  const keys = await crypto.subtle.generateKey(EC, true, ["sign", "verify"]);
+  const serial = `7${Math.floor(Math.random() * 1e15).toString(16)}`;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial,
+    subject: "O=test",
+    issuer: issuer.subject,
+    notBefore: new Date(validity.notBefore),
+    notAfter: new Date(validity.notAfter),
+    signingAlgorithm: EC,
+    publicKey: keys.publicKey,
+    signingKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+      new x509.SubjectAlternativeNameExtension([{ type: "url", value: spiffeId }], true),
+    ],
+  });
+  const der = Buffer.from(await crypto.subtle.exportKey("pkcs8", keys.privateKey)).toString("base64");
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${der.match(/.{1,64}/g)?.join("\n") ?? ""}\n-----END PRIVATE KEY-----\n`;
+  return { certificates: [cert.toString("pem"), ...secret.active.chain], keyPem, serial };
+}

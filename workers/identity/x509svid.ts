@@ -66,12 +66,15 @@ function randomSerial(): string {
 /**
  * Signs an X.509-SVID (SPIFFE X509-SVID profile): exactly one URI SAN, cA=false, keyUsage
  * digitalSignature (critical), EKU serverAuth+clientAuth, lifetime ≤ 1 h and never past the
- * issuer's own expiry, notBefore backdated 10 s for clock skew.
+ * issuer's own expiry, notBefore backdated 10 s for clock skew (within the hour).
  */
 export async function issueX509Svid(authority: Authority, spiffeId: string, publicKey: x509.PublicKey, ttlSeconds: number, now: number): Promise<IssuedSvid> {
   const issuer = authority.signer.chain[0] as x509.X509Certificate;
-  const notBefore = now - BACKDATE_MS;
-  const notAfter = Math.min(now + Math.min(ttlSeconds, MAX_SVID_TTL_S) * 1000, issuer.notAfter.getTime());
+  // The lifetime (notAfter - notBefore) stays within the ceiling, backdating included: verifiers
+  // refuse anything longer than an hour.
+  const lifetimeMs = Math.min(ttlSeconds, MAX_SVID_TTL_S) * 1000;
+  const notBefore = now - Math.min(BACKDATE_MS, lifetimeMs / 10);
+  const notAfter = Math.min(notBefore + lifetimeMs, issuer.notAfter.getTime());
   const serial = randomSerial();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial,

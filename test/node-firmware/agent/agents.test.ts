@@ -3,12 +3,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { NodeStatus, NodeTelemetry, Rejection, topics } from "../../../protocol/index.js";
+import { NodeStatus, NodeTelemetry, Rejection, spiffeIdOf, topics } from "../../../protocol/index.js";
 import { startAgent, type RunningAgent } from "../../../node-firmware/agent/run.js";
 import { validateConfig } from "../../../node-firmware/config/load.js";
 import { silentLogger } from "../../../node-firmware/log.js";
 import type { EmbeddedBroker } from "../../../node-firmware/mqtt/broker.js";
 import { telemetrySample } from "../../helpers/fixtures.js";
+import { TEST_TRUST_DOMAIN } from "../../helpers/pki.js";
 import { startControlPlane, type ControlPlane } from "../../helpers/control-plane.js";
 import { startFakeEdge, type FakeEdge } from "../../helpers/edge.js";
 import { collect, connectClient, startBroker, waitFor } from "../../helpers/mqtt.js";
@@ -18,7 +19,7 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-const peers = ["gw-1", "node-1", "node-2"];
+const peers = ["gw-1", "node-1", "node-2", "node-9"];
 
 function nodeConfig(nodeId: string, port: number, intervalMs = 100) {
   return validateConfig("test", {
@@ -88,19 +89,38 @@ describe("gateway", () => {
   });
   afterAll(() => controlPlane.dispose());
 
+  async function stateDir(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), "x0-agent-"));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    return dir;
+  }
+
+  /** A node on the gateway's broker over mTLS, attested by the real control plane. */
+  async function tlsNode(nodeId: string, port: number) {
+    return run(
+      validateConfig("test", {
+        nodeId,
+        role: "node",
+        broker: { url: `mqtts://127.0.0.1:${port}`, keepaliveS: 1, reconnectMs: 100, spiffeId: spiffeIdOf.gateway(TEST_TRUST_DOMAIN, "gw-1") },
+        telemetry: { intervalMs: 100 },
+        mesh: { backend: "simulated", peers },
+        identity: { edgeUrl: controlPlane.url, stateDir: await stateDir(), joinToken: await controlPlane.joinToken(nodeId) },
+      }),
+    );
+  }
+
   /** Identity comes from the real control plane; telemetry goes to a fake edge the test can watch. */
   async function gateway(): Promise<RunningAgent> {
     edge = await startFakeEdge();
     cleanup.push(() => edge.close());
-    const stateDir = await mkdtemp(join(tmpdir(), "x0-gw-"));
-    cleanup.push(() => rm(stateDir, { recursive: true, force: true }));
+    const dir = await stateDir();
     return run(
       validateConfig("test", {
         nodeId: "gw-1",
         role: "gateway",
         telemetry: { intervalMs: 100 },
         mesh: { backend: "simulated", peers },
-        identity: { edgeUrl: controlPlane.url, stateDir, joinToken: await controlPlane.joinToken("gw-1", "gateway") },
+        identity: { edgeUrl: controlPlane.url, stateDir: dir, joinToken: await controlPlane.joinToken("gw-1", "gateway") },
         gateway: { embeddedBroker: { port: 0 }, edgeUrl: edge.url, batch: { maxItems: 50, maxDelayMs: 100 } },
       }),
     );
@@ -109,8 +129,8 @@ describe("gateway", () => {
   it("relays nodes' status and telemetry, in order, to the edge", async () => {
     const gw = await gateway();
     const port = gw.broker?.port ?? 0;
-    await run(nodeConfig("node-1", port));
-    await run(nodeConfig("node-2", port));
+    await tlsNode("node-1", port);
+    await tlsNode("node-2", port);
     await waitFor(() => {
       const ids = new Set(edge.batches.flatMap((b) => b.items.map((i) => (i.kind === "telemetry" ? i.telemetry.nodeId : i.status.nodeId))));
       return ids.has("node-1") && ids.has("node-2") && ids.has("gw-1");
@@ -124,8 +144,10 @@ describe("gateway", () => {
 
   it("counts and answers what it cannot relay, and keeps relaying", async () => {
     const gw = await gateway();
-    const port = gw.broker?.port ?? 0;
-    const { seen } = await watcher(port, topics.rejections("node-9"));
+    const node9 = await tlsNode("node-9", gw.broker?.port ?? 0);
+    const seen = collect(node9.client);
+    await waitFor(() => node9.client.connected);
+    await node9.client.subscribeAsync(topics.rejections("node-9"), { qos: 1 });
     const bridge = gw.bridge;
     if (!bridge) throw new Error("gateway has no bridge");
     await waitFor(() => gw.client.connected);
@@ -133,8 +155,9 @@ describe("gateway", () => {
     bridge.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify({ ...telemetrySample("node-9"), v: 2 })));
     bridge.handle("x0/v1/unknown", Buffer.from("{}"));
     expect(bridge.rejections.counts).toMatchObject({ "not-json": 1, schema: 1, "unknown-topic": 1 });
-    await waitFor(() => seen.length === 1, 5000, "rejection answer");
-    expect(Rejection.parse(JSON.parse(seen[0]?.payload ?? "")).reason).toBe("not-json");
+    const answers = () => seen.filter((m) => m.topic === topics.rejections("node-9"));
+    await waitFor(() => answers().length === 1, 5000, "rejection answer");
+    expect(Rejection.parse(JSON.parse(answers()[0]?.payload ?? "")).reason).toBe("not-json");
     bridge.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify(telemetrySample("node-9"))));
     await waitFor(() => edge.batches.some((b) => b.items.some((i) => i.kind === "telemetry" && i.telemetry.nodeId === "node-9")));
   });

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Pre-test step: the Debian packages some tests use. As root, installs the missing ones;
+# otherwise says what is missing, and those tests skip themselves with a one-line reason.
+set -uo pipefail
+# command → package that provides it
+declare -A NEEDED=(
+  [openssl]=openssl
+  [mosquitto_sub]=mosquitto-clients
+)
+missing=()
+for cmd in "${!NEEDED[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEEDED[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "system-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || { echo "system-deps: apt-get install ${missing[*]} failed"; exit 1; }
+else
+  echo "system-deps: missing ${missing[*]} (not root): the tests needing them are skipped; install with: sudo apt-get install ${missing[*]}"
+fi
