@@ -1,10 +1,10 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { DenyEntry, JoinTokenResponse, NodeId, NodeList, Topology, isValidTrustDomain } from "../protocol/index.js";
+import { CaSecret, DenyEntry, JoinTokenResponse, NodeId, NodeList, Topology, isValidTrustDomain } from "../protocol/index.js";
 import { writePrivate } from "../node-firmware/identity/keystore.js";
 import { ApiError, request, type ApiSession } from "./api.js";
-import { exportRootKey, initCa } from "./ca/authority.js";
+import { exportRootKey, importRoot, initCa, prepareNext, promoteNext } from "./ca/authority.js";
 import { renderTable } from "./table.js";
 
 export interface CommandContext {
@@ -81,10 +81,40 @@ async function caInit(ctx: CommandContext): Promise<void> {
   );
 }
 
+/** Refusals of the CA library (nothing prepared, already prepared) are the operator's to read, not stack traces. */
+const asCliError = <T>(work: Promise<T>): Promise<T> =>
+  work.catch((error: unknown) => {
+    throw new ApiError(error instanceof Error ? error.message : String(error));
+  });
+
+async function readCaDir(ctx: CommandContext) {
+  const dir = resolve(typeof ctx.options.dir === "string" ? ctx.options.dir : "x0-ca");
+  const secret = CaSecret.parse(JSON.parse(await readFile(join(dir, "x0-ca.json"), "utf8")));
+  return { dir, secret };
+}
+
+async function caPrepare(ctx: CommandContext): Promise<void> {
+  const { dir, secret } = await readCaDir(ctx);
+  const root = await importRoot(await readFile(join(dir, "root.pem"), "utf8"), await readFile(join(dir, "root-key.pem"), "utf8"));
+  await writePrivate(join(dir, "x0-ca.json"), JSON.stringify(await asCliError(prepareNext(secret, root)), null, 2));
+  ctx.out(`Prepared the next intermediate in ${join(dir, "x0-ca.json")}.
+Publish it (wrangler secret put X0_CA), wait at least one bundle refresh hint, then run: x0ctl ca promote --dir ${dir}`);
+}
+
+async function caPromote(ctx: CommandContext): Promise<void> {
+  const { dir, secret } = await readCaDir(ctx);
+  const promoted = await asCliError(Promise.resolve().then(() => promoteNext(secret)));
+  await writePrivate(join(dir, "x0-ca.json"), JSON.stringify(promoted, null, 2));
+  ctx.out(`The next intermediate now signs; the former stays in the bundle until ${promoted.previous?.retireAt ?? ""}.
+Publish it: wrangler secret put X0_CA < ${join(dir, "x0-ca.json")}`);
+}
+
 export const COMMANDS: Record<string, { summary: string; run: (ctx: CommandContext) => Promise<void> }> = {
   nodes: { summary: "list nodes with status, firmware and last contact", run: nodes },
   topology: { summary: "list the mesh links with TQ, latency and loss", run: topology },
   "token create": { summary: "--node ID [--role gateway] [--ttl S]: single-use join token", run: tokenCreate },
   revoke: { summary: "--spiffe-id ID | --serial HEX, --reason TEXT: deny-list an identity", run: revoke },
   "ca init": { summary: "--trust-domain TD [--out DIR]: offline root + the control plane's intermediate", run: caInit },
+  "ca prepare": { summary: "[--dir DIR]: a next intermediate, published before it signs", run: caPrepare },
+  "ca promote": { summary: "[--dir DIR]: the next intermediate signs; the old one retires after its SVIDs", run: caPromote },
 };

@@ -61,6 +61,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, { out, err 
         reason: { type: "string" },
         "trust-domain": { type: "string" },
         out: { type: "string" },
+        dir: { type: "string" },
       },
     });
   } catch (error) {

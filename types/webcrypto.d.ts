@@ -3,3 +3,4 @@
 type CryptoKey = import("node:crypto").webcrypto.CryptoKey;
 type CryptoKeyPair = import("node:crypto").webcrypto.CryptoKeyPair;
 type KeyUsage = import("node:crypto").webcrypto.KeyUsage;
+type BufferSource = import("node:crypto").webcrypto.BufferSource;

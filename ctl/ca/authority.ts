@@ -89,3 +89,19 @@ export async function initCa(trustDomain: string): Promise<{ root: KeyedCert; se
   const intermediate = await createIntermediate(root, trustDomain);
   return { root, secret: { v: 1, trustDomain, roots: [root.cert.toString("pem")], active: await signingCa(intermediate) } };
 }
+
+/** Longest an SVID signed by a CA may outlive its demotion: X.509-SVIDs (1 h) and JWT-SVIDs (5 min), plus a margin. */
+const RETIRE_AFTER_MS = 3600_000 + 60_000;
+
+/** SPIRE's "prepared" step: a next intermediate, published in the bundle before it signs anything. */
+export async function prepareNext(secret: CaSecret, root: KeyedCert): Promise<CaSecret> {
+  if (secret.next) throw new Error("a next CA is already prepared: promote it first");
+  return { ...secret, next: await signingCa(await createIntermediate(root, secret.trustDomain)) };
+}
+
+/** The next CA starts signing; the former one stays published until everything it signed has expired. */
+export function promoteNext(secret: CaSecret, now = Date.now()): CaSecret {
+  if (!secret.next) throw new Error("no next CA is prepared: run prepare first, and publish it for at least one bundle refresh");
+  const { next, ...rest } = secret;
+  return { ...rest, active: next, previous: { chain: secret.active.chain, retireAt: new Date(now + RETIRE_AFTER_MS).toISOString() } };
+}

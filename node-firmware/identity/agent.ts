@@ -147,7 +147,7 @@ export class IdentityAgent extends EventEmitter<{ rotated: [SvidMaterial]; bundl
   }
 
   private async store(response: AttestResponse, keyPem: string): Promise<void> {
-    const leafValidity = new x509.X509Certificate(response.x509Svid.certificates[0]);
+    const leafValidity = new x509.X509Certificate(response.x509Svid.certificates[0] as string);
     const svid: SvidMaterial = {
       spiffeId: response.spiffeId,
       certificates: response.x509Svid.certificates,
