@@ -43,27 +43,23 @@ async function svid(spiffeId: string, validity = { notBefore: Date.now() - 10_00
 
 const gatewayPolicy = (): PeerPolicy => ({ authorizer: { kind: "exact", spiffeId: spiffeIdOf.gateway(TD, "gw-1") }, deny: new DenyView() });
 
+const sessionOptions = (material: SvidMaterial, clientId: string) => ({
+  protocolVersion: 5 as const,
+  clientId,
+  reconnectPeriod: 0,
+  connectTimeout: 3000,
+  ...clientTlsOptions(material, gatewayPolicy()),
+});
+
 async function connect(material: SvidMaterial, clientId: string): Promise<MqttClient> {
-  const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${broker.port}`, {
-    protocolVersion: 5,
-    clientId,
-    reconnectPeriod: 0,
-    connectTimeout: 3000,
-    ...clientTlsOptions(material, gatewayPolicy()),
-  });
+  const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${broker.port}`, sessionOptions(material, clientId));
   clients.push(client);
   return client;
 }
 
 /** "accepted" once a session is up, else how the TLS handshake or the MQTT session failed. */
 function refused(material: SvidMaterial, clientId = "node-x"): Promise<string> {
-  const client = mqtt.connect(`mqtts://127.0.0.1:${broker.port}`, {
-    protocolVersion: 5,
-    clientId,
-    reconnectPeriod: 0,
-    connectTimeout: 3000,
-    ...clientTlsOptions(material, gatewayPolicy()),
-  });
+  const client = mqtt.connect(`mqtts://127.0.0.1:${broker.port}`, sessionOptions(material, clientId));
   clients.push(client);
   return new Promise((resolve) => {
     client.once("connect", () => { resolve("accepted"); });
