@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { SignJWT, UnsecuredJWT, base64url as joseB64 } from "jose";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { DenyList, JwtSvid, Problem, SpiffeBundle, buildAttestRequest, controlPlaneAudience, createCsr, generateSvidKey, problemTypeUri } from "../../protocol/index.js";
 import { x509 } from "../../protocol/x509.js";
 import { loadAuthority } from "../../workers/identity/authority.js";
@@ -158,6 +158,9 @@ describe("re-attestation by proof of possession", () => {
     const res = await attestRaw(await generateNodeKey(), { spiffeId });
     const body = await expectProblem(res, 400, "validation");
     expect(body.issues?.[0]?.message).toMatch(reason);
+    await vi.waitFor(async () => {
+      expect((await auditRows("attest", "denied")).at(-1)?.detail).toContain("invalid SPIFFE ID");
+    });
   });
 });
 

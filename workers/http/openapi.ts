@@ -1,4 +1,5 @@
 import { OpenAPIHono, type Hook } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { z } from "zod";
 import { PROBLEM_CONTENT_TYPE, Problem } from "../../protocol/index.js";
 import type { AppEnv } from "../env.js";
@@ -10,6 +11,16 @@ const TARGET_NAMES: Record<string, string> = { json: "Request body", query: "Que
 const rejectInvalid: Hook<unknown, AppEnv, string, unknown> = (result) => {
   if (!result.success) throw ProblemError.validation(result.error, TARGET_NAMES[result.target] ?? result.target);
 };
+
+/** The same, and `record` notes the refusal (routes whose every refused attempt is audited); the write outlives the response. */
+export const rejectInvalidAndRecord =
+  <T, P extends string>(record: (c: Context<AppEnv>, problem: ProblemError) => Promise<void>): Hook<T, AppEnv, P, undefined> =>
+  (result, c) => {
+    if (result.success) return undefined;
+    const problem = ProblemError.validation(result.error, TARGET_NAMES[result.target] ?? result.target);
+    c.executionCtx.waitUntil(record(c, problem));
+    throw problem;
+  };
 
 /** Every domain builds its routes on this, so validation and errors behave the same everywhere. */
 export const createRouter = () => new OpenAPIHono<AppEnv>({ defaultHook: rejectInvalid });

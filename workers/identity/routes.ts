@@ -18,7 +18,7 @@ import { audit, auditStatement } from "../audit/log.js";
 import { openDatabase } from "../db/client.js";
 import { readSettings } from "../env.js";
 import { ANY_IDENTITY, guard } from "../http/guard.js";
-import { createRouter, jsonBody, jsonResponse, problemResponses } from "../http/openapi.js";
+import { createRouter, jsonBody, jsonResponse, problemResponses, rejectInvalidAndRecord } from "../http/openapi.js";
 import { attest } from "./attest.js";
 import { loadAuthority } from "./authority.js";
 import { currentBundle } from "./bundle.js";
@@ -103,16 +103,23 @@ export const identityRoutes = createRouter()
     const expiresAt = Date.now() + NONCE_TTL_MS;
     return c.json({ nonce: await issueNonce(authority.nonceKey, expiresAt), expiresAt: new Date(expiresAt).toISOString() }, 200);
   })
-  .openapi(attestRoute, async (c) => {
-    const ctx = {
-      db: openDatabase(c.env.DB),
-      authority: await loadAuthority(c.env.X0_CA),
-      settings: readSettings(c.env),
-      bootstrapAdmins: c.env.X0_BOOTSTRAP_ADMINS,
-      now: Date.now(),
-    };
-    return c.json(await attest(ctx, c.req.valid("json")), 200);
-  })
+  .openapi(
+    attestRoute,
+    async (c) => {
+      const ctx = {
+        db: openDatabase(c.env.DB),
+        authority: await loadAuthority(c.env.X0_CA),
+        settings: readSettings(c.env),
+        bootstrapAdmins: c.env.X0_BOOTSTRAP_ADMINS,
+        now: Date.now(),
+      };
+      return c.json(await attest(ctx, c.req.valid("json")), 200);
+    },
+    rejectInvalidAndRecord(async (c, problem) => {
+      const issues = problem.extra.issues?.map((i) => `${i.path}: ${i.message}`).slice(0, 10);
+      await audit(openDatabase(c.env.DB), { actor: "anonymous", action: "attest", outcome: "denied", detail: { reason: "invalid request", issues } });
+    }),
+  )
   .openapi(bundleRoute, async (c) => {
     const authority = await loadAuthority(c.env.X0_CA);
     return c.json(await currentBundle(openDatabase(c.env.DB), authority, readSettings(c.env).bundleRefreshHintS, Date.now()), 200);
