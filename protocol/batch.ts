@@ -3,13 +3,27 @@ import { EpochMs, NodeId } from "./ids.js";
 import { limits } from "./limits.js";
 import { NodeStatus } from "./status.js";
 import { NodeTelemetry } from "./telemetry.js";
+import { ActionResult, SignedAction } from "./mape.js";
 
 /** One message a gateway relays, in the order it arrived from the broker. */
 export const BatchItem = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("telemetry"), telemetry: NodeTelemetry }),
   z.strictObject({ kind: z.literal("status"), status: NodeStatus }),
+  z.strictObject({ kind: z.literal("result"), result: ActionResult }),
 ]);
 export type BatchItem = z.infer<typeof BatchItem>;
+
+/** The node a batch item is about. */
+export function itemNodeId(item: BatchItem): string {
+  switch (item.kind) {
+    case "telemetry":
+      return item.telemetry.nodeId;
+    case "status":
+      return item.status.nodeId;
+    case "result":
+      return item.result.nodeId;
+  }
+}
 
 /** Body of POST /api/v1/telemetry. */
 export const TelemetryBatch = z.strictObject({
@@ -25,3 +39,11 @@ export const TelemetryAccepted = z.strictObject({
   duplicates: z.number().int().nonnegative(),
 });
 export type TelemetryAccepted = z.infer<typeof TelemetryAccepted>;
+
+/** What POST /api/v1/mape/cycle answers: the ingest figures and the signed actions to deliver. */
+export const CycleResponse = z.strictObject({
+  accepted: z.number().int().nonnegative(),
+  duplicates: z.number().int().nonnegative(),
+  actions: z.array(z.strictObject({ nodeId: NodeId, action: SignedAction })),
+});
+export type CycleResponse = z.infer<typeof CycleResponse>;

@@ -6,6 +6,10 @@ const PemText = z.string().min(1);
 export const SigningCa = z.strictObject({ chain: z.array(PemText).min(1), key: PemText });
 export type SigningCa = z.infer<typeof SigningCa>;
 
+/** The Ed25519 key MAPE-K actions are signed with; nodes get its public half with their SVIDs. */
+export const ActionSigningKey = z.strictObject({ kid: z.string(), privateKeyPkcs8: z.string(), publicKey: z.string() });
+export type ActionSigningKey = z.infer<typeof ActionSigningKey>;
+
 /**
  * The control plane's CA secret (`X0_CA`), written by `x0ctl ca …`. Rotation follows SPIRE:
  * `next` is published in the bundle before it signs anything; after promotion the former active
@@ -19,6 +23,7 @@ export const CaSecret = z.strictObject({
   active: SigningCa,
   next: SigningCa.optional(),
   previous: z.strictObject({ chain: z.array(PemText).min(1), retireAt: z.iso.datetime() }).optional(),
+  actionKey: ActionSigningKey.optional(),
 });
 export type CaSecret = z.infer<typeof CaSecret>;
 

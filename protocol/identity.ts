@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { NodeId } from "./ids.js";
+import { ActionKey } from "./mape.js";
 import { SpiffeIdString } from "./spiffe-id.js";
 
 const Base64Url = z.string().regex(/^[A-Za-z0-9_-]+$/, "must be base64url without padding");
@@ -75,6 +76,8 @@ export const AttestResponse = z.strictObject({
   x509Svid: X509Svid,
   jwtSvid: JwtSvid,
   bundle: SpiffeBundle,
+  /** Keys the node verifies MAPE-K actions with. */
+  actionKeys: z.array(ActionKey),
 });
 export type AttestResponse = z.infer<typeof AttestResponse>;
 

@@ -18,3 +18,5 @@ export * from "./ca.js";
 export * from "./encoding.js";
 export * from "./attest-request.js";
 export * from "./svid-policy.js";
+export * from "./mape.js";
+export * from "./action-signing.js";

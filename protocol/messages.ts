@@ -1,20 +1,38 @@
 import { decodePayload } from "./codec.js";
+import { DenyList } from "./identity.js";
+import { ActionResult, SignedAction } from "./mape.js";
 import { Rejection } from "./rejection.js";
 import { NodeStatus } from "./status.js";
 import { NodeTelemetry } from "./telemetry.js";
-import { parseNodeTopic } from "./topics.js";
+import { parseNodeTopic, sharedTopics } from "./topics.js";
 
 export type NodeMessage =
   | { channel: "telemetry"; nodeId: string; value: NodeTelemetry }
   | { channel: "status"; nodeId: string; value: NodeStatus }
-  | { channel: "rejections"; nodeId: string; value: Rejection };
+  | { channel: "rejections"; nodeId: string; value: Rejection }
+  | { channel: "actions"; nodeId: string; value: SignedAction }
+  | { channel: "results"; nodeId: string; value: ActionResult }
+  | { channel: "shared"; nodeId: ""; value: DenyList };
 
 export type RejectReason = Rejection["reason"];
 export type NodeMessageResult =
   | { ok: true; message: NodeMessage }
   | { ok: false; reason: RejectReason; detail: string; nodeId: string | null };
 
-const SCHEMAS = { telemetry: NodeTelemetry, status: NodeStatus, rejections: Rejection } as const;
+const SCHEMAS = { telemetry: NodeTelemetry, status: NodeStatus, rejections: Rejection, actions: SignedAction, results: ActionResult } as const;
+
+/** Messages every verifier follows, by topic, with their schemas. */
+const SHARED_SCHEMAS = new Map<string, typeof DenyList>([[sharedTopics.denyList, DenyList]]);
+
+/**
+ * Decodes a message on one of the mesh-wide topics (such as the deny list); null when the topic is not one.
+ */
+export function decodeSharedMessage(topic: string, payload: Uint8Array): NodeMessageResult | null {
+  const schema = SHARED_SCHEMAS.get(topic);
+  if (!schema) return null;
+  const decoded = decodePayload(schema, payload);
+  return decoded.ok ? { ok: true, message: { channel: "shared", nodeId: "", value: decoded.value } } : { ok: false, reason: decoded.reason, detail: decoded.detail, nodeId: null };
+}
 
 /**
  * Decodes a message published under a node's topic tree: the topic must be ours, the payload

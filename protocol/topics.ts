@@ -3,7 +3,7 @@ import { NodeId } from "./ids.js";
 const ROOT = "x0/v1/nodes";
 
 /** What a node publishes under its own topic tree. */
-export const NODE_CHANNELS = ["telemetry", "status", "rejections"] as const;
+export const NODE_CHANNELS = ["telemetry", "status", "rejections", "actions", "results"] as const;
 export type NodeChannel = (typeof NODE_CHANNELS)[number];
 
 export const topics = {
@@ -11,6 +11,9 @@ export const topics = {
   status: (nodeId: string) => `${ROOT}/${nodeId}/status`,
   /** Where a consumer answers a node whose message it could not accept. */
   rejections: (nodeId: string) => `${ROOT}/${nodeId}/rejections`,
+  /** Signed actions for the node (QoS 1), and the node's result for each. */
+  actions: (nodeId: string) => `${ROOT}/${nodeId}/actions`,
+  results: (nodeId: string) => `${ROOT}/${nodeId}/results`,
   /** Filter matching one channel of every node. */
   allNodes: (channel: NodeChannel) => `${ROOT}/+/${channel}`,
   /** MQTT 5 shared subscription: each message goes to one member of `group`. */

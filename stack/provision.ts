@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { exportRootKey, initCa } from "../ctl/ca/authority.js";
+import { createActionKey, exportRootKey, initCa } from "../ctl/ca/authority.js";
 import { Credential } from "../ctl/credential.js";
 import { CaSecret, JoinTokenResponse, spiffeIdOf } from "../protocol/index.js";
 import { callEdge } from "../node-firmware/identity/client.js";
@@ -13,7 +13,14 @@ export const LOCAL_ADMIN = "local";
 export async function ensureCa(stateDir: string, trustDomain: string): Promise<CaSecret> {
   const dir = join(stateDir, "ca");
   const existing = await readOptional(join(dir, "x0-ca.json"));
-  if (existing) return CaSecret.parse(JSON.parse(existing));
+  if (existing) {
+    const secret = CaSecret.parse(JSON.parse(existing));
+    if (secret.actionKey) return secret;
+    // A CA made before actions were signed: give it its action key.
+    const upgraded = { ...secret, actionKey: await createActionKey() };
+    await writePrivate(join(dir, "x0-ca.json"), JSON.stringify(upgraded, null, 2));
+    return upgraded;
+  }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const { root, secret } = await initCa(trustDomain);
   await writeFile(join(dir, "root.pem"), root.cert.toString("pem"));

@@ -6,6 +6,7 @@ import { identityRoutes } from "./identity/routes.js";
 import { createRouter } from "./http/openapi.js";
 import { handleError } from "./http/problem.js";
 import { notFoundHandler } from "./http/routing.js";
+import { mapeRoutes } from "./mape/routes.js";
 import { meshRoutes } from "./mesh/routes.js";
 import { systemRoutes } from "./system/routes.js";
 import { telemetryRoutes } from "./telemetry/routes.js";
@@ -20,6 +21,7 @@ export function createApp() {
   app.route("/", identityRoutes);
   app.route("/", telemetryRoutes);
   app.route("/", meshRoutes);
+  app.route("/", mapeRoutes);
   app.openAPIRegistry.registerComponent("securitySchemes", SECURITY_SCHEME, { type: "http", scheme: "bearer", bearerFormat: "JWT-SVID" });
   app.doc31(OPENAPI_PATH, (c) => ({
     openapi: "3.1.0",

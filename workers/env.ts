@@ -16,6 +16,8 @@ export interface Env {
   X509_SVID_TTL_S?: string;
   JWT_SVID_TTL_S?: string;
   BUNDLE_REFRESH_HINT_S?: string;
+  /** "true": plans are recorded, never sent. */
+  MAPE_DRY_RUN?: string;
 }
 
 export interface Settings {

@@ -1,6 +1,6 @@
 import type { webcrypto } from "node:crypto";
 import { x509 } from "../../protocol/x509.js";
-import type { CaSecret, SigningCa } from "../../protocol/index.js";
+import type { ActionSigningKey, CaSecret, SigningCa } from "../../protocol/index.js";
 
 const EC = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 const DAY_MS = 86_400_000;
@@ -83,11 +83,20 @@ export async function importRoot(certPem: string, keyPem: string): Promise<Keyed
   return { cert, keys: { privateKey, publicKey } };
 }
 
-/** A fresh CA secret: one root (returned for offline keeping) and one active intermediate. */
+/** The Ed25519 key the control plane signs MAPE-K actions with; kid = SHA-256 of the raw public key. */
+export async function createActionKey(): Promise<ActionSigningKey> {
+  const keys = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
+  const raw = Buffer.from(await crypto.subtle.exportKey("raw", keys.publicKey));
+  const kid = Buffer.from(await crypto.subtle.digest("SHA-256", raw)).toString("base64url").slice(0, 22);
+  return { kid, privateKeyPkcs8: Buffer.from(await crypto.subtle.exportKey("pkcs8", keys.privateKey)).toString("base64"), publicKey: raw.toString("base64url") };
+}
+
+/** A fresh CA secret: one root (returned for offline keeping), one active intermediate, and the action key. */
 export async function initCa(trustDomain: string): Promise<{ root: KeyedCert; secret: CaSecret }> {
   const root = await createRoot(trustDomain);
   const intermediate = await createIntermediate(root, trustDomain);
-  return { root, secret: { v: 1, trustDomain, roots: [root.cert.toString("pem")], active: await signingCa(intermediate) } };
+  const secret: CaSecret = { v: 1, trustDomain, roots: [root.cert.toString("pem")], active: await signingCa(intermediate), actionKey: await createActionKey() };
+  return { root, secret };
 }
 
 /** Longest an SVID signed by a CA may outlive its demotion: X.509-SVIDs (1 h) and JWT-SVIDs (5 min), plus a margin. */

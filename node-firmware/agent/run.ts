@@ -4,6 +4,8 @@ import type { AgentConfig } from "../config/schema.js";
 import { TelemetryBridge } from "../gateway/bridge.js";
 import { DenyListRelay } from "../gateway/deny-list-relay.js";
 import { EdgeClient } from "../gateway/edge-client.js";
+import { ActionExecutor } from "../execute/executor.js";
+import { resultPublisher, serveActions } from "../execute/serve.js";
 import { IdentityAgent, type SvidMaterial } from "../identity/agent.js";
 import { clientTlsOptions, type PeerPolicy } from "../identity/tls.js";
 import { errorText, type Logger } from "../log.js";
@@ -23,6 +25,8 @@ export interface RunningAgent {
   readonly edge?: EdgeClient;
   readonly identity?: IdentityAgent;
   readonly deny: DenyView;
+  readonly executor: ActionExecutor;
+  readonly mesh: SimulatedMesh;
   stop(): Promise<void>;
 }
 
@@ -64,14 +68,22 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const serverPolicy = () =>
     policy(config.broker.spiffeId ? { kind: "exact", spiffeId: config.broker.spiffeId } : { kind: "trust-domain", trustDomain: trustDomain as string });
   const client = connectMqtt({ ...config, broker: { ...config.broker, url: brokerUrl } }, svid ? clientTlsOptions(svid, serverPolicy()) : undefined);
-  identity?.on("rotated", (next) => {
+  const mesh = new SimulatedMesh(config.nodeId, config.mesh.peers, config.mesh.seed);
+  const executeLog = log.child({ component: "execute" });
+  const executor = new ActionExecutor(config.nodeId, mesh, resultPublisher(client, config.nodeId, executeLog), executeLog);
+  const trust = (material: SvidMaterial) => {
+    executor.trust(material.actionKeys).catch((error: unknown) => { executeLog.error("action keys unusable", { error: errorText(error) }); });
+  };
+  if (svid) trust(svid);
+  identity?.on("svid", (next) => {
+    trust(next);
     if (!svid) return;
     Object.assign(client.options, clientTlsOptions(next, serverPolicy()));
     broker?.updateSvid(next);
   });
   followDenyList(client, deny, log.child({ component: "deny-list" }));
+  serveActions(client, config.nodeId, executor, executeLog);
 
-  const mesh = new SimulatedMesh(config.nodeId, config.mesh.peers, config.mesh.seed);
   const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh), log.child({ component: "monitor" }));
   const credentials = identity && { token: () => identity.controlPlaneToken(), invalidate: () => { identity.invalidateToken(); } };
   const edge = config.gateway ? new EdgeClient(config.nodeId, config.gateway, log.child({ component: "edge" }), credentials) : undefined;
@@ -95,5 +107,5 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     await client.endAsync().catch((error: unknown) => { log.warn("mqtt close failed", { error: errorText(error) }); });
     await broker?.close();
   };
-  return { config, client, node, broker, bridge, edge, identity, deny, stop };
+  return { config, client, node, broker, bridge, edge, identity, deny, executor, mesh, stop };
 }

@@ -1,5 +1,5 @@
 import type { MqttClient } from "mqtt";
-import { decodeNodeMessage, topics, type BatchItem } from "../../protocol/index.js";
+import { decodeNodeMessage, parseSharedFilter, topicMatches, topics, type BatchItem, type CycleResponse } from "../../protocol/index.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { errorText, type Logger } from "../log.js";
 import { RejectionNotifier } from "../mqtt/rejections.js";
@@ -23,21 +23,35 @@ export class TelemetryBridge {
     private readonly log: Logger,
   ) {
     this.batcher = new Batcher(config.batch, (items) => { edge.enqueue(items); });
+    edge.on("actions", (actions) => { this.deliver(actions); });
     this.rejections = new RejectionNotifier((topic, payload) => client.publish(topic, payload, { qos: 0 }), log);
   }
 
   get filters(): string[] {
-    return [topics.allNodes("telemetry"), topics.allNodes("status")].map((f) => topics.shared(this.config.shareGroup, f));
+    return [topics.allNodes("telemetry"), topics.allNodes("status"), topics.allNodes("results")].map((f) => topics.shared(this.config.shareGroup, f));
   }
 
   start(): void {
-    this.client.on("message", (topic, payload) => { this.handle(topic, payload); });
+    const relayed = this.filters.map((f) => parseSharedFilter(f)?.filter ?? f);
+    // The client carries other subscriptions too (the deny list, the gateway's own actions).
+    this.client.on("message", (topic, payload) => {
+      if (relayed.some((filter) => topicMatches(filter, topic))) this.handle(topic, payload);
+    });
     this.client.on("connect", () => {
       this.client.subscribe(this.filters, { qos: 1 }, (error, granted) => {
         if (error) this.log.error("subscribe failed", { error: errorText(error) });
         else this.log.info("relaying node messages", { filters: granted?.map((g) => `${g.topic} (qos ${g.qos})`) });
       });
     });
+  }
+
+  /** Delivers the edge's signed actions on each node's actions topic (QoS 1). */
+  deliver(actions: CycleResponse["actions"]): void {
+    for (const { nodeId, action } of actions) {
+      this.client.publish(topics.actions(nodeId), JSON.stringify(action), { qos: 1 }, (error) => {
+        if (error) this.log.warn("action delivery failed", { nodeId, error: errorText(error) });
+      });
+    }
   }
 
   /** Stops taking messages, sends what is still batched and waits until the edge has it, or until `timeoutMs`. */
@@ -62,6 +76,7 @@ export class TelemetryBridge {
     let item: BatchItem;
     if (message.channel === "telemetry") item = { kind: "telemetry", telemetry: message.value };
     else if (message.channel === "status") item = { kind: "status", status: message.value };
+    else if (message.channel === "results") item = { kind: "result", result: message.value };
     else return;
     this.relayed++;
     this.batcher.push(item);

@@ -1,4 +1,5 @@
-import { PROBLEM_CONTENT_TYPE, TelemetryAccepted, type BatchItem, type TelemetryBatch } from "../../protocol/index.js";
+import { EventEmitter } from "node:events";
+import { CycleResponse, PROBLEM_CONTENT_TYPE, type BatchItem, type TelemetryBatch } from "../../protocol/index.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { errorText, type Logger } from "../log.js";
 
@@ -30,10 +31,11 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
 }
 
 /**
- * Sends batches to POST /api/v1/telemetry one at a time, in order, retrying with backoff while
+ * Sends batches to POST /api/v1/mape/cycle one at a time, in order, retrying with backoff while
  * the edge is down. The queue is bounded in items; on overflow the oldest go first and are counted.
  */
-export class EdgeClient {
+/** Emits `actions`: the signed actions a cycle answered with, for delivery to their nodes. */
+export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"]] }> {
   readonly stats: EdgeStats = { batchesSent: 0, itemsSent: 0, duplicatesReported: 0, retries: 0, itemsRefused: 0, itemsDroppedOverflow: 0 };
   private readonly queue: BatchItem[][] = [];
   private queuedItems = 0;
@@ -48,7 +50,9 @@ export class EdgeClient {
     private readonly config: GatewayConfig,
     private readonly log: Logger,
     private readonly credentials?: Credentials,
-  ) {}
+  ) {
+    super();
+  }
 
   enqueue(items: BatchItem[]): void {
     this.queue.push(items);
@@ -121,7 +125,7 @@ export class EdgeClient {
     let response: Response;
     try {
       const authorization: Record<string, string> = this.credentials ? { authorization: `Bearer ${await this.credentials.token()}` } : {};
-      response = await fetch(new URL("/api/v1/telemetry", this.config.edgeUrl), {
+      response = await fetch(new URL("/api/v1/mape/cycle", this.config.edgeUrl), {
         method: "POST",
         headers: { "content-type": "application/json", ...authorization },
         body: JSON.stringify(batch),
@@ -132,10 +136,15 @@ export class EdgeClient {
     }
     const text = await response.text().catch(() => "");
     if (response.ok) {
-      const accepted = TelemetryAccepted.safeParse(safeJson(text));
+      const cycle = CycleResponse.safeParse(safeJson(text));
       this.stats.batchesSent++;
       this.stats.itemsSent += items.length;
-      if (accepted.success) this.stats.duplicatesReported += accepted.data.duplicates;
+      if (!cycle.success) {
+        this.log.warn("edge answer not understood; batch counted as delivered", { error: cycle.error.issues[0]?.message });
+        return;
+      }
+      this.stats.duplicatesReported += cycle.data.duplicates;
+      if (cycle.data.actions.length > 0) this.emit("actions", cycle.data.actions);
       return;
     }
     const detail = `HTTP ${response.status}${response.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE) ? `: ${text.slice(0, 500)}` : ""}`;

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { z } from "zod";
-import { SpiffeBundle, controlPlaneAudience, parseSpiffeId, type AttestClaim, type AttestResponse, type KeyPair } from "../../protocol/index.js";
+import { ActionKey, SpiffeBundle, controlPlaneAudience, parseSpiffeId, type AttestClaim, type AttestResponse, type KeyPair } from "../../protocol/index.js";
 import { backoffDelay } from "../gateway/edge-client.js";
 import { x509 } from "../../protocol/x509.js";
 import { errorText, type Logger } from "../log.js";
@@ -24,6 +24,8 @@ export interface SvidMaterial {
   /** When this node received it; the SVID's notBefore is backdated for clock skew. */
   receivedAt: number;
   bundle: SpiffeBundle;
+  /** Keys MAPE-K actions must be signed with. */
+  actionKeys: ActionKey[];
 }
 
 const Stored = z.object({
@@ -33,6 +35,7 @@ const Stored = z.object({
   notAfter: z.number(),
   receivedAt: z.number(),
   bundle: SpiffeBundle,
+  actionKeys: z.array(ActionKey).default([]),
 });
 
 const JWT_REFRESH_BEFORE_MS = 60_000;
@@ -41,9 +44,10 @@ const JWT_REFRESH_BEFORE_MS = 60_000;
  * The node side of the identity fabric: keeps the node key, attests (join token first, proof of
  * possession after), rotates the X.509-SVID at half its lifetime, refreshes the bundle by its
  * refresh hint, and holds a JWT-SVID for the control plane. A node whose SVID expired while it was
- * offline simply re-attests by proof of possession: no human is needed.
+ * offline simply re-attests by proof of possession: no human is needed. Emits `svid` whenever the
+ * SVID in use changes (loaded, issued or rotated).
  */
-export class IdentityAgent extends EventEmitter<{ rotated: [SvidMaterial]; bundle: [SpiffeBundle] }> {
+export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: [SpiffeBundle] }> {
   private readonly keystore: Keystore;
   private nodeKey: KeyPair | undefined;
   private svid: SvidMaterial | undefined;
@@ -73,6 +77,7 @@ export class IdentityAgent extends EventEmitter<{ rotated: [SvidMaterial]; bundl
       this.svid = stored;
       this.log.info("loaded SVID", { spiffeId: stored.spiffeId, expiresAt: new Date(stored.notAfter).toISOString() });
       this.scheduleRotation();
+      this.emit("svid", stored);
     } else {
       await this.renewUntilDone();
     }
@@ -156,6 +161,7 @@ export class IdentityAgent extends EventEmitter<{ rotated: [SvidMaterial]; bundl
       notAfter: leafValidity.notAfter.getTime(),
       receivedAt: Date.now(),
       bundle: response.bundle,
+      actionKeys: response.actionKeys,
     };
     await writePrivate(this.keystore.path("svid-key.pem"), keyPem);
     const { keyPem: _key, ...stored } = svid;
@@ -165,7 +171,7 @@ export class IdentityAgent extends EventEmitter<{ rotated: [SvidMaterial]; bundl
     this.jwt = { token: response.jwtSvid.token, expiresAt: Date.parse(response.jwtSvid.expiresAt) };
     this.log.info("SVID issued", { spiffeId: svid.spiffeId, serial: response.x509Svid.serial, expiresAt: response.x509Svid.expiresAt });
     this.scheduleRotation();
-    this.emit("rotated", svid);
+    this.emit("svid", svid);
   }
 
   private async loadStored(): Promise<SvidMaterial | undefined> {

@@ -1,4 +1,5 @@
-import type { InterfaceCounters, NeighborReading } from "../../protocol/index.js";
+import type { ActionParams, InterfaceCounters, NeighborReading } from "../../protocol/index.js";
+import type { ActionBackend } from "../execute/executor.js";
 import { fnv1a } from "../hash.js";
 import type { MeshBackend, MeshSample } from "./backend.js";
 
@@ -68,13 +69,34 @@ export function baseQuality(distance: number): Omit<NeighborReading, "neighbor">
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
 
+/** What Execute has changed in the simulated node, as a router would hold it in batman-adv and XDP maps. */
+export interface SimulatedControls {
+  hopPenalty: Map<string, number>;
+  /** source → blocked until (ms) */
+  blocked: Map<string, number>;
+  /** source → packets/s and until (ms) */
+  rateLimits: Map<string, { packetsPerSecond: number; until: number }>;
+  thresholds: Map<string, number>;
+  interfaceRestarts: number;
+  probes: number;
+}
+
 /** A node's view of the modelled mesh: its neighbors with jittered quality, and interface counters. */
-export class SimulatedMesh implements MeshBackend {
+export class SimulatedMesh implements MeshBackend, ActionBackend {
   readonly kind = "simulated";
+  readonly controls: SimulatedControls = {
+    hopPenalty: new Map(),
+    blocked: new Map(),
+    rateLimits: new Map(),
+    thresholds: new Map(),
+    interfaceRestarts: 0,
+    probes: 0,
+  };
   private readonly neighbors: { id: string; distance: number }[];
   private readonly jitter: () => number;
   private counters: InterfaceCounters = { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0 };
   private lastSampleAt: number | undefined;
+  private readonly faults = new Map<string, { latencyMs: number; loss: number }>();
 
   constructor(nodeId: string, peers: readonly string[], seed: number) {
     this.neighbors = buildTopology(peers, seed)
@@ -84,9 +106,20 @@ export class SimulatedMesh implements MeshBackend {
     this.jitter = prng(seed ^ fnv1a(nodeId));
   }
 
+  /** Fault injection: readings towards `neighbor` get this extra latency and loss until `restore`. */
+  degrade(neighbor: string, fault: { latencyMs: number; loss: number }): void {
+    this.faults.set(neighbor, fault);
+  }
+
+  restore(neighbor: string): void {
+    this.faults.delete(neighbor);
+  }
+
   sample(now: number): MeshSample {
     const neighbors = this.neighbors.map(({ id, distance }) => {
-      const base = baseQuality(distance);
+      const fault = this.faults.get(id) ?? { latencyMs: 0, loss: 0 };
+      const healthy = baseQuality(distance);
+      const base = { tq: healthy.tq * (1 - fault.loss), latencyMs: healthy.latencyMs + fault.latencyMs, loss: Math.min(1, healthy.loss + fault.loss) };
       return {
         neighbor: id,
         tq: clamp(Math.round(base.tq + (this.jitter() - 0.5) * 10), 0, 255),
@@ -96,6 +129,33 @@ export class SimulatedMesh implements MeshBackend {
     });
     this.advanceCounters(now, neighbors);
     return { neighbors, counters: { ...this.counters } };
+  }
+
+  apply(params: ActionParams, now: number): Promise<void> {
+    const c = this.controls;
+    switch (params.kind) {
+      case "reroute":
+        if (!this.neighbors.some((n) => n.id === params.neighbor)) return Promise.reject(new Error(`${params.neighbor} is not a neighbor`));
+        c.hopPenalty.set(params.neighbor, params.hopPenalty);
+        break;
+      case "isolate_source":
+        c.blocked.set(params.source, now + params.ttlSeconds * 1000);
+        break;
+      case "rate_limit":
+        c.rateLimits.set(params.source, { packetsPerSecond: params.packetsPerSecond, until: now + params.ttlSeconds * 1000 });
+        break;
+      case "restart_interface":
+        c.interfaceRestarts++;
+        this.counters = { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0 };
+        break;
+      case "retry_probe":
+        c.probes++;
+        break;
+      case "set_threshold":
+        c.thresholds.set(params.metric, params.value);
+        break;
+    }
+    return Promise.resolve();
   }
 
   /** OGMs and payload: about 2 kB/s per neighbor, drops in proportion to loss. */

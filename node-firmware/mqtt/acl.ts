@@ -5,10 +5,10 @@ import { parseSharedFilter, sharedTopics, topicMatches, topics, type Principal }
  * a node publishes only under its own topics and subscribes only to its own inbound topics and
  * the shared retained ones; a gateway relays for everyone; an admin may do anything.
  */
-const nodeOwn = (nodeId: string) => [topics.telemetry(nodeId), topics.status(nodeId)];
-const nodeInbound = (nodeId: string) => [`x0/v1/nodes/${nodeId}/actions`, topics.rejections(nodeId), sharedTopics.denyList];
+const nodeOwn = (nodeId: string) => [topics.telemetry(nodeId), topics.status(nodeId), topics.results(nodeId)];
+const nodeInbound = (nodeId: string) => [topics.actions(nodeId), topics.rejections(nodeId), sharedTopics.denyList];
 
-const GATEWAY_PUBLISH = [topics.allNodes("rejections"), "x0/v1/nodes/+/actions", sharedTopics.denyList];
+const GATEWAY_PUBLISH = [topics.allNodes("rejections"), topics.allNodes("actions"), sharedTopics.denyList];
 
 function ownerOf(principal: Principal): string | null {
   if (principal.kind === "node" || principal.kind === "service") return principal.nodeId;

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from "aedes";
-import { decodeNodeMessage, parseSpiffeId, principalOf, type Principal } from "../../protocol/index.js";
+import { decodeNodeMessage, decodeSharedMessage, parseSpiffeId, principalOf, type Principal } from "../../protocol/index.js";
 import type { SvidMaterial } from "../identity/agent.js";
 import { createSvidTlsServer, type PeerPolicy, type SvidTlsServer } from "../identity/tls.js";
 import { errorText, type Logger } from "../log.js";
@@ -116,7 +116,7 @@ function refusal(client: Client | null, packet: PublishPacket, rejections: Rejec
   if (client === null || !packet.topic.startsWith(OUR_TOPICS)) return null;
   const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
   if (payload.byteLength === 0 && packet.retain) return null; // clearing a retained message
-  const result = decodeNodeMessage(packet.topic, payload);
+  const result = decodeSharedMessage(packet.topic, payload) ?? decodeNodeMessage(packet.topic, payload);
   if (result.ok) return null;
   rejections.reject(packet.topic, result.nodeId, result.reason, result.detail);
   return new Error(`${result.reason}: ${result.detail}`.slice(0, 512));

@@ -14,11 +14,11 @@ export interface FakeEdge {
 
 const accept = (batch: TelemetryBatch, res: ServerResponse) => {
   res.writeHead(200, { "content-type": "application/json" });
-  res.end(JSON.stringify({ accepted: batch.items.length, duplicates: 0 }));
+  res.end(JSON.stringify({ accepted: batch.items.length, duplicates: 0, actions: [] }));
 };
 
 /**
- * An HTTP server standing in for POST /api/v1/telemetry where the test needs to control the edge's
+ * An HTTP server standing in for POST /api/v1/mape/cycle where the test needs to control the edge's
  * answers (outages, refusals); it validates bodies with the same protocol schema as the Worker.
  */
 export async function startFakeEdge(): Promise<FakeEdge> {

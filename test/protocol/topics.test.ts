@@ -13,7 +13,7 @@ describe("topics", () => {
     "x0/v1/nodes/node-1/telemetry/extra",
     "x0/v2/nodes/node-1/telemetry",
     "x0/v1/nodes/NODE/telemetry",
-    "x0/v1/nodes/node-1/actions",
+    "x0/v1/nodes/node-1/commands",
     "x0/v1/nodes/-bad/telemetry",
   ])("rejects %s", (topic) => {
     expect(parseNodeTopic(topic)).toBeNull();

@@ -36,6 +36,8 @@ describe("OpenAPI document", () => {
       "/api/v1/identity/jwt-svid",
       "/api/v1/identity/nonce",
       "/api/v1/identity/revoke",
+      "/api/v1/mape/cycle",
+      "/api/v1/mape/decisions",
       "/api/v1/mesh/nodes",
       "/api/v1/mesh/topology",
       "/api/v1/telemetry",

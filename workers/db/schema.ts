@@ -143,3 +143,18 @@ export const bundleState = sqliteTable("bundle_state", {
   fingerprint: text("fingerprint").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
+
+/** Per-link, per-metric baseline for the Analyze step: EWMA of the value and of its absolute deviation. */
+export const linkBaselines = sqliteTable(
+  "link_baselines",
+  {
+    fromNode: text("from_node").notNull(),
+    toNode: text("to_node").notNull(),
+    metric: text("metric", { enum: ["latency", "loss", "tq"] }).notNull(),
+    mean: real("mean").notNull(),
+    deviation: real("deviation").notNull(),
+    samples: integer("samples").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.fromNode, t.toNode, t.metric] })],
+);

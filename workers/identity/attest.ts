@@ -126,6 +126,7 @@ async function attestChecked(ctx: AttestContext, request: AttestRequest): Promis
     x509Svid: { certificates: svid.certificates, serial: svid.serial, expiresAt: new Date(svid.notAfter).toISOString() },
     jwtSvid: { token: jwt.token, expiresAt: new Date(jwt.expiresAt).toISOString() },
     bundle: await currentBundle(ctx.db, ctx.authority, ctx.settings.bundleRefreshHintS, ctx.now),
+    actionKeys: ctx.authority.actionKeys,
   };
 }
 

@@ -1,5 +1,5 @@
 import { calculateJwkThumbprint, type JWK } from "jose";
-import { CaSecret, type SpiffeBundle } from "../../protocol/index.js";
+import { CaSecret, type ActionKey, type ActionSigningKey, type SpiffeBundle } from "../../protocol/index.js";
 import { x509 } from "../../protocol/x509.js";
 import { ProblemError } from "../http/problem.js";
 
@@ -23,6 +23,9 @@ export interface Authority {
   nonceKey: CryptoKey;
   /** When the published key set changes by itself (the previous CA retiring): parse again then. */
   validUntil: number;
+  /** Ed25519 key for MAPE-K actions, when the CA secret carries one. */
+  actionSigner?: { kid: string; privateKey: CryptoKey };
+  actionKeys: ActionKey[];
 }
 
 const pemToDer = (pem: string) => Uint8Array.from(atob(pem.replace(/-----[^-]+-----|\s/g, "")), (c) => c.charCodeAt(0));
@@ -43,6 +46,11 @@ async function deriveNonceKey(pkcs8: Uint8Array): Promise<CryptoKey> {
     false,
     ["sign", "verify"],
   );
+}
+
+async function importActionKey(key: ActionSigningKey): Promise<{ kid: string; privateKey: CryptoKey }> {
+  const der = Uint8Array.from(atob(key.privateKeyPkcs8), (c) => c.charCodeAt(0));
+  return { kid: key.kid, privateKey: await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, false, ["sign"]) };
 }
 
 async function parseAuthority(secretText: string, now: number): Promise<Authority> {
@@ -75,6 +83,8 @@ async function parseAuthority(secretText: string, now: number): Promise<Authorit
     bundleKeys: [...rootKeys, ...jwtBundleKeys],
     nonceKey: await deriveNonceKey(keyDer),
     validUntil: retireAt > now ? retireAt : Infinity,
+    ...(secret.actionKey ? { actionSigner: await importActionKey(secret.actionKey) } : {}),
+    actionKeys: secret.actionKey ? [{ kid: secret.actionKey.kid, publicKey: secret.actionKey.publicKey }] : [],
   };
 }
 

@@ -1,4 +1,4 @@
-import { spiffeIdOf, type NodeStatus, type NodeTelemetry, type TelemetryBatch } from "../../protocol/index.js";
+import { spiffeIdOf, type ActionResult, type NodeStatus, type NodeTelemetry, type TelemetryBatch } from "../../protocol/index.js";
 import type { links, nodes, telemetryRollups } from "../db/schema.js";
 
 export type NodeRow = typeof nodes.$inferInsert;
@@ -13,6 +13,8 @@ export interface KnownNode {
 }
 
 export interface IngestPlan {
+  /** Action results from nodes: they close the decisions they answer. */
+  results: ActionResult[];
   nodes: NodeRow[];
   links: LinkRow[];
   rollups: RollupRow[];
@@ -58,7 +60,13 @@ export function planIngest(
     return row;
   };
 
+  const results: ActionResult[] = [];
   for (const item of batch.items) {
+    if (item.kind === "result") {
+      results.push(item.result);
+      accepted++;
+      continue;
+    }
     if (item.kind === "status") {
       const status = item.status;
       const ts = Math.min(status.ts, now);
@@ -96,7 +104,7 @@ export function planIngest(
     addToRollup(rollupRows, sample, ts);
     accepted++;
   }
-  return { nodes: [...nodeRows.values()], links: [...linkRows.values()], rollups: [...rollupRows.values()], accepted, duplicates };
+  return { results, nodes: [...nodeRows.values()], links: [...linkRows.values()], rollups: [...rollupRows.values()], accepted, duplicates };
 }
 
 function addToRollup(rollups: Map<string, RollupRow>, sample: NodeTelemetry, ts: number): void {

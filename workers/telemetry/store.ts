@@ -1,12 +1,13 @@
-import { inArray, sql } from "drizzle-orm";
-import type { BatchItem } from "../../protocol/index.js";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type { BatchItem as BatchStatement } from "drizzle-orm/batch";
+import { itemNodeId, type BatchItem } from "../../protocol/index.js";
 import { chunkRows } from "../db/chunk.js";
 import type { Database } from "../db/client.js";
-import { links, nodes, telemetryRollups } from "../db/schema.js";
+import { decisions, links, nodes, telemetryRollups } from "../db/schema.js";
 import type { IngestPlan, KnownNode } from "./ingest.js";
 
 export async function loadKnownNodes(db: Database, items: readonly BatchItem[]): Promise<Map<string, KnownNode>> {
-  const ids = [...new Set(items.map((i) => (i.kind === "status" ? i.status.nodeId : i.telemetry.nodeId)))];
+  const ids = [...new Set(items.filter((i) => i.kind !== "result").map(itemNodeId))];
   const known = new Map<string, KnownNode>();
   for (const chunk of chunkRows(ids.map((id) => ({ id })), 1)) {
     const rows = await db
@@ -20,8 +21,8 @@ export async function loadKnownNodes(db: Database, items: readonly BatchItem[]):
 
 const excluded = (column: string) => sql.raw(`excluded.${column}`);
 
-/** Writes a plan in one D1 batch, which D1 runs as a single transaction. */
-export async function writePlan(db: Database, plan: IngestPlan): Promise<void> {
+/** Writes a plan, and any statements that belong with it, in one D1 batch: D1 runs it as a single transaction. */
+export async function writePlan(db: Database, plan: IngestPlan, alongside: readonly BatchStatement<"sqlite">[] = []): Promise<void> {
   const statements = [
     ...chunkRows(plan.nodes, 8).map((rows) =>
       db
@@ -49,6 +50,11 @@ export async function writePlan(db: Database, plan: IngestPlan): Promise<void> {
           setWhere: sql`excluded.updated_at >= ${links.updatedAt}`,
         }),
     ),
+    ...plan.results.flatMap((r) =>
+      r.decisionId
+        ? [db.update(decisions).set({ outcome: r.outcome, outcomeAt: r.ts }).where(and(eq(decisions.id, r.decisionId), eq(decisions.nodeId, r.nodeId)))]
+        : [],
+    ),
     ...chunkRows(plan.rollups, 13).map((rows) =>
       db
         .insert(telemetryRollups)
@@ -71,6 +77,6 @@ export async function writePlan(db: Database, plan: IngestPlan): Promise<void> {
         }),
     ),
   ];
-  const [first, ...rest] = statements;
+  const [first, ...rest] = [...statements, ...alongside];
   if (first) await db.batch([first, ...rest]);
 }

@@ -3,10 +3,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { NodeStatus, NodeTelemetry, Rejection, spiffeIdOf, topics } from "../../../protocol/index.js";
+import { DecisionList, NodeStatus, NodeTelemetry, Rejection, itemNodeId, spiffeIdOf, topics } from "../../../protocol/index.js";
 import { startAgent, type RunningAgent } from "../../../node-firmware/agent/run.js";
 import { validateConfig } from "../../../node-firmware/config/load.js";
-import { silentLogger } from "../../../node-firmware/log.js";
+import { createLogger, silentLogger } from "../../../node-firmware/log.js";
 import type { EmbeddedBroker } from "../../../node-firmware/mqtt/broker.js";
 import { telemetrySample } from "../../helpers/fixtures.js";
 import { TEST_TRUST_DOMAIN } from "../../helpers/pki.js";
@@ -32,7 +32,7 @@ function nodeConfig(nodeId: string, port: number, intervalMs = 100) {
 }
 
 async function run(config: ReturnType<typeof validateConfig>): Promise<RunningAgent> {
-  const agent = await startAgent(config, silentLogger);
+  const agent = await startAgent(config, process.env.X0_TEST_LOG ? createLogger({ node: config.nodeId }, "debug") : silentLogger);
   cleanup.push(() => agent.stop());
   return agent;
 }
@@ -109,8 +109,8 @@ describe("gateway", () => {
     );
   }
 
-  /** Identity comes from the real control plane; telemetry goes to a fake edge the test can watch. */
-  async function gateway(): Promise<RunningAgent> {
+  /** Identity comes from the real control plane; telemetry goes to a fake edge the test can watch, or to the real one. */
+  async function gateway(to: "fake-edge" | "real-edge" = "fake-edge"): Promise<RunningAgent> {
     edge = await startFakeEdge();
     cleanup.push(() => edge.close());
     const dir = await stateDir();
@@ -121,7 +121,7 @@ describe("gateway", () => {
         telemetry: { intervalMs: 100 },
         mesh: { backend: "simulated", peers },
         identity: { edgeUrl: controlPlane.url, stateDir: dir, joinToken: await controlPlane.joinToken("gw-1", "gateway") },
-        gateway: { embeddedBroker: { port: 0 }, edgeUrl: edge.url, batch: { maxItems: 50, maxDelayMs: 100 } },
+        gateway: { embeddedBroker: { port: 0 }, edgeUrl: to === "fake-edge" ? edge.url : controlPlane.url, batch: { maxItems: 50, maxDelayMs: 100 } },
       }),
     );
   }
@@ -132,7 +132,7 @@ describe("gateway", () => {
     await tlsNode("node-1", port);
     await tlsNode("node-2", port);
     await waitFor(() => {
-      const ids = new Set(edge.batches.flatMap((b) => b.items.map((i) => (i.kind === "telemetry" ? i.telemetry.nodeId : i.status.nodeId))));
+      const ids = new Set(edge.batches.flatMap((b) => b.items.map(itemNodeId)));
       return ids.has("node-1") && ids.has("node-2") && ids.has("gw-1");
     }, 8000, "all three at the edge");
     const node1 = edge.batches.flatMap((b) => b.items).filter((i) => i.kind === "telemetry" && i.telemetry.nodeId === "node-1");
@@ -160,5 +160,21 @@ describe("gateway", () => {
     expect(Rejection.parse(JSON.parse(answers()[0]?.payload ?? "")).reason).toBe("not-json");
     bridge.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify(telemetrySample("node-9"))));
     await waitFor(() => edge.batches.some((b) => b.items.some((i) => i.kind === "telemetry" && i.telemetry.nodeId === "node-9")));
+  });
+
+  it("closes the loop: a degraded link is detected at the edge, a signed reroute is applied by the node, the decision records it", async () => {
+    const gw = await gateway("real-edge");
+    const node = await tlsNode("node-1", gw.broker?.port ?? 0);
+    const neighbor = node.mesh.sample(Date.now()).neighbors[0]?.neighbor as string;
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // baselines warm up on ~15 samples
+    node.mesh.degrade(neighbor, { latencyMs: 250, loss: 0 });
+    await waitFor(() => node.mesh.controls.hopPenalty.has(neighbor), 10_000, "reroute applied");
+    expect(node.executor.stats.applied).toBeGreaterThanOrEqual(1);
+    const admin = await controlPlane.adminJwt();
+    await waitFor(async () => {
+      const res = await fetch(`${controlPlane.url}/api/v1/mape/decisions?node=node-1&kind=reroute`, { headers: { authorization: `Bearer ${admin}` } });
+      const { decisions } = DecisionList.parse(await res.json());
+      return decisions.some((d) => d.outcome === "applied" && (d.inputs as { neighbor?: string }).neighbor === neighbor);
+    }, 10_000, "decision closed as applied");
   });
 });

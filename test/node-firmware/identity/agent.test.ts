@@ -55,7 +55,7 @@ describe("IdentityAgent", () => {
     const agent = new IdentityAgent({ edgeUrl: cp.url, stateDir: join(work, "node-b"), joinToken: await cp.joinToken("node-b") }, silentLogger);
     const first = await agent.start();
     const rotations: SvidMaterial[] = [];
-    agent.on("rotated", (svid) => rotations.push(svid));
+    agent.on("svid", (svid) => rotations.push(svid));
     await waitFor(() => rotations.length >= 1, 8000, "rotation");
     agent.stop();
     // notBefore is backdated equally on both, so the difference is the time between issuances.

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { promisify } from "node:util";
 import mqtt, { type MqttClient } from "mqtt";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DenyView, spiffeIdOf, topics, type CaSecret, type SpiffeBundle } from "../../../protocol/index.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { DenyView, sharedTopics, spiffeIdOf, topics, type CaSecret, type SpiffeBundle } from "../../../protocol/index.js";
 import type { SvidMaterial } from "../../../node-firmware/identity/agent.js";
 import { clientTlsOptions, type PeerPolicy } from "../../../node-firmware/identity/tls.js";
 import { createLogger } from "../../../node-firmware/log.js";
@@ -38,7 +38,7 @@ function bundleOf(secret: CaSecret): SpiffeBundle {
 
 async function svid(spiffeId: string, validity = { notBefore: Date.now() - 10_000, notAfter: Date.now() + HOUR - 10_000 }, secret = ca): Promise<SvidMaterial & Leaf> {
   const leaf = await issueLeaf(secret, spiffeId, validity);
-  return { ...leaf, spiffeId, notBefore: validity.notBefore, notAfter: validity.notAfter, receivedAt: Date.now(), bundle };
+  return { ...leaf, spiffeId, notBefore: validity.notBefore, notAfter: validity.notAfter, receivedAt: Date.now(), bundle, actionKeys: [] };
 }
 
 const gatewayPolicy = (): PeerPolicy => ({ authorizer: { kind: "exact", spiffeId: spiffeIdOf.gateway(TD, "gw-1") }, deny: new DenyView() });
@@ -96,6 +96,19 @@ describe("embedded broker over mTLS with SVIDs", () => {
     expect(foreign).toMatchObject({ code: 0x87 });
     expect(await node.subscribeAsync(topics.telemetry("node-2"), { qos: 1 }).catch((e: unknown) => e)).toMatchObject({ message: /Not authorized/ });
     expect((await node.subscribeAsync(topics.rejections("node-1"), { qos: 1 }))[0]?.qos).toBe(1);
+  });
+
+  it("carries a valid deny list from the gateway to the nodes, and refuses a forged one", async () => {
+    const node = await connect(await svid(spiffeIdOf.node(TD, "node-13")), "node-13");
+    const seen: string[] = [];
+    node.on("message", (_t, p) => seen.push(p.toString()));
+    await node.subscribeAsync(sharedTopics.denyList, { qos: 1 });
+    const gateway = await connect(await svid(spiffeIdOf.gateway(TD, "gw-1")), "gw-1");
+    const list = { v: 1, generatedAt: new Date().toISOString(), entries: [] };
+    await gateway.publishAsync(sharedTopics.denyList, JSON.stringify(list), { qos: 1, retain: true });
+    expect(await gateway.publishAsync(sharedTopics.denyList, "{\"v\":2}", { qos: 1 }).catch((e: unknown) => e)).toMatchObject({ code: 0x87 });
+    expect(await node.publishAsync(sharedTopics.denyList, JSON.stringify(list), { qos: 1 }).catch((e: unknown) => e)).toMatchObject({ code: 0x87 });
+    await vi.waitFor(() => { expect(seen).toEqual([JSON.stringify(list)]); });
   });
 
   it("requires the client id of the node's identity", async () => {

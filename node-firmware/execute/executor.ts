@@ -1,0 +1,90 @@
+import { SignedAction, decodePayload, importActionPublicKey, openSignedAction, type ActionKey, type ActionOutcome, type ActionParams, type ActionResult } from "../../protocol/index.js";
+import { errorText, type Logger } from "../log.js";
+
+/** Where actions take effect: the simulated mesh here, batman-adv and XDP maps on a router. */
+export interface ActionBackend {
+  apply(params: ActionParams, now: number): Promise<void>;
+}
+
+export type ExecutorStats = Record<ActionOutcome | "duplicates", number>;
+
+const REMEMBERED = 1024;
+
+type Key = Awaited<ReturnType<typeof importActionPublicKey>>;
+
+/**
+ * The Execute step. Every message on the node's actions topic gets exactly one result:
+ * `applied`, `failed` (the backend threw), `rejected` (unsigned, unknown key, bad signature,
+ * malformed, unknown action, not for this node) or `expired`. Nothing here throws: a bad action
+ * is answered, never executed, and never stops the agent. An action re-sent with the same
+ * idempotency key is answered with the first result and not applied twice.
+ */
+export class ActionExecutor {
+  readonly stats: ExecutorStats = { applied: 0, rejected: 0, failed: 0, expired: 0, duplicates: 0 };
+  private keys = new Map<string, Key>();
+  private readonly done = new Map<string, ActionResult>();
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly backend: ActionBackend,
+    private readonly publish: (result: ActionResult) => void,
+    private readonly log: Logger,
+  ) {}
+
+  async trust(keys: readonly ActionKey[]): Promise<void> {
+    const imported = await Promise.all(keys.map(async (k) => [k.kid, await importActionPublicKey(k.publicKey)] as const));
+    this.keys = new Map(imported);
+  }
+
+  async handle(payload: Uint8Array, now = Date.now()): Promise<ActionResult> {
+    const result = await this.execute(payload, now).catch((error: unknown) => this.result("failed", now, `executor error: ${errorText(error)}`));
+    this.publish(result);
+    return result;
+  }
+
+  private async execute(payload: Uint8Array, now: number): Promise<ActionResult> {
+    const decoded = decodePayload(SignedAction, payload);
+    if (!decoded.ok) return this.count(this.result("rejected", now, `${decoded.reason}: ${decoded.detail}`));
+    const opened = await openSignedAction(decoded.value, this.keys, this.nodeId, now);
+    if (!opened.ok) return this.count(this.result(opened.outcome, now, opened.reason, opened.action));
+    const { action } = opened;
+    const earlier = this.done.get(action.idempotencyKey);
+    if (earlier) {
+      this.stats.duplicates++;
+      return earlier;
+    }
+    let result: ActionResult;
+    try {
+      await this.backend.apply(action.params, now);
+      result = this.result("applied", now, undefined, action);
+      this.log.info("action applied", { kind: action.params.kind, actionId: action.id });
+    } catch (error) {
+      result = this.result("failed", now, errorText(error), action);
+      this.log.warn("action failed", { kind: action.params.kind, actionId: action.id, error: errorText(error) });
+    }
+    this.remember(action.idempotencyKey, result);
+    return this.count(result);
+  }
+
+  private remember(key: string, result: ActionResult): void {
+    this.done.set(key, result);
+    if (this.done.size > REMEMBERED) this.done.delete(this.done.keys().next().value as string);
+  }
+
+  private count(result: ActionResult): ActionResult {
+    this.stats[result.outcome]++;
+    if (result.outcome === "rejected" || result.outcome === "expired") this.log.warn("action refused", { outcome: result.outcome, reason: result.reason });
+    return result;
+  }
+
+  private result(outcome: ActionOutcome, ts: number, reason?: string, action?: { id: string; decisionId: string }): ActionResult {
+    return {
+      v: 1,
+      nodeId: this.nodeId,
+      outcome,
+      ts,
+      ...(action ? { actionId: action.id, decisionId: action.decisionId } : {}),
+      ...(reason === undefined ? {} : { reason: reason.slice(0, 512) }),
+    };
+  }
+}

@@ -1,0 +1,86 @@
+import { z } from "zod";
+import { EpochMs, NodeId } from "./ids.js";
+
+/** The closed set of repairs the Plan phase may order and the Execute phase knows how to apply. */
+export const ActionKind = z.enum(["reroute", "isolate_source", "rate_limit", "restart_interface", "retry_probe", "set_threshold"]);
+export type ActionKind = z.infer<typeof ActionKind>;
+
+const Source = z.string().min(1).max(64);
+
+export const ActionParams = z.discriminatedUnion("kind", [
+  /** Make batman-adv avoid a link: raise the hop penalty towards `neighbor`. */
+  z.strictObject({ kind: z.literal("reroute"), neighbor: NodeId, hopPenalty: z.number().int().min(0).max(255) }),
+  z.strictObject({ kind: z.literal("isolate_source"), source: Source, ttlSeconds: z.number().int().min(1).max(86_400) }),
+  z.strictObject({ kind: z.literal("rate_limit"), source: Source, packetsPerSecond: z.number().int().min(1).max(10_000_000), ttlSeconds: z.number().int().min(1).max(86_400) }),
+  z.strictObject({ kind: z.literal("restart_interface"), interface: z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/) }),
+  z.strictObject({ kind: z.literal("retry_probe"), neighbor: NodeId }),
+  z.strictObject({ kind: z.literal("set_threshold"), metric: z.enum(["latency", "loss", "tq"]), value: z.number().nonnegative() }),
+]);
+export type ActionParams = z.infer<typeof ActionParams>;
+
+/** What the control plane signs. `idempotencyKey` is the same for re-sent copies of one decision. */
+export const Action = z.strictObject({
+  v: z.literal(1),
+  id: z.uuid(),
+  nodeId: NodeId,
+  issuedAt: EpochMs,
+  expiresAt: EpochMs,
+  idempotencyKey: z.string().min(8).max(128),
+  /** The decision this action carries out, for the Knowledge base. */
+  decisionId: z.uuid(),
+  params: ActionParams,
+});
+export type Action = z.infer<typeof Action>;
+
+/** On a node's actions topic: the action as signed bytes plus an Ed25519 signature and the key id. */
+export const SignedAction = z.strictObject({
+  v: z.literal(1),
+  /** The Action as JSON, exactly as signed (base64url of its UTF-8 bytes). */
+  payload: z.string().regex(/^[A-Za-z0-9_-]+$/).max(8192),
+  signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
+  kid: z.string().min(1).max(128),
+});
+export type SignedAction = z.infer<typeof SignedAction>;
+
+export const ActionOutcome = z.enum(["applied", "rejected", "failed", "expired"]);
+export type ActionOutcome = z.infer<typeof ActionOutcome>;
+
+/** Published by a node for every action message it received, valid or not. */
+export const ActionResult = z.strictObject({
+  v: z.literal(1),
+  nodeId: NodeId,
+  /** Absent when the message was too broken to read an id from. */
+  actionId: z.string().max(64).optional(),
+  decisionId: z.string().max(64).optional(),
+  outcome: ActionOutcome,
+  reason: z.string().max(512).optional(),
+  ts: EpochMs,
+});
+export type ActionResult = z.infer<typeof ActionResult>;
+
+/** An Ed25519 public key the control plane signs actions with (raw, base64url). */
+export const ActionKey = z.strictObject({ kid: z.string(), publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
+export type ActionKey = z.infer<typeof ActionKey>;
+export const ActionKeys = z.strictObject({ keys: z.array(ActionKey) });
+
+export const DecisionQuery = z.strictObject({
+  node: NodeId.optional(),
+  kind: z.string().max(64).optional(),
+  since: z.iso.datetime().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+/** One MAPE-K decision as the Knowledge base holds it. */
+export const Decision = z.strictObject({
+  id: z.string(),
+  ts: z.iso.datetime(),
+  nodeId: z.string().nullable(),
+  kind: z.string(),
+  what: z.unknown(),
+  why: z.string(),
+  inputs: z.unknown(),
+  outcome: z.string().nullable(),
+  outcomeAt: z.iso.datetime().nullable(),
+});
+export const DecisionList = z.strictObject({ decisions: z.array(Decision) });
+export type DecisionList = z.infer<typeof DecisionList>;

@@ -1,0 +1,77 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { base64url, type ActionResult } from "../../../protocol/index.js";
+import { ActionExecutor } from "../../../node-firmware/execute/executor.js";
+import { silentLogger } from "../../../node-firmware/log.js";
+import { SimulatedMesh } from "../../../node-firmware/mesh/simulated.js";
+import { action, actionSigner, type TestSigner } from "../../helpers/actions.js";
+
+const peers = ["node-1", "node-2", "node-3"];
+let signer: TestSigner;
+let mesh: SimulatedMesh;
+let executor: ActionExecutor;
+let published: ActionResult[];
+
+beforeAll(async () => {
+  signer = await actionSigner();
+  mesh = new SimulatedMesh("node-1", peers, 1);
+  published = [];
+  executor = new ActionExecutor("node-1", mesh, (r) => published.push(r), silentLogger);
+  await executor.trust([signer.key]);
+});
+
+const bytes = (value: unknown) => Buffer.from(JSON.stringify(value));
+const neighbor = () => mesh.sample(Date.now()).neighbors[0]?.neighbor as string;
+
+describe("ActionExecutor", () => {
+  it("applies a signed action through the backend and reports it", async () => {
+    const a = action("node-1", { kind: "reroute", neighbor: neighbor(), hopPenalty: 120 });
+    const result = await executor.handle(bytes(await signer.sign(a)));
+    expect(result).toMatchObject({ outcome: "applied", actionId: a.id, decisionId: a.decisionId, nodeId: "node-1" });
+    expect(mesh.controls.hopPenalty.get(neighbor())).toBe(120);
+    expect(published.at(-1)).toEqual(result);
+  });
+
+  it("applies an idempotency key once and answers repeats with the first result", async () => {
+    const a = action("node-1", { kind: "retry_probe", neighbor: neighbor() });
+    const signed = await signer.sign(a);
+    const first = await executor.handle(bytes(signed));
+    const again = await executor.handle(bytes(await signer.sign({ ...a, id: "8d1f3b9e-0000-4000-8000-000000000000" })));
+    expect(again).toEqual(first);
+    expect(mesh.controls.probes).toBe(1);
+    expect(executor.stats.duplicates).toBe(1);
+  });
+
+  it("reports a backend failure as failed", async () => {
+    const result = await executor.handle(bytes(await signer.sign(action("node-1", { kind: "reroute", neighbor: "not-a-neighbor", hopPenalty: 1 }))));
+    expect(result.outcome).toBe("failed");
+    expect(result.reason).toContain("not a neighbor");
+  });
+
+  it("rejects, never applies: garbage, unsigned, unknown key, forged, tampered, other node, unknown kind; and expires late ones", async () => {
+    const before = mesh.controls.blocked.size;
+    const other = await actionSigner();
+    const valid = await signer.sign(action("node-1", { kind: "isolate_source", source: "10.0.0.9", ttlSeconds: 60 }));
+    const forged = await other.sign(action("node-1", { kind: "isolate_source", source: "10.0.0.9", ttlSeconds: 60 }));
+    const tampered = { ...valid, payload: base64url(Buffer.from(Buffer.from(valid.payload, "base64url").toString().replace("10.0.0.9", "10.0.0.1"))) };
+    const unknownKind = await signer.sign({ ...action("node-1", { kind: "retry_probe", neighbor: "node-2" }), params: { kind: "format_disk" } as never });
+    const cases: [string, Buffer, RegExp][] = [
+      ["garbage", Buffer.from("{{{"), /not-json/],
+      ["huge", Buffer.alloc(70_000, 0x20), /too-large/],
+      ["unsigned", bytes({ v: 1, payload: valid.payload }), /schema/],
+      ["unknown key", bytes({ ...forged }), /unknown signing key/],
+      ["forged", bytes({ ...forged, kid: signer.key.kid }), /signature does not verify/],
+      ["tampered", bytes(tampered), /signature does not verify/],
+      ["other node", bytes(await signer.sign(action("node-2", { kind: "retry_probe", neighbor: "node-1" }))), /addressed to node-2/],
+      ["unknown kind", bytes(unknownKind), /unknown or malformed action/],
+    ];
+    for (const [what, payload, reason] of cases) {
+      const result = await executor.handle(payload);
+      expect(result.outcome, what).toBe("rejected");
+      expect(result.reason, what).toMatch(reason);
+    }
+    const late = await executor.handle(bytes(await signer.sign(action("node-1", { kind: "retry_probe", neighbor: "node-2" }, { expiresAt: Date.now() - 1 }))));
+    expect(late.outcome).toBe("expired");
+    expect(mesh.controls.blocked.size).toBe(before);
+    expect(executor.stats.rejected).toBeGreaterThanOrEqual(cases.length);
+  });
+});

@@ -1,0 +1,90 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { CycleResponse, DecisionList, importActionPublicKey, openSignedAction, type ActionKey, type BatchItem } from "../../protocol/index.js";
+import { DEFAULT_DETECTOR, observe, type Baseline } from "../../workers/mape/analyze.js";
+import { DEFAULT_GUARD_RAILS, plan } from "../../workers/mape/plan.js";
+import { batchOf, statusItem, statusMessage, telemetryItem, telemetrySample } from "../helpers/fixtures.js";
+import { get, postJson } from "./client.js";
+import { adminKeyPair, adminSpiffeId, attestOk, bearer } from "./identity-client.js";
+
+let auth: Record<string, string>;
+let actionKeys: ActionKey[];
+beforeAll(async () => {
+  const admin = await attestOk(await adminKeyPair(), { spiffeId: adminSpiffeId });
+  auth = bearer(admin.jwtSvid.token);
+  actionKeys = admin.actionKeys;
+});
+
+let clock = Date.now() - 60_000;
+const sample = (nodeId: string, latencyMs: number) =>
+  telemetryItem(telemetrySample(nodeId, { ts: (clock += 1000), neighbors: [{ neighbor: "peer", tq: 230, latencyMs, loss: 0.01 }] }));
+
+async function cycle(...items: BatchItem[]): Promise<CycleResponse> {
+  const res = await postJson("/api/v1/mape/cycle", batchOf(items), auth);
+  expect(res.status).toBe(200);
+  return CycleResponse.parse(await res.json());
+}
+
+describe("POST /api/v1/mape/cycle", () => {
+  it("learns a link, then answers a latency spike with a signed reroute, records it, and closes it with the node's result", async () => {
+    for (let i = 0; i < 8; i++) expect((await cycle(sample("m-1", 5 + (i % 3)))).actions).toEqual([]);
+    const spiked = await cycle(sample("m-1", 80));
+    expect(spiked.actions).toHaveLength(1);
+    const [delivery] = spiked.actions;
+    const keys = new Map(await Promise.all(actionKeys.map(async (k) => [k.kid, await importActionPublicKey(k.publicKey)] as const)));
+    const opened = await openSignedAction(delivery!.action, keys, "m-1", Date.now());
+    if (!opened.ok) throw new Error(opened.reason);
+    expect(opened.action.params).toEqual({ kind: "reroute", neighbor: "peer", hopPenalty: DEFAULT_GUARD_RAILS.reroutePenalty });
+
+    const again = await cycle(sample("m-1", 90));
+    expect(again.actions).toEqual([]);
+
+    const { decisions } = DecisionList.parse(await (await get("/api/v1/mape/decisions?node=m-1", auth)).json());
+    expect(decisions.map((d) => (d.what as { disposition: string }).disposition)).toEqual(["suppressed-cooldown", "send"]);
+    const sent = decisions[1]!;
+    expect(sent.inputs).toMatchObject({ kind: "latency_spike", metric: "latency", observed: 80, neighbor: "peer" });
+    expect(sent.why).toMatch(/latency_spike on m-1→peer/);
+
+    await cycle({ kind: "result", result: { v: 1, nodeId: "m-1", actionId: opened.action.id, decisionId: opened.action.decisionId, outcome: "applied", ts: Date.now() } });
+    const after = DecisionList.parse(await (await get(`/api/v1/mape/decisions?node=m-1&kind=reroute`, auth)).json());
+    expect(after.decisions.find((d) => d.id === sent.id)?.outcome).toBe("applied");
+  });
+
+  it("records a node failure from its Last Will, and analyzes a replayed batch only once", async () => {
+    await cycle(statusItem(statusMessage("m-2", "offline")));
+    const { decisions } = DecisionList.parse(await (await get("/api/v1/mape/decisions?node=m-2", auth)).json());
+    expect(decisions.map((d) => [d.kind, d.outcome])).toEqual([["node_down", "observe"]]);
+
+    for (let i = 0; i < 6; i++) await cycle(sample("m-3", 5));
+    const spike = sample("m-3", 120);
+    expect((await cycle(spike)).actions).toHaveLength(1);
+    expect(await cycle(spike)).toMatchObject({ duplicates: 1, actions: [] });
+  });
+
+  it("is for gateways and admins only, and validates like every route", async () => {
+    expect((await postJson("/api/v1/mape/cycle", batchOf([sample("m-4", 5)]))).status).toBe(401);
+    expect((await postJson("/api/v1/mape/cycle", { gatewayId: "g" }, auth)).status).toBe(400);
+  });
+});
+
+describe("Analyze and Plan", () => {
+  const reading = (latencyMs: number) => ({ neighbor: "b", tq: 200, latencyMs, loss: 0 });
+
+  it("needs a warm-up, flags a deviation past the threshold with its evidence, and does not learn the fault as normal", () => {
+    let baseline: Baseline | undefined;
+    for (let i = 0; i < DEFAULT_DETECTOR.warmup; i++) baseline = observe(baseline, reading(10), "latency", "a", i).next;
+    const spike = observe(baseline, reading(60), "latency", "a", 99);
+    expect(spike.anomaly).toMatchObject({ kind: "latency_spike", baseline: 10, observed: 60, spread: DEFAULT_DETECTOR.minDeviation.latency });
+    let b = spike.next;
+    for (let i = 0; i < 10; i++) b = observe(b, reading(60), "latency", "a", 100 + i).next;
+    expect(observe(b, reading(60), "latency", "a", 200).anomaly).not.toBeNull();
+    expect(observe(baseline, reading(4), "latency", "a", 99).anomaly).toBeNull();
+  });
+
+  it("applies cooldown, per-node rate and dry-run", () => {
+    const anomaly = (neighbor: string) => ({ kind: "loss_burst" as const, nodeId: "a", neighbor, metric: "loss" as const, ts: 0 });
+    const none = { lastAtByTarget: new Map<string, number>(), countLastMinuteByNode: new Map<string, number>() };
+    const out = plan([anomaly("b"), anomaly("b"), anomaly("c"), anomaly("d"), anomaly("e")], none, DEFAULT_GUARD_RAILS, 1000);
+    expect(out.map((d) => d.disposition)).toEqual(["send", "suppressed-cooldown", "send", "send", "suppressed-rate"]);
+    expect(plan([anomaly("b")], none, { ...DEFAULT_GUARD_RAILS, dryRun: true }, 0)[0]?.disposition).toBe("dry-run");
+  });
+});

@@ -1,0 +1,86 @@
+import type { NeighborReading, NodeStatus } from "../../protocol/index.js";
+
+export type Metric = "latency" | "loss" | "tq";
+
+export interface Baseline {
+  mean: number;
+  /** EWMA of |x - mean|: a robust spread that, unlike a variance, an outlier does not blow up. */
+  deviation: number;
+  samples: number;
+}
+
+export interface DetectorSettings {
+  /** EWMA weight of a new sample. */
+  alpha: number;
+  /** Samples needed before a link's baseline is trusted. */
+  warmup: number;
+  /** Score (deviations from the mean) past which a sample is anomalous. */
+  threshold: number;
+  /** Smallest spread per metric, so a perfectly steady link does not alarm on noise. */
+  minDeviation: Record<Metric, number>;
+}
+
+export const DEFAULT_DETECTOR: DetectorSettings = {
+  alpha: 0.2,
+  warmup: 5,
+  threshold: 5,
+  minDeviation: { latency: 2, loss: 0.02, tq: 8 },
+};
+
+export type AnomalyKind = "latency_spike" | "loss_burst" | "tq_collapse" | "node_down";
+
+/** What was seen, against what was expected: every anomaly carries its evidence. */
+export interface Anomaly {
+  kind: AnomalyKind;
+  nodeId: string;
+  neighbor?: string;
+  metric?: Metric;
+  baseline?: number;
+  spread?: number;
+  observed?: number;
+  score?: number;
+  ts: number;
+}
+
+const KIND: Record<Metric, AnomalyKind> = { latency: "latency_spike", loss: "loss_burst", tq: "tq_collapse" };
+/** Which side is bad: latency and loss going up, TQ going down. */
+const BAD_DIRECTION: Record<Metric, 1 | -1> = { latency: 1, loss: 1, tq: -1 };
+
+const valueOf = (reading: NeighborReading, metric: Metric) =>
+  metric === "latency" ? reading.latencyMs : metric === "loss" ? reading.loss : reading.tq;
+
+export interface Observation {
+  anomaly: Anomaly | null;
+  next: Baseline;
+}
+
+/**
+ * Scores one reading against its baseline and folds it in. An anomalous value moves the mean ten
+ * times slower, clipped at the threshold's edge, and leaves the spread alone: a fault that lasts
+ * stays an anomaly for minutes rather than becoming the new normal within a few samples, while a
+ * lasting shift is still accepted in the end.
+ */
+export function observe(baseline: Baseline | undefined, reading: NeighborReading, metric: Metric, nodeId: string, ts: number, s: DetectorSettings = DEFAULT_DETECTOR): Observation {
+  const x = valueOf(reading, metric);
+  if (!baseline) return { anomaly: null, next: { mean: x, deviation: s.minDeviation[metric], samples: 1 } };
+  const spread = Math.max(baseline.deviation, s.minDeviation[metric]);
+  const score = (BAD_DIRECTION[metric] * (x - baseline.mean)) / spread;
+  const anomalous = baseline.samples >= s.warmup && score > s.threshold;
+  const next = anomalous
+    ? { mean: baseline.mean + (s.alpha / 10) * BAD_DIRECTION[metric] * s.threshold * spread, deviation: baseline.deviation, samples: baseline.samples + 1 }
+    : {
+        mean: baseline.mean + s.alpha * (x - baseline.mean),
+        deviation: baseline.deviation + s.alpha * (Math.abs(x - baseline.mean) - baseline.deviation),
+        samples: baseline.samples + 1,
+      };
+  if (!anomalous) return { anomaly: null, next };
+  return {
+    anomaly: { kind: KIND[metric], nodeId, neighbor: reading.neighbor, metric, baseline: baseline.mean, spread, observed: x, score: Math.round(score * 100) / 100, ts },
+    next,
+  };
+}
+
+/** A node's Last Will (or goodbye) is a node failure to record. */
+export function nodeDown(status: NodeStatus, now: number): Anomaly | null {
+  return status.state === "offline" ? { kind: "node_down", nodeId: status.nodeId, ts: now } : null;
+}

@@ -1,0 +1,52 @@
+import { createRoute } from "@hono/zod-openapi";
+import { CycleResponse, DecisionList, DecisionQuery, TelemetryBatch } from "../../protocol/index.js";
+import { openDatabase } from "../db/client.js";
+import { readSettings } from "../env.js";
+import { ANY_IDENTITY, guard } from "../http/guard.js";
+import { createRouter, jsonBody, jsonResponse, problemResponses } from "../http/openapi.js";
+import { loadAuthority } from "../identity/authority.js";
+import { runCycle } from "./cycle.js";
+import { DEFAULT_GUARD_RAILS } from "./plan.js";
+import { listDecisions } from "./store.js";
+
+const tags = ["mape"];
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+const cycleRoute = createRoute({
+  method: "post",
+  path: "/api/v1/mape/cycle",
+  summary: "Ingest a gateway's batch, Analyze and Plan; answers with the signed actions to deliver",
+  tags,
+  ...guard(["gateway", "admin"], { json: true }),
+  request: { body: jsonBody(TelemetryBatch) },
+  responses: { 200: jsonResponse(CycleResponse, "Ingest figures and signed actions"), ...problemResponses(400, 401, 403, 413, 415) },
+});
+
+const decisionsRoute = createRoute({
+  method: "get",
+  path: "/api/v1/mape/decisions",
+  summary: "The Knowledge base: anomalies, plans, actions and their outcomes, newest first",
+  tags,
+  ...guard(ANY_IDENTITY),
+  request: { query: DecisionQuery },
+  responses: { 200: jsonResponse(DecisionList, "Decisions"), ...problemResponses(400, 401, 403) },
+});
+
+export const mapeRoutes = createRouter()
+  .openapi(cycleRoute, async (c) => {
+    const settings = readSettings(c.env);
+    const rails = { ...DEFAULT_GUARD_RAILS, dryRun: c.env.MAPE_DRY_RUN === "true" };
+    const ctx = { db: openDatabase(c.env.DB), authority: await loadAuthority(c.env.X0_CA), trustDomain: settings.trustDomain, rails, now: Date.now() };
+    return c.json(await runCycle(ctx, c.req.valid("json")), 200);
+  })
+  .openapi(decisionsRoute, async (c) => {
+    const q = c.req.valid("query");
+    const rows = await listDecisions(openDatabase(c.env.DB), {
+      ...(q.node ? { nodeId: q.node } : {}),
+      ...(q.kind ? { kind: q.kind } : {}),
+      ...(q.since ? { since: Date.parse(q.since) } : {}),
+      limit: q.limit,
+    });
+    const decisions = rows.map((r) => ({ ...r, ts: new Date(r.ts).toISOString(), outcomeAt: iso(r.outcomeAt) }));
+    return c.json({ decisions }, 200);
+  });

@@ -1,0 +1,63 @@
+import { and, desc, eq, gte, inArray, sql, type SQL } from "drizzle-orm";
+import type { Database } from "../db/client.js";
+import { decisions, linkBaselines } from "../db/schema.js";
+import type { Baseline, Metric } from "./analyze.js";
+import type { RecentActions } from "./plan.js";
+
+export const baselineKey = (from: string, to: string, metric: Metric) => `${from}>${to}#${metric}`;
+
+export async function loadBaselines(db: Database, fromNodes: string[]): Promise<Map<string, Baseline>> {
+  const map = new Map<string, Baseline>();
+  if (fromNodes.length === 0) return map;
+  for (let i = 0; i < fromNodes.length; i += 90) {
+    const rows = await db.select().from(linkBaselines).where(inArray(linkBaselines.fromNode, fromNodes.slice(i, i + 90)));
+    for (const r of rows) map.set(baselineKey(r.fromNode, r.toNode, r.metric), { mean: r.mean, deviation: r.deviation, samples: r.samples });
+  }
+  return map;
+}
+
+export function baselineUpserts(db: Database, baselines: ReadonlyMap<string, Baseline>, now: number) {
+  return [...baselines].map(([key, b]) => {
+    const [pair, metric] = key.split("#") as [string, Metric];
+    const [fromNode, toNode] = pair.split(">") as [string, string];
+    return db
+      .insert(linkBaselines)
+      .values({ fromNode, toNode, metric, mean: b.mean, deviation: b.deviation, samples: b.samples, updatedAt: now })
+      .onConflictDoUpdate({
+        target: [linkBaselines.fromNode, linkBaselines.toNode, linkBaselines.metric],
+        set: { mean: b.mean, deviation: b.deviation, samples: b.samples, updatedAt: now },
+      });
+  });
+}
+
+/** Actions sent within `windowMs`, for the cooldown and per-node rate guard rails. */
+export async function recentActions(db: Database, since: number, minuteAgo: number): Promise<RecentActions> {
+  const rows = await db
+    .select({ ts: decisions.ts, nodeId: decisions.nodeId, target: sql<string>`json_extract(${decisions.what}, '$.target')` })
+    .from(decisions)
+    .where(and(gte(decisions.ts, Math.min(since, minuteAgo)), sql`json_extract(${decisions.what}, '$.disposition') = 'send'`));
+  const lastAtByTarget = new Map<string, number>();
+  const countLastMinuteByNode = new Map<string, number>();
+  for (const r of rows) {
+    if (r.ts >= since) lastAtByTarget.set(r.target, Math.max(r.ts, lastAtByTarget.get(r.target) ?? 0));
+    if (r.ts >= minuteAgo && r.nodeId) countLastMinuteByNode.set(r.nodeId, (countLastMinuteByNode.get(r.nodeId) ?? 0) + 1);
+  }
+  return { lastAtByTarget, countLastMinuteByNode };
+}
+
+export const decisionInsert = (db: Database, row: typeof decisions.$inferInsert) => db.insert(decisions).values(row);
+
+export interface DecisionFilter {
+  nodeId?: string;
+  kind?: string;
+  since?: number;
+  limit: number;
+}
+
+export async function listDecisions(db: Database, filter: DecisionFilter) {
+  const where: SQL[] = [];
+  if (filter.nodeId) where.push(eq(decisions.nodeId, filter.nodeId));
+  if (filter.kind) where.push(eq(decisions.kind, filter.kind));
+  if (filter.since !== undefined) where.push(gte(decisions.ts, filter.since));
+  return db.select().from(decisions).where(and(...where)).orderBy(desc(decisions.ts)).limit(filter.limit);
+}
