@@ -43,5 +43,7 @@ export const NodeTelemetry = z.strictObject({
   neighbors: z.array(NeighborReading).max(limits.neighbors),
   counters: InterfaceCounters,
   process: ProcessStats,
+  /** The node's outage buffer: samples waiting for the broker, and samples lost to its bound. */
+  buffer: z.strictObject({ queued: Counter, dropped: Counter }).optional(),
 });
 export type NodeTelemetry = z.infer<typeof NodeTelemetry>;

@@ -1,5 +1,6 @@
 import type { MqttClient } from "mqtt";
-import { topics } from "../../protocol/index.js";
+import { topics, type NodeTelemetry } from "../../protocol/index.js";
+import type { DiskQueue } from "../buffer/disk-queue.js";
 import type { AgentConfig } from "../config/schema.js";
 import { errorText, type Logger } from "../log.js";
 import { statusMessage } from "../mqtt/connect.js";
@@ -7,21 +8,30 @@ import type { TelemetrySampler } from "../monitor/sampler.js";
 
 export interface NodeAgentStats {
   published: number;
-  /** Samples taken while the broker was unreachable. */
+  /** Samples taken while the broker was unreachable and there was no buffer to keep them. */
   skippedOffline: number;
   publishErrors: number;
 }
 
-/** The node half of the loop: announces presence and publishes a Monitor sample every interval. */
+const REPLAY_CHUNK = 50;
+const GOODBYE_TIMEOUT_MS = 1000;
+
+/**
+ * The node half of the loop: announces presence and publishes a Monitor sample every interval.
+ * With a buffer, samples taken while the broker is unreachable (and any taken while a backlog is
+ * being replayed) queue on disk and go out in order, QoS 1, once it is back.
+ */
 export class NodeAgent {
   readonly stats: NodeAgentStats = { published: 0, skippedOffline: 0, publishErrors: 0 };
   private timer: NodeJS.Timeout | undefined;
+  private draining = false;
 
   constructor(
     private readonly config: AgentConfig,
     private readonly client: MqttClient,
     private readonly sampler: TelemetrySampler,
     private readonly log: Logger,
+    private readonly buffer?: DiskQueue<NodeTelemetry>,
   ) {}
 
   start(): void {
@@ -29,6 +39,7 @@ export class NodeAgent {
       this.log.info("connected to broker", { url: this.config.broker.url });
       this.publishStatus("online");
       this.tick(); // the mesh learns our links now, not one interval later
+      void this.drain();
     });
     this.client.on("offline", () => { this.log.warn("broker unreachable, retrying", { url: this.config.broker.url }); });
     this.client.on("error", (error) => { this.log.warn("mqtt error", { error: errorText(error) }); });
@@ -37,6 +48,14 @@ export class NodeAgent {
 
   tick(): void {
     const sample = this.sampler.next();
+    if (this.buffer) sample.buffer = { queued: this.buffer.stats.queued, dropped: this.buffer.stats.dropped };
+    if (this.buffer && (!this.client.connected || this.draining || this.buffer.size > 0)) {
+      this.buffer.push(sample).then(
+        () => this.drain(),
+        (error: unknown) => { this.log.error("telemetry buffer write failed", { error: errorText(error) }); },
+      );
+      return;
+    }
     if (!this.client.connected) {
       this.stats.skippedOffline++;
       return;
@@ -51,18 +70,43 @@ export class NodeAgent {
     });
   }
 
+  private isOnline(): boolean {
+    return this.client.connected;
+  }
+
+  /** Replays the backlog in order, a chunk at a time, each sample acknowledged by the broker before it leaves the buffer. */
+  private async drain(): Promise<void> {
+    if (!this.buffer || this.draining || !this.client.connected) return;
+    this.draining = true;
+    try {
+      for (;;) {
+        const chunk = await this.buffer.peek(REPLAY_CHUNK);
+        // Read afresh each round: the connection can drop while a chunk is in flight.
+        if (chunk.length === 0 || !this.isOnline()) break;
+        for (const sample of chunk) await this.client.publishAsync(topics.telemetry(this.config.nodeId), JSON.stringify(sample), { qos: 1 });
+        await this.buffer.ack(chunk.length);
+        this.stats.published += chunk.length;
+      }
+    } catch (error) {
+      this.log.warn("backlog replay interrupted; it resumes on reconnect", { error: errorText(error), queued: this.buffer.size });
+    } finally {
+      this.draining = false;
+    }
+  }
+
   /** Says goodbye with a retained `offline` (the Last Will only fires on an unclean loss). */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    if (this.client.connected) {
-      await this.client
-        .publishAsync(topics.status(this.config.nodeId), JSON.stringify(statusMessage(this.config.nodeId, this.config.role, "offline")), {
-          qos: 1,
-          retain: true,
-        })
-        .catch((error: unknown) => { this.log.warn("offline status not sent", { error: errorText(error) }); });
-    }
+    if (!this.client.connected) return;
+    const goodbye = this.client
+      .publishAsync(topics.status(this.config.nodeId), JSON.stringify(statusMessage(this.config.nodeId, this.config.role, "offline")), { qos: 1, retain: true })
+      .then(() => "sent" as const);
+    // Bounded: a broker that vanished mid-goodbye must not hold the agent; the Last Will covers it.
+    const timeout = new Promise<"timeout">((resolve) => setTimeout(() => { resolve("timeout"); }, GOODBYE_TIMEOUT_MS).unref());
+    const outcome = await Promise.race([goodbye, timeout]).catch((error: unknown) => errorText(error));
+    if (outcome !== "sent") this.log.warn("offline status not confirmed", { outcome });
   }
+
 
   private publishStatus(state: "online" | "offline"): void {
     const message = statusMessage(this.config.nodeId, this.config.role, state);

@@ -1,5 +1,7 @@
 import type { MqttClient } from "mqtt";
-import { DenyView, parseSpiffeId, type SpiffeAuthorizer } from "../../protocol/index.js";
+import { join } from "node:path";
+import { DenyView, parseSpiffeId, type NodeTelemetry, type SpiffeAuthorizer } from "../../protocol/index.js";
+import { DiskQueue } from "../buffer/disk-queue.js";
 import type { AgentConfig } from "../config/schema.js";
 import { TelemetryBridge } from "../gateway/bridge.js";
 import { DenyListRelay } from "../gateway/deny-list-relay.js";
@@ -31,6 +33,17 @@ export interface RunningAgent {
 }
 
 const FLUSH_ON_STOP_MS = 3000;
+const CLOSE_GRACE_MS = 2000;
+
+/** A clean MQTT goodbye when the broker is there, bounded; unsent QoS 1 samples stay in the disk buffer. */
+async function closeMqtt(client: MqttClient): Promise<void> {
+  if (!client.connected) {
+    await client.endAsync(true);
+    return;
+  }
+  const timeout = new Promise<"timeout">((resolve) => setTimeout(() => { resolve("timeout"); }, CLOSE_GRACE_MS).unref());
+  if ((await Promise.race([client.endAsync(), timeout])) === "timeout") await client.endAsync(true);
+}
 
 const usesTls = (config: AgentConfig) => config.broker.url.startsWith("mqtts:") || config.gateway?.embeddedBroker?.tls === true;
 
@@ -84,7 +97,10 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   followDenyList(client, deny, log.child({ component: "deny-list" }));
   serveActions(client, config.nodeId, executor, executeLog);
 
-  const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh), log.child({ component: "monitor" }));
+  const bufferDir = config.telemetry.bufferDir ?? (config.identity ? join(config.identity.stateDir, "buffer") : undefined);
+  const buffer = bufferDir ? await DiskQueue.open<NodeTelemetry>({ dir: bufferDir, maxItems: config.telemetry.bufferMaxItems, itemsPerSegment: Math.min(256, Math.ceil(config.telemetry.bufferMaxItems / 8)) }) : undefined;
+  if (!buffer) log.warn("no telemetry buffer: samples taken while the broker is unreachable are skipped (set identity.stateDir or telemetry.bufferDir)");
+  const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh), log.child({ component: "monitor" }), buffer);
   const credentials = identity && { token: () => identity.controlPlaneToken(), invalidate: () => { identity.invalidateToken(); } };
   const edge = config.gateway ? new EdgeClient(config.nodeId, config.gateway, log.child({ component: "edge" }), credentials) : undefined;
   const bridge = config.gateway && edge ? new TelemetryBridge(client, config.gateway, edge, log.child({ component: "bridge" })) : undefined;
@@ -104,7 +120,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       if (edge.queued > 0) log.warn("stopping with telemetry not delivered to the edge", { items: edge.queued });
     }
     identity?.stop();
-    await client.endAsync().catch((error: unknown) => { log.warn("mqtt close failed", { error: errorText(error) }); });
+    await closeMqtt(client).catch((error: unknown) => { log.warn("mqtt close failed", { error: errorText(error) }); });
     await broker?.close();
   };
   return { config, client, node, broker, bridge, edge, identity, deny, executor, mesh, stop };

@@ -66,7 +66,15 @@ export const AgentConfig = z
         spiffeId: SpiffeIdString.optional(),
       })
       .prefault({}),
-    telemetry: z.strictObject({ intervalMs: Millis(100, 3_600_000).default(1000) }).prefault({}),
+    telemetry: z
+      .strictObject({
+        intervalMs: Millis(100, 3_600_000).default(1000),
+        /** Samples kept on disk while the broker is unreachable (an hour at 1 Hz); the oldest go first, counted. */
+        bufferMaxItems: z.number().int().min(16).max(1_000_000).default(3600),
+        /** Where that buffer lives; default `<identity.stateDir>/buffer`. Without either, samples taken offline are skipped and counted. */
+        bufferDir: z.string().min(1).optional(),
+      })
+      .prefault({}),
     mesh: SimulatedMesh,
     identity: IdentitySection.optional(),
     gateway: GatewaySection.optional(),

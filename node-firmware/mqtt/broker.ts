@@ -72,9 +72,11 @@ export class EmbeddedBroker {
     this.secure?.updateSvid(svid);
   }
 
+  /** Stops listening, disconnects every client, and resolves once all their sockets are gone. */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => { resolve(); }));
+    const serverClosed = new Promise<void>((resolve) => this.server.close(() => { resolve(); }));
     await new Promise<void>((resolve) => { this.aedes.close(() => { resolve(); }); });
+    await serverClosed;
   }
 }
 

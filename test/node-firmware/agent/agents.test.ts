@@ -7,7 +7,8 @@ import { DecisionList, NodeStatus, NodeTelemetry, Rejection, itemNodeId, spiffeI
 import { startAgent, type RunningAgent } from "../../../node-firmware/agent/run.js";
 import { validateConfig } from "../../../node-firmware/config/load.js";
 import { createLogger, silentLogger } from "../../../node-firmware/log.js";
-import type { EmbeddedBroker } from "../../../node-firmware/mqtt/broker.js";
+import { EmbeddedBroker } from "../../../node-firmware/mqtt/broker.js";
+import { freePort } from "../../helpers/processes.js";
 import { telemetrySample } from "../../helpers/fixtures.js";
 import { TEST_TRUST_DOMAIN } from "../../helpers/pki.js";
 import { startControlPlane, type ControlPlane } from "../../helpers/control-plane.js";
@@ -77,6 +78,39 @@ describe("node agent", () => {
     agent.client.options.reconnectPeriod = 0;
     agent.client.stream.destroy();
     await waitFor(() => statesOf(seen, "node-2").at(-1) === "offline", 5000, "Last Will");
+  });
+});
+
+describe("node agent during a broker outage", () => {
+  it("buffers samples on disk while the broker is down and replays them in order, none lost", async () => {
+    const port = await freePort();
+    let b = await EmbeddedBroker.start({ host: "127.0.0.1", port }, silentLogger);
+    const bufferDir = await mkdtemp(join(tmpdir(), "x0-buffer-"));
+    cleanup.push(() => rm(bufferDir, { recursive: true, force: true }));
+    const config = validateConfig("test", {
+      nodeId: "node-1",
+      role: "node",
+      broker: { url: `mqtt://127.0.0.1:${port}`, keepaliveS: 1, reconnectMs: 1000 },
+      telemetry: { intervalMs: 100, bufferDir },
+      mesh: { backend: "simulated", peers },
+    });
+    const agent = await run(config);
+    const before = await watcher(port, topics.telemetry("node-1"));
+    await waitFor(() => before.seen.length >= 3, 5000, "first samples");
+    await before.client.endAsync(true);
+    await b.close();
+    await new Promise((resolve) => setTimeout(resolve, 800)); // ~8 samples taken offline
+    expect(agent.node.stats.skippedOffline).toBe(0);
+    b = await EmbeddedBroker.start({ host: "127.0.0.1", port }, silentLogger);
+    cleanup.push(() => b.close());
+    const after = await watcher(port, topics.telemetry("node-1"));
+    const seqs = () => [...before.seen, ...after.seen].map((m) => NodeTelemetry.parse(JSON.parse(m.payload)).seq);
+    await waitFor(() => after.seen.length >= 12, 8000, "replayed backlog and live samples");
+    const all = [...new Set(seqs())].sort((x, y) => x - y);
+    expect(all).toEqual(Array.from({ length: all.length }, (_, i) => (all[0] ?? 0) + i));
+    const replayed = after.seen.map((m) => NodeTelemetry.parse(JSON.parse(m.payload)));
+    expect(replayed.map((t) => t.seq)).toEqual([...replayed.map((t) => t.seq)].sort((x, y) => x - y));
+    expect(replayed.some((t) => (t.buffer?.queued ?? 0) > 0)).toBe(true);
   });
 });
 

@@ -28,7 +28,7 @@ describe("loadConfig", () => {
       `nodeId = "node-1"\nrole = "node"\n[mesh]\nbackend = "simulated"\npeers = ["node-1", "node-2"]\n`,
     );
     const config = await loadConfig(file);
-    expect(config.telemetry.intervalMs).toBe(1000);
+    expect(config.telemetry).toEqual({ intervalMs: 1000, bufferMaxItems: 3600 });
     expect(config.broker).toEqual({ url: "mqtt://127.0.0.1:1883", keepaliveS: 10, reconnectMs: 1000 });
     expect(config.mesh.seed).toBe(1);
   });

@@ -1,0 +1,116 @@
+import { appendFile, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+export interface DiskQueueOptions {
+  dir: string;
+  /** Most items kept; past it the oldest segment goes, and its items are counted as dropped. */
+  maxItems: number;
+  itemsPerSegment?: number;
+}
+
+export interface DiskQueueStats {
+  queued: number;
+  dropped: number;
+}
+
+const SEGMENT = /^(\d{12})\.jsonl$/;
+const segmentName = (n: number) => `${String(n).padStart(12, "0")}.jsonl`;
+
+/**
+ * A bounded FIFO of JSON items on disk, for what must survive an outage or a restart: items are
+ * appended to segment files; the oldest segments go first when the bound is hit, and every item
+ * lost that way is counted, so nothing is lost silently. Single writer, single reader.
+ */
+export class DiskQueue<T> {
+  private segments: number[] = [];
+  private counts = new Map<number, number>();
+  /** Items of the head segment already taken. */
+  private headTaken = 0;
+  private readonly perSegment: number;
+  readonly stats: DiskQueueStats = { queued: 0, dropped: 0 };
+
+  private constructor(private readonly options: DiskQueueOptions) {
+    this.perSegment = options.itemsPerSegment ?? 256;
+  }
+
+  static async open<T>(options: DiskQueueOptions): Promise<DiskQueue<T>> {
+    const queue = new DiskQueue<T>(options);
+    await mkdir(options.dir, { recursive: true, mode: 0o700 });
+    const names = (await readdir(options.dir)).filter((n) => SEGMENT.test(n)).sort();
+    for (const name of names) {
+      const n = Number(SEGMENT.exec(name)?.[1]);
+      queue.segments.push(n);
+      queue.counts.set(n, (await queue.lines(n)).length);
+    }
+    queue.headTaken = Number((await readFile(join(options.dir, "head"), "utf8").catch(() => "0")).trim()) || 0;
+    queue.stats.queued = [...queue.counts.values()].reduce((a, b) => a + b, 0) - queue.headTaken;
+    return queue;
+  }
+
+  get size(): number {
+    return this.stats.queued;
+  }
+
+  async push(item: T): Promise<void> {
+    let tail = this.segments.at(-1);
+    if (tail === undefined || (this.counts.get(tail) ?? 0) >= this.perSegment) {
+      tail = (tail ?? 0) + 1;
+      this.segments.push(tail);
+      this.counts.set(tail, 0);
+    }
+    await appendFile(join(this.options.dir, segmentName(tail)), JSON.stringify(item) + "\n", { mode: 0o600 });
+    this.counts.set(tail, (this.counts.get(tail) ?? 0) + 1);
+    this.stats.queued++;
+    while (this.stats.queued > this.options.maxItems && this.segments.length > 1) await this.dropHead();
+  }
+
+  /** Up to `max` of the oldest items, not yet removed: `ack` them once they are safely elsewhere. */
+  async peek(max: number): Promise<T[]> {
+    const out: T[] = [];
+    let skip = this.headTaken;
+    for (const n of this.segments) {
+      const lines = await this.lines(n);
+      for (const line of lines.slice(skip)) {
+        if (out.length >= max) return out;
+        out.push(JSON.parse(line) as T);
+      }
+      skip = 0;
+    }
+    return out;
+  }
+
+  async ack(count: number): Promise<void> {
+    let left = Math.min(count, this.stats.queued);
+    while (left > 0) {
+      const head = this.segments[0] as number;
+      const available = (this.counts.get(head) ?? 0) - this.headTaken;
+      const taken = Math.min(left, available);
+      this.headTaken += taken;
+      this.stats.queued -= taken;
+      left -= taken;
+      if (this.headTaken >= (this.counts.get(head) ?? 0) && this.segments.length > 1) await this.removeHead();
+    }
+    await writeFile(join(this.options.dir, "head"), String(this.headTaken));
+  }
+
+  private async dropHead(): Promise<void> {
+    const head = this.segments[0] as number;
+    const lost = (this.counts.get(head) ?? 0) - this.headTaken;
+    this.stats.dropped += lost;
+    this.stats.queued -= lost;
+    await this.removeHead();
+    await writeFile(join(this.options.dir, "head"), "0");
+  }
+
+  private async removeHead(): Promise<void> {
+    const head = this.segments.shift() as number;
+    this.counts.delete(head);
+    this.headTaken = 0;
+    await rm(join(this.options.dir, segmentName(head)), { force: true });
+  }
+
+  private async lines(n: number): Promise<string[]> {
+    const text = await readFile(join(this.options.dir, segmentName(n)), "utf8").catch(() => "");
+    return text.split("\n").filter((l) => l.length > 0);
+  }
+}
