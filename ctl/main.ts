@@ -1,10 +1,13 @@
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ApiError, DEFAULT_API, type ApiSession } from "./api.js";
 import { COMMANDS } from "./commands.js";
 import { adminToken, readCredential, type Credential } from "./credential.js";
 
-const LOCAL_CREDENTIAL = ".x0/admin-credential.json";
+const LOCAL_CREDENTIAL = "admin-credential.json";
+/** The state folder of a local stack (`npm start -- --state DIR`), where its admin credential lives. */
+const stateDir = (env: NodeJS.ProcessEnv) => env.X0_STATE ?? ".x0";
 
 const USAGE = `Usage: x0ctl <command> [options]
 
@@ -15,7 +18,8 @@ ${Object.entries(COMMANDS)
 
 Options:
   --api URL          control plane URL (default: $X0_API, else the credential's, else ${DEFAULT_API})
-  --credential FILE  admin credential (default: $X0_CREDENTIAL, else ${LOCAL_CREDENTIAL} when present)
+  --credential FILE  admin credential (default: $X0_CREDENTIAL, else \$X0_STATE/${LOCAL_CREDENTIAL}
+                     when present; X0_STATE defaults to .x0, the folder npm start uses)
   --json             print JSON instead of a table`;
 
 export interface CliIo {
@@ -23,13 +27,13 @@ export interface CliIo {
   err: (text: string) => void;
 }
 
-function session(api: string, credentialFile: string | undefined): ApiSession {
+function session(api: string, credentialFile: string | undefined, localCredential: string): ApiSession {
   let credential: Promise<Credential> | undefined;
   let token: Promise<string> | undefined;
   return {
     api,
     token: () => {
-      if (!credentialFile) return Promise.reject(new ApiError(`no admin credential: pass --credential or set X0_CREDENTIAL (npm start writes ${LOCAL_CREDENTIAL})`));
+      if (!credentialFile) return Promise.reject(new ApiError(`no admin credential: pass --credential or set X0_CREDENTIAL (npm start writes ${localCredential})`));
       credential ??= readCredential(credentialFile).catch((error: unknown) => {
         throw new ApiError(`cannot read the credential ${credentialFile}: ${error instanceof Error ? error.message : String(error)}`);
       });
@@ -79,11 +83,12 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, { out, err 
     err(`x0ctl: unknown command "${positionals.join(" ")}"\n\n${USAGE}`);
     return 2;
   }
-  const credentialFile = values.credential ?? env.X0_CREDENTIAL ?? (existsSync(LOCAL_CREDENTIAL) ? LOCAL_CREDENTIAL : undefined);
+  const localCredential = join(stateDir(env), LOCAL_CREDENTIAL);
+  const credentialFile = values.credential ?? env.X0_CREDENTIAL ?? (existsSync(localCredential) ? localCredential : undefined);
   const credentialApi = credentialFile && existsSync(credentialFile) ? (await readCredential(credentialFile).catch(() => undefined))?.api : undefined;
   const api = values.api ?? env.X0_API ?? credentialApi ?? DEFAULT_API;
   try {
-    await command.run({ session: session(api, credentialFile), json: values.json === true, options: values, out });
+    await command.run({ session: session(api, credentialFile, localCredential), json: values.json === true, options: values, out });
     return 0;
   } catch (error) {
     if (error instanceof ApiError) {

@@ -30,6 +30,16 @@ export const ProcessStats = z.strictObject({
 });
 export type ProcessStats = z.infer<typeof ProcessStats>;
 
+/** A repair the node made by itself, without the edge (a local reflex), reported with the next sample. */
+export const Reflex = z.strictObject({
+  kind: z.literal("reroute"),
+  neighbor: NodeId,
+  hopPenalty: z.number().int().min(0).max(255),
+  reason: z.string().max(256),
+  ts: EpochMs,
+});
+export type Reflex = z.infer<typeof Reflex>;
+
 /** One Monitor sample, published by a node every interval. */
 export const NodeTelemetry = z.strictObject({
   v: z.literal(1),
@@ -45,5 +55,7 @@ export const NodeTelemetry = z.strictObject({
   process: ProcessStats,
   /** The node's outage buffer: samples waiting for the broker, and samples lost to its bound. */
   buffer: z.strictObject({ queued: Counter, dropped: Counter }).optional(),
+  /** Reflexes taken since the previous sample. */
+  reflexes: z.array(Reflex).max(16).optional(),
 });
 export type NodeTelemetry = z.infer<typeof NodeTelemetry>;

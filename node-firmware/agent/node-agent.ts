@@ -1,6 +1,7 @@
 import type { MqttClient } from "mqtt";
 import { topics, type NodeTelemetry } from "../../protocol/index.js";
 import type { DiskQueue } from "../buffer/disk-queue.js";
+import type { Reflexes } from "../monitor/reflexes.js";
 import type { AgentConfig } from "../config/schema.js";
 import { errorText, type Logger } from "../log.js";
 import { statusMessage } from "../mqtt/connect.js";
@@ -32,6 +33,7 @@ export class NodeAgent {
     private readonly sampler: TelemetrySampler,
     private readonly log: Logger,
     private readonly buffer?: DiskQueue<NodeTelemetry>,
+    private readonly reflexes?: Reflexes,
   ) {}
 
   start(): void {
@@ -48,6 +50,8 @@ export class NodeAgent {
 
   tick(): void {
     const sample = this.sampler.next();
+    const reflexes = this.reflexes?.observe(sample.neighbors, sample.ts) ?? [];
+    if (reflexes.length > 0) sample.reflexes = reflexes;
     if (this.buffer) sample.buffer = { queued: this.buffer.stats.queued, dropped: this.buffer.stats.dropped };
     if (this.buffer && (!this.client.connected || this.draining || this.buffer.size > 0)) {
       this.buffer.push(sample).then(

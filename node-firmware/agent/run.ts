@@ -12,6 +12,7 @@ import { IdentityAgent, type SvidMaterial } from "../identity/agent.js";
 import { clientTlsOptions, type PeerPolicy } from "../identity/tls.js";
 import { errorText, type Logger } from "../log.js";
 import { SimulatedMesh } from "../mesh/simulated.js";
+import { Reflexes } from "../monitor/reflexes.js";
 import { TelemetrySampler } from "../monitor/sampler.js";
 import type { EmbeddedBroker } from "../mqtt/broker.js";
 import { connectMqtt } from "../mqtt/connect.js";
@@ -100,7 +101,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const bufferDir = config.telemetry.bufferDir ?? (config.identity ? join(config.identity.stateDir, "buffer") : undefined);
   const buffer = bufferDir ? await DiskQueue.open<NodeTelemetry>({ dir: bufferDir, maxItems: config.telemetry.bufferMaxItems, itemsPerSegment: Math.min(256, Math.ceil(config.telemetry.bufferMaxItems / 8)) }) : undefined;
   if (!buffer) log.warn("no telemetry buffer: samples taken while the broker is unreachable are skipped (set identity.stateDir or telemetry.bufferDir)");
-  const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh), log.child({ component: "monitor" }), buffer);
+  const monitorLog = log.child({ component: "monitor" });
+  const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh), monitorLog, buffer, new Reflexes(mesh, monitorLog));
   const credentials = identity && { token: () => identity.controlPlaneToken(), invalidate: () => { identity.invalidateToken(); } };
   const edge = config.gateway ? new EdgeClient(config.nodeId, config.gateway, log.child({ component: "edge" }), credentials) : undefined;
   const bridge = config.gateway && edge ? new TelemetryBridge(client, config.gateway, edge, log.child({ component: "bridge" })) : undefined;

@@ -19,7 +19,7 @@ let worker: LocalWorker | undefined;
 
 const cli = async (...argv: string[]) => {
   const out: string[] = [];
-  const code = await runCli(argv, {}, { out: (t) => out.push(t), err: (t) => out.push(t) });
+  const code = await runCli(argv, { X0_STATE: "/nonexistent" }, { out: (t) => out.push(t), err: (t) => out.push(t) });
   return { code, out: out.join("\n") };
 };
 const readSecret = async () => CaSecret.parse(JSON.parse(await readFile(join(caDir, "x0-ca.json"), "utf8")));

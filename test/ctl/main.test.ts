@@ -15,7 +15,8 @@ beforeAll(async () => {
 });
 afterAll(() => cp.dispose());
 
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
+/** No local stack's credential is picked up from the working directory. */
+async function run(argv: string[], env: NodeJS.ProcessEnv = { X0_STATE: "/nonexistent" }) {
   const out: string[] = [];
   const err: string[] = [];
   const code = await runCli(argv, env, { out: (t) => out.push(t), err: (t) => err.push(t) });
@@ -27,7 +28,7 @@ describe("x0ctl against the real control plane", () => {
     const table = await run(["nodes", "--credential", cp.credentialFile]);
     expect(table).toMatchObject({ code: 0, err: "" });
     expect(table.out).toMatch(/^ID\s+ROLE\s+STATUS/);
-    const json = await run(["nodes", "--json"], { X0_CREDENTIAL: cp.credentialFile });
+    const json = await run(["nodes", "--json"], { X0_STATE: cp.stateDir });
     expect(JSON.parse(json.out)).toEqual({ nodes: [] });
   });
 

@@ -60,6 +60,19 @@ describe("POST /api/v1/mape/cycle", () => {
     expect(await cycle(spike)).toMatchObject({ duplicates: 1, actions: [] });
   });
 
+  it("records a node's reflex, and does not order the same repair again", async () => {
+    for (let i = 0; i < 6; i++) await cycle(sample("m-5", 5));
+    const ts = (clock += 1000);
+    const reflex = { kind: "reroute" as const, neighbor: "peer", hopPenalty: 150, reason: "TQ to peer collapsed to 40 from an average of 230", ts };
+    const reported = telemetryItem(telemetrySample("m-5", { ts, neighbors: [{ neighbor: "peer", tq: 40, latencyMs: 90, loss: 0.01 }], reflexes: [reflex] }));
+    expect((await cycle(reported)).actions).toEqual([]);
+    const { decisions } = DecisionList.parse(await (await get("/api/v1/mape/decisions?node=m-5", auth)).json());
+    expect(decisions.filter((d) => d.kind === "reflex:reroute").map((d) => d.outcome)).toEqual(["applied"]);
+    const ordered = decisions.filter((d) => d.kind === "reroute").map((d) => d.outcome);
+    expect(ordered.length).toBeGreaterThan(0); // the latency spike and the TQ collapse were both seen…
+    expect(ordered.every((o) => o === "suppressed-cooldown")).toBe(true); // …and neither was ordered again
+  });
+
   it("is for gateways and admins only, and validates like every route", async () => {
     expect((await postJson("/api/v1/mape/cycle", batchOf([sample("m-4", 5)]))).status).toBe(401);
     expect((await postJson("/api/v1/mape/cycle", { gatewayId: "g" }, auth)).status).toBe(400);

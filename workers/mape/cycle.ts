@@ -1,4 +1,4 @@
-import { signAction, type Action, type CycleResponse, type TelemetryBatch } from "../../protocol/index.js";
+import { signAction, type Action, type CycleResponse, type Reflex, type TelemetryBatch } from "../../protocol/index.js";
 import type { Database } from "../db/client.js";
 import type { Authority } from "../identity/authority.js";
 import { planIngest } from "../telemetry/ingest.js";
@@ -18,9 +18,16 @@ export interface CycleContext {
   now: number;
 }
 
+interface Analysis {
+  anomalies: Anomaly[];
+  /** Repairs nodes made on their own, reported with their samples. */
+  reflexes: { nodeId: string; reflex: Reflex }[];
+}
+
 /** Analyze: new samples against their links' baselines, and offline statuses. */
-function analyze(batch: TelemetryBatch, known: Awaited<ReturnType<typeof loadKnownNodes>>, baselines: Map<string, Baseline>, now: number): Anomaly[] {
+function analyze(batch: TelemetryBatch, known: Awaited<ReturnType<typeof loadKnownNodes>>, baselines: Map<string, Baseline>, now: number): Analysis {
   const anomalies: Anomaly[] = [];
+  const reflexes: Analysis["reflexes"] = [];
   const newest = new Map([...known].map(([id, k]) => [id, k.lastTelemetryTs ?? -1]));
   for (const item of batch.items) {
     if (item.kind === "status") {
@@ -32,6 +39,7 @@ function analyze(batch: TelemetryBatch, known: Awaited<ReturnType<typeof loadKno
     const sample = item.telemetry;
     if (sample.ts <= (newest.get(sample.nodeId) ?? -1)) continue; // a replay was analyzed the first time
     newest.set(sample.nodeId, sample.ts);
+    for (const reflex of sample.reflexes ?? []) reflexes.push({ nodeId: sample.nodeId, reflex });
     for (const reading of sample.neighbors) {
       for (const metric of METRICS) {
         const key = baselineKey(sample.nodeId, reading.neighbor, metric);
@@ -41,8 +49,10 @@ function analyze(batch: TelemetryBatch, known: Awaited<ReturnType<typeof loadKno
       }
     }
   }
-  return anomalies;
+  return { anomalies, reflexes };
 }
+
+const reflexTarget = (nodeId: string, reflex: Reflex) => `${nodeId}:${reflex.kind}:${reflex.neighbor}`;
 
 function actionFor(decisionId: string, decision: PlannedDecision, now: number): Action | null {
   if (decision.disposition !== "send" || !decision.params) return null;
@@ -58,8 +68,15 @@ export async function runCycle(ctx: CycleContext, batch: TelemetryBatch): Promis
   const known = await loadKnownNodes(db, batch.items);
   const ingest = planIngest(batch, known, ctx.trustDomain, now);
   const baselines = await loadBaselines(db, [...new Set(batch.items.flatMap((i) => (i.kind === "telemetry" ? [i.telemetry.nodeId] : [])))]);
-  const anomalies = analyze(batch, known, baselines, now);
-  const decisions = anomalies.length > 0 ? plan(anomalies, await recentActions(db, now - ctx.rails.cooldownMs, now - 60_000), ctx.rails, now) : [];
+  const { anomalies, reflexes } = analyze(batch, known, baselines, now);
+  let decisions: PlannedDecision[] = [];
+  if (anomalies.length > 0) {
+    const recent = await recentActions(db, now - ctx.rails.cooldownMs, now - 60_000);
+    // A node that already routed around a link by reflex needs no second order for it.
+    const lastAtByTarget = new Map(recent.lastAtByTarget);
+    for (const { nodeId, reflex } of reflexes) lastAtByTarget.set(reflexTarget(nodeId, reflex), reflex.ts);
+    decisions = plan(anomalies, { ...recent, lastAtByTarget }, ctx.rails, now);
+  }
 
   const signer = ctx.authority.actionSigner;
   const actions: CycleResponse["actions"] = [];
@@ -80,6 +97,21 @@ export async function runCycle(ctx: CycleContext, batch: TelemetryBatch): Promis
         inputs: decision.anomaly,
         outcome: disposition === "send" ? null : disposition,
         outcomeAt: disposition === "send" ? null : now,
+      }),
+    );
+  }
+  for (const { nodeId, reflex } of reflexes) {
+    rows.push(
+      decisionInsert(db, {
+        id: crypto.randomUUID(),
+        ts: Math.min(reflex.ts, now),
+        nodeId,
+        kind: `reflex:${reflex.kind}`,
+        what: { disposition: "reflex", target: reflexTarget(nodeId, reflex), params: { kind: reflex.kind, neighbor: reflex.neighbor, hopPenalty: reflex.hopPenalty }, actionId: null },
+        why: reflex.reason,
+        inputs: reflex,
+        outcome: "applied",
+        outcomeAt: Math.min(reflex.ts, now),
       }),
     );
   }

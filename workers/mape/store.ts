@@ -30,12 +30,12 @@ export function baselineUpserts(db: Database, baselines: ReadonlyMap<string, Bas
   });
 }
 
-/** Actions sent within `windowMs`, for the cooldown and per-node rate guard rails. */
+/** Actions sent, and reflexes nodes took, since `since`, for the cooldown and per-node rate guard rails. */
 export async function recentActions(db: Database, since: number, minuteAgo: number): Promise<RecentActions> {
   const rows = await db
     .select({ ts: decisions.ts, nodeId: decisions.nodeId, target: sql<string>`json_extract(${decisions.what}, '$.target')` })
     .from(decisions)
-    .where(and(gte(decisions.ts, Math.min(since, minuteAgo)), sql`json_extract(${decisions.what}, '$.disposition') = 'send'`));
+    .where(and(gte(decisions.ts, Math.min(since, minuteAgo)), sql`json_extract(${decisions.what}, '$.disposition') IN ('send', 'reflex')`));
   const lastAtByTarget = new Map<string, number>();
   const countLastMinuteByNode = new Map<string, number>();
   for (const r of rows) {
