@@ -18,6 +18,9 @@ export interface Env {
   BUNDLE_REFRESH_HINT_S?: string;
   /** "true": plans are recorded, never sent. */
   MAPE_DRY_RUN?: string;
+  /** Guard rails of the Plan step (defaults: 60 s, 3). */
+  MAPE_COOLDOWN_S?: string;
+  MAPE_MAX_ACTIONS_PER_NODE_PER_MIN?: string;
 }
 
 export interface Settings {

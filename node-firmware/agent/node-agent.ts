@@ -16,6 +16,7 @@ export interface NodeAgentStats {
 
 const REPLAY_CHUNK = 50;
 const GOODBYE_TIMEOUT_MS = 1000;
+const REPLAY_ACK_TIMEOUT_MS = 5000;
 
 /**
  * The node half of the loop: announces presence and publishes a Monitor sample every interval.
@@ -74,6 +75,23 @@ export class NodeAgent {
     });
   }
 
+  /**
+   * One replayed sample, acknowledged by the broker within a bound: a connection lost mid-replay
+   * leaves mqtt.js holding the message, and the replay must not wait on it forever. What was not
+   * acknowledged stays buffered and goes again (the edge drops the duplicates by timestamp).
+   */
+  private async publishAcked(sample: NodeTelemetry): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => { reject(new Error("no PUBACK in time")); }, REPLAY_ACK_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([this.client.publishAsync(topics.telemetry(this.config.nodeId), JSON.stringify(sample), { qos: 1 }), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private isOnline(): boolean {
     return this.client.connected;
   }
@@ -87,7 +105,7 @@ export class NodeAgent {
         const chunk = await this.buffer.peek(REPLAY_CHUNK);
         // Read afresh each round: the connection can drop while a chunk is in flight.
         if (chunk.length === 0 || !this.isOnline()) break;
-        for (const sample of chunk) await this.client.publishAsync(topics.telemetry(this.config.nodeId), JSON.stringify(sample), { qos: 1 });
+        for (const sample of chunk) await this.publishAcked(sample);
         await this.buffer.ack(chunk.length);
         this.stats.published += chunk.length;
       }

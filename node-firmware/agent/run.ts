@@ -65,6 +65,9 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const trustDomain = svid ? trustDomainOf(svid) : undefined;
   const policy = (authorizer: SpiffeAuthorizer): PeerPolicy => ({ authorizer, deny });
 
+  const bufferDir = config.telemetry.bufferDir ?? (config.identity ? join(config.identity.stateDir, "buffer") : undefined);
+  const buffer = bufferDir ? await DiskQueue.open<NodeTelemetry>({ dir: bufferDir, maxItems: config.telemetry.bufferMaxItems, itemsPerSegment: Math.min(256, Math.ceil(config.telemetry.bufferMaxItems / 8)) }) : undefined;
+  if (!buffer) log.warn("no telemetry buffer: samples taken while the broker is unreachable are skipped (set identity.stateDir or telemetry.bufferDir)");
   const embedded = config.gateway?.embeddedBroker;
   // Loaded only where needed: a plain node never pays for the broker's code.
   const broker = embedded
@@ -81,6 +84,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const brokerUrl = broker && embedded ? `${scheme}://${embedded.host}:${broker.port}` : config.broker.url;
   const serverPolicy = () =>
     policy(config.broker.spiffeId ? { kind: "exact", spiffeId: config.broker.spiffeId } : { kind: "trust-domain", trustDomain: trustDomain as string });
+  // From here to the end of setup nothing may await: every `connect` listener must be in place
+  // before the client can connect, or it misses the first connection.
   const client = connectMqtt({ ...config, broker: { ...config.broker, url: brokerUrl } }, svid ? clientTlsOptions(svid, serverPolicy()) : undefined);
   const mesh = new SimulatedMesh(config.nodeId, config.mesh.peers, config.mesh.seed);
   const executeLog = log.child({ component: "execute" });
@@ -98,9 +103,6 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   followDenyList(client, deny, log.child({ component: "deny-list" }));
   serveActions(client, config.nodeId, executor, executeLog);
 
-  const bufferDir = config.telemetry.bufferDir ?? (config.identity ? join(config.identity.stateDir, "buffer") : undefined);
-  const buffer = bufferDir ? await DiskQueue.open<NodeTelemetry>({ dir: bufferDir, maxItems: config.telemetry.bufferMaxItems, itemsPerSegment: Math.min(256, Math.ceil(config.telemetry.bufferMaxItems / 8)) }) : undefined;
-  if (!buffer) log.warn("no telemetry buffer: samples taken while the broker is unreachable are skipped (set identity.stateDir or telemetry.bufferDir)");
   const monitorLog = log.child({ component: "monitor" });
   const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh), monitorLog, buffer, new Reflexes(mesh, monitorLog));
   const credentials = identity && { token: () => identity.controlPlaneToken(), invalidate: () => { identity.invalidateToken(); } };

@@ -29,7 +29,7 @@ const GatewaySection = z.strictObject({
   batch: z
     .strictObject({
       maxItems: z.number().int().min(1).max(limits.batchItems).default(200),
-      maxDelayMs: Millis(10, 60_000).default(1000),
+      maxDelayMs: Millis(1, 60_000).default(1000),
     })
     .prefault({}),
   retry: z

@@ -49,6 +49,8 @@ export class EmbeddedBroker {
     });
     answer = (topic, payload) => { publishAsServer(aedes, topic, payload); };
     const accept = (socket: Socket, principal?: Principal) => {
+      // Small packets, latency-bound loop: Nagle's algorithm would hold them up to an ACK delay.
+      socket.setNoDelay(true);
       const client = aedes.handle(socket);
       if (principal) principals.set(client, principal);
       shared.attach(client);

@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import mqtt, { type MqttClient } from "mqtt";
 import { RELEASE, topics, type NodeStatus, type Role } from "../../protocol/index.js";
 import type { AgentConfig } from "../config/schema.js";
@@ -14,7 +15,7 @@ export function statusMessage(nodeId: string, role: Role, state: NodeStatus["sta
  */
 export function connectMqtt(config: AgentConfig, tls?: ClientTls): MqttClient {
   const will = statusMessage(config.nodeId, config.role, "offline");
-  return mqtt.connect(config.broker.url, {
+  const client = mqtt.connect(config.broker.url, {
     ...tls,
     protocolVersion: 5,
     clientId: config.nodeId,
@@ -26,4 +27,12 @@ export function connectMqtt(config: AgentConfig, tls?: ClientTls): MqttClient {
     resubscribe: true,
     will: { topic: topics.status(config.nodeId), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
   });
+  client.on("connect", () => { disableNagle(client); });
+  return client;
+}
+
+/** Small packets in a latency-bound loop: Nagle's algorithm would hold each one for a delayed ACK. */
+export function disableNagle(client: MqttClient): void {
+  const stream = client.stream as Partial<Socket>;
+  stream.setNoDelay?.(true);
 }

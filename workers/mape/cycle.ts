@@ -71,7 +71,7 @@ export async function runCycle(ctx: CycleContext, batch: TelemetryBatch): Promis
   const { anomalies, reflexes } = analyze(batch, known, baselines, now);
   let decisions: PlannedDecision[] = [];
   if (anomalies.length > 0) {
-    const recent = await recentActions(db, now - ctx.rails.cooldownMs, now - 60_000);
+    const recent = await recentActions(db, [...new Set(anomalies.map((a) => a.nodeId))], now - ctx.rails.cooldownMs, now - 60_000);
     // A node that already routed around a link by reflex needs no second order for it.
     const lastAtByTarget = new Map(recent.lastAtByTarget);
     for (const { nodeId, reflex } of reflexes) lastAtByTarget.set(reflexTarget(nodeId, reflex), reflex.ts);

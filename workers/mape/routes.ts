@@ -1,15 +1,25 @@
 import { createRoute } from "@hono/zod-openapi";
 import { CycleResponse, DecisionList, DecisionQuery, TelemetryBatch } from "../../protocol/index.js";
 import { openDatabase } from "../db/client.js";
-import { readSettings } from "../env.js";
+import { readSettings, type Env } from "../env.js";
 import { ANY_IDENTITY, guard } from "../http/guard.js";
 import { createRouter, jsonBody, jsonResponse, problemResponses } from "../http/openapi.js";
 import { loadAuthority } from "../identity/authority.js";
 import { runCycle } from "./cycle.js";
-import { DEFAULT_GUARD_RAILS } from "./plan.js";
+import { DEFAULT_GUARD_RAILS, type GuardRails } from "./plan.js";
 import { listDecisions } from "./store.js";
 
 const tags = ["mape"];
+
+function guardRails(env: Env): GuardRails {
+  const number = (raw: string | undefined, fallback: number) => (raw === undefined || raw === "" || !Number.isFinite(Number(raw)) ? fallback : Number(raw));
+  return {
+    ...DEFAULT_GUARD_RAILS,
+    dryRun: env.MAPE_DRY_RUN === "true",
+    cooldownMs: number(env.MAPE_COOLDOWN_S, DEFAULT_GUARD_RAILS.cooldownMs / 1000) * 1000,
+    maxActionsPerNodePerMinute: number(env.MAPE_MAX_ACTIONS_PER_NODE_PER_MIN, DEFAULT_GUARD_RAILS.maxActionsPerNodePerMinute),
+  };
+}
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 const cycleRoute = createRoute({
@@ -35,7 +45,7 @@ const decisionsRoute = createRoute({
 export const mapeRoutes = createRouter()
   .openapi(cycleRoute, async (c) => {
     const settings = readSettings(c.env);
-    const rails = { ...DEFAULT_GUARD_RAILS, dryRun: c.env.MAPE_DRY_RUN === "true" };
+    const rails = guardRails(c.env);
     const ctx = { db: openDatabase(c.env.DB), authority: await loadAuthority(c.env.X0_CA), trustDomain: settings.trustDomain, rails, now: Date.now() };
     return c.json(await runCycle(ctx, c.req.valid("json")), 200);
   })

@@ -1,4 +1,5 @@
 import { and, desc, eq, gte, inArray, sql, type SQL } from "drizzle-orm";
+import { chunkRows } from "../db/chunk.js";
 import type { Database } from "../db/client.js";
 import { decisions, linkBaselines } from "../db/schema.js";
 import type { Baseline, Metric } from "./analyze.js";
@@ -8,9 +9,8 @@ export const baselineKey = (from: string, to: string, metric: Metric) => `${from
 
 export async function loadBaselines(db: Database, fromNodes: string[]): Promise<Map<string, Baseline>> {
   const map = new Map<string, Baseline>();
-  if (fromNodes.length === 0) return map;
-  for (let i = 0; i < fromNodes.length; i += 90) {
-    const rows = await db.select().from(linkBaselines).where(inArray(linkBaselines.fromNode, fromNodes.slice(i, i + 90)));
+  for (const chunk of chunkRows(fromNodes.map((id) => ({ id })), 1)) {
+    const rows = await db.select().from(linkBaselines).where(inArray(linkBaselines.fromNode, chunk.map((c) => c.id)));
     for (const r of rows) map.set(baselineKey(r.fromNode, r.toNode, r.metric), { mean: r.mean, deviation: r.deviation, samples: r.samples });
   }
   return map;
@@ -31,11 +31,24 @@ export function baselineUpserts(db: Database, baselines: ReadonlyMap<string, Bas
 }
 
 /** Actions sent, and reflexes nodes took, since `since`, for the cooldown and per-node rate guard rails. */
-export async function recentActions(db: Database, since: number, minuteAgo: number): Promise<RecentActions> {
-  const rows = await db
-    .select({ ts: decisions.ts, nodeId: decisions.nodeId, target: sql<string>`json_extract(${decisions.what}, '$.target')` })
-    .from(decisions)
-    .where(and(gte(decisions.ts, Math.min(since, minuteAgo)), sql`json_extract(${decisions.what}, '$.disposition') IN ('send', 'reflex')`));
+export async function recentActions(db: Database, nodeIds: readonly string[], since: number, minuteAgo: number): Promise<RecentActions> {
+  const rows: { ts: number; nodeId: string | null; target: string }[] = [];
+  // By node first: the (node_id, ts) index keeps this a range scan however large the table grows.
+  // Two bound values per id's worth of room: the ids plus the time bound must stay within D1's limit.
+  for (const chunk of chunkRows(nodeIds.map((id) => ({ id })), 2)) {
+    rows.push(
+      ...(await db
+        .select({ ts: decisions.ts, nodeId: decisions.nodeId, target: sql<string>`json_extract(${decisions.what}, '$.target')` })
+        .from(decisions)
+        .where(
+          and(
+            inArray(decisions.nodeId, chunk.map((c) => c.id)),
+            gte(decisions.ts, Math.min(since, minuteAgo)),
+            sql`json_extract(${decisions.what}, '$.disposition') IN ('send', 'reflex')`,
+          ),
+        )),
+    );
+  }
   const lastAtByTarget = new Map<string, number>();
   const countLastMinuteByNode = new Map<string, number>();
   for (const r of rows) {
