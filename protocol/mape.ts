@@ -81,6 +81,16 @@ export const Decision = z.strictObject({
   inputs: z.unknown(),
   outcome: z.string().nullable(),
   outcomeAt: z.iso.datetime().nullable(),
+  verdict: z.enum(["recovered", "not-recovered"]).nullable(),
+  verdictAt: z.iso.datetime().nullable(),
 });
 export const DecisionList = z.strictObject({ decisions: z.array(Decision) });
 export type DecisionList = z.infer<typeof DecisionList>;
+
+/** What the loop has learnt: how its actions turned out, and which links' thresholds feedback moved. */
+export const Knowledge = z.strictObject({
+  outcomes: z.strictObject({ recovered: z.number().int(), notRecovered: z.number().int(), unjudged: z.number().int() }),
+  detector: z.strictObject({ threshold: z.number(), warmup: z.number().int(), alpha: z.number() }),
+  tunedLinks: z.array(z.strictObject({ from: z.string(), to: z.string(), metric: z.string(), threshold: z.number() })),
+});
+export type Knowledge = z.infer<typeof Knowledge>;

@@ -38,6 +38,7 @@ describe("OpenAPI document", () => {
       "/api/v1/identity/revoke",
       "/api/v1/mape/cycle",
       "/api/v1/mape/decisions",
+      "/api/v1/mape/knowledge",
       "/api/v1/mesh/nodes",
       "/api/v1/mesh/topology",
       "/api/v1/telemetry",

@@ -1,3 +1,4 @@
+import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/d1";
 import * as schema from "./schema.js";
 
@@ -5,4 +6,10 @@ export type Database = ReturnType<typeof openDatabase>;
 
 export function openDatabase(d1: D1Database) {
   return drizzle(d1, { schema });
+}
+
+/** Runs statements as one D1 batch (one transaction); nothing to do for none. */
+export async function runBatch(db: Database, statements: readonly BatchItem<"sqlite">[]): Promise<void> {
+  const [first, ...rest] = statements;
+  if (first) await db.batch([first, ...rest]);
 }

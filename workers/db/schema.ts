@@ -64,6 +64,9 @@ export const decisions = sqliteTable(
     inputs: text("inputs", { mode: "json" }).notNull(),
     outcome: text("outcome"),
     outcomeAt: integer("outcome_at"),
+    /** Judged after the window: did the metric recover once the action was applied? */
+    verdict: text("verdict", { enum: ["recovered", "not-recovered"] }),
+    verdictAt: integer("verdict_at"),
   },
   (t) => [index("decisions_node_ts_idx").on(t.nodeId, t.ts), index("decisions_kind_ts_idx").on(t.kind, t.ts)],
 );
@@ -154,6 +157,8 @@ export const linkBaselines = sqliteTable(
     mean: real("mean").notNull(),
     deviation: real("deviation").notNull(),
     samples: integer("samples").notNull(),
+    /** This link's anomaly threshold when feedback has moved it from the default. */
+    threshold: real("threshold"),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.fromNode, t.toNode, t.metric] })],

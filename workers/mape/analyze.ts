@@ -7,6 +7,8 @@ export interface Baseline {
   /** EWMA of |x - mean|: a robust spread that, unlike a variance, an outlier does not blow up. */
   deviation: number;
   samples: number;
+  /** This link's threshold when Knowledge feedback has moved it from the default. */
+  threshold?: number | null;
 }
 
 export interface DetectorSettings {
@@ -64,11 +66,13 @@ export function observe(baseline: Baseline | undefined, reading: NeighborReading
   const x = valueOf(reading, metric);
   if (!baseline) return { anomaly: null, next: { mean: x, deviation: s.minDeviation[metric], samples: 1 } };
   const spread = Math.max(baseline.deviation, s.minDeviation[metric]);
+  const threshold = baseline.threshold ?? s.threshold;
   const score = (BAD_DIRECTION[metric] * (x - baseline.mean)) / spread;
-  const anomalous = baseline.samples >= s.warmup && score > s.threshold;
+  const anomalous = baseline.samples >= s.warmup && score > threshold;
   const next = anomalous
-    ? { mean: baseline.mean + (s.alpha / 10) * BAD_DIRECTION[metric] * s.threshold * spread, deviation: baseline.deviation, samples: baseline.samples + 1 }
+    ? { ...baseline, mean: baseline.mean + (s.alpha / 10) * BAD_DIRECTION[metric] * threshold * spread, samples: baseline.samples + 1 }
     : {
+        ...baseline,
         mean: baseline.mean + s.alpha * (x - baseline.mean),
         deviation: baseline.deviation + s.alpha * (Math.abs(x - baseline.mean) - baseline.deviation),
         samples: baseline.samples + 1,

@@ -4,6 +4,7 @@ import type { Authority } from "../identity/authority.js";
 import { planIngest } from "../telemetry/ingest.js";
 import { loadKnownNodes, writePlan } from "../telemetry/store.js";
 import { nodeDown, observe, type Anomaly, type Baseline, type Metric } from "./analyze.js";
+import { judgeOutcomes, missedIncidents } from "./knowledge.js";
 import { plan, type GuardRails, type PlannedDecision } from "./plan.js";
 import { baselineKey, baselineUpserts, decisionInsert, loadBaselines, recentActions } from "./store.js";
 
@@ -57,6 +58,16 @@ const reflexTarget = (nodeId: string, reflex: Reflex) => `${nodeId}:${reflex.kin
 function actionFor(decisionId: string, decision: PlannedDecision, now: number): Action | null {
   if (decision.disposition !== "send" || !decision.params) return null;
   return { v: 1, id: crypto.randomUUID(), nodeId: decision.anomaly.nodeId, issuedAt: now, expiresAt: now + ACTION_TTL_MS, idempotencyKey: decisionId, decisionId, params: decision.params };
+}
+
+/** Judging costs a query: each isolate does it at most every few seconds, whatever the batch rate. */
+const JUDGE_EVERY_MS = 5_000;
+let judgedAt = 0;
+
+async function judgeWhenDue(db: Database, now: number) {
+  if (now - judgedAt < JUDGE_EVERY_MS) return [];
+  judgedAt = now;
+  return judgeOutcomes(db, now);
 }
 
 /**
@@ -115,6 +126,7 @@ export async function runCycle(ctx: CycleContext, batch: TelemetryBatch): Promis
       }),
     );
   }
-  await writePlan(db, ingest, [...baselineUpserts(db, baselines, now), ...rows]);
+  const feedback = [...(await missedIncidents(db, reflexes, anomalies)), ...(await judgeWhenDue(db, now))];
+  await writePlan(db, ingest, [...baselineUpserts(db, baselines, now), ...rows, ...feedback]);
   return { accepted: ingest.accepted, duplicates: ingest.duplicates, actions };
 }

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { CycleResponse, DecisionList, DecisionQuery, TelemetryBatch } from "../../protocol/index.js";
+import { CycleResponse, DecisionList, DecisionQuery, Knowledge, TelemetryBatch } from "../../protocol/index.js";
 import { openDatabase } from "../db/client.js";
 import { readSettings, type Env } from "../env.js";
 import { ANY_IDENTITY, guard } from "../http/guard.js";
@@ -7,7 +7,8 @@ import { createRouter, jsonBody, jsonResponse, problemResponses } from "../http/
 import { loadAuthority } from "../identity/authority.js";
 import { runCycle } from "./cycle.js";
 import { DEFAULT_GUARD_RAILS, type GuardRails } from "./plan.js";
-import { listDecisions } from "./store.js";
+import { DEFAULT_DETECTOR } from "./analyze.js";
+import { knowledgeSummary, listDecisions } from "./store.js";
 
 const tags = ["mape"];
 
@@ -42,12 +43,33 @@ const decisionsRoute = createRoute({
   responses: { 200: jsonResponse(DecisionList, "Decisions"), ...problemResponses(400, 401, 403) },
 });
 
+const knowledgeRoute = createRoute({
+  method: "get",
+  path: "/api/v1/mape/knowledge",
+  summary: "Outcomes of the loop's actions and the thresholds feedback has tuned",
+  tags,
+  ...guard(ANY_IDENTITY),
+  responses: { 200: jsonResponse(Knowledge, "Knowledge"), ...problemResponses(401, 403) },
+});
+
 export const mapeRoutes = createRouter()
   .openapi(cycleRoute, async (c) => {
     const settings = readSettings(c.env);
     const rails = guardRails(c.env);
     const ctx = { db: openDatabase(c.env.DB), authority: await loadAuthority(c.env.X0_CA), trustDomain: settings.trustDomain, rails, now: Date.now() };
     return c.json(await runCycle(ctx, c.req.valid("json")), 200);
+  })
+  .openapi(knowledgeRoute, async (c) => {
+    const { verdicts, tuned } = await knowledgeSummary(openDatabase(c.env.DB));
+    const count = (v: string | null) => verdicts.find((r) => r.verdict === v)?.n ?? 0;
+    return c.json(
+      {
+        outcomes: { recovered: count("recovered"), notRecovered: count("not-recovered"), unjudged: count(null) },
+        detector: { threshold: DEFAULT_DETECTOR.threshold, warmup: DEFAULT_DETECTOR.warmup, alpha: DEFAULT_DETECTOR.alpha },
+        tunedLinks: tuned.map((l) => ({ from: l.fromNode, to: l.toNode, metric: l.metric, threshold: l.threshold ?? DEFAULT_DETECTOR.threshold })),
+      },
+      200,
+    );
   })
   .openapi(decisionsRoute, async (c) => {
     const q = c.req.valid("query");
@@ -57,6 +79,6 @@ export const mapeRoutes = createRouter()
       ...(q.since ? { since: Date.parse(q.since) } : {}),
       limit: q.limit,
     });
-    const decisions = rows.map((r) => ({ ...r, ts: new Date(r.ts).toISOString(), outcomeAt: iso(r.outcomeAt) }));
+    const decisions = rows.map((r) => ({ ...r, ts: new Date(r.ts).toISOString(), outcomeAt: iso(r.outcomeAt), verdictAt: iso(r.verdictAt) }));
     return c.json({ decisions }, 200);
   });

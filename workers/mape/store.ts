@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, inArray, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, isNotNull, isNull, lte, sql, type SQL } from "drizzle-orm";
 import { chunkRows } from "../db/chunk.js";
 import type { Database } from "../db/client.js";
 import { decisions, linkBaselines } from "../db/schema.js";
@@ -11,7 +11,7 @@ export async function loadBaselines(db: Database, fromNodes: string[]): Promise<
   const map = new Map<string, Baseline>();
   for (const chunk of chunkRows(fromNodes.map((id) => ({ id })), 1)) {
     const rows = await db.select().from(linkBaselines).where(inArray(linkBaselines.fromNode, chunk.map((c) => c.id)));
-    for (const r of rows) map.set(baselineKey(r.fromNode, r.toNode, r.metric), { mean: r.mean, deviation: r.deviation, samples: r.samples });
+    for (const r of rows) map.set(baselineKey(r.fromNode, r.toNode, r.metric), { mean: r.mean, deviation: r.deviation, samples: r.samples, threshold: r.threshold });
   }
   return map;
 }
@@ -25,6 +25,7 @@ export function baselineUpserts(db: Database, baselines: ReadonlyMap<string, Bas
       .values({ fromNode, toNode, metric, mean: b.mean, deviation: b.deviation, samples: b.samples, updatedAt: now })
       .onConflictDoUpdate({
         target: [linkBaselines.fromNode, linkBaselines.toNode, linkBaselines.metric],
+        // The threshold is Knowledge feedback's to change (`thresholdFeedback`), never the detector's.
         set: { mean: b.mean, deviation: b.deviation, samples: b.samples, updatedAt: now },
       });
   });
@@ -73,4 +74,43 @@ export async function listDecisions(db: Database, filter: DecisionFilter) {
   if (filter.kind) where.push(eq(decisions.kind, filter.kind));
   if (filter.since !== undefined) where.push(gte(decisions.ts, filter.since));
   return db.select().from(decisions).where(and(...where)).orderBy(desc(decisions.ts)).limit(filter.limit);
+}
+
+/** Applied actions old enough to judge and not judged yet. */
+export async function actionsToJudge(db: Database, appliedBefore: number, limit = 50) {
+  return db
+    .select()
+    .from(decisions)
+    .where(and(eq(decisions.outcome, "applied"), isNull(decisions.verdict), lte(decisions.outcomeAt, appliedBefore), sql`json_extract(${decisions.what}, '$.disposition') = 'send'`))
+    .limit(limit);
+}
+
+/** Decisions about `target` (anomalies seen again, suppressed or not) between two times. */
+export async function decisionsOnTarget(db: Database, nodeId: string, target: string, after: number, before: number): Promise<number> {
+  const row = await db
+    .select({ n: sql<number>`count(*)` })
+    .from(decisions)
+    .where(and(eq(decisions.nodeId, nodeId), gte(decisions.ts, after), lte(decisions.ts, before), sql`json_extract(${decisions.what}, '$.target') = ${target}`, sql`json_extract(${decisions.what}, '$.disposition') != 'reflex'`))
+    .get();
+  return row?.n ?? 0;
+}
+
+export const verdictUpdate = (db: Database, id: string, verdict: "recovered" | "not-recovered", now: number) =>
+  db.update(decisions).set({ verdict, verdictAt: now }).where(eq(decisions.id, id));
+
+/** Moves one link's threshold by `factor`, from the default when it has none yet, within [min, max]. */
+export const thresholdFeedback = (db: Database, link: { fromNode: string; toNode: string; metric: Metric }, factor: number, bounds: { initial: number; min: number; max: number }) =>
+  db
+    .update(linkBaselines)
+    .set({ threshold: sql`min(${bounds.max}, max(${bounds.min}, coalesce(${linkBaselines.threshold}, ${bounds.initial}) * ${factor}))` })
+    .where(and(eq(linkBaselines.fromNode, link.fromNode), eq(linkBaselines.toNode, link.toNode), eq(linkBaselines.metric, link.metric)));
+
+export async function knowledgeSummary(db: Database) {
+  const verdicts = await db
+    .select({ verdict: decisions.verdict, n: sql<number>`count(*)` })
+    .from(decisions)
+    .where(sql`json_extract(${decisions.what}, '$.disposition') = 'send'`)
+    .groupBy(decisions.verdict);
+  const tuned = await db.select().from(linkBaselines).where(isNotNull(linkBaselines.threshold)).limit(200);
+  return { verdicts, tuned };
 }

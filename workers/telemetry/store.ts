@@ -2,7 +2,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import type { BatchItem as BatchStatement } from "drizzle-orm/batch";
 import { itemNodeId, type BatchItem } from "../../protocol/index.js";
 import { chunkRows } from "../db/chunk.js";
-import type { Database } from "../db/client.js";
+import { runBatch, type Database } from "../db/client.js";
 import { decisions, links, nodes, telemetryRollups } from "../db/schema.js";
 import type { IngestPlan, KnownNode } from "./ingest.js";
 
@@ -77,6 +77,5 @@ export async function writePlan(db: Database, plan: IngestPlan, alongside: reado
         }),
     ),
   ];
-  const [first, ...rest] = [...statements, ...alongside];
-  if (first) await db.batch([first, ...rest]);
+  await runBatch(db, [...statements, ...alongside]);
 }
