@@ -1,4 +1,4 @@
-import { PROBLEM_CONTENT_TYPE, Problem } from "../protocol/index.js";
+import { PROBLEM_CONTENT_TYPE, Problem, type SimFault } from "../protocol/index.js";
 import type { z } from "zod";
 
 export const DEFAULT_API = "http://127.0.0.1:8787";
@@ -14,6 +14,8 @@ export interface ApiSession {
   api: string;
   /** A JWT-SVID for the admin, obtained on first use. */
   token(): Promise<string>;
+  /** Fault injection into a simulated node, over the mesh's broker. */
+  simFault(nodeId: string, fault: SimFault): Promise<void>;
 }
 
 /** Calls a control-plane resource as the admin and validates the answer against the route's protocol schema. */

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { CaSecret, DenyEntry, JoinTokenResponse, NodeId, NodeList, Topology, isValidTrustDomain } from "../protocol/index.js";
+import { CaSecret, DenyEntry, JoinTokenResponse, NodeId, NodeList, SimFault, Topology, isValidTrustDomain } from "../protocol/index.js";
 import { writePrivate } from "../node-firmware/identity/keystore.js";
 import { ApiError, request, type ApiSession } from "./api.js";
 import { exportRootKey, importRoot, initCa, prepareNext, promoteNext } from "./ca/authority.js";
@@ -109,11 +109,24 @@ async function caPromote(ctx: CommandContext): Promise<void> {
 Publish it: wrangler secret put X0_CA < ${join(dir, "x0-ca.json")}`);
 }
 
+async function simFault(ctx: CommandContext, kind: "degrade" | "restore"): Promise<void> {
+  const nodeId = NodeId.parse(required(ctx, "node"));
+  const neighbor = NodeId.parse(required(ctx, "neighbor"));
+  const fault: SimFault =
+    kind === "degrade" ? { kind, neighbor, latencyMs: Number(ctx.options.latency ?? 0), loss: Number(ctx.options.loss ?? 0) } : { kind, neighbor };
+  const parsed = SimFault.safeParse(fault);
+  if (!parsed.success) throw new ApiError(`invalid fault: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  await ctx.session.simFault(nodeId, parsed.data);
+  ctx.out(`${kind === "degrade" ? "degraded" : "restored"} ${nodeId} → ${neighbor}`);
+}
+
 export const COMMANDS: Record<string, { summary: string; run: (ctx: CommandContext) => Promise<void> }> = {
   nodes: { summary: "list nodes with status, firmware and last contact", run: nodes },
   topology: { summary: "list the mesh links with TQ, latency and loss", run: topology },
   "token create": { summary: "--node ID [--role gateway] [--ttl S]: single-use join token", run: tokenCreate },
   revoke: { summary: "--spiffe-id ID | --serial HEX, --reason TEXT: deny-list an identity", run: revoke },
+  "sim degrade": { summary: "--node ID --neighbor ID [--latency MS] [--loss 0..1]: fault in a simulated link", run: (ctx) => simFault(ctx, "degrade") },
+  "sim restore": { summary: "--node ID --neighbor ID: clear that fault", run: (ctx) => simFault(ctx, "restore") },
   "ca init": { summary: "--trust-domain TD [--out DIR]: offline root + the control plane's intermediate", run: caInit },
   "ca prepare": { summary: "[--dir DIR]: a next intermediate, published before it signs", run: caPrepare },
   "ca promote": { summary: "[--dir DIR]: the next intermediate signs; the old one retires after its SVIDs", run: caPromote },

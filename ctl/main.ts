@@ -1,9 +1,11 @@
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ApiError, DEFAULT_API, type ApiSession } from "./api.js";
 import { COMMANDS } from "./commands.js";
 import { adminToken, readCredential, type Credential } from "./credential.js";
+import { publishSimFault } from "./sim.js";
 
 const LOCAL_CREDENTIAL = "admin-credential.json";
 /** The state folder of a local stack (`npm start -- --state DIR`), where its admin credential lives. */
@@ -20,24 +22,40 @@ Options:
   --api URL          control plane URL (default: $X0_API, else the credential's, else ${DEFAULT_API})
   --credential FILE  admin credential (default: $X0_CREDENTIAL, else \$X0_STATE/${LOCAL_CREDENTIAL}
                      when present; X0_STATE defaults to .x0, the folder npm start uses)
+  --mqtt URL         broker for sim commands (default: the local stack's, from \$X0_STATE/stack.json)
   --json             print JSON instead of a table`;
+
+async function readStackMqttUrl(dir: string): Promise<string | undefined> {
+  try {
+    return (JSON.parse(await readFile(join(dir, "stack.json"), "utf8")) as { mqttUrl?: string }).mqttUrl;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
 }
 
-function session(api: string, credentialFile: string | undefined, localCredential: string): ApiSession {
+function session(api: string, credentialFile: string | undefined, localCredential: string, mqttUrl: string | undefined): ApiSession {
   let credential: Promise<Credential> | undefined;
   let token: Promise<string> | undefined;
+  const readIt = () => {
+    if (!credentialFile) return Promise.reject(new ApiError(`no admin credential: pass --credential or set X0_CREDENTIAL (npm start writes ${localCredential})`));
+    credential ??= readCredential(credentialFile).catch((error: unknown) => {
+      throw new ApiError(`cannot read the credential ${credentialFile}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    return credential;
+  };
   return {
     api,
+    simFault: async (nodeId, fault) => {
+      if (!mqttUrl) throw new ApiError("no broker URL: pass --mqtt, or run against a local stack (its stack.json names it)");
+      await publishSimFault(await readIt(), api, mqttUrl, nodeId, fault);
+    },
     token: () => {
-      if (!credentialFile) return Promise.reject(new ApiError(`no admin credential: pass --credential or set X0_CREDENTIAL (npm start writes ${localCredential})`));
-      credential ??= readCredential(credentialFile).catch((error: unknown) => {
-        throw new ApiError(`cannot read the credential ${credentialFile}: ${error instanceof Error ? error.message : String(error)}`);
-      });
-      token ??= credential.then((c) => adminToken(c, api)).catch((error: unknown) => {
+      token ??= readIt().then((c) => adminToken(c, api)).catch((error: unknown) => {
         if (error instanceof ApiError) throw error;
         throw new ApiError(`cannot authenticate as admin: ${error instanceof Error ? error.message : String(error)}`);
       });
@@ -66,6 +84,10 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, { out, err 
         "trust-domain": { type: "string" },
         out: { type: "string" },
         dir: { type: "string" },
+        mqtt: { type: "string" },
+        neighbor: { type: "string" },
+        latency: { type: "string" },
+        loss: { type: "string" },
       },
     });
   } catch (error) {
@@ -88,7 +110,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, { out, err 
   const credentialApi = credentialFile && existsSync(credentialFile) ? (await readCredential(credentialFile).catch(() => undefined))?.api : undefined;
   const api = values.api ?? env.X0_API ?? credentialApi ?? DEFAULT_API;
   try {
-    await command.run({ session: session(api, credentialFile, localCredential), json: values.json === true, options: values, out });
+    const mqttUrl = values.mqtt ?? (await readStackMqttUrl(stateDir(env)));
+    await command.run({ session: session(api, credentialFile, localCredential, mqttUrl), json: values.json === true, options: values, out });
     return 0;
   } catch (error) {
     if (error instanceof ApiError) {

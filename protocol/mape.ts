@@ -94,3 +94,10 @@ export const Knowledge = z.strictObject({
   tunedLinks: z.array(z.strictObject({ from: z.string(), to: z.string(), metric: z.string(), threshold: z.number() })),
 });
 export type Knowledge = z.infer<typeof Knowledge>;
+
+/** Fault injection into a simulated node (admins only): degrade the link to `neighbor`, or clear it. */
+export const SimFault = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("degrade"), neighbor: NodeId, latencyMs: z.number().min(0).max(60_000), loss: z.number().min(0).max(1) }),
+  z.strictObject({ kind: z.literal("restore"), neighbor: NodeId }),
+]);
+export type SimFault = z.infer<typeof SimFault>;

@@ -1,6 +1,6 @@
 import { decodePayload } from "./codec.js";
 import { DenyList } from "./identity.js";
-import { ActionResult, SignedAction } from "./mape.js";
+import { ActionResult, SignedAction, SimFault } from "./mape.js";
 import { Rejection } from "./rejection.js";
 import { NodeStatus } from "./status.js";
 import { NodeTelemetry } from "./telemetry.js";
@@ -12,7 +12,8 @@ export type NodeMessage =
   | { channel: "rejections"; nodeId: string; value: Rejection }
   | { channel: "actions"; nodeId: string; value: SignedAction }
   | { channel: "results"; nodeId: string; value: ActionResult }
-  | { channel: "shared"; nodeId: ""; value: DenyList };
+  | { channel: "shared"; nodeId: ""; value: DenyList }
+  | { channel: "sim"; nodeId: ""; value: SimFault };
 
 export type RejectReason = Rejection["reason"];
 export type NodeMessageResult =
@@ -28,6 +29,10 @@ const SHARED_SCHEMAS = new Map<string, typeof DenyList>([[sharedTopics.denyList,
  * Decodes a message on one of the mesh-wide topics (such as the deny list); null when the topic is not one.
  */
 export function decodeSharedMessage(topic: string, payload: Uint8Array): NodeMessageResult | null {
+  if (/^x0\/v1\/sim\/[^/]+\/faults$/.test(topic)) {
+    const fault = decodePayload(SimFault, payload);
+    return fault.ok ? { ok: true, message: { channel: "sim", nodeId: "", value: fault.value } } : { ok: false, reason: fault.reason, detail: fault.detail, nodeId: null };
+  }
   const schema = SHARED_SCHEMAS.get(topic);
   if (!schema) return null;
   const decoded = decodePayload(schema, payload);

@@ -46,6 +46,9 @@ export function parseSharedFilter(topic: string): SharedFilter | null {
   return { group: match[1] as string, filter: match[2] as string };
 }
 
+/** Fault injection for simulated nodes, published by admins (lab and demo use). */
+export const simTopic = (nodeId: string) => `x0/v1/sim/${nodeId}/faults`;
+
 /** Retained messages every verifier in the mesh follows. */
 export const sharedTopics = {
   denyList: "x0/v1/identity/denylist",

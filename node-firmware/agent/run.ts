@@ -11,6 +11,7 @@ import { resultPublisher, serveActions } from "../execute/serve.js";
 import { IdentityAgent, type SvidMaterial } from "../identity/agent.js";
 import { clientTlsOptions, type PeerPolicy } from "../identity/tls.js";
 import { errorText, type Logger } from "../log.js";
+import { acceptSimFaults } from "../mesh/faults.js";
 import { SimulatedMesh } from "../mesh/simulated.js";
 import { Reflexes } from "../monitor/reflexes.js";
 import { TelemetrySampler } from "../monitor/sampler.js";
@@ -102,6 +103,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   });
   followDenyList(client, deny, log.child({ component: "deny-list" }));
   serveActions(client, config.nodeId, executor, executeLog);
+  acceptSimFaults(client, config.nodeId, mesh, log.child({ component: "sim" }));
 
   const monitorLog = log.child({ component: "monitor" });
   const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh), monitorLog, buffer, new Reflexes(mesh, monitorLog));

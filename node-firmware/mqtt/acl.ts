@@ -1,4 +1,4 @@
-import { parseSharedFilter, sharedTopics, topicMatches, topics, type Principal } from "../../protocol/index.js";
+import { parseSharedFilter, sharedTopics, simTopic, topicMatches, topics, type Principal } from "../../protocol/index.js";
 
 /**
  * Topic ACL of the embedded broker, by the SPIFFE identity of the connection:
@@ -6,7 +6,7 @@ import { parseSharedFilter, sharedTopics, topicMatches, topics, type Principal }
  * the shared retained ones; a gateway relays for everyone; an admin may do anything.
  */
 const nodeOwn = (nodeId: string) => [topics.telemetry(nodeId), topics.status(nodeId), topics.results(nodeId)];
-const nodeInbound = (nodeId: string) => [topics.actions(nodeId), topics.rejections(nodeId), sharedTopics.denyList];
+const nodeInbound = (nodeId: string) => [topics.actions(nodeId), topics.rejections(nodeId), sharedTopics.denyList, simTopic(nodeId)];
 
 const GATEWAY_PUBLISH = [topics.allNodes("rejections"), topics.allNodes("actions"), sharedTopics.denyList];
 

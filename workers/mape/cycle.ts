@@ -76,9 +76,9 @@ async function judgeWhenDue(db: Database, now: number) {
  */
 export async function runCycle(ctx: CycleContext, batch: TelemetryBatch): Promise<CycleResponse> {
   const { db, now } = ctx;
-  const known = await loadKnownNodes(db, batch.items);
+  const reporting = [...new Set(batch.items.flatMap((i) => (i.kind === "telemetry" ? [i.telemetry.nodeId] : [])))];
+  const [known, baselines] = await Promise.all([loadKnownNodes(db, batch.items), loadBaselines(db, reporting)]);
   const ingest = planIngest(batch, known, ctx.trustDomain, now);
-  const baselines = await loadBaselines(db, [...new Set(batch.items.flatMap((i) => (i.kind === "telemetry" ? [i.telemetry.nodeId] : [])))]);
   const { anomalies, reflexes } = analyze(batch, known, baselines, now);
   let decisions: PlannedDecision[] = [];
   if (anomalies.length > 0) {
