@@ -1,9 +1,7 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { adminToken } from "../../ctl/credential.js";
 import { callEdge } from "../../node-firmware/identity/client.js";
 import { z } from "zod";
@@ -14,17 +12,9 @@ import { startLocalWorker, type LocalWorker } from "../../stack/worker.js";
 import { readWranglerToml } from "../../stack/wrangler-config.js";
 import { ROOT } from "../helpers/control-plane.js";
 import { freePort } from "../helpers/processes.js";
+import { useTempDirs } from "../helpers/tmp.js";
 
-const dirs: string[] = [];
-afterEach(async () => {
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function stateDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "x0-state-"));
-  dirs.push(dir);
-  return dir;
-}
+const stateDir = useTempDirs("x0-state-");
 
 /** Starts the Worker on `dir` as npm start does: local CA and admin kept in the same folder. */
 async function start(dir: string): Promise<{ worker: LocalWorker; jwt: () => Promise<string> }> {

@@ -1,18 +1,8 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DiskQueue } from "../../../node-firmware/buffer/disk-queue.js";
+import { useTempDirs } from "../../helpers/tmp.js";
 
-const dirs: string[] = [];
-afterEach(async () => {
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
-async function dir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), "x0-queue-"));
-  dirs.push(d);
-  return d;
-}
+const dir = useTempDirs("x0-queue-");
 
 describe("DiskQueue", () => {
   it("keeps order across segments, acks, and a reopen (a restart)", async () => {
