@@ -27,6 +27,8 @@ export class DiskQueue<T> {
   /** Items of the head segment already taken. */
   private headTaken = 0;
   private readonly perSegment: number;
+  /** Position of the oldest queued item among all items this instance has seen; drops and acks move it. */
+  private head = 0;
   readonly stats: DiskQueueStats = { queued: 0, dropped: 0 };
 
   private constructor(private readonly options: DiskQueueOptions) {
@@ -64,8 +66,21 @@ export class DiskQueue<T> {
     while (this.stats.queued > this.options.maxItems && this.segments.length > 1) await this.dropHead();
   }
 
-  /** Up to `max` of the oldest items, not yet removed: `ack` them once they are safely elsewhere. */
-  async peek(max: number): Promise<T[]> {
+  /**
+   * Up to `max` of the oldest items, not yet removed, and the position just past them: pass that
+   * to `ackThrough` once they are safely elsewhere. Positions survive drops made in between.
+   */
+  async peek(max: number): Promise<{ items: T[]; through: number }> {
+    const items = await this.oldest(max);
+    return { items, through: this.head + items.length };
+  }
+
+  /** Removes everything before `through` that is still queued (a drop may have removed some already). */
+  async ackThrough(through: number): Promise<void> {
+    if (through > this.head) await this.ack(through - this.head);
+  }
+
+  private async oldest(max: number): Promise<T[]> {
     const out: T[] = [];
     let skip = this.headTaken;
     for (const n of this.segments) {
@@ -79,8 +94,9 @@ export class DiskQueue<T> {
     return out;
   }
 
-  async ack(count: number): Promise<void> {
+  private async ack(count: number): Promise<void> {
     let left = Math.min(count, this.stats.queued);
+    this.head += left;
     while (left > 0) {
       const head = this.segments[0] as number;
       const available = (this.counts.get(head) ?? 0) - this.headTaken;
@@ -97,6 +113,7 @@ export class DiskQueue<T> {
     const head = this.segments[0] as number;
     const lost = (this.counts.get(head) ?? 0) - this.headTaken;
     this.stats.dropped += lost;
+    this.head += lost;
     this.stats.queued -= lost;
     await this.removeHead();
     await writeFile(join(this.options.dir, "head"), "0");
