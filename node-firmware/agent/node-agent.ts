@@ -102,12 +102,12 @@ export class NodeAgent {
     this.draining = true;
     try {
       for (;;) {
-        const { items, through } = await this.buffer.peek(REPLAY_CHUNK);
+        const chunk = await this.buffer.peek(REPLAY_CHUNK);
         // Read afresh each round: the connection can drop while a chunk is in flight.
-        if (items.length === 0 || !this.isOnline()) break;
-        for (const sample of items) await this.publishAcked(sample);
-        await this.buffer.ackThrough(through);
-        this.stats.published += items.length;
+        if (chunk.items.length === 0 || !this.isOnline()) break;
+        for (const sample of chunk.items) await this.publishAcked(sample);
+        await this.buffer.ackThrough(chunk);
+        this.stats.published += chunk.items.length;
       }
     } catch (error) {
       this.log.warn("backlog replay interrupted; it resumes on reconnect", { error: errorText(error), queued: this.buffer.size });

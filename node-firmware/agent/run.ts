@@ -85,6 +85,9 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const brokerUrl = broker && embedded ? `${scheme}://${embedded.host}:${broker.port}` : config.broker.url;
   const serverPolicy = () =>
     policy(config.broker.spiffeId ? { kind: "exact", spiffeId: config.broker.spiffeId } : { kind: "trust-domain", trustDomain: trustDomain as string });
+  const credentials = identity && { token: () => identity.controlPlaneToken(), invalidate: () => { identity.invalidateToken(); } };
+  const edgeQueueDir = config.identity ? join(config.identity.stateDir, "edge-queue") : undefined;
+  const edge = config.gateway && edgeQueueDir ? await EdgeClient.open(config.nodeId, config.gateway, edgeQueueDir, log.child({ component: "edge" }), credentials) : undefined;
   // From here to the end of setup nothing may await: every `connect` listener must be in place
   // before the client can connect, or it misses the first connection.
   const client = connectMqtt({ ...config, broker: { ...config.broker, url: brokerUrl } }, svid ? clientTlsOptions(svid, serverPolicy()) : undefined);
@@ -107,8 +110,6 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
 
   const monitorLog = log.child({ component: "monitor" });
   const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh), monitorLog, buffer, new Reflexes(mesh, monitorLog));
-  const credentials = identity && { token: () => identity.controlPlaneToken(), invalidate: () => { identity.invalidateToken(); } };
-  const edge = config.gateway ? new EdgeClient(config.nodeId, config.gateway, log.child({ component: "edge" }), credentials) : undefined;
   const bridge = config.gateway && edge ? new TelemetryBridge(client, config.gateway, edge, log.child({ component: "bridge" })) : undefined;
   const relay = config.gateway && credentials && config.identity
     ? new DenyListRelay(config.identity.edgeUrl, credentials.token, client, deny, log.child({ component: "deny-list" }))

@@ -53,17 +53,28 @@ export class DiskQueue<T> {
     return this.stats.queued;
   }
 
-  async push(item: T): Promise<void> {
-    let tail = this.segments.at(-1);
-    if (tail === undefined || (this.counts.get(tail) ?? 0) >= this.perSegment) {
-      tail = (tail ?? 0) + 1;
-      this.segments.push(tail);
-      this.counts.set(tail, 0);
+  push(item: T): Promise<void> {
+    return this.pushAll([item]);
+  }
+
+  /** Appends items in order, one write per segment they land in. */
+  async pushAll(items: readonly T[]): Promise<void> {
+    let next = 0;
+    while (next < items.length) {
+      let tail = this.segments.at(-1);
+      if (tail === undefined || (this.counts.get(tail) ?? 0) >= this.perSegment) {
+        tail = (tail ?? 0) + 1;
+        this.segments.push(tail);
+        this.counts.set(tail, 0);
+      }
+      const room = this.perSegment - (this.counts.get(tail) ?? 0);
+      const slice = items.slice(next, next + room);
+      await appendFile(join(this.options.dir, segmentName(tail)), slice.map((i) => JSON.stringify(i) + "\n").join(""), { mode: 0o600 });
+      this.counts.set(tail, (this.counts.get(tail) ?? 0) + slice.length);
+      this.stats.queued += slice.length;
+      next += slice.length;
+      while (this.stats.queued > this.options.maxItems && this.segments.length > 1) await this.dropHead();
     }
-    await appendFile(join(this.options.dir, segmentName(tail)), JSON.stringify(item) + "\n", { mode: 0o600 });
-    this.counts.set(tail, (this.counts.get(tail) ?? 0) + 1);
-    this.stats.queued++;
-    while (this.stats.queued > this.options.maxItems && this.segments.length > 1) await this.dropHead();
   }
 
   /**
@@ -75,9 +86,15 @@ export class DiskQueue<T> {
     return { items, through: this.head + items.length };
   }
 
-  /** Removes everything before `through` that is still queued (a drop may have removed some already). */
-  async ackThrough(through: number): Promise<void> {
-    if (through > this.head) await this.ack(through - this.head);
+  /**
+   * Removes what `peek` returned once it is safely elsewhere. Items of it that a drop removed in the
+   * meantime were delivered after all: they come off the dropped count again.
+   */
+  async ackThrough(peeked: { items: readonly T[]; through: number }): Promise<void> {
+    const start = peeked.through - peeked.items.length;
+    const droppedMeanwhile = Math.max(0, Math.min(this.head, peeked.through) - start);
+    this.stats.dropped -= droppedMeanwhile;
+    if (peeked.through > this.head) await this.ack(peeked.through - this.head);
   }
 
   private async oldest(max: number): Promise<T[]> {

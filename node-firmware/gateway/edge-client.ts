@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import { CycleResponse, PROBLEM_CONTENT_TYPE, type BatchItem, type TelemetryBatch } from "../../protocol/index.js";
 import type { GatewayConfig } from "../config/schema.js";
+import { DiskQueue } from "../buffer/disk-queue.js";
 import { errorText, type Logger } from "../log.js";
 
 export interface EdgeStats {
@@ -32,42 +33,60 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
 
 /**
  * Sends batches to POST /api/v1/mape/cycle one at a time, in order, retrying with backoff while
- * the edge is down. The queue is bounded in items; on overflow the oldest go first and are counted.
+ * the edge is down. The queue is on disk and bounded in items; on overflow the oldest go first and
+ * are counted.
  */
 /** Emits `actions`: the signed actions a cycle answered with, for delivery to their nodes. */
 export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"]] }> {
   readonly stats: EdgeStats = { batchesSent: 0, itemsSent: 0, duplicatesReported: 0, retries: 0, itemsRefused: 0, itemsDroppedOverflow: 0 };
-  private readonly queue: BatchItem[][] = [];
-  private queuedItems = 0;
   private sending = false;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private idle: (() => void)[] = [];
+  /** Appends go one after another, so items reach the queue in the order they were handed over. */
+  private appending: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly gatewayId: string,
     private readonly config: GatewayConfig,
+    private readonly queue: DiskQueue<BatchItem>,
     private readonly log: Logger,
     private readonly credentials?: Credentials,
   ) {
     super();
   }
 
+  /** The gateway's queue lives in `dir`: what the edge has not acknowledged survives an outage and a restart. */
+  static async open(gatewayId: string, config: GatewayConfig, dir: string, log: Logger, credentials?: Credentials): Promise<EdgeClient> {
+    const queue = await DiskQueue.open<BatchItem>({ dir, maxItems: config.maxQueuedItems, itemsPerSegment: Math.min(config.batch.maxItems, 1000) });
+    const client = new EdgeClient(gatewayId, config, queue, log, credentials);
+    if (queue.size > 0) log.info("resuming the queue left by the last run", { items: queue.size });
+    void client.pump();
+    return client;
+  }
+
   enqueue(items: BatchItem[]): void {
-    this.queue.push(items);
-    this.queuedItems += items.length;
-    this.dropOverflow();
-    void this.pump();
+    this.appending = this.appending
+      .then(() => this.queue.pushAll(items))
+      .then(
+        () => {
+          this.stats.itemsDroppedOverflow = this.queue.stats.dropped;
+          void this.pump();
+        },
+        (error: unknown) => { this.log.error("edge queue write failed", { error: errorText(error), items: items.length }); },
+      );
   }
 
   get queued(): number {
-    return this.queuedItems;
+    return this.queue.size;
   }
 
-  /** Resolves when the queue is empty (or at once if it is). */
-  drained(): Promise<void> {
-    return this.queuedItems === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
+  /** Resolves when everything handed over has reached the edge (or at once if nothing is waiting). */
+  async drained(): Promise<void> {
+    await this.appending;
+    if (this.queue.size === 0) return;
+    await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
   stop(): void {
@@ -75,27 +94,16 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
     clearTimeout(this.retryTimer);
   }
 
-  /** Oldest first, but never from the batch in flight: it may already be half-delivered. */
-  private dropOverflow(): void {
-    const index = this.sending ? 1 : 0;
-    while (this.queuedItems > this.config.maxQueuedItems && index < this.queue.length) {
-      const victim = this.queue[index] as BatchItem[];
-      const cut = Math.min(this.queuedItems - this.config.maxQueuedItems, victim.length);
-      victim.splice(0, cut);
-      this.queuedItems -= cut;
-      this.stats.itemsDroppedOverflow += cut;
-      if (victim.length === 0) this.queue.splice(index, 1);
-    }
-  }
-
   private async pump(): Promise<void> {
     if (this.sending || this.stopped || this.retryTimer) return;
-    const items = this.queue[0];
-    if (!items) {
+    this.sending = true;
+    const peeked = await this.queue.peek(this.config.batch.maxItems);
+    const { items } = peeked;
+    if (items.length === 0) {
+      this.sending = false;
       for (const resolve of this.idle.splice(0)) resolve();
       return;
     }
-    this.sending = true;
     try {
       await this.send(items);
       this.attempt = 0;
@@ -104,7 +112,7 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
       if (error instanceof RetriableError) {
         this.stats.retries++;
         const delay = backoffDelay(this.attempt++, this.config.retry.initialMs, this.config.retry.maxMs);
-        this.log.warn("edge unavailable, will retry", { error: error.message, delayMs: delay, queuedItems: this.queuedItems });
+        this.log.warn("edge unavailable, will retry", { error: error.message, delayMs: delay, queuedItems: this.queue.size });
         this.retryTimer = setTimeout(() => {
           this.retryTimer = undefined;
           void this.pump();
@@ -114,8 +122,8 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
       this.stats.itemsRefused += items.length;
       this.log.error("edge refused batch, dropping it", { error: errorText(error), items: items.length });
     }
-    this.queue.shift();
-    this.queuedItems -= items.length;
+    await this.queue.ackThrough(peeked);
+    this.stats.itemsDroppedOverflow = this.queue.stats.dropped;
     this.sending = false;
     void this.pump();
   }

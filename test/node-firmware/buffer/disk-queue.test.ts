@@ -11,8 +11,9 @@ describe("DiskQueue", () => {
     const inFlight = await q.peek(2); // 0, 1 being sent…
     for (let i = 8; i < 12; i++) await q.push(i); // …while new items push the oldest segment out
     expect(q.stats.dropped).toBe(4);
-    await q.ackThrough(inFlight.through);
+    await q.ackThrough(inFlight);
     expect((await q.peek(100)).items).toEqual([4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(q.stats.dropped).toBe(2); // 0 and 1 did get through
   });
 
   it("keeps order across segments, acks, and a reopen (a restart)", async () => {
@@ -21,13 +22,13 @@ describe("DiskQueue", () => {
     for (let i = 0; i < 10; i++) await q.push(i);
     const first = await q.peek(3);
     expect(first.items).toEqual([0, 1, 2]);
-    await q.ackThrough(first.through);
+    await q.ackThrough(first);
     expect((await q.peek(100)).items).toEqual([3, 4, 5, 6, 7, 8, 9]);
     const reopened = await DiskQueue.open<number>({ dir: d, maxItems: 100, itemsPerSegment: 4 });
     expect(reopened.size).toBe(7);
     const rest = await reopened.peek(100);
     expect(rest.items).toEqual([3, 4, 5, 6, 7, 8, 9]);
-    await reopened.ackThrough(rest.through);
+    await reopened.ackThrough(rest);
     expect(reopened.size).toBe(0);
     await reopened.push(42);
     expect((await reopened.peek(10)).items).toEqual([42]);

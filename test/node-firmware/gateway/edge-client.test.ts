@@ -4,6 +4,9 @@ import { EdgeClient, backoffDelay } from "../../../node-firmware/gateway/edge-cl
 import { silentLogger } from "../../../node-firmware/log.js";
 import { telemetryItem, telemetrySample } from "../../helpers/fixtures.js";
 import { acceptBatch, startFakeEdge, type FakeEdge } from "../../helpers/edge.js";
+import { useTempDirs } from "../../helpers/tmp.js";
+
+const dir = useTempDirs("x0-edge-queue-");
 import { waitFor } from "../../helpers/mqtt.js";
 
 let edge: FakeEdge;
@@ -29,7 +32,7 @@ const seqs = () => edge.batches.flatMap((b) => b.items.map((i) => (i.kind === "t
 
 describe("EdgeClient", () => {
   it("delivers batches in order", async () => {
-    const client = new EdgeClient("gw-1", config(), silentLogger);
+    const client = await EdgeClient.open("gw-1", config(), await dir(), silentLogger);
     client.enqueue(items(0, 3));
     client.enqueue(items(3, 3));
     await client.drained();
@@ -44,7 +47,7 @@ describe("EdgeClient", () => {
       if (failures-- > 0) res.writeHead(503).end();
       else acceptBatch(batch, res);
     };
-    const client = new EdgeClient("gw-1", config(), silentLogger);
+    const client = await EdgeClient.open("gw-1", config(), await dir(), silentLogger);
     client.enqueue(items(0, 2));
     client.enqueue(items(2, 2));
     await client.drained();
@@ -55,12 +58,26 @@ describe("EdgeClient", () => {
   it("retries when nothing listens, until the edge comes back", async () => {
     const url = edge.url;
     await edge.close();
-    const client = new EdgeClient("gw-1", config({ edgeUrl: url }), silentLogger);
+    const client = await EdgeClient.open("gw-1", config({ edgeUrl: url }), await dir(), silentLogger);
     client.enqueue(items(0, 2));
     await waitFor(() => client.stats.retries >= 2);
     client.stop();
     expect(client.queued).toBe(2);
     edge = await startFakeEdge();
+  });
+
+  it("keeps what the edge has not acknowledged across a gateway restart, and sends it first", async () => {
+    const queueDir = await dir();
+    edge.respond = (_batch, res) => { res.writeHead(503).end(); };
+    const before = await EdgeClient.open("gw-1", config(), queueDir, silentLogger);
+    before.enqueue(items(0, 3));
+    await waitFor(() => before.stats.retries >= 1);
+    before.stop();
+    edge.respond = acceptBatch;
+    const after = await EdgeClient.open("gw-1", config(), queueDir, silentLogger);
+    after.enqueue(items(3, 2));
+    await after.drained();
+    expect(seqs()).toEqual([0, 1, 2, 3, 4]);
   });
 
   it("drops a batch the edge refuses with 4xx and goes on with the next", async () => {
@@ -71,7 +88,7 @@ describe("EdgeClient", () => {
         res.writeHead(400, { "content-type": "application/problem+json" }).end(JSON.stringify({ title: "bad" }));
       } else acceptBatch(batch, res);
     };
-    const client = new EdgeClient("gw-1", config(), silentLogger);
+    const client = await EdgeClient.open("gw-1", config(), await dir(), silentLogger);
     client.enqueue(items(0, 2));
     client.enqueue(items(2, 2));
     await client.drained();
@@ -85,7 +102,7 @@ describe("EdgeClient", () => {
       if (down) res.writeHead(503).end();
       else acceptBatch(batch, res);
     };
-    const client = new EdgeClient("gw-1", config({ maxQueuedItems: 500 }), silentLogger);
+    const client = await EdgeClient.open("gw-1", config({ maxQueuedItems: 500 }), await dir(), silentLogger);
     for (let i = 0; i < 10; i++) client.enqueue(items(i * 100, 100));
     expect(client.queued).toBeLessThanOrEqual(500 + 100);
     await waitFor(() => client.stats.retries >= 1);
