@@ -29,6 +29,11 @@ export class DiskQueue<T> {
   private readonly perSegment: number;
   /** Position of the oldest queued item among all items this instance has seen; drops and acks move it. */
   private head = 0;
+  /**
+   * Parsed items of the head and tail segments: with a healthy consumer they are the same segment,
+   * and a push followed by a peek never touches the disk to read.
+   */
+  private readonly parsed = new Map<number, T[]>();
   readonly stats: DiskQueueStats = { queued: 0, dropped: 0 };
 
   private constructor(private readonly options: DiskQueueOptions) {
@@ -70,6 +75,8 @@ export class DiskQueue<T> {
       const room = this.perSegment - (this.counts.get(tail) ?? 0);
       const slice = items.slice(next, next + room);
       await appendFile(join(this.options.dir, segmentName(tail)), slice.map((i) => JSON.stringify(i) + "\n").join(""), { mode: 0o600 });
+      if ((this.counts.get(tail) ?? 0) === 0) this.parsed.set(tail, []);
+      this.parsed.get(tail)?.push(...slice);
       this.counts.set(tail, (this.counts.get(tail) ?? 0) + slice.length);
       this.stats.queued += slice.length;
       next += slice.length;
@@ -99,17 +106,23 @@ export class DiskQueue<T> {
 
   private async oldest(max: number): Promise<T[]> {
     const out: T[] = [];
+    const [head, tail] = [this.segments[0], this.segments.at(-1)];
     let skip = this.headTaken;
     for (const n of this.segments) {
-      const lines = await this.lines(n);
-      for (const line of lines.slice(skip)) {
-        if (out.length >= max) return out;
-        out.push(JSON.parse(line) as T);
+      let items = this.parsed.get(n);
+      if (!items) {
+        items = (await this.lines(n)).map((line) => JSON.parse(line) as T);
+        // Cache only a complete read: a push may have appended while the file was being read.
+        if ((n === head || n === tail) && items.length === this.counts.get(n)) this.parsed.set(n, items);
       }
+      out.push(...items.slice(skip, skip + max - out.length));
       skip = 0;
+      if (out.length >= max) break;
     }
+    for (const n of this.parsed.keys()) if (n !== head && n !== tail) this.parsed.delete(n);
     return out;
   }
+
 
   private async ack(count: number): Promise<void> {
     let left = Math.min(count, this.stats.queued);
@@ -139,6 +152,7 @@ export class DiskQueue<T> {
   private async removeHead(): Promise<void> {
     const head = this.segments.shift() as number;
     this.counts.delete(head);
+    this.parsed.delete(head);
     this.headTaken = 0;
     await rm(join(this.options.dir, segmentName(head)), { force: true });
   }

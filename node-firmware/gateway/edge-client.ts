@@ -108,8 +108,8 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
       await this.send(items);
       this.attempt = 0;
     } catch (error) {
-      this.sending = false;
       if (error instanceof RetriableError) {
+        this.sending = false;
         this.stats.retries++;
         const delay = backoffDelay(this.attempt++, this.config.retry.initialMs, this.config.retry.maxMs);
         this.log.warn("edge unavailable, will retry", { error: error.message, delayMs: delay, queuedItems: this.queue.size });
