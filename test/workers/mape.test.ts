@@ -93,6 +93,13 @@ describe("Analyze and Plan", () => {
     expect(observe(baseline, reading(4), "latency", "a", 99).anomaly).toBeNull();
   });
 
+  it("does not learn a fault that starts during warm-up as the normal", () => {
+    let baseline = observe(undefined, reading(10), "latency", "a", 0).next;
+    baseline = observe(baseline, reading(10), "latency", "a", 1).next;
+    for (let i = 2; i < 12; i++) baseline = observe(baseline, reading(300), "latency", "a", i).next;
+    expect(observe(baseline, reading(300), "latency", "a", 12).anomaly).toMatchObject({ kind: "latency_spike", observed: 300 });
+  });
+
   it("applies cooldown, per-node rate and dry-run", () => {
     const anomaly = (neighbor: string) => ({ kind: "loss_burst" as const, nodeId: "a", neighbor, metric: "loss" as const, ts: 0 });
     const none = { lastAtByTarget: new Map<string, number>(), countLastMinuteByNode: new Map<string, number>() };

@@ -68,8 +68,11 @@ export function observe(baseline: Baseline | undefined, reading: NeighborReading
   const spread = Math.max(baseline.deviation, s.minDeviation[metric]);
   const threshold = baseline.threshold ?? s.threshold;
   const score = (BAD_DIRECTION[metric] * (x - baseline.mean)) / spread;
-  const anomalous = baseline.samples >= s.warmup && score > threshold;
-  const next = anomalous
+  const outlier = score > threshold;
+  // During warm-up an outlier is not reported (the baseline is not trusted yet) but it is not
+  // learnt at full weight either, so a fault that starts then does not become the normal.
+  const anomalous = baseline.samples >= s.warmup && outlier;
+  const next = outlier
     ? { ...baseline, mean: baseline.mean + (s.alpha / 10) * BAD_DIRECTION[metric] * threshold * spread, samples: baseline.samples + 1 }
     : {
         ...baseline,
