@@ -18,6 +18,8 @@ export interface LocalWorkerOptions {
 export interface LocalWorker {
   url: URL;
   appliedMigrations: string[];
+  /** The local D1 itself, for tooling and tests that check what was stored. */
+  database(): ReturnType<Miniflare["getD1Database"]>;
   dispose(): Promise<void>;
 }
 
@@ -69,7 +71,7 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
     const url = await mf.ready;
     const db = await mf.getD1Database(d1.binding);
     const appliedMigrations = await applyMigrations(db, join(options.root, d1.migrations_dir));
-    return { url, appliedMigrations, dispose: () => mf.dispose() };
+    return { url, appliedMigrations, database: () => mf.getD1Database(d1.binding), dispose: () => mf.dispose() };
   } catch (error) {
     await mf.dispose();
     throw error;

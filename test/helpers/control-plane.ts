@@ -16,6 +16,11 @@ export interface ControlPlane {
   credentialFile: string;
   adminJwt(): Promise<string>;
   joinToken(nodeId: string, role?: "node" | "gateway"): Promise<string>;
+  /** Telemetry samples D1 holds for a node (its per-minute rollups, summed). */
+  samplesStored(nodeId: string): Promise<number>;
+  /** Takes the control plane away (an edge outage) until `start` brings it back on the same state and port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -27,14 +32,16 @@ export async function startControlPlane(extraSecrets: Record<string, string> = {
   const port = await freePort();
   const ca = await ensureCa(stateDir, trustDomain);
   const admin = await ensureLocalAdmin(stateDir, trustDomain, `http://127.0.0.1:${port}`);
-  const worker = await startLocalWorker({
-    root: ROOT,
-    stateDir,
-    host: "127.0.0.1",
-    port,
-    wrangler,
-    secrets: { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap, ...extraSecrets },
-  });
+  const launch = () =>
+    startLocalWorker({
+      root: ROOT,
+      stateDir,
+      host: "127.0.0.1",
+      port,
+      wrangler,
+      secrets: { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap, ...extraSecrets },
+    });
+  let worker: Awaited<ReturnType<typeof launch>> | undefined = await launch();
   const url = worker.url.origin;
   const adminJwt = () => adminToken(admin.credential, url);
   return {
@@ -44,8 +51,21 @@ export async function startControlPlane(extraSecrets: Record<string, string> = {
     credentialFile: admin.credentialFile,
     adminJwt,
     joinToken: async (nodeId, role = "node") => createJoinToken(url, await adminJwt(), nodeId, role),
+    samplesStored: async (nodeId) => {
+      if (!worker) throw new Error("the control plane is stopped");
+      const db = await worker.database();
+      const row = await db.prepare("SELECT coalesce(sum(samples), 0) AS n FROM telemetry_rollups WHERE node_id = ?").bind(nodeId).first<{ n: number }>();
+      return row?.n ?? 0;
+    },
+    stop: async () => {
+      await worker?.dispose();
+      worker = undefined;
+    },
+    start: async () => {
+      worker ??= await launch();
+    },
     dispose: async () => {
-      await worker.dispose();
+      await worker?.dispose();
       await rm(stateDir, { recursive: true, force: true });
     },
   };
