@@ -25,3 +25,8 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
   return diff === 0;
 }
+
+/** The DER bytes of a single-block PEM (certificate or PKCS#8 key). */
+export function pemToDer(pem: string): Uint8Array {
+  return Uint8Array.from(atob(pem.replace(/-----[^-]+-----|\s/g, "")), (c) => c.charCodeAt(0));
+}

@@ -1,6 +1,6 @@
 import type { webcrypto } from "node:crypto";
 import { x509 } from "../../protocol/x509.js";
-import type { ActionSigningKey, CaSecret, SigningCa } from "../../protocol/index.js";
+import { pemToDer, type ActionSigningKey, type CaSecret, type SigningCa } from "../../protocol/index.js";
 
 const EC = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 const DAY_MS = 86_400_000;
@@ -77,7 +77,7 @@ export async function exportRootKey(root: KeyedCert): Promise<string> {
 
 export async function importRoot(certPem: string, keyPem: string): Promise<KeyedCert> {
   const cert = new x509.X509Certificate(certPem);
-  const der = Buffer.from(keyPem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+  const der = pemToDer(keyPem);
   const privateKey = await crypto.subtle.importKey("pkcs8", der, EC, true, ["sign"]);
   const publicKey = await cert.publicKey.export(EC, ["verify"]);
   return { cert, keys: { privateKey, publicKey } };

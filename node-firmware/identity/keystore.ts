@@ -1,6 +1,6 @@
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { generateNodeKey, type KeyPair } from "../../protocol/index.js";
+import { generateNodeKey, pemToDer, type KeyPair } from "../../protocol/index.js";
 
 const ED25519 = { name: "Ed25519" } as const;
 const EC = { name: "ECDSA", namedCurve: "P-256" } as const;
@@ -24,7 +24,6 @@ export async function readOptional(file: string): Promise<string | undefined> {
 
 const toPem = (label: string, der: ArrayBuffer) =>
   `-----BEGIN ${label}-----\n${Buffer.from(der).toString("base64").match(/.{1,64}/g)?.join("\n") ?? ""}\n-----END ${label}-----\n`;
-const fromPem = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64");
 
 export const exportPkcs8Pem = async (key: CryptoKey) => toPem("PRIVATE KEY", await crypto.subtle.exportKey("pkcs8", key));
 
@@ -32,7 +31,7 @@ export const exportPkcs8Pem = async (key: CryptoKey) => toPem("PRIVATE KEY", awa
 export async function importPkcs8(pem: string, kind: "ed25519" | "p256"): Promise<KeyPair> {
   const algorithm = kind === "ed25519" ? ED25519 : EC;
   const usages: KeyUsage[] = ["sign"];
-  const privateKey = await crypto.subtle.importKey("pkcs8", fromPem(pem), algorithm, true, usages);
+  const privateKey = await crypto.subtle.importKey("pkcs8", pemToDer(pem), algorithm, true, usages);
   const { d: _d, key_ops: _ops, ...publicJwk } = await crypto.subtle.exportKey("jwk", privateKey);
   const publicKey = await crypto.subtle.importKey("jwk", publicJwk, algorithm, true, ["verify"]);
   return { privateKey, publicKey };

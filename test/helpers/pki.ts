@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { initCa } from "../../ctl/ca/authority.js";
-import type { CaSecret } from "../../protocol/index.js";
+import { pemToDer, type CaSecret } from "../../protocol/index.js";
 
 export const TEST_TRUST_DOMAIN = "x0tta6bl4.mesh";
 
@@ -39,7 +39,7 @@ export interface Leaf {
 export async function issueLeaf(secret: CaSecret, spiffeId: string, validity: { notBefore: number; notAfter: number }): Promise<Leaf> {
   const { x509 } = await import("../../protocol/x509.js");
   const issuer = new x509.X509Certificate(secret.active.chain[0] as string);
-  const signingKey = await crypto.subtle.importKey("pkcs8", Buffer.from(secret.active.key.replace(/-----[^-]+-----|\s/g, ""), "base64"), EC, false, ["sign"]);
+  const signingKey = await crypto.subtle.importKey("pkcs8", pemToDer(secret.active.key), EC, false, ["sign"]);
   const keys = await crypto.subtle.generateKey(EC, true, ["sign", "verify"]);
   const serial = `7${Math.floor(Math.random() * 1e15).toString(16)}`;
   const cert = await x509.X509CertificateGenerator.create({

@@ -1,5 +1,5 @@
 import { calculateJwkThumbprint, type JWK } from "jose";
-import { CaSecret, type ActionKey, type ActionSigningKey, type SpiffeBundle } from "../../protocol/index.js";
+import { CaSecret, pemToDer, type ActionKey, type ActionSigningKey, type SpiffeBundle } from "../../protocol/index.js";
 import { x509 } from "../../protocol/x509.js";
 import { ProblemError } from "../http/problem.js";
 
@@ -28,7 +28,6 @@ export interface Authority {
   actionKeys: ActionKey[];
 }
 
-const pemToDer = (pem: string) => Uint8Array.from(atob(pem.replace(/-----[^-]+-----|\s/g, "")), (c) => c.charCodeAt(0));
 
 async function jwtKeyOf(cert: x509.X509Certificate): Promise<JwtKey> {
   const publicKey = await cert.publicKey.export(EC, ["verify"]);

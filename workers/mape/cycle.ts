@@ -5,7 +5,7 @@ import { planIngest } from "../telemetry/ingest.js";
 import { loadKnownNodes, writePlan } from "../telemetry/store.js";
 import { nodeDown, observe, type Anomaly, type Baseline, type Metric } from "./analyze.js";
 import { judgeOutcomes, missedIncidents } from "./knowledge.js";
-import { plan, type GuardRails, type PlannedDecision } from "./plan.js";
+import { plan, targetKey, type GuardRails, type PlannedDecision } from "./plan.js";
 import { baselineKey, baselineUpserts, decisionInsert, loadBaselines, recentActions } from "./store.js";
 
 const METRICS: Metric[] = ["latency", "loss", "tq"];
@@ -53,7 +53,7 @@ function analyze(batch: TelemetryBatch, known: Awaited<ReturnType<typeof loadKno
   return { anomalies, reflexes };
 }
 
-const reflexTarget = (nodeId: string, reflex: Reflex) => `${nodeId}:${reflex.kind}:${reflex.neighbor}`;
+const reflexTarget = (nodeId: string, reflex: Reflex) => targetKey(nodeId, reflex.kind, reflex.neighbor);
 
 function actionFor(decisionId: string, decision: PlannedDecision, now: number): Action | null {
   if (decision.disposition !== "send" || !decision.params) return null;

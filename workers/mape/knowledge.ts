@@ -2,6 +2,7 @@ import type { BatchItem as BatchStatement } from "drizzle-orm/batch";
 import type { Reflex } from "../../protocol/index.js";
 import type { Database } from "../db/client.js";
 import { DEFAULT_DETECTOR, type Anomaly } from "./analyze.js";
+import { targetKey } from "./plan.js";
 import { actionsToJudge, decisionsOnTarget, thresholdFeedback, verdictUpdate } from "./store.js";
 
 export interface FeedbackSettings {
@@ -51,7 +52,7 @@ export async function missedIncidents(
   const statements: BatchStatement<"sqlite">[] = [];
   for (const { nodeId, reflex } of reflexes) {
     const seen = seenNow.some((a) => a.nodeId === nodeId && a.neighbor === reflex.neighbor);
-    const seenBefore = seen ? 1 : await decisionsOnTarget(db, nodeId, `${nodeId}:${reflex.kind}:${reflex.neighbor}`, reflex.ts - 60_000, reflex.ts);
+    const seenBefore = seen ? 1 : await decisionsOnTarget(db, nodeId, targetKey(nodeId, reflex.kind, reflex.neighbor), reflex.ts - 60_000, reflex.ts);
     if (seenBefore === 0) statements.push(thresholdFeedback(db, { fromNode: nodeId, toNode: reflex.neighbor, metric: "tq" }, f.tighten, bounds(f)));
   }
   return statements;

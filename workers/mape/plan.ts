@@ -11,6 +11,9 @@ export interface GuardRails {
   reroutePenalty: number;
 }
 
+/** What the guard rails count per: one node, one kind of repair, one neighbor. */
+export const targetKey = (nodeId: string, kind: string, neighbor = "") => `${nodeId}:${kind}:${neighbor}`;
+
 export const DEFAULT_GUARD_RAILS: GuardRails = { cooldownMs: 60_000, maxActionsPerNodePerMinute: 3, dryRun: false, reroutePenalty: 150 };
 
 /** Recent actions the guard rails weigh: by target key and by node. */
@@ -46,7 +49,7 @@ export function plan(anomalies: readonly Anomaly[], recent: RecentActions, rails
   const counts = new Map(recent.countLastMinuteByNode);
   return anomalies.map((anomaly) => {
     const { params, why } = rule(anomaly, rails);
-    const target = `${anomaly.nodeId}:${params?.kind ?? anomaly.kind}:${anomaly.neighbor ?? ""}`;
+    const target = targetKey(anomaly.nodeId, params?.kind ?? anomaly.kind, anomaly.neighbor);
     if (!params) return { anomaly, target, disposition: "observe", why };
     if (now - (lastAt.get(target) ?? -Infinity) < rails.cooldownMs) return { anomaly, params, target, disposition: "suppressed-cooldown", why };
     if ((counts.get(anomaly.nodeId) ?? 0) >= rails.maxActionsPerNodePerMinute) return { anomaly, params, target, disposition: "suppressed-rate", why };

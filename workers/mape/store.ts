@@ -35,7 +35,7 @@ export function baselineUpserts(db: Database, baselines: ReadonlyMap<string, Bas
 export async function recentActions(db: Database, nodeIds: readonly string[], since: number, minuteAgo: number): Promise<RecentActions> {
   const rows: { ts: number; nodeId: string | null; target: string }[] = [];
   // By node first: the (node_id, ts) index keeps this a range scan however large the table grows.
-  // Two bound values per id's worth of room: the ids plus the time bound must stay within D1's limit.
+  // Chunks of 50 ids: with the time bound they stay well inside D1's 100 bound parameters.
   for (const chunk of chunkRows(nodeIds.map((id) => ({ id })), 2)) {
     rows.push(
       ...(await db
