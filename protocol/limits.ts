@@ -8,4 +8,6 @@ export const limits = {
   batchItems: 500,
   /** Most neighbors one node may report. */
   neighbors: 64,
+  /** Most traffic sources one sample reports (the busiest ones). */
+  sources: 16,
 } as const;

@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { EpochMs, NodeId } from "./ids.js";
+import { SourceAddress as Source, type Reflex } from "./telemetry.js";
 
 /** The closed set of repairs the Plan phase may order and the Execute phase knows how to apply. */
 export const ActionKind = z.enum(["reroute", "isolate_source", "rate_limit", "restart_interface", "retry_probe", "set_threshold"]);
 export type ActionKind = z.infer<typeof ActionKind>;
 
-const Source = z.string().min(1).max(64);
 
 export const ActionParams = z.discriminatedUnion("kind", [
   /** Make batman-adv avoid a link: raise the hop penalty towards `neighbor`. */
@@ -17,6 +17,13 @@ export const ActionParams = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("set_threshold"), metric: z.enum(["latency", "loss", "tq"]), value: z.number().nonnegative() }),
 ]);
 export type ActionParams = z.infer<typeof ActionParams>;
+
+/** The action a node's reflex took, as the Execute step would have taken it. */
+export function reflexAction(reflex: Reflex): ActionParams {
+  return reflex.kind === "isolate_source"
+    ? { kind: "isolate_source", source: reflex.source, ttlSeconds: reflex.ttlSeconds }
+    : { kind: "reroute", neighbor: reflex.neighbor, hopPenalty: reflex.hopPenalty };
+}
 
 /** What the control plane signs. `idempotencyKey` is the same for re-sent copies of one decision. */
 export const Action = z.strictObject({
@@ -95,9 +102,11 @@ export const Knowledge = z.strictObject({
 });
 export type Knowledge = z.infer<typeof Knowledge>;
 
-/** Fault injection into a simulated node (admins only): degrade the link to `neighbor`, or clear it. */
+/** Fault injection into a simulated node (admins only): degrade the link to `neighbor` or clear it; start or stop a flood from `source`. */
 export const SimFault = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("degrade"), neighbor: NodeId, latencyMs: z.number().min(0).max(60_000), loss: z.number().min(0).max(1) }),
   z.strictObject({ kind: z.literal("restore"), neighbor: NodeId }),
+  z.strictObject({ kind: z.literal("flood"), source: Source, packetsPerSecond: z.number().int().min(1).max(100_000_000) }),
+  z.strictObject({ kind: z.literal("calm"), source: Source }),
 ]);
 export type SimFault = z.infer<typeof SimFault>;

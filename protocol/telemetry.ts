@@ -30,14 +30,45 @@ export const ProcessStats = z.strictObject({
 });
 export type ProcessStats = z.infer<typeof ProcessStats>;
 
-/** A repair the node made by itself, without the edge (a local reflex), reported with the next sample. */
-export const Reflex = z.strictObject({
-  kind: z.literal("reroute"),
-  neighbor: NodeId,
-  hopPenalty: z.number().int().min(0).max(255),
-  reason: z.string().max(256),
-  ts: EpochMs,
+/** An IPv4 or IPv6 source address as text. */
+export const SourceAddress = z.union([z.ipv4(), z.ipv6()]);
+
+/** One traffic source as the node's data plane counts it over the last interval. */
+export const SourceReading = z.strictObject({
+  source: SourceAddress,
+  /** Arriving packets per second, those dropped included. */
+  packetsPerS: z.number().nonnegative(),
+  bytesPerS: z.number().nonnegative(),
+  droppedPerS: z.number().nonnegative(),
+  /** On the node's blocklist now. */
+  blocked: z.boolean(),
 });
+export type SourceReading = z.infer<typeof SourceReading>;
+
+/** Where the node's packet counters come from, and what its filter holds. */
+export const DataPlaneReading = z.strictObject({
+  /** `xdp`: eBPF in the kernel; `sysfs`: interface counters only (no per-source view); `simulated`. */
+  kind: z.enum(["xdp", "sysfs", "simulated"]),
+  /** How the XDP program is attached: in the driver, or in the generic (skb) path. */
+  xdpMode: z.enum(["native", "generic"]).optional(),
+  /** Why the node runs without XDP, when it does. */
+  fallbackReason: z.string().max(256).optional(),
+  /** The busiest sources, by packet rate. */
+  sources: z.array(SourceReading).max(limits.sources),
+  blocklistSize: Counter,
+  rateLimitedSources: Counter,
+  /** Cumulative drops since the data plane started. */
+  dropped: z.strictObject({ blocked: Counter, rateLimited: Counter }),
+});
+export type DataPlaneReading = z.infer<typeof DataPlaneReading>;
+
+const ReflexBase = { reason: z.string().max(256), ts: EpochMs };
+
+/** A repair the node made by itself, without the edge (a local reflex), reported with the next sample. */
+export const Reflex = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("reroute"), neighbor: NodeId, hopPenalty: z.number().int().min(0).max(255), ...ReflexBase }),
+  z.strictObject({ kind: z.literal("isolate_source"), source: SourceAddress, ttlSeconds: z.number().int().min(1).max(86_400), packetsPerS: z.number().nonnegative(), ...ReflexBase }),
+]);
 export type Reflex = z.infer<typeof Reflex>;
 
 /** One Monitor sample, published by a node every interval. */
@@ -55,6 +86,7 @@ export const NodeTelemetry = z.strictObject({
   process: ProcessStats,
   /** The node's outage buffer: samples waiting for the broker, and samples lost to its bound. */
   buffer: z.strictObject({ queued: Counter, dropped: Counter }).optional(),
+  dataplane: DataPlaneReading.optional(),
   /** Reflexes taken since the previous sample. */
   reflexes: z.array(Reflex).max(16).optional(),
 });

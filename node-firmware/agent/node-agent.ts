@@ -12,6 +12,7 @@ export interface NodeAgentStats {
   /** Samples taken while the broker was unreachable and there was no buffer to keep them. */
   skippedOffline: number;
   publishErrors: number;
+  sampleErrors: number;
 }
 
 const REPLAY_CHUNK = 50;
@@ -24,7 +25,7 @@ const REPLAY_ACK_TIMEOUT_MS = 5000;
  * being replayed) queue on disk and go out in order, QoS 1, once it is back.
  */
 export class NodeAgent {
-  readonly stats: NodeAgentStats = { published: 0, skippedOffline: 0, publishErrors: 0 };
+  readonly stats: NodeAgentStats = { published: 0, skippedOffline: 0, publishErrors: 0, sampleErrors: 0 };
   private timer: NodeJS.Timeout | undefined;
   private draining = false;
 
@@ -41,17 +42,25 @@ export class NodeAgent {
     this.client.on("connect", () => {
       this.log.info("connected to broker", { url: this.config.broker.url });
       this.publishStatus("online");
-      this.tick(); // the mesh learns our links now, not one interval later
+      void this.tick(); // the mesh learns our links now, not one interval later
       void this.drain();
     });
     this.client.on("offline", () => { this.log.warn("broker unreachable, retrying", { url: this.config.broker.url }); });
     this.client.on("error", (error) => { this.log.warn("mqtt error", { error: errorText(error) }); });
-    this.timer = setInterval(() => { this.tick(); }, this.config.telemetry.intervalMs);
+    this.timer = setInterval(() => { void this.tick(); }, this.config.telemetry.intervalMs);
   }
 
-  tick(): void {
-    const sample = this.sampler.next();
-    const reflexes = this.reflexes?.observe(sample.neighbors, sample.ts) ?? [];
+  /** One Monitor sample, never throwing: a data plane that cannot be read costs that sample, counted and logged. */
+  async tick(): Promise<void> {
+    let sample: NodeTelemetry;
+    try {
+      sample = await this.sampler.next();
+    } catch (error) {
+      this.stats.sampleErrors++;
+      this.log.warn("monitor sample failed", { error: errorText(error) });
+      return;
+    }
+    const reflexes = this.reflexes?.observe(sample.neighbors, sample.dataplane?.sources ?? [], sample.ts) ?? [];
     if (reflexes.length > 0) sample.reflexes = reflexes;
     if (this.buffer) sample.buffer = { queued: this.buffer.stats.queued, dropped: this.buffer.stats.dropped };
     if (this.buffer && (!this.client.connected || this.draining || this.buffer.size > 0)) {

@@ -6,6 +6,9 @@ import type { AgentConfig } from "../config/schema.js";
 import { TelemetryBridge } from "../gateway/bridge.js";
 import { DenyListRelay } from "../gateway/deny-list-relay.js";
 import { EdgeClient } from "../gateway/edge-client.js";
+import { openDataPlane } from "../dataplane/open.js";
+import type { DataPlane } from "../dataplane/dataplane.js";
+import { routeActions } from "../execute/backend.js";
 import { ActionExecutor } from "../execute/executor.js";
 import { resultPublisher, serveActions } from "../execute/serve.js";
 import { IdentityAgent, type SvidMaterial } from "../identity/agent.js";
@@ -13,7 +16,7 @@ import { clientTlsOptions, type PeerPolicy } from "../identity/tls.js";
 import { errorText, type Logger } from "../log.js";
 import { acceptSimFaults } from "../mesh/faults.js";
 import { SimulatedMesh } from "../mesh/simulated.js";
-import { Reflexes } from "../monitor/reflexes.js";
+import { DEFAULT_REFLEXES, Reflexes } from "../monitor/reflexes.js";
 import { TelemetrySampler } from "../monitor/sampler.js";
 import type { EmbeddedBroker } from "../mqtt/broker.js";
 import { connectMqtt } from "../mqtt/connect.js";
@@ -31,6 +34,7 @@ export interface RunningAgent {
   readonly deny: DenyView;
   readonly executor: ActionExecutor;
   readonly mesh: SimulatedMesh;
+  readonly dataplane: DataPlane;
   stop(): Promise<void>;
 }
 
@@ -87,13 +91,15 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     policy(config.broker.spiffeId ? { kind: "exact", spiffeId: config.broker.spiffeId } : { kind: "trust-domain", trustDomain: trustDomain as string });
   const credentials = identity && { token: () => identity.controlPlaneToken(), invalidate: () => { identity.invalidateToken(); } };
   const edgeQueueDir = config.identity ? join(config.identity.stateDir, "edge-queue") : undefined;
+  const mesh = new SimulatedMesh(config.nodeId, config.mesh.peers, config.mesh.seed);
+  const dataplane = await openDataPlane(config, mesh.neighborIds, log.child({ component: "dataplane" }));
+  const actions = routeActions(mesh, dataplane);
   const edge = config.gateway && edgeQueueDir ? await EdgeClient.open(config.nodeId, config.gateway, edgeQueueDir, log.child({ component: "edge" }), credentials) : undefined;
   // From here to the end of setup nothing may await: every `connect` listener must be in place
   // before the client can connect, or it misses the first connection.
   const client = connectMqtt({ ...config, broker: { ...config.broker, url: brokerUrl } }, svid ? clientTlsOptions(svid, serverPolicy()) : undefined);
-  const mesh = new SimulatedMesh(config.nodeId, config.mesh.peers, config.mesh.seed);
   const executeLog = log.child({ component: "execute" });
-  const executor = new ActionExecutor(config.nodeId, mesh, resultPublisher(client, config.nodeId, executeLog), executeLog);
+  const executor = new ActionExecutor(config.nodeId, actions, resultPublisher(client, config.nodeId, executeLog), executeLog);
   const trust = (material: SvidMaterial) => {
     executor.trust(material.actionKeys).catch((error: unknown) => { executeLog.error("action keys unusable", { error: errorText(error) }); });
   };
@@ -106,10 +112,10 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   });
   followDenyList(client, deny, log.child({ component: "deny-list" }));
   serveActions(client, config.nodeId, executor, executeLog);
-  acceptSimFaults(client, config.nodeId, mesh, log.child({ component: "sim" }));
+  acceptSimFaults(client, config.nodeId, mesh, dataplane, log.child({ component: "sim" }));
 
   const monitorLog = log.child({ component: "monitor" });
-  const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh), monitorLog, buffer, new Reflexes(mesh, monitorLog));
+  const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh, dataplane), monitorLog, buffer, new Reflexes(actions, monitorLog, { ...DEFAULT_REFLEXES, ...config.reflexes }));
   const bridge = config.gateway && edge ? new TelemetryBridge(client, config.gateway, edge, log.child({ component: "bridge" })) : undefined;
   const relay = config.gateway && credentials && config.identity
     ? new DenyListRelay(config.identity.edgeUrl, credentials.token, client, deny, log.child({ component: "deny-list" }))
@@ -129,6 +135,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     identity?.stop();
     await closeMqtt(client).catch((error: unknown) => { log.warn("mqtt close failed", { error: errorText(error) }); });
     await broker?.close();
+    await dataplane.close().catch((error: unknown) => { log.warn("data plane close failed", { error: errorText(error) }); });
   };
-  return { config, client, node, broker, bridge, edge, identity, deny, executor, mesh, stop };
+  return { config, client, node, broker, bridge, edge, identity, deny, executor, mesh, dataplane, stop };
 }

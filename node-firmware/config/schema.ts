@@ -14,6 +14,23 @@ const SimulatedMesh = z.strictObject({
   seed: z.number().int().default(1),
 });
 
+const DataPlaneSection = z.discriminatedUnion("backend", [
+  z.strictObject({ backend: z.literal("simulated") }),
+  z.strictObject({
+    /** xdp_guard on `interface`; when eBPF cannot load, interface counters only (`sysfs`), said in telemetry. */
+    backend: z.literal("xdp"),
+    interface: z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, "must be a Linux interface name"),
+    /** The built bpf/xdp_guard.bpf.o; default: next to the firmware. */
+    object: z.string().min(1).optional(),
+    pinRoot: z.string().min(1).optional(),
+  }),
+]);
+
+const ReflexSection = z.strictObject({
+  floodPps: z.number().positive().default(5000),
+  isolateTtlS: z.number().int().min(1).max(86_400).default(30),
+});
+
 const EmbeddedBroker = z.strictObject({
   host: z.string().min(1).default("127.0.0.1"),
   port: Port.default(1883),
@@ -76,6 +93,8 @@ export const AgentConfig = z
       })
       .prefault({}),
     mesh: SimulatedMesh,
+    dataplane: DataPlaneSection.default({ backend: "simulated" }),
+    reflexes: ReflexSection.prefault({}),
     identity: IdentitySection.optional(),
     gateway: GatewaySection.optional(),
   })

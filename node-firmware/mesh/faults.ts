@@ -1,10 +1,12 @@
 import type { MqttClient } from "mqtt";
 import { SimFault, decodePayload, simTopic } from "../../protocol/index.js";
 import { errorText, type Logger } from "../log.js";
+import type { DataPlane } from "../dataplane/dataplane.js";
+import { SimulatedDataPlane } from "../dataplane/simulated.js";
 import type { SimulatedMesh } from "./simulated.js";
 
 /** Lets an admin inject faults into this node's simulated mesh over MQTT (the broker lets only admins publish there). */
-export function acceptSimFaults(client: MqttClient, nodeId: string, mesh: SimulatedMesh, log: Logger): void {
+export function acceptSimFaults(client: MqttClient, nodeId: string, mesh: SimulatedMesh, dataplane: DataPlane, log: Logger): void {
   const topic = simTopic(nodeId);
   client.on("connect", () => {
     client.subscribe(topic, { qos: 1 }, (error) => {
@@ -18,8 +20,14 @@ export function acceptSimFaults(client: MqttClient, nodeId: string, mesh: Simula
       log.warn("invalid fault ignored", { reason: fault.reason, detail: fault.detail });
       return;
     }
-    if (fault.value.kind === "degrade") mesh.degrade(fault.value.neighbor, fault.value);
-    else mesh.restore(fault.value.neighbor);
-    log.info("simulated fault", { ...fault.value });
+    const f = fault.value;
+    if (f.kind === "degrade") mesh.degrade(f.neighbor, f);
+    else if (f.kind === "restore") mesh.restore(f.neighbor);
+    else if (!(dataplane instanceof SimulatedDataPlane)) {
+      log.warn("flood faults need the simulated data plane; send real traffic to a real one", { kind: f.kind, dataplane: dataplane.kind });
+      return;
+    } else if (f.kind === "flood") dataplane.flood(f.source, f.packetsPerSecond);
+    else dataplane.calm(f.source);
+    log.info("simulated fault", { ...f });
   });
 }

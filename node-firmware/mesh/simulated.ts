@@ -69,13 +69,9 @@ export function baseQuality(distance: number): Omit<NeighborReading, "neighbor">
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
 
-/** What Execute has changed in the simulated node, as a router would hold it in batman-adv and XDP maps. */
+/** What Execute has changed in the simulated node, as a router would hold it in batman-adv. */
 export interface SimulatedControls {
   hopPenalty: Map<string, number>;
-  /** source → blocked until (ms) */
-  blocked: Map<string, number>;
-  /** source → packets/s and until (ms) */
-  rateLimits: Map<string, { packetsPerSecond: number; until: number }>;
   thresholds: Map<string, number>;
   interfaceRestarts: number;
   probes: number;
@@ -86,8 +82,6 @@ export class SimulatedMesh implements MeshBackend, ActionBackend {
   readonly kind = "simulated";
   readonly controls: SimulatedControls = {
     hopPenalty: new Map(),
-    blocked: new Map(),
-    rateLimits: new Map(),
     thresholds: new Map(),
     interfaceRestarts: 0,
     probes: 0,
@@ -104,6 +98,10 @@ export class SimulatedMesh implements MeshBackend, ActionBackend {
       .map((l) => ({ id: l.a === nodeId ? l.b : l.a, distance: l.distance }))
       .sort((x, y) => x.id.localeCompare(y.id));
     this.jitter = prng(seed ^ fnv1a(nodeId));
+  }
+
+  get neighborIds(): string[] {
+    return this.neighbors.map((n) => n.id);
   }
 
   /** Fault injection: readings towards `neighbor` get this extra latency and loss until `restore`. */
@@ -131,7 +129,7 @@ export class SimulatedMesh implements MeshBackend, ActionBackend {
     return { neighbors, counters: { ...this.counters } };
   }
 
-  apply(params: ActionParams, now: number): Promise<void> {
+  apply(params: ActionParams, _now: number): Promise<void> {
     const c = this.controls;
     switch (params.kind) {
       case "reroute":
@@ -139,11 +137,8 @@ export class SimulatedMesh implements MeshBackend, ActionBackend {
         c.hopPenalty.set(params.neighbor, params.hopPenalty);
         break;
       case "isolate_source":
-        c.blocked.set(params.source, now + params.ttlSeconds * 1000);
-        break;
       case "rate_limit":
-        c.rateLimits.set(params.source, { packetsPerSecond: params.packetsPerSecond, until: now + params.ttlSeconds * 1000 });
-        break;
+        return Promise.reject(new Error(`${params.kind} is the data plane's, not the mesh's`));
       case "restart_interface":
         c.interfaceRestarts++;
         this.counters = { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0 };

@@ -1,4 +1,6 @@
 import { RELEASE, type NodeTelemetry, type Role } from "../../protocol/index.js";
+import type { DataPlane } from "../dataplane/dataplane.js";
+import { SourceRates, readDataPlane } from "../dataplane/source-rates.js";
 import type { MeshBackend } from "../mesh/backend.js";
 import { ProcessStatsReader } from "./process-stats.js";
 
@@ -7,15 +9,18 @@ export class TelemetrySampler {
   private seq = 0;
   private readonly startedAt = Date.now();
   private readonly processStats = new ProcessStatsReader();
+  private readonly rates = new SourceRates();
 
   constructor(
     private readonly nodeId: string,
     private readonly role: Role,
     private readonly backend: MeshBackend,
+    private readonly dataplane: DataPlane,
   ) {}
 
-  next(now = Date.now()): NodeTelemetry {
+  async next(now = Date.now()): Promise<NodeTelemetry> {
     const { neighbors, counters } = this.backend.sample(now);
+    const { reading, snapshot } = await readDataPlane(this.dataplane, this.rates, now);
     return {
       v: 1,
       nodeId: this.nodeId,
@@ -25,8 +30,10 @@ export class TelemetrySampler {
       firmware: RELEASE,
       uptimeS: Math.max(0, (now - this.startedAt) / 1000),
       neighbors,
-      counters,
+      // A data plane on a real interface counts that interface; otherwise the mesh model does.
+      counters: snapshot.interfaceCounters ?? counters,
       process: this.processStats.read(),
+      dataplane: reading,
     };
   }
 }

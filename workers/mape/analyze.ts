@@ -1,4 +1,4 @@
-import type { NeighborReading, NodeStatus } from "../../protocol/index.js";
+import type { NeighborReading, NodeStatus, NodeTelemetry } from "../../protocol/index.js";
 
 export type Metric = "latency" | "loss" | "tq";
 
@@ -29,14 +29,18 @@ export const DEFAULT_DETECTOR: DetectorSettings = {
   minDeviation: { latency: 2, loss: 0.02, tq: 8 },
 };
 
-export type AnomalyKind = "latency_spike" | "loss_burst" | "tq_collapse" | "node_down";
+export type AnomalyKind = "latency_spike" | "loss_burst" | "tq_collapse" | "traffic_flood" | "node_down";
 
 /** What was seen, against what was expected: every anomaly carries its evidence. */
 export interface Anomaly {
   kind: AnomalyKind;
   nodeId: string;
   neighbor?: string;
-  metric?: Metric;
+  /** The traffic source of a flood. */
+  source?: string;
+  /** A flooding source the node has already blocked (by reflex or an earlier action). */
+  blocked?: boolean;
+  metric?: Metric | "packetsPerS";
   baseline?: number;
   spread?: number;
   observed?: number;
@@ -85,6 +89,16 @@ export function observe(baseline: Baseline | undefined, reading: NeighborReading
     anomaly: { kind: KIND[metric], nodeId, neighbor: reading.neighbor, metric, baseline: baseline.mean, spread, observed: x, score: Math.round(score * 100) / 100, ts },
     next,
   };
+}
+
+/**
+ * Floods: sources arriving faster than `floodPps` at a node, blocked or not (the node counts
+ * what its filter drops, so a blocked flood that goes on is still seen).
+ */
+export function floods(sample: NodeTelemetry, floodPps: number, ts: number): Anomaly[] {
+  return (sample.dataplane?.sources ?? [])
+    .filter((s) => s.packetsPerS > floodPps)
+    .map((s) => ({ kind: "traffic_flood", nodeId: sample.nodeId, source: s.source, blocked: s.blocked, metric: "packetsPerS", baseline: floodPps, observed: s.packetsPerS, score: Math.round((s.packetsPerS / floodPps) * 100) / 100, ts }));
 }
 
 /** A node's Last Will (or goodbye) is a node failure to record. */

@@ -1,12 +1,12 @@
-import { signAction, type Action, type CycleResponse, type Reflex, type TelemetryBatch } from "../../protocol/index.js";
+import { reflexAction, signAction, type Action, type CycleResponse, type Reflex, type TelemetryBatch } from "../../protocol/index.js";
 import type { Database } from "../db/client.js";
 import type { Authority } from "../identity/authority.js";
 import { planIngest } from "../telemetry/ingest.js";
 import { loadKnownNodes, writePlan } from "../telemetry/store.js";
-import { nodeDown, observe, type Anomaly, type Baseline, type Metric } from "./analyze.js";
+import { floods, nodeDown, observe, type Anomaly, type Baseline, type Metric } from "./analyze.js";
 import { judgeOutcomes, missedIncidents } from "./knowledge.js";
 import { plan, targetKey, type GuardRails, type PlannedDecision } from "./plan.js";
-import { baselineKey, baselineUpserts, decisionInsert, loadBaselines, recentActions } from "./store.js";
+import { baselineKey, baselineUpserts, decisionInsert, isolationState, loadBaselines, recentActions } from "./store.js";
 
 const METRICS: Metric[] = ["latency", "loss", "tq"];
 const ACTION_TTL_MS = 30_000;
@@ -26,7 +26,7 @@ interface Analysis {
 }
 
 /** Analyze: new samples against their links' baselines, and offline statuses. */
-function analyze(batch: TelemetryBatch, known: Awaited<ReturnType<typeof loadKnownNodes>>, baselines: Map<string, Baseline>, now: number): Analysis {
+function analyze(batch: TelemetryBatch, known: Awaited<ReturnType<typeof loadKnownNodes>>, baselines: Map<string, Baseline>, rails: GuardRails, now: number): Analysis {
   const anomalies: Anomaly[] = [];
   const reflexes: Analysis["reflexes"] = [];
   const newest = new Map([...known].map(([id, k]) => [id, k.lastTelemetryTs ?? -1]));
@@ -41,6 +41,7 @@ function analyze(batch: TelemetryBatch, known: Awaited<ReturnType<typeof loadKno
     if (sample.ts <= (newest.get(sample.nodeId) ?? -1)) continue; // a replay was analyzed the first time
     newest.set(sample.nodeId, sample.ts);
     for (const reflex of sample.reflexes ?? []) reflexes.push({ nodeId: sample.nodeId, reflex });
+    anomalies.push(...floods(sample, rails.floodPps, Math.min(sample.ts, now)));
     for (const reading of sample.neighbors) {
       for (const metric of METRICS) {
         const key = baselineKey(sample.nodeId, reading.neighbor, metric);
@@ -53,7 +54,7 @@ function analyze(batch: TelemetryBatch, known: Awaited<ReturnType<typeof loadKno
   return { anomalies, reflexes };
 }
 
-const reflexTarget = (nodeId: string, reflex: Reflex) => targetKey(nodeId, reflex.kind, reflex.neighbor);
+const reflexTarget = (nodeId: string, reflex: Reflex) => targetKey(nodeId, reflex.kind, reflex.kind === "reroute" ? reflex.neighbor : reflex.source);
 
 function actionFor(decisionId: string, decision: PlannedDecision, now: number): Action | null {
   if (decision.disposition !== "send" || !decision.params) return null;
@@ -79,14 +80,16 @@ export async function runCycle(ctx: CycleContext, batch: TelemetryBatch): Promis
   const reporting = [...new Set(batch.items.flatMap((i) => (i.kind === "telemetry" ? [i.telemetry.nodeId] : [])))];
   const [known, baselines] = await Promise.all([loadKnownNodes(db, batch.items), loadBaselines(db, reporting)]);
   const ingest = planIngest(batch, known, ctx.trustDomain, now);
-  const { anomalies, reflexes } = analyze(batch, known, baselines, now);
+  const { anomalies, reflexes } = analyze(batch, known, baselines, ctx.rails, now);
   let decisions: PlannedDecision[] = [];
   if (anomalies.length > 0) {
     const recent = await recentActions(db, [...new Set(anomalies.map((a) => a.nodeId))], now - ctx.rails.cooldownMs, now - 60_000);
-    // A node that already routed around a link by reflex needs no second order for it.
+    // A node that already routed around a link by reflex needs no second order for it. A reflex
+    // isolation is short-lived by design: the edge confirms it at once if the flood goes on.
     const lastAtByTarget = new Map(recent.lastAtByTarget);
-    for (const { nodeId, reflex } of reflexes) lastAtByTarget.set(reflexTarget(nodeId, reflex), reflex.ts);
-    decisions = plan(anomalies, { ...recent, lastAtByTarget }, ctx.rails, now);
+    for (const { nodeId, reflex } of reflexes) if (reflex.kind === "reroute") lastAtByTarget.set(reflexTarget(nodeId, reflex), reflex.ts);
+    const isolation = anomalies.some((a) => a.kind === "traffic_flood") ? await isolationState(db, now - ctx.rails.isolateTtlS * 1000) : undefined;
+    decisions = plan(anomalies, { ...recent, lastAtByTarget, ...(isolation ? { isolation } : {}) }, ctx.rails, now);
   }
 
   const signer = ctx.authority.actionSigner;
@@ -118,7 +121,7 @@ export async function runCycle(ctx: CycleContext, batch: TelemetryBatch): Promis
         ts: Math.min(reflex.ts, now),
         nodeId,
         kind: `reflex:${reflex.kind}`,
-        what: { disposition: "reflex", target: reflexTarget(nodeId, reflex), params: { kind: reflex.kind, neighbor: reflex.neighbor, hopPenalty: reflex.hopPenalty }, actionId: null },
+        what: { disposition: "reflex", target: reflexTarget(nodeId, reflex), params: reflexAction(reflex), actionId: null },
         why: reflex.reason,
         inputs: reflex,
         outcome: "applied",

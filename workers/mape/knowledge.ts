@@ -23,8 +23,9 @@ export const DEFAULT_FEEDBACK: FeedbackSettings = { windowMs: 30_000, graceMs: 5
 const bounds = (f: FeedbackSettings) => ({ initial: DEFAULT_DETECTOR.threshold, min: f.min, max: f.max });
 
 /**
- * Judges applied actions once their window has passed: `recovered` when the link raised no
- * anomaly after the grace period, else `not-recovered`, which widens that link's threshold.
+ * Judges applied actions once their window has passed: `recovered` when the target raised no
+ * anomaly after the grace period (a flood that goes on but is dropped counts as handled), else
+ * `not-recovered`, which widens a link's threshold.
  */
 export async function judgeOutcomes(db: Database, now: number, f: FeedbackSettings = DEFAULT_FEEDBACK): Promise<BatchStatement<"sqlite">[]> {
   const statements: BatchStatement<"sqlite">[] = [];
@@ -35,7 +36,7 @@ export async function judgeOutcomes(db: Database, now: number, f: FeedbackSettin
     const again = decision.nodeId ? await decisionsOnTarget(db, decision.nodeId, target, appliedAt + f.graceMs, appliedAt + f.windowMs) : 0;
     const verdict = again === 0 ? "recovered" : "not-recovered";
     statements.push(verdictUpdate(db, decision.id, verdict, now));
-    if (verdict === "not-recovered" && decision.nodeId && anomaly.neighbor && anomaly.metric) {
+    if (verdict === "not-recovered" && decision.nodeId && anomaly.neighbor && anomaly.metric && anomaly.metric !== "packetsPerS") {
       statements.push(thresholdFeedback(db, { fromNode: decision.nodeId, toNode: anomaly.neighbor, metric: anomaly.metric }, f.widen, bounds(f)));
     }
   }
@@ -51,6 +52,7 @@ export async function missedIncidents(
 ): Promise<BatchStatement<"sqlite">[]> {
   const statements: BatchStatement<"sqlite">[] = [];
   for (const { nodeId, reflex } of reflexes) {
+    if (reflex.kind !== "reroute") continue; // only link thresholds learn from reflexes
     const seen = seenNow.some((a) => a.nodeId === nodeId && a.neighbor === reflex.neighbor);
     const seenBefore = seen ? 1 : await decisionsOnTarget(db, nodeId, targetKey(nodeId, reflex.kind, reflex.neighbor), reflex.ts - 60_000, reflex.ts);
     if (seenBefore === 0) statements.push(thresholdFeedback(db, { fromNode: nodeId, toNode: reflex.neighbor, metric: "tq" }, f.tighten, bounds(f)));

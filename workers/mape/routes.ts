@@ -19,6 +19,9 @@ function guardRails(env: Env): GuardRails {
     dryRun: env.MAPE_DRY_RUN === "true",
     cooldownMs: number(env.MAPE_COOLDOWN_S, DEFAULT_GUARD_RAILS.cooldownMs / 1000) * 1000,
     maxActionsPerNodePerMinute: number(env.MAPE_MAX_ACTIONS_PER_NODE_PER_MIN, DEFAULT_GUARD_RAILS.maxActionsPerNodePerMinute),
+    floodPps: number(env.MAPE_FLOOD_PPS, DEFAULT_GUARD_RAILS.floodPps),
+    isolateTtlS: number(env.MAPE_ISOLATE_TTL_S, DEFAULT_GUARD_RAILS.isolateTtlS),
+    maxIsolatedShare: number(env.MAPE_MAX_ISOLATED_SHARE, DEFAULT_GUARD_RAILS.maxIsolatedShare),
   };
 }
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

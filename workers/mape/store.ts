@@ -1,7 +1,7 @@
 import { and, desc, eq, gte, inArray, isNotNull, isNull, lte, sql, type SQL } from "drizzle-orm";
 import { chunkRows } from "../db/chunk.js";
 import type { Database } from "../db/client.js";
-import { decisions, linkBaselines } from "../db/schema.js";
+import { decisions, linkBaselines, nodes } from "../db/schema.js";
 import type { Baseline, Metric } from "./analyze.js";
 import type { RecentActions } from "./plan.js";
 
@@ -59,6 +59,18 @@ export async function recentActions(db: Database, nodeIds: readonly string[], si
   return { lastAtByTarget, countLastMinuteByNode };
 }
 
+/** Sources isolated (by the edge or a node's reflex) within the last `ttlMs`, and the mesh's size, for the isolation-share guard rail. */
+export async function isolationState(db: Database, since: number): Promise<{ sources: Set<string>; meshSize: number }> {
+  const [isolated, size] = await Promise.all([
+    db
+      .selectDistinct({ source: sql<string>`json_extract(${decisions.what}, '$.params.source')` })
+      .from(decisions)
+      .where(and(gte(decisions.ts, since), eq(decisions.kind, "isolate_source"), sql`json_extract(${decisions.what}, '$.disposition') IN ('send', 'reflex')`)),
+    db.select({ n: sql<number>`count(*)` }).from(nodes).get(),
+  ]);
+  return { sources: new Set(isolated.map((r) => r.source)), meshSize: size?.n ?? 0 };
+}
+
 export const decisionInsert = (db: Database, row: typeof decisions.$inferInsert) => db.insert(decisions).values(row);
 
 export interface DecisionFilter {
@@ -85,12 +97,12 @@ export async function actionsToJudge(db: Database, appliedBefore: number, limit 
     .limit(limit);
 }
 
-/** Decisions about `target` (anomalies seen again, suppressed or not) between two times. */
+/** Decisions about `target` (anomalies seen again, suppressed or not) between two times; a flood the node already blocks is not one. */
 export async function decisionsOnTarget(db: Database, nodeId: string, target: string, after: number, before: number): Promise<number> {
   const row = await db
     .select({ n: sql<number>`count(*)` })
     .from(decisions)
-    .where(and(eq(decisions.nodeId, nodeId), gte(decisions.ts, after), lte(decisions.ts, before), sql`json_extract(${decisions.what}, '$.target') = ${target}`, sql`json_extract(${decisions.what}, '$.disposition') != 'reflex'`))
+    .where(and(eq(decisions.nodeId, nodeId), gte(decisions.ts, after), lte(decisions.ts, before), sql`json_extract(${decisions.what}, '$.target') = ${target}`, sql`json_extract(${decisions.what}, '$.disposition') != 'reflex'`, sql`coalesce(json_extract(${decisions.inputs}, '$.blocked'), 0) = 0`))
     .get();
   return row?.n ?? 0;
 }

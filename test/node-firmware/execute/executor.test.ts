@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { base64url, type ActionResult } from "../../../protocol/index.js";
+import { SimulatedDataPlane } from "../../../node-firmware/dataplane/simulated.js";
+import { routeActions } from "../../../node-firmware/execute/backend.js";
 import { ActionExecutor } from "../../../node-firmware/execute/executor.js";
 import { silentLogger } from "../../../node-firmware/log.js";
 import { SimulatedMesh } from "../../../node-firmware/mesh/simulated.js";
@@ -8,14 +10,16 @@ import { action, actionSigner, type TestSigner } from "../../helpers/actions.js"
 const peers = ["node-1", "node-2", "node-3"];
 let signer: TestSigner;
 let mesh: SimulatedMesh;
+let dataplane: SimulatedDataPlane;
 let executor: ActionExecutor;
 let published: ActionResult[];
 
 beforeAll(async () => {
   signer = await actionSigner();
   mesh = new SimulatedMesh("node-1", peers, 1);
+  dataplane = new SimulatedDataPlane(mesh.neighborIds);
   published = [];
-  executor = new ActionExecutor("node-1", mesh, (r) => published.push(r), silentLogger);
+  executor = new ActionExecutor("node-1", routeActions(mesh, dataplane), (r) => published.push(r), silentLogger);
   await executor.trust([signer.key]);
 });
 
@@ -41,6 +45,18 @@ describe("ActionExecutor", () => {
     expect(executor.stats.duplicates).toBe(1);
   });
 
+  it("sends isolate_source and rate_limit to the data plane, with their TTLs", async () => {
+    const now = Date.now();
+    await executor.handle(bytes(await signer.sign(action("node-1", { kind: "isolate_source", source: "10.9.9.9", ttlSeconds: 5 }))), now);
+    await executor.handle(bytes(await signer.sign(action("node-1", { kind: "rate_limit", source: "fd00::9", packetsPerSecond: 10, ttlSeconds: 5 }))), now);
+    const during = await dataplane.snapshot(now + 1000);
+    expect([...during.blocked]).toEqual(["10.9.9.9"]);
+    expect(during.rateLimitedSources).toBe(1);
+    const after = await dataplane.snapshot(now + 5000);
+    expect(after.blocked.size).toBe(0);
+    expect(after.rateLimitedSources).toBe(0);
+  });
+
   it("reports a backend failure as failed", async () => {
     const result = await executor.handle(bytes(await signer.sign(action("node-1", { kind: "reroute", neighbor: "not-a-neighbor", hopPenalty: 1 }))));
     expect(result.outcome).toBe("failed");
@@ -48,7 +64,8 @@ describe("ActionExecutor", () => {
   });
 
   it("rejects, never applies: garbage, unsigned, unknown key, forged, tampered, other node, unknown kind; and expires late ones", async () => {
-    const before = mesh.controls.blocked.size;
+    const blockedNow = async () => (await dataplane.snapshot(Date.now())).blocked.size;
+    const before = await blockedNow();
     const other = await actionSigner();
     const valid = await signer.sign(action("node-1", { kind: "isolate_source", source: "10.0.0.9", ttlSeconds: 60 }));
     const forged = await other.sign(action("node-1", { kind: "isolate_source", source: "10.0.0.9", ttlSeconds: 60 }));
@@ -71,7 +88,7 @@ describe("ActionExecutor", () => {
     }
     const late = await executor.handle(bytes(await signer.sign(action("node-1", { kind: "retry_probe", neighbor: "node-2" }, { expiresAt: Date.now() - 1 }))));
     expect(late.outcome).toBe("expired");
-    expect(mesh.controls.blocked.size).toBe(before);
+    expect(await blockedNow()).toBe(before);
     expect(executor.stats.rejected).toBeGreaterThanOrEqual(cases.length);
   });
 });

@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { SimulatedDataPlane } from "../../../node-firmware/dataplane/simulated.js";
+import { SourceRates } from "../../../node-firmware/dataplane/source-rates.js";
+import { routeActions } from "../../../node-firmware/execute/backend.js";
 import { silentLogger } from "../../../node-firmware/log.js";
 import { SimulatedMesh } from "../../../node-firmware/mesh/simulated.js";
 import { DEFAULT_REFLEXES, Reflexes } from "../../../node-firmware/monitor/reflexes.js";
@@ -8,20 +11,39 @@ describe("Reflexes", () => {
     const mesh = new SimulatedMesh("node-1", ["node-1", "node-2", "node-3"], 1);
     const reflexes = new Reflexes(mesh, silentLogger);
     const neighbor = mesh.sample(0).neighbors[0]?.neighbor as string;
-    for (let t = 1; t <= 5; t++) expect(reflexes.observe(mesh.sample(t * 1000).neighbors, t * 1000)).toEqual([]);
+    for (let t = 1; t <= 5; t++) expect(reflexes.observe(mesh.sample(t * 1000).neighbors, [], t * 1000)).toEqual([]);
     mesh.degrade(neighbor, { latencyMs: 0, loss: 0.8 });
-    const taken = reflexes.observe(mesh.sample(6000).neighbors, 6000);
+    const taken = reflexes.observe(mesh.sample(6000).neighbors, [], 6000);
     expect(taken).toEqual([expect.objectContaining({ kind: "reroute", neighbor, hopPenalty: DEFAULT_REFLEXES.hopPenalty })]);
     expect(taken[0]?.reason).toMatch(/collapsed/);
     expect(mesh.controls.hopPenalty.get(neighbor)).toBe(DEFAULT_REFLEXES.hopPenalty);
-    expect(reflexes.observe(mesh.sample(7000).neighbors, 7000)).toEqual([]);
-    expect(reflexes.observe(mesh.sample(70_000).neighbors, 6000 + DEFAULT_REFLEXES.cooldownMs)).toHaveLength(1);
+    expect(reflexes.observe(mesh.sample(7000).neighbors, [], 7000)).toEqual([]);
+    expect(reflexes.observe(mesh.sample(70_000).neighbors, [], 6000 + DEFAULT_REFLEXES.cooldownMs)).toHaveLength(1);
   });
 
   it("leaves steady and poor-but-stable links alone", () => {
     const mesh = new SimulatedMesh("node-1", ["node-1", "node-2", "node-3", "node-4"], 3);
     const reflexes = new Reflexes(mesh, silentLogger);
-    for (let t = 1; t <= 50; t++) expect(reflexes.observe(mesh.sample(t * 1000).neighbors, t * 1000)).toEqual([]);
+    for (let t = 1; t <= 50; t++) expect(reflexes.observe(mesh.sample(t * 1000).neighbors, [], t * 1000)).toEqual([]);
     expect(mesh.controls.hopPenalty.size).toBe(0);
+  });
+
+  it("isolates a flooding source within the interval that shows it, for the reflex TTL, and reports the evidence", async () => {
+    const mesh = new SimulatedMesh("node-1", ["node-1", "node-2", "node-3"], 1);
+    const dataplane = new SimulatedDataPlane(mesh.neighborIds);
+    const reflexes = new Reflexes(routeActions(mesh, dataplane), silentLogger);
+    const rates = new SourceRates();
+    const observeAt = async (t: number) => reflexes.observe([], rates.rate(await dataplane.snapshot(t), t), t);
+    for (let t = 0; t <= 3000; t += 1000) expect(await observeAt(t)).toEqual([]);
+    dataplane.flood("10.66.0.1", 50_000);
+    const taken = await observeAt(4000);
+    expect(taken).toEqual([expect.objectContaining({ kind: "isolate_source", source: "10.66.0.1", ttlSeconds: DEFAULT_REFLEXES.isolateTtlS, packetsPerS: 50_000 })]);
+    expect([...(await dataplane.snapshot(4000)).blocked]).toEqual(["10.66.0.1"]);
+    // Blocked, the flood still arrives and is counted as dropped; no second reflex.
+    const next = rates.rate(await dataplane.snapshot(5000), 5000).find((r) => r.source === "10.66.0.1");
+    expect(next).toMatchObject({ blocked: true, packetsPerS: 50_000, droppedPerS: 50_000 });
+    expect(reflexes.observe([], next ? [next] : [], 5000)).toEqual([]);
+    // The reflex TTL lapses unless the edge confirms.
+    expect((await dataplane.snapshot(4000 + DEFAULT_REFLEXES.isolateTtlS * 1000)).blocked.size).toBe(0);
   });
 });

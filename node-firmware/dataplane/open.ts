@@ -1,0 +1,35 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { AgentConfig } from "../config/schema.js";
+import { bpfUnavailableReason } from "../ebpf/kernel.js";
+import { XdpGuard } from "../ebpf/xdp-guard.js";
+import { errorText, type Logger } from "../log.js";
+import type { DataPlane } from "./dataplane.js";
+import { SimulatedDataPlane } from "./simulated.js";
+import { SysfsDataPlane } from "./sysfs.js";
+
+/** bpf/xdp_guard.bpf.o of the checkout or package this firmware runs from (source or dist/). */
+export function defaultObjectPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "bpf", "Makefile")) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, "bpf", "xdp_guard.bpf.o");
+}
+
+/** The configured data plane; XDP that cannot load falls back to interface counters, and says why. */
+export async function openDataPlane(config: AgentConfig, neighbors: readonly string[], log: Logger): Promise<DataPlane> {
+  const section = config.dataplane;
+  if (section.backend === "simulated") return new SimulatedDataPlane(neighbors);
+  const objectPath = section.object ?? defaultObjectPath();
+  let reason = await bpfUnavailableReason();
+  if (!reason && !existsSync(objectPath)) reason = `${objectPath} is missing (build it with npm run build:bpf)`;
+  if (!reason) {
+    try {
+      return await XdpGuard.attach({ interface: section.interface, objectPath, ...(section.pinRoot ? { pinRoot: section.pinRoot } : {}) }, log);
+    } catch (error) {
+      reason = `loading xdp_guard failed: ${errorText(error)}`;
+    }
+  }
+  log.warn("no XDP data plane: interface counters only, no per-source view or filtering", { interface: section.interface, reason });
+  return new SysfsDataPlane(section.interface, reason);
+}

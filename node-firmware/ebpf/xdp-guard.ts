@@ -1,0 +1,157 @@
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "../log.js";
+import type { DataPlane, DataPlaneSnapshot, SourceCounters } from "../dataplane/dataplane.js";
+import { readInterfaceCounters } from "../dataplane/sysfs.js";
+import { bpftool, bpftoolBatch, deleteCommand, dumpMap, dumpPerCpuMap, updateCommand } from "./bpftool.js";
+import { BPFFS, attachXdp, attachedXdp, detachXdp, ensureBpffs, type XdpMode } from "./kernel.js";
+import {
+  XG_COUNTERS,
+  XG_MAPS,
+  decodeBlock,
+  decodeCounter,
+  decodeLimit,
+  decodeSource,
+  decodeSourceStats,
+  encodeBlock,
+  encodeLimit,
+  encodeSource,
+  type XgCounter,
+} from "./xdp-guard-layout.js";
+
+export const PROGRAM_NAME = "xdp_guard";
+export const DEFAULT_PIN_ROOT = join(BPFFS, "x0tta6bl4");
+
+export interface XdpGuardOptions {
+  interface: string;
+  /** The built bpf/xdp_guard.bpf.o. */
+  objectPath: string;
+  /** Pins go under `<pinRoot>/<interface>/`. */
+  pinRoot?: string;
+}
+
+export interface BlockEntry {
+  source: string;
+  ttlSeconds: number;
+}
+
+/** bpf_ktime_get_ns() is CLOCK_MONOTONIC, and so is Node's hrtime. */
+const monotonicNs = () => process.hrtime.bigint();
+const seconds = (s: number) => BigInt(Math.round(s * 1e9));
+const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+
+/**
+ * xdp_guard on one interface, driven through bpftool: loads and pins the program and its maps,
+ * attaches it (native where the driver can, else generic), reads its counters and writes its
+ * blocklist and rate limits. `close` detaches and unpins; a crashed run's leftovers are removed
+ * by the next `attach`.
+ */
+export class XdpGuard implements DataPlane {
+  readonly kind = "xdp";
+
+  private constructor(
+    readonly iface: string,
+    readonly xdpMode: XdpMode,
+    private readonly pinDir: string,
+  ) {}
+
+  static async attach(options: XdpGuardOptions, log: Logger): Promise<XdpGuard> {
+    await ensureBpffs();
+    const pinDir = join(options.pinRoot ?? DEFAULT_PIN_ROOT, options.interface);
+    await removeLeftovers(options.interface, pinDir, log);
+    try {
+      await mkdir(pinDir, { recursive: true });
+      await bpftool(["prog", "load", options.objectPath, join(pinDir, "prog"), "type", "xdp", "pinmaps", join(pinDir, "maps")]);
+      const mode = await attachXdp(options.interface, join(pinDir, "prog"));
+      log.info("xdp_guard attached", { interface: options.interface, mode });
+      return new XdpGuard(options.interface, mode, pinDir);
+    } catch (error) {
+      await rm(pinDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  private map(name: string): string {
+    return join(this.pinDir, "maps", name);
+  }
+
+  async snapshot(): Promise<DataPlaneSnapshot> {
+    const [sources, blocked, limited, counters, interfaceCounters] = await Promise.all([
+      this.sourceCounters(),
+      this.activeEntries(XG_MAPS.blocklist, (v) => decodeBlock(v).expiresNs),
+      this.activeEntries(XG_MAPS.limits, (v) => decodeLimit(v).expiresNs),
+      this.counters(),
+      readInterfaceCounters(this.iface),
+    ]);
+    return {
+      sources,
+      blocked: new Set(blocked),
+      rateLimitedSources: limited.length,
+      dropped: { blocked: counters.droppedBlocked, rateLimited: counters.droppedRate },
+      interfaceCounters,
+    };
+  }
+
+  async isolate(source: string, ttlSeconds: number): Promise<void> {
+    await this.block([{ source, ttlSeconds }]);
+  }
+
+  /** Many blocklist entries in one bpftool process. */
+  async block(entries: readonly BlockEntry[]): Promise<void> {
+    const now = monotonicNs();
+    await bpftoolBatch(entries.map((e) => updateCommand(this.map(XG_MAPS.blocklist), encodeSource(e.source), encodeBlock(now + seconds(e.ttlSeconds)))));
+  }
+
+  /** A token bucket of `packetsPerSecond`, one second deep. */
+  async rateLimit(source: string, packetsPerSecond: number, ttlSeconds: number): Promise<void> {
+    const value = encodeLimit({ packetsPerSecond, burst: packetsPerSecond, expiresNs: monotonicNs() + seconds(ttlSeconds) });
+    await bpftoolBatch([updateCommand(this.map(XG_MAPS.limits), encodeSource(source), value)]);
+  }
+
+  async counters(): Promise<Record<XgCounter, number>> {
+    const entries = await dumpPerCpuMap(this.map(XG_MAPS.counters));
+    const totals = Object.fromEntries(XG_COUNTERS.map((name) => [name, 0])) as Record<XgCounter, number>;
+    for (const e of entries) {
+      const name = XG_COUNTERS[new DataView(e.key.buffer).getUint32(0, true)];
+      if (name) totals[name] = sum(e.values.map(decodeCounter));
+    }
+    return totals;
+  }
+
+  private async sourceCounters(): Promise<SourceCounters[]> {
+    const entries = await dumpPerCpuMap(this.map(XG_MAPS.sources));
+    return entries.map((e) => {
+      const perCpu = e.values.map(decodeSourceStats);
+      return {
+        source: decodeSource(e.key),
+        packets: sum(perCpu.map((s) => s.packets)),
+        bytes: sum(perCpu.map((s) => s.bytes)),
+        dropped: sum(perCpu.map((s) => s.droppedBlocked + s.droppedRate)),
+      };
+    });
+  }
+
+  /** Sources with an unexpired entry; expired ones are deleted here (the program deletes them only when a packet comes). */
+  private async activeEntries(map: string, expiresNs: (value: Uint8Array) => bigint): Promise<string[]> {
+    const now = monotonicNs();
+    const entries = await dumpMap(this.map(map));
+    const expired = entries.filter((e) => expiresNs(e.value) <= now);
+    if (expired.length > 0) await bpftoolBatch(expired.map((e) => deleteCommand(this.map(map), e.key))).catch(() => undefined); // raced by the program: already gone
+    return entries.filter((e) => expiresNs(e.value) > now).map((e) => decodeSource(e.key));
+  }
+
+  async close(): Promise<void> {
+    await detachXdp(this.iface, this.xdpMode).catch(() => undefined); // the interface may be gone with its namespace
+    await rm(this.pinDir, { recursive: true, force: true });
+  }
+}
+
+/** A previous run that crashed left its program attached and its pins: both go before we load. */
+async function removeLeftovers(iface: string, pinDir: string, log: Logger): Promise<void> {
+  const attached = await attachedXdp(iface);
+  if (attached?.name === PROGRAM_NAME) {
+    await detachXdp(iface, attached.mode);
+    log.warn("removed a leftover xdp_guard from a previous run", { interface: iface, mode: attached.mode });
+  }
+  await rm(pinDir, { recursive: true, force: true });
+}
