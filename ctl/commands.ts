@@ -109,15 +109,28 @@ async function caPromote(ctx: CommandContext): Promise<void> {
 Publish it: wrangler secret put X0_CA < ${join(dir, "x0-ca.json")}`);
 }
 
-async function simFault(ctx: CommandContext, kind: "degrade" | "restore"): Promise<void> {
+function faultFrom(ctx: CommandContext, kind: SimFault["kind"]): SimFault {
+  switch (kind) {
+    case "degrade":
+      return { kind, neighbor: required(ctx, "neighbor"), latencyMs: Number(ctx.options.latency ?? 0), loss: Number(ctx.options.loss ?? 0) };
+    case "restore":
+      return { kind, neighbor: required(ctx, "neighbor") };
+    case "flood":
+      return { kind, source: required(ctx, "source"), packetsPerSecond: Number(ctx.options.pps ?? 20_000) };
+    case "calm":
+      return { kind, source: required(ctx, "source") };
+  }
+}
+
+const DONE: Record<SimFault["kind"], string> = { degrade: "degraded", restore: "restored", flood: "flooding", calm: "calmed" };
+
+async function simFault(ctx: CommandContext, kind: SimFault["kind"]): Promise<void> {
   const nodeId = NodeId.parse(required(ctx, "node"));
-  const neighbor = NodeId.parse(required(ctx, "neighbor"));
-  const fault: SimFault =
-    kind === "degrade" ? { kind, neighbor, latencyMs: Number(ctx.options.latency ?? 0), loss: Number(ctx.options.loss ?? 0) } : { kind, neighbor };
-  const parsed = SimFault.safeParse(fault);
-  if (!parsed.success) throw new ApiError(`invalid fault: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  const parsed = SimFault.safeParse(faultFrom(ctx, kind));
+  if (!parsed.success) throw new ApiError(`invalid fault: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
   await ctx.session.simFault(nodeId, parsed.data);
-  ctx.out(`${kind === "degrade" ? "degraded" : "restored"} ${nodeId} → ${neighbor}`);
+  const f = parsed.data;
+  ctx.out(`${DONE[kind]} ${nodeId} ${"neighbor" in f ? `→ ${f.neighbor}` : `← ${f.source}`}`);
 }
 
 export const COMMANDS: Record<string, { summary: string; run: (ctx: CommandContext) => Promise<void> }> = {
@@ -127,6 +140,8 @@ export const COMMANDS: Record<string, { summary: string; run: (ctx: CommandConte
   revoke: { summary: "--spiffe-id ID | --serial HEX, --reason TEXT: deny-list an identity", run: revoke },
   "sim degrade": { summary: "--node ID --neighbor ID [--latency MS] [--loss 0..1]: fault in a simulated link", run: (ctx) => simFault(ctx, "degrade") },
   "sim restore": { summary: "--node ID --neighbor ID: clear that fault", run: (ctx) => simFault(ctx, "restore") },
+  "sim flood": { summary: "--node ID --source IP [--pps N]: a simulated source floods the node", run: (ctx) => simFault(ctx, "flood") },
+  "sim calm": { summary: "--node ID --source IP: that flood stops", run: (ctx) => simFault(ctx, "calm") },
   "ca init": { summary: "--trust-domain TD [--out DIR]: offline root + the control plane's intermediate", run: caInit },
   "ca prepare": { summary: "[--dir DIR]: a next intermediate, published before it signs", run: caPrepare },
   "ca promote": { summary: "[--dir DIR]: the next intermediate signs; the old one retires after its SVIDs", run: caPromote },

@@ -88,6 +88,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, { out, err 
         neighbor: { type: "string" },
         latency: { type: "string" },
         loss: { type: "string" },
+        source: { type: "string" },
+        pps: { type: "string" },
       },
     });
   } catch (error) {

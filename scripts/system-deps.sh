@@ -6,11 +6,21 @@ set -uo pipefail
 declare -A NEEDED=(
   [openssl]=openssl
   [mosquitto_sub]=mosquitto-clients
+  [make]=make
+  [clang]=clang
+  [llc]=llvm
+  [bpftool]=bpftool
+  [ip]=iproute2
+  [ping]=iputils-ping
+  [nft]=nftables
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEEDED[$cmd]}")
 done
+# Headers, not commands: libbpf's bpf_helpers.h, and asm/types.h for -target bpf.
+[ -f /usr/include/bpf/bpf_helpers.h ] || missing+=(libbpf-dev)
+[ -e /usr/include/asm/types.h ] || [ -e "/usr/include/$(uname -m)-linux-gnu/asm/types.h" ] || missing+=(gcc-multilib)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: installing ${missing[*]}"

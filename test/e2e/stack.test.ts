@@ -55,6 +55,12 @@ async function fetchJson(path: string): Promise<unknown> {
   return (await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
 }
 
+const ctl = (...args: string[]) => promisify(execFile)(process.execPath, ["bin/x0ctl.js", ...args], { env: { ...process.env, X0_STATE: stateDir } });
+
+async function decisionsOf(node: string, kind: string) {
+  return DecisionList.parse(await fetchJson(`/api/v1/mape/decisions?node=${node}&kind=${kind}`)).decisions;
+}
+
 async function waitForMesh(since: number): Promise<Topology> {
   let topology: Topology | undefined;
   await waitFor(async () => {
@@ -107,7 +113,6 @@ describe("local stack (npm start)", () => {
   it("heals a degraded link: detected at the edge, rerouted by the node, recorded as applied", async () => {
     const topology = Topology.parse(await fetchJson("/api/v1/mesh/topology"));
     const neighbor = topology.links.find((l) => l.from === "node-1")?.to as string;
-    const ctl = (...args: string[]) => promisify(execFile)(process.execPath, ["bin/x0ctl.js", ...args], { env: { ...process.env, X0_STATE: stateDir } });
     // The edge trusts a link's baseline after 5 samples (1 s apart here); a fault before that is learnt as normal.
     await new Promise((resolve) => setTimeout(resolve, 6000));
     const startedAt = Date.now();
@@ -118,6 +123,22 @@ describe("local stack (npm start)", () => {
     }, 20_000, "reroute applied");
     console.log(`[measure] degraded link to reroute applied and recorded: ${Date.now() - startedAt} ms`);
     await ctl("sim", "restore", "--node", "node-1", "--neighbor", neighbor);
+  });
+
+  it("isolates a flooding source by local reflex within one interval; the edge confirms it while the flood lasts", async () => {
+    const source = "10.66.6.6";
+    expect((await ctl("sim", "flood", "--node", "node-2", "--source", source, "--pps", "50000")).stdout).toMatch(/^flooding node-2 ← 10\.66\.6\.6/);
+    const injectedBy = Date.now();
+    await waitFor(async () => (await decisionsOf("node-2", "isolate_source")).some((d) => d.outcome === "applied"), 15_000, "edge confirmation applied");
+    const [reflex] = await decisionsOf("node-2", "reflex:isolate_source");
+    expect(reflex?.why).toMatch(/10\.66\.6\.6 sent \d+ packets\/s, over the local limit/);
+    const reflexLagMs = Date.parse(reflex?.ts ?? "") - injectedBy;
+    console.log(`[measure] flood isolated by reflex ${String(reflexLagMs)} ms after x0ctl returned (interval 1000 ms)`);
+    expect(reflexLagMs).toBeLessThan(1000 + 100);
+    const [confirmation] = await decisionsOf("node-2", "isolate_source");
+    expect(confirmation?.why).toMatch(/^confirms node-2's isolation of 10\.66\.6\.6/);
+    expect(confirmation?.what).toMatchObject({ params: { kind: "isolate_source", source, ttlSeconds: 300 } });
+    await ctl("sim", "calm", "--node", "node-2", "--source", source);
   });
 
   it("notices a killed node through its Last Will within 1.5 × keep-alive and records the failure", async () => {

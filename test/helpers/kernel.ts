@@ -29,3 +29,29 @@ export function vethPair(name: string): { a: string; b: string; remove(): void }
   ip("link", "set", b, "up");
   return { a, b, remove: () => { try { ip("link", "del", a); } catch { /* already gone */ } } };
 }
+
+/** A network namespace holding the far end of a veth pair whose near end stays on the host, both addressed. */
+export function peerNamespace(name: string, subnet: string): { ns: string; hostIf: string; hostIp: string; peerIp: string; exec(...args: string[]): string; remove(): void } {
+  const ns = `${name}ns`;
+  const pair = vethPair(name);
+  const hostIp = `${subnet}.1`;
+  const peerIp = `${subnet}.2`;
+  ip("netns", "add", ns);
+  ip("link", "set", pair.b, "netns", ns);
+  ip("addr", "add", `${hostIp}/24`, "dev", pair.a);
+  const exec = (...args: string[]) => execFileSync("ip", ["netns", "exec", ns, ...args], { encoding: "utf8", stdio: "pipe" });
+  exec("ip", "addr", "add", `${peerIp}/24`, "dev", pair.b);
+  exec("ip", "link", "set", pair.b, "up");
+  exec("ip", "link", "set", "lo", "up");
+  return {
+    ns,
+    hostIf: pair.a,
+    hostIp,
+    peerIp,
+    exec,
+    remove: () => {
+      pair.remove();
+      try { ip("netns", "del", ns); } catch { /* already gone */ }
+    },
+  };
+}

@@ -73,6 +73,39 @@ describe("POST /api/v1/mape/cycle", () => {
     expect(ordered.every((o) => o === "suppressed-cooldown")).toBe(true); // …and neither was ordered again
   });
 
+  it("isolates a flooding source, confirms a node's reflex isolation while the flood goes on, and lets one lapse once it stops", async () => {
+    const keys = new Map(await Promise.all(actionKeys.map(async (k) => [k.kid, await importActionPublicKey(k.publicKey)] as const)));
+    const source = (address: string, packetsPerS: number, blocked: boolean) => ({ source: address, packetsPerS, bytesPerS: packetsPerS * 100, droppedPerS: blocked ? packetsPerS : 0, blocked });
+    const withSources = (nodeId: string, sources: ReturnType<typeof source>[], reflexes?: NonNullable<Parameters<typeof telemetrySample>[1]>["reflexes"]) => {
+      const ts = (clock += 1000);
+      const dataplane = { kind: "simulated" as const, sources, blocklistSize: sources.filter((x) => x.blocked).length, rateLimitedSources: 0, dropped: { blocked: 0, rateLimited: 0 } };
+      return telemetryItem(telemetrySample(nodeId, { ts, dataplane, ...(reflexes ? { reflexes } : {}) }));
+    };
+    const opened = async (response: CycleResponse) => {
+      const result = await openSignedAction(response.actions[0]!.action, keys, response.actions[0]!.nodeId, Date.now());
+      if (!result.ok) throw new Error(result.reason);
+      return result.action;
+    };
+
+    // Unseen by any reflex: the edge isolates.
+    const edge = await cycle(withSources("f-1", [source("10.66.0.1", 40_000, false), source("10.77.0.2", 10, false)]));
+    expect((await opened(edge)).params).toEqual({ kind: "isolate_source", source: "10.66.0.1", ttlSeconds: DEFAULT_GUARD_RAILS.isolateTtlS });
+
+    // Blocked by the node's reflex and still flooding: confirmed at once, for the edge's TTL.
+    const reflex = { kind: "isolate_source" as const, source: "10.66.0.9", ttlSeconds: 30, packetsPerS: 60_000, reason: "over the local limit", ts: clock };
+    const confirmed = await cycle(withSources("f-2", [source("10.66.0.9", 60_000, true)], [reflex]));
+    expect((await opened(confirmed)).params).toEqual({ kind: "isolate_source", source: "10.66.0.9", ttlSeconds: DEFAULT_GUARD_RAILS.isolateTtlS });
+    const f2 = DecisionList.parse(await (await get("/api/v1/mape/decisions?node=f-2", auth)).json()).decisions;
+    expect(f2.map((d) => [d.kind, d.outcome])).toEqual(expect.arrayContaining([["reflex:isolate_source", "applied"], ["isolate_source", null]]));
+    expect(f2.find((d) => d.kind === "isolate_source")?.why).toMatch(/^confirms f-2's isolation of 10\.66\.0\.9: it still sends 60000 packets\/s/);
+
+    // A reflex isolation whose source went quiet: nothing is ordered, the node's entry runs out.
+    const quiet = { ...reflex, source: "10.66.0.10", ts: clock };
+    expect((await cycle(withSources("f-3", [source("10.66.0.10", 3, true)], [quiet]))).actions).toEqual([]);
+    const f3 = DecisionList.parse(await (await get("/api/v1/mape/decisions?node=f-3", auth)).json()).decisions;
+    expect(f3.map((d) => d.kind)).toEqual(["reflex:isolate_source"]);
+  });
+
   it("is for gateways and admins only, and validates like every route", async () => {
     expect((await postJson("/api/v1/mape/cycle", batchOf([sample("m-4", 5)]))).status).toBe(401);
     expect((await postJson("/api/v1/mape/cycle", { gatewayId: "g" }, auth)).status).toBe(400);
@@ -106,5 +139,16 @@ describe("Analyze and Plan", () => {
     const out = plan([anomaly("b"), anomaly("b"), anomaly("c"), anomaly("d"), anomaly("e")], none, DEFAULT_GUARD_RAILS, 1000);
     expect(out.map((d) => d.disposition)).toEqual(["send", "suppressed-cooldown", "send", "send", "suppressed-rate"]);
     expect(plan([anomaly("b")], none, { ...DEFAULT_GUARD_RAILS, dryRun: true }, 0)[0]?.disposition).toBe("dry-run");
+  });
+
+  it("never isolates more sources at once than the configured share of the mesh", () => {
+    const flood = (nodeId: string, source: string) => ({ kind: "traffic_flood" as const, nodeId, source, metric: "packetsPerS" as const, observed: 9e4, ts: 0 });
+    const recent = (sources: string[], meshSize: number) => ({ lastAtByTarget: new Map<string, number>(), countLastMinuteByNode: new Map<string, number>(), isolation: { sources: new Set(sources), meshSize } });
+    // 10 nodes at 20 %: two sources may be isolated; a third waits, one already isolated elsewhere may be isolated here too.
+    const out = plan([flood("a", "10.0.0.1"), flood("b", "10.0.0.2"), flood("c", "10.0.0.3"), flood("d", "10.0.0.1")], recent([], 10), DEFAULT_GUARD_RAILS, 0);
+    expect(out.map((d) => d.disposition)).toEqual(["send", "send", "suppressed-share", "send"]);
+    // A small mesh may still isolate one.
+    expect(plan([flood("a", "10.0.0.1")], recent([], 3), DEFAULT_GUARD_RAILS, 0)[0]?.disposition).toBe("send");
+    expect(plan([flood("a", "10.0.0.2")], recent(["10.0.0.1"], 3), DEFAULT_GUARD_RAILS, 0)[0]?.disposition).toBe("suppressed-share");
   });
 });

@@ -89,6 +89,7 @@ export async function runCycle(ctx: CycleContext, batch: TelemetryBatch): Promis
     const lastAtByTarget = new Map(recent.lastAtByTarget);
     for (const { nodeId, reflex } of reflexes) if (reflex.kind === "reroute") lastAtByTarget.set(reflexTarget(nodeId, reflex), reflex.ts);
     const isolation = anomalies.some((a) => a.kind === "traffic_flood") ? await isolationState(db, now - ctx.rails.isolateTtlS * 1000) : undefined;
+    for (const { reflex } of reflexes) if (reflex.kind === "isolate_source") isolation?.sources.add(reflex.source); // already isolated: confirming takes no more of the mesh
     decisions = plan(anomalies, { ...recent, lastAtByTarget, ...(isolation ? { isolation } : {}) }, ctx.rails, now);
   }
 
