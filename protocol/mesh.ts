@@ -15,6 +15,9 @@ export const MeshNode = z.strictObject({
   firmwareVersion: z.string(),
   firstSeen: IsoTime,
   lastSeen: IsoTime,
+  /** Telemetry samples stored, and samples known missing from gaps in the node's sequence numbers. */
+  samplesStored: z.number().int().nonnegative(),
+  samplesMissing: z.number().int().nonnegative(),
 });
 export type MeshNode = z.infer<typeof MeshNode>;
 

@@ -1,20 +1,16 @@
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { AgentConfig } from "../config/schema.js";
 import { bpfUnavailableReason } from "../ebpf/kernel.js";
 import { XdpGuard } from "../ebpf/xdp-guard.js";
 import { errorText, type Logger } from "../log.js";
+import { packageRoot } from "../package-root.js";
 import type { DataPlane } from "./dataplane.js";
 import { SimulatedDataPlane } from "./simulated.js";
 import { SysfsDataPlane } from "./sysfs.js";
 
 /** bpf/xdp_guard.bpf.o of the checkout or package this firmware runs from (source or dist/). */
-export function defaultObjectPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "bpf", "Makefile")) && dirname(dir) !== dir) dir = dirname(dir);
-  return join(dir, "bpf", "xdp_guard.bpf.o");
-}
+export const defaultObjectPath = () => join(packageRoot(), "bpf", "xdp_guard.bpf.o");
 
 /** The configured data plane; XDP that cannot load falls back to interface counters, and says why. */
 export async function openDataPlane(config: AgentConfig, neighbors: readonly string[], log: Logger): Promise<DataPlane> {

@@ -61,6 +61,16 @@ describe("POST /api/v1/telemetry", () => {
     expect(rollup.results).toEqual([{ minute: Date.UTC(2026, 0, 1, 12, 0, 0), samples: 3, link_samples: 3, tq_sum: 300 }]);
   });
 
+  it("counts samples stored and samples missing from gaps in a node's sequence; a restart (seq back to 0) is no gap", async () => {
+    const t = Date.UTC(2026, 0, 2, 12, 0, 0);
+    const at = (i: number, seq: number) => telemetryItem(telemetrySample("gap", { ts: t + i * 1000, seq }));
+    await ingest(at(0, 0), at(1, 1), at(2, 4)); // 2 and 3 never came
+    await ingest(at(2, 4), at(3, 5)); // a replay of 4 changes nothing
+    await ingest(at(4, 0), at(5, 1)); // the agent restarted
+    await ingest(at(6, 3)); // 2 lost across batches
+    expect((await nodesNow()).find((n) => n.id === "gap")).toMatchObject({ samplesStored: 7, samplesMissing: 3 });
+  });
+
   it("applies status changes in arrival order: Last Will offline, then back online", async () => {
     await ingest(telemetryItem(telemetrySample("g")), statusItem(statusMessage("g", "offline")));
     expect((await nodesNow()).find((n) => n.id === "g")?.status).toBe("offline");

@@ -13,6 +13,11 @@ export const nodes = sqliteTable(
     firmwareVersion: text("firmware_version").notNull(),
     /** `ts` of the newest telemetry sample stored; older or equal samples are replays. */
     lastTelemetryTs: integer("last_telemetry_ts"),
+    /** `seq` of that sample: a later sample whose seq jumps past it shows samples that never arrived. */
+    lastTelemetrySeq: integer("last_telemetry_seq"),
+    /** Telemetry samples stored, and samples missing by sequence (lost anywhere between node and D1). */
+    samplesStored: integer("samples_stored").notNull().default(0),
+    samplesMissing: integer("samples_missing").notNull().default(0),
   },
   (t) => [index("nodes_status_idx").on(t.status)],
 );

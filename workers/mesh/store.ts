@@ -30,6 +30,8 @@ export async function listNodes(db: Database, staleBefore: number, status?: Mesh
     firmwareVersion: row.firmwareVersion,
     firstSeen: iso(row.firstSeen),
     lastSeen: iso(row.lastSeen),
+    samplesStored: row.samplesStored,
+    samplesMissing: row.samplesMissing,
   }));
 }
 

@@ -10,6 +10,7 @@ export interface KnownNode {
   firstSeen: number;
   lastSeen: number;
   lastTelemetryTs: number | null;
+  lastTelemetrySeq: number | null;
 }
 
 export interface IngestPlan {
@@ -55,6 +56,10 @@ export function planIngest(
       lastSeen: prior?.lastSeen ?? ts,
       firmwareVersion: message.firmware,
       lastTelemetryTs: prior?.lastTelemetryTs ?? null,
+      lastTelemetrySeq: prior?.lastTelemetrySeq ?? null,
+      // Increments: the store adds them to what it holds.
+      samplesStored: 0,
+      samplesMissing: 0,
     };
     nodeRows.set(message.nodeId, row);
     return row;
@@ -91,6 +96,9 @@ export function planIngest(
     row.firmwareVersion = sample.firmware;
     row.lastSeen = Math.max(row.lastSeen, ts);
     row.lastTelemetryTs = ts;
+    row.samplesMissing = (row.samplesMissing ?? 0) + missingBefore(row.lastTelemetrySeq ?? null, sample.seq);
+    row.samplesStored = (row.samplesStored ?? 0) + 1;
+    row.lastTelemetrySeq = sample.seq;
     for (const n of sample.neighbors) {
       linkRows.set(`${sample.nodeId}>${n.neighbor}`, {
         fromNode: sample.nodeId,
@@ -105,6 +113,11 @@ export function planIngest(
     accepted++;
   }
   return { results, nodes: [...nodeRows.values()], links: [...linkRows.values()], rollups: [...rollupRows.values()], accepted, duplicates };
+}
+
+/** Samples skipped between two stored ones; a seq that did not grow is an agent restart, not a loss. */
+function missingBefore(lastSeq: number | null, seq: number): number {
+  return lastSeq !== null && seq > lastSeq + 1 ? seq - lastSeq - 1 : 0;
 }
 
 function addToRollup(rollups: Map<string, RollupRow>, sample: NodeTelemetry, ts: number): void {

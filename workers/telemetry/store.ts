@@ -11,7 +11,7 @@ export async function loadKnownNodes(db: Database, items: readonly BatchItem[]):
   const known = new Map<string, KnownNode>();
   for (const chunk of chunkRows(ids.map((id) => ({ id })), 1)) {
     const rows = await db
-      .select({ id: nodes.id, firstSeen: nodes.firstSeen, lastSeen: nodes.lastSeen, lastTelemetryTs: nodes.lastTelemetryTs })
+      .select({ id: nodes.id, firstSeen: nodes.firstSeen, lastSeen: nodes.lastSeen, lastTelemetryTs: nodes.lastTelemetryTs, lastTelemetrySeq: nodes.lastTelemetrySeq })
       .from(nodes)
       .where(inArray(nodes.id, chunk.map((c) => c.id)));
     for (const { id, ...state } of rows) known.set(id, state);
@@ -24,7 +24,7 @@ const excluded = (column: string) => sql.raw(`excluded.${column}`);
 /** Writes a plan, and any statements that belong with it, in one D1 batch: D1 runs it as a single transaction. */
 export async function writePlan(db: Database, plan: IngestPlan, alongside: readonly BatchStatement<"sqlite">[] = []): Promise<void> {
   const statements = [
-    ...chunkRows(plan.nodes, 8).map((rows) =>
+    ...chunkRows(plan.nodes, 11).map((rows) =>
       db
         .insert(nodes)
         .values(rows)
@@ -37,6 +37,9 @@ export async function writePlan(db: Database, plan: IngestPlan, alongside: reado
             firmwareVersion: excluded("firmware_version"),
             lastSeen: sql`max(${nodes.lastSeen}, excluded.last_seen)`,
             lastTelemetryTs: sql`max(coalesce(${nodes.lastTelemetryTs}, 0), coalesce(excluded.last_telemetry_ts, 0))`,
+            lastTelemetrySeq: sql`CASE WHEN coalesce(excluded.last_telemetry_ts, 0) >= coalesce(${nodes.lastTelemetryTs}, 0) THEN excluded.last_telemetry_seq ELSE ${nodes.lastTelemetrySeq} END`,
+            samplesStored: sql`${nodes.samplesStored} + excluded.samples_stored`,
+            samplesMissing: sql`${nodes.samplesMissing} + excluded.samples_missing`,
           },
         }),
     ),

@@ -1,0 +1,118 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { adminToken, type Credential } from "../ctl/credential.js";
+import { readOptional } from "../node-firmware/identity/keystore.js";
+import { packageRoot } from "../node-firmware/package-root.js";
+import { GATEWAY_ID, agentStateDir, nodeIds, stackConfigs, writeConfigs } from "./configs.js";
+import { spawnAgent, stopAll, type Supervised } from "./processes.js";
+import { createJoinToken, ensureCa, ensureLocalAdmin } from "./provision.js";
+import { startLocalWorker, type LocalWorker } from "./worker.js";
+import { readWranglerToml } from "./wrangler-config.js";
+
+export interface StackOptions {
+  nodes: number;
+  port: number;
+  mqttPort: number;
+  seed: number;
+  stateDir: string;
+  print: (line: string) => void;
+}
+
+/** The whole system on this machine: the control plane in workerd, the gateway with its broker, simulated nodes. */
+export interface Stack {
+  readonly apiUrl: string;
+  readonly mqttUrl: string;
+  readonly credentialFile: string;
+  /** The running agent processes, by name. */
+  readonly agents: ReadonlyMap<string, Supervised>;
+  /** Takes the control plane away (an edge outage) and brings it back on the same port and state. */
+  stopEdge(): Promise<void>;
+  startEdge(): Promise<void>;
+  /** Stops an agent (SIGTERM, or SIGKILL as a crash) and starts it again on the same config. */
+  restartAgent(name: string, how?: "SIGTERM" | "SIGKILL"): Promise<void>;
+  /** The local D1 database, while the control plane runs. */
+  database(): ReturnType<LocalWorker["database"]>;
+  stop(): Promise<void>;
+}
+
+const STOP_GRACE_MS = 10_000;
+
+/** Agents that never attested get a fresh single-use join token; the others re-attest with their node key. */
+async function joinTokensForNewAgents(apiUrl: string, credential: Credential, stateDir: string, agents: string[]): Promise<Map<string, string>> {
+  const fresh: string[] = [];
+  for (const id of agents) {
+    if (!(await readOptional(join(agentStateDir(stateDir, id), "identity", "registration.json")))) fresh.push(id);
+  }
+  if (fresh.length === 0) return new Map();
+  const jwt = await adminToken(credential, apiUrl);
+  const tokens = await Promise.all(fresh.map((id) => createJoinToken(apiUrl, jwt, id, id === GATEWAY_ID ? "gateway" : "node")));
+  return new Map(fresh.map((id, i) => [id, tokens[i] as string]));
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const root = packageRoot();
+  const agentScript = join(root, "dist", "node-firmware", "cli.js");
+  await mkdir(options.stateDir, { recursive: true });
+  const wrangler = await readWranglerToml(join(root, "wrangler.toml"));
+  const trustDomain = wrangler.vars.TRUST_DOMAIN ?? "x0tta6bl4.mesh";
+  const ca = await ensureCa(options.stateDir, trustDomain);
+  const admin = await ensureLocalAdmin(options.stateDir, trustDomain, `http://127.0.0.1:${String(options.port)}`);
+  const launchWorker = () =>
+    startLocalWorker({ root, stateDir: options.stateDir, host: "127.0.0.1", port: options.port, wrangler, secrets: { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap } });
+  let worker: LocalWorker | undefined = await launchWorker();
+  const apiUrl = worker.url.origin;
+  if (worker.appliedMigrations.length > 0) options.print(`[stack] applied migrations: ${worker.appliedMigrations.join(", ")}`);
+
+  const names = [GATEWAY_ID, ...nodeIds(options.nodes)];
+  const joinTokens = await joinTokensForNewAgents(apiUrl, admin.credential, options.stateDir, names);
+  const configs = stackConfigs({ nodes: options.nodes, apiUrl, mqttPort: options.mqttPort, seed: options.seed, stateDir: options.stateDir, trustDomain, joinTokens });
+  const files = await writeConfigs(join(options.stateDir, "config"), configs);
+  const agents = new Map<string, Supervised>();
+  let stopping = false;
+  const spawn = (name: string) => {
+    const supervised = spawnAgent(name, agentScript, ["--config", files.get(name) as string], options.print);
+    void supervised.exited.then((code) => {
+      if (!stopping && agents.get(name) === supervised) options.print(`[stack] ${name} exited with code ${String(code)}`);
+    });
+    agents.set(name, supervised);
+  };
+  for (const name of names) spawn(name);
+  const mqttUrl = `mqtts://127.0.0.1:${String(options.mqttPort)}`;
+  await writeFile(
+    join(options.stateDir, "stack.json"),
+    JSON.stringify({ apiUrl, mqttUrl, pid: process.pid, agents: [...agents.values()].map((c) => ({ name: c.name, pid: c.child.pid })) }, null, 2),
+  );
+
+  return {
+    apiUrl,
+    mqttUrl,
+    credentialFile: admin.credentialFile,
+    agents,
+    stopEdge: async () => {
+      await worker?.dispose();
+      worker = undefined;
+    },
+    startEdge: async () => {
+      worker ??= await launchWorker();
+    },
+    restartAgent: async (name, how = "SIGTERM") => {
+      const running = agents.get(name);
+      if (!running) throw new Error(`no agent ${name}`);
+      if (how === "SIGKILL") running.child.kill("SIGKILL");
+      await stopAll([running], STOP_GRACE_MS);
+      spawn(name);
+    },
+    database: () => {
+      if (!worker) throw new Error("the control plane is stopped");
+      return worker.database();
+    },
+    stop: async () => {
+      stopping = true;
+      // Nodes first, so their goodbyes still reach the gateway; the gateway then flushes to the edge.
+      const all = [...agents.values()];
+      await stopAll(all.filter((c) => c.name !== GATEWAY_ID), STOP_GRACE_MS);
+      await stopAll(all.filter((c) => c.name === GATEWAY_ID), STOP_GRACE_MS);
+      await worker?.dispose();
+    },
+  };
+}

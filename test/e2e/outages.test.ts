@@ -1,0 +1,155 @@
+import mqtt from "mqtt";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminToken, readCredential } from "../../ctl/credential.js";
+import { IdentityAgent } from "../../node-firmware/identity/agent.js";
+import { clientTlsOptions } from "../../node-firmware/identity/tls.js";
+import { silentLogger } from "../../node-firmware/log.js";
+import { DenyView, NodeList, spiffeIdOf, topics, type MeshNode } from "../../protocol/index.js";
+import { GATEWAY_ID } from "../../stack/configs.js";
+import { createJoinToken } from "../../stack/provision.js";
+import { startStack, type Stack } from "../../stack/stack.js";
+import { waitFor } from "../helpers/mqtt.js";
+import { freePort } from "../helpers/processes.js";
+
+const NODES = 3;
+const OUTAGE_MS = 60_000;
+const TRUST_DOMAIN = "x0tta6bl4.mesh";
+
+let stateDir: string;
+let stack: Stack;
+const output: string[] = [];
+
+async function admin(): Promise<string> {
+  return adminToken(await readCredential(stack.credentialFile), stack.apiUrl);
+}
+
+async function nodesNow(): Promise<MeshNode[]> {
+  const res = await fetch(`${stack.apiUrl}/api/v1/mesh/nodes`, { headers: { authorization: `Bearer ${await admin()}` } });
+  return NodeList.parse(await res.json()).nodes;
+}
+
+const byId = (nodes: MeshNode[]) => new Map(nodes.map((n) => [n.id, n]));
+
+/** Every agent online and heard from after `since` (and in the last 3 s): D1 has caught up with it. */
+async function waitForAllFresh(what: string, since = 0, timeoutMs = 60_000): Promise<MeshNode[]> {
+  let nodes: MeshNode[] = [];
+  await waitFor(async () => {
+    try {
+      nodes = await nodesNow();
+    } catch {
+      return false;
+    }
+    return nodes.length === NODES + 1 && nodes.every((n) => n.status === "online" && Date.parse(n.lastSeen) > since && Date.now() - Date.parse(n.lastSeen) < 3000);
+  }, timeoutMs, `${what}; output so far:\n${output.slice(-30).join("\n")}`);
+  return nodes;
+}
+
+const agentsAlive = () => [...stack.agents.values()].every((a) => a.child.exitCode === null && a.child.signalCode === null);
+
+beforeAll(async () => {
+  stateDir = await mkdtemp(join(tmpdir(), "x0-outage-"));
+  stack = await startStack({ nodes: NODES, port: await freePort(), mqttPort: await freePort(), seed: 1, stateDir, print: (line) => output.push(line) });
+  await waitForAllFresh("stack up");
+});
+
+afterAll(async () => {
+  await stack.stop();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+describe("the local stack through outages", () => {
+  it(`rides out the edge being down for ${String(OUTAGE_MS / 1000)} s: nodes keep working, no sample lost, the backlog replayed after`, async () => {
+    const before = byId(await nodesNow());
+    await stack.stopEdge();
+    await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
+    expect(agentsAlive()).toBe(true);
+    const backAt = Date.now();
+    await stack.startEdge();
+    const after = byId(await waitForAllFresh("caught up after the outage", Date.now() + 1000));
+    console.log(`[measure] ${String(OUTAGE_MS / 1000)} s edge outage: backlog replayed and every node fresh ${String(Date.now() - backAt)} ms after the edge came back`);
+    for (const [id, node] of after) {
+      const earlier = before.get(id);
+      expect(node.samplesMissing, id).toBe(0);
+      // 1 Hz telemetry: the outage's samples are all in D1 now.
+      expect(node.samplesStored - (earlier?.samplesStored ?? 0), id).toBeGreaterThanOrEqual(OUTAGE_MS / 1000);
+    }
+  });
+
+  it("rides out a broker restart (the gateway hosts it): nodes reconnect and resume, no sample lost", async () => {
+    const before = byId(await nodesNow());
+    const restartAt = Date.now();
+    await stack.restartAgent(GATEWAY_ID);
+    const after = byId(await waitForAllFresh("all back after the broker restart", Date.now() + 1000));
+    console.log(`[measure] broker (gateway) restart: every node fresh again ${String(Date.now() - restartAt)} ms after SIGTERM`);
+    for (const [id, node] of after) {
+      expect(node.samplesMissing, id).toBe(0);
+      expect(node.samplesStored, id).toBeGreaterThan(before.get(id)?.samplesStored ?? 0);
+    }
+  });
+
+  it("rejects garbage on every topic and endpoint: answered, nothing crashes, nothing stored", async () => {
+    const nodesBefore = await nodesNow();
+    // An attested node of our own, publishing nothing but garbage.
+    const identityDir = await mkdtemp(join(tmpdir(), "x0-intruder-"));
+    const jwt = await admin();
+    const identity = new IdentityAgent({ edgeUrl: stack.apiUrl, stateDir: identityDir, joinToken: await createJoinToken(stack.apiUrl, jwt, "intruder-1", "node") }, silentLogger);
+    const svid = await identity.start();
+    const client = await mqtt.connectAsync(stack.mqttUrl, {
+      ...clientTlsOptions(svid, { authorizer: { kind: "exact", spiffeId: spiffeIdOf.gateway(TRUST_DOMAIN, GATEWAY_ID) }, deny: new DenyView() }),
+      protocolVersion: 5,
+      clientId: "intruder-1",
+      reconnectPeriod: 0,
+    });
+    const garbage = [Buffer.from("{{{"), Buffer.from(JSON.stringify({ v: 2 })), Buffer.from("null"), Buffer.alloc(70_000, 0x41), Buffer.from([0xff, 0xfe, 0x00])];
+    const own = [topics.telemetry("intruder-1"), topics.status("intruder-1"), topics.results("intruder-1")];
+    const others = [topics.telemetry("node-1"), topics.actions("node-1"), "x0/v1/anything", "not/x0/at/all"];
+    const refusals: number[] = [];
+    for (const topic of [...own, ...others]) {
+      for (const payload of garbage) {
+        await client.publishAsync(topic, payload, { qos: 1 }).then(
+          () => refusals.push(0),
+          (error: unknown) => refusals.push((error as { code?: number }).code ?? -1),
+        );
+      }
+    }
+    expect(refusals.filter((code) => code >= 0x80)).toHaveLength(refusals.length); // every one refused on its PUBACK
+    await client.endAsync();
+    identity.stop();
+    await rm(identityDir, { recursive: true, force: true });
+
+    // Every route: no credentials, broken JSON, the wrong media type, an oversized body.
+    const doc = (await (await fetch(`${stack.apiUrl}/api/v1/openapi.json`, { headers: { authorization: `Bearer ${jwt}` } })).json()) as { paths: Record<string, Record<string, unknown>> };
+    const routes = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ path, method: method.toUpperCase() })));
+    expect(routes.length).toBeGreaterThanOrEqual(12);
+    let answered = 0;
+    for (const { path, method } of routes) {
+      const attempts: RequestInit[] =
+        method === "GET"
+          ? [{ method }, { method, headers: { authorization: "Bearer not.a.jwt" } }]
+          : [
+              { method, body: "{}" , headers: { "content-type": "application/json" } },
+              { method, body: "{{{", headers: { "content-type": "application/json", authorization: `Bearer ${jwt}` } },
+              { method, body: "x=1", headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Bearer ${jwt}` } },
+              { method, body: "[".repeat(2 * 1024 * 1024), headers: { "content-type": "application/json", authorization: `Bearer ${jwt}` } },
+            ];
+      for (const init of attempts) {
+        const res = await fetch(`${stack.apiUrl}${path}`, init);
+        const body = await res.text();
+        if (res.status < 400) continue; // public routes (bundle, nonce, version) answer anyone
+        expect(res.status, `${method} ${path}`).toBeLessThan(500);
+        expect(res.headers.get("content-type"), `${method} ${path}`).toMatch(/^application\/problem\+json/);
+        expect((JSON.parse(body) as { type: string }).type, `${method} ${path}`).toMatch(/^urn:x0tta6bl4:problem:[a-z-]+$/);
+        answered++;
+      }
+    }
+    console.log(`[measure] garbage: ${String(refusals.length)} MQTT publishes refused on PUBACK, ${String(answered)} HTTP requests answered with problem+json over ${String(routes.length)} routes`);
+
+    expect(agentsAlive()).toBe(true);
+    const nodesAfter = await waitForAllFresh("mesh unaffected by garbage");
+    expect(nodesAfter.map((n) => n.id)).toEqual(nodesBefore.map((n) => n.id)); // intruder-1 stored nothing
+    expect(nodesAfter.every((n) => n.samplesMissing === 0)).toBe(true);
+  });
+});
