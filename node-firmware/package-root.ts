@@ -1,10 +1,12 @@
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The folder holding package.json above this module: the same from source and from dist/. */
+/**
+ * The repository (or installed package) root: this module sits in node-firmware/, from source, or
+ * in dist/node-firmware/ once built. (Walking up to a package.json would stop at the copy tsc
+ * emits into dist/.)
+ */
 export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
+  const here = dirname(fileURLToPath(import.meta.url));
+  return basename(dirname(here)) === "dist" ? resolve(here, "..", "..") : resolve(here, "..");
 }

@@ -134,7 +134,7 @@ describe("local stack (npm start)", () => {
     expect(reflex?.why).toMatch(/10\.66\.6\.6 sent \d+ packets\/s, over the local limit/);
     const reflexLagMs = Date.parse(reflex?.ts ?? "") - injectedBy;
     console.log(`[measure] flood isolated by reflex ${String(reflexLagMs)} ms after x0ctl returned (interval 1000 ms)`);
-    expect(reflexLagMs).toBeLessThan(1000 + 100);
+    expect(reflexLagMs).toBeLessThan(1000 + 250); // the next sample, plus timer slack on a busy machine
     const [confirmation] = await decisionsOf("node-2", "isolate_source");
     expect(confirmation?.why).toMatch(/^confirms node-2's isolation of 10\.66\.6\.6/);
     expect(confirmation?.what).toMatchObject({ params: { kind: "isolate_source", source, ttlSeconds: 300 } });

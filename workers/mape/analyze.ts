@@ -11,6 +11,9 @@ export interface Baseline {
   threshold?: number | null;
 }
 
+/** Where a link's baseline for one metric is kept. */
+export const baselineKey = (from: string, to: string, metric: Metric) => `${from}>${to}#${metric}`;
+
 export interface DetectorSettings {
   /** EWMA weight of a new sample. */
   alpha: number;

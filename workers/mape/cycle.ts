@@ -3,10 +3,10 @@ import type { Database } from "../db/client.js";
 import type { Authority } from "../identity/authority.js";
 import { planIngest } from "../telemetry/ingest.js";
 import { loadKnownNodes, writePlan } from "../telemetry/store.js";
-import { floods, nodeDown, observe, type Anomaly, type Baseline, type Metric } from "./analyze.js";
+import { baselineKey, floods, nodeDown, observe, type Anomaly, type Baseline, type Metric } from "./analyze.js";
 import { judgeOutcomes, missedIncidents } from "./knowledge.js";
 import { plan, targetKey, type GuardRails, type PlannedDecision } from "./plan.js";
-import { baselineKey, baselineUpserts, decisionInsert, isolationState, loadBaselines, recentActions } from "./store.js";
+import { baselineUpserts, decisionInsert, isolationState, loadBaselines, recentActions } from "./store.js";
 
 const METRICS: Metric[] = ["latency", "loss", "tq"];
 const ACTION_TTL_MS = 30_000;

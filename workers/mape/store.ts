@@ -2,10 +2,9 @@ import { and, desc, eq, gte, inArray, isNotNull, isNull, lte, sql, type SQL } fr
 import { chunkRows } from "../db/chunk.js";
 import type { Database } from "../db/client.js";
 import { decisions, linkBaselines, nodes } from "../db/schema.js";
-import type { Baseline, Metric } from "./analyze.js";
+import { baselineKey, type Baseline, type Metric } from "./analyze.js";
 import type { RecentActions } from "./plan.js";
 
-export const baselineKey = (from: string, to: string, metric: Metric) => `${from}>${to}#${metric}`;
 
 export async function loadBaselines(db: Database, fromNodes: string[]): Promise<Map<string, Baseline>> {
   const map = new Map<string, Baseline>();

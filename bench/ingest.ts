@@ -1,0 +1,188 @@
+/**
+ * Sustained ingest: N MQTT connections publish telemetry through one gateway (embedded broker +
+ * bridge, its own process) into the real Worker in workerd with local D1. Each phase holds a rate
+ * for a while and prints, every window, the messages/s D1 accepted end to end, the batch size the
+ * gateway sent, and the CPU and RSS of broker+gateway, workerd and this load generator.
+ *   npm run bench:ingest                       (1000 connections; 1 Hz then 10 Hz, 60 s each)
+ *   BENCH_NODES=1000 BENCH_RATES=1,10 BENCH_SECONDS=60 npm run bench:ingest
+ * Must: 1000 nodes at 1 Hz. Target: 10,000 messages/s from ≥ 1000 connections on this machine.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import mqtt, { type MqttClient } from "mqtt";
+import { adminToken } from "../ctl/credential.js";
+import { RELEASE, topics, type NodeTelemetry } from "../protocol/index.js";
+import { packageRoot } from "../node-firmware/package-root.js";
+import { commandLine, cpuSeconds, descendantsOf, freePort, rssBytes } from "../stack/proc.js";
+import { createJoinToken, ensureCa, ensureLocalAdmin } from "../stack/provision.js";
+import { startLocalWorker } from "../stack/worker.js";
+import { readWranglerToml } from "../stack/wrangler-config.js";
+
+const NODES = Number(process.env.BENCH_NODES ?? 1000);
+const RATES = (process.env.BENCH_RATES ?? "1,10").split(",").map(Number);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const WINDOW_S = 10;
+const TD = "x0tta6bl4.mesh";
+const ROOT = packageRoot();
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+
+const state = await mkdtemp(join(tmpdir(), "x0-bench-ingest-"));
+const wrangler = await readWranglerToml(join(ROOT, "wrangler.toml"));
+const port = await freePort();
+const ca = await ensureCa(state, TD);
+const admin = await ensureLocalAdmin(state, TD, `http://127.0.0.1:${String(port)}`);
+const worker = await startLocalWorker({ root: ROOT, stateDir: state, host: "127.0.0.1", port, wrangler, secrets: { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap } });
+const api = worker.url.origin;
+const workerdPid = descendantsOf(process.pid).find((pid) => commandLine(pid).includes("workerd")) as number;
+
+/** Counts the gateway's requests on their way to the Worker. */
+const posts = { requests: 0, failed: 0 };
+const proxy = createServer((req, res) => {
+  const upstream = request(`${api}${req.url ?? "/"}`, { method: req.method, headers: req.headers }, (answer) => {
+    posts.requests++;
+    if ((answer.statusCode ?? 500) >= 400) posts.failed++;
+    res.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(res);
+  });
+  upstream.on("error", () => { posts.failed++; res.writeHead(502).end(); });
+  req.pipe(upstream);
+});
+await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+const proxyUrl = `http://127.0.0.1:${String((proxy.address() as { port: number }).port)}`;
+
+const mqttPort = await freePort();
+const configFile = join(state, "gw-1.json");
+await writeFile(
+  configFile,
+  JSON.stringify({
+    nodeId: "gw-1",
+    role: "gateway",
+    logLevel: "warn",
+    mesh: { backend: "simulated", peers: ["gw-1"] },
+    identity: { edgeUrl: api, stateDir: join(state, "gw-1"), joinToken: await createJoinToken(api, await adminToken(admin.credential, api), "gw-1", "gateway") },
+    // Plain MQTT on loopback: 1000 mTLS identities would measure attestation, not ingest.
+    gateway: { embeddedBroker: { host: "127.0.0.1", port: mqttPort, tls: false }, edgeUrl: proxyUrl, batch: { maxItems: 500, maxDelayMs: 100 } },
+  }),
+);
+const gateway = spawn(process.execPath, ["--max-semi-space-size=16", join(ROOT, "dist", "node-firmware", "cli.js"), "--config", configFile], { stdio: ["ignore", "inherit", "inherit"] });
+
+async function connect(id: string): Promise<MqttClient> {
+  for (;;) {
+    try {
+      return await mqtt.connectAsync(`mqtt://127.0.0.1:${String(mqttPort)}`, { protocolVersion: 5, clientId: id, reconnectPeriod: 1000, keepalive: 60 });
+    } catch {
+      await sleep(200); // the gateway is still starting
+    }
+  }
+}
+
+const ids = Array.from({ length: NODES }, (_, i) => `load-${String(i + 1).padStart(4, "0")}`);
+const clients: MqttClient[] = [];
+for (let i = 0; i < ids.length; i += 50) clients.push(...(await Promise.all(ids.slice(i, i + 50).map(connect))));
+console.log(`[ingest] ${String(clients.length)} MQTT connections up`);
+
+const seqs = new Array<number>(NODES).fill(0);
+function sample(i: number, now: number): string {
+  const nodeId = ids[i] as string;
+  const seq = seqs[i] ?? 0;
+  seqs[i] = seq + 1;
+  const neighbors = [1, 2, 3].map((d) => ({ neighbor: ids[(i + d) % NODES] as string, tq: 200 + ((i + d) % 50), latencyMs: 3 + (d % 3), loss: 0.01 }));
+  const telemetry: NodeTelemetry = {
+    v: 1, nodeId, role: "node", seq, ts: now, firmware: RELEASE, uptimeS: now / 1000 % 1e6, neighbors,
+    counters: { rxBytes: 1000, txBytes: 2000, rxPackets: 10, txPackets: 20, rxDropped: 0, txDropped: 0 },
+    process: { rssBytes: 40_000_000, cpuPercent: 1 },
+  };
+  return JSON.stringify(telemetry);
+}
+
+let sent = 0;
+let publishErrors = 0;
+/** Every node publishes `rate` times a second, spread evenly over the second. */
+async function publishAt(rate: number, seconds: number, onWindow: () => Promise<void>): Promise<void> {
+  const tickMs = 10;
+  const perTick = (NODES * rate * tickMs) / 1000;
+  const end = Date.now() + seconds * 1000;
+  let next = 0;
+  let due = 0;
+  let nextWindow = Date.now() + WINDOW_S * 1000;
+  while (Date.now() < end) {
+    const started = Date.now();
+    due += perTick;
+    for (; due >= 1; due--) {
+      const i = next++ % NODES;
+      clients[i]?.publish(topics.telemetry(ids[i] as string), sample(i, started), { qos: 1 }, (error) => { if (error) publishErrors++; });
+      sent++;
+    }
+    if (Date.now() >= nextWindow) {
+      nextWindow += WINDOW_S * 1000;
+      await onWindow();
+    }
+    await sleep(Math.max(0, tickMs - (Date.now() - started)));
+  }
+}
+
+const db = await worker.database();
+async function stored(): Promise<{ stored: number; missing: number }> {
+  const row = await db.prepare("SELECT coalesce(sum(samples_stored), 0) AS stored, coalesce(sum(samples_missing), 0) AS missing FROM nodes WHERE id LIKE 'load-%'").first<{ stored: number; missing: number }>();
+  return row ?? { stored: 0, missing: 0 };
+}
+
+interface Reading { at: number; stored: number; requests: number; cpu: Record<string, number> }
+const processes = { "broker+gateway": gateway.pid as number, workerd: workerdPid, "load generator": process.pid };
+async function read(): Promise<Reading> {
+  const cpu = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)]));
+  return { at: Date.now(), stored: (await stored()).stored, requests: posts.requests, cpu };
+}
+function describeWindow(a: Reading, b: Reading): { rate: number; line: string } {
+  const s = (b.at - a.at) / 1000;
+  const rate = (b.stored - a.stored) / s;
+  const batch = b.requests > a.requests ? (b.stored - a.stored) / (b.requests - a.requests) : 0;
+  const cpu = Object.keys(processes).map((name) => `${name} ${String(Math.round((100 * ((b.cpu[name] ?? 0) - (a.cpu[name] ?? 0))) / s))}%`).join(", ");
+  const rss = Object.entries(processes).map(([name, pid]) => `${name} ${String(mib(rssBytes(pid)))}`).join(", ");
+  return { rate, line: `${String(Math.round(rate))} msg/s into D1, batch ${String(Math.round(batch))} items; CPU ${cpu}; RSS MiB ${rss}` };
+}
+
+const summary: string[] = [];
+for (const rate of RATES) {
+  const offered = NODES * rate;
+  console.log(`[ingest] phase: ${String(NODES)} nodes × ${String(rate)} Hz = ${String(offered)} msg/s offered, ${String(SECONDS)} s`);
+  const sentAtStart = sent;
+  const storedAtStart = (await stored()).stored;
+  const rates: number[] = [];
+  let last = await read();
+  await publishAt(rate, SECONDS, async () => {
+    const now = await read();
+    const { rate: accepted, line } = describeWindow(last, now);
+    rates.push(accepted);
+    console.log(`[ingest]   ${line}`);
+    last = now;
+  });
+  const phaseSent = sent - sentAtStart;
+  const drainStart = Date.now();
+  while ((await stored()).stored - storedAtStart < phaseSent && Date.now() - drainStart < 60_000) await sleep(500);
+  const phaseStored = (await stored()).stored - storedAtStart;
+  const sustained = rates.slice(1); // the first window includes the ramp-up
+  const first = sustained[0] ?? 0;
+  const lastRate = sustained.at(-1) ?? 0;
+  summary.push(
+    `${String(offered)} msg/s offered: ${String(Math.round(sustained.reduce((a, b) => a + b, 0) / Math.max(1, sustained.length)))} msg/s accepted on average ` +
+      `(first window ${String(Math.round(first))}, last ${String(Math.round(lastRate))}: ${first > 0 ? `${String(Math.round((100 * lastRate) / first))}% of the first` : "n/a"}); ` +
+      `${String(phaseStored)}/${String(phaseSent)} stored (${String(Math.round(((Date.now() - drainStart) / 1000) * 10) / 10)} s to drain after)`,
+  );
+}
+const { missing } = await stored();
+console.log("\n[ingest] summary");
+for (const line of summary) console.log(`  ${line}`);
+console.log(`  samples missing by sequence: ${String(missing)}; publish errors: ${String(publishErrors)}; gateway requests failed: ${String(posts.failed)}`);
+
+await Promise.all(clients.map((c) => c.endAsync(true)));
+gateway.kill("SIGTERM");
+await new Promise((resolve) => gateway.once("exit", resolve));
+proxy.close();
+await worker.dispose();
+await rm(state, { recursive: true, force: true });
