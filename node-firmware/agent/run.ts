@@ -120,7 +120,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const relay = config.gateway && credentials && config.identity
     ? new DenyListRelay(config.identity.edgeUrl, credentials.token, client, deny, log.child({ component: "deny-list" }))
     : undefined;
-  bridge?.start();
+  bridge?.start(broker);
   relay?.start();
   node.start();
 

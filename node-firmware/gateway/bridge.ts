@@ -1,19 +1,23 @@
 import type { MqttClient } from "mqtt";
-import { decodeNodeMessage, parseSharedFilter, topicMatches, topics, type BatchItem, type CycleResponse } from "../../protocol/index.js";
+import { decodeNodeMessage, parseSharedFilter, topicMatches, topics, type BatchItem, type CycleResponse, type NodeMessage } from "../../protocol/index.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { errorText, type Logger } from "../log.js";
+import type { EmbeddedBroker } from "../mqtt/broker.js";
 import { RejectionNotifier } from "../mqtt/rejections.js";
 import { Batcher } from "./batcher.js";
 import type { EdgeClient } from "./edge-client.js";
 
 /**
- * Relays the nodes' telemetry and status to the edge. It takes its share of every node's
- * messages through MQTT 5 shared subscriptions, validates each one (an invalid one is
- * counted and answered, never forwarded), and hands them on in arrival order.
+ * Relays the nodes' telemetry, status and action results to the edge, in arrival order. On an
+ * external broker it takes its share of every node's messages through MQTT 5 shared
+ * subscriptions and validates each one (an invalid one is counted and answered, never
+ * forwarded). On its own embedded broker it taps the messages the broker has already validated:
+ * no second decode, no MQTT hop.
  */
 export class TelemetryBridge {
   readonly rejections: RejectionNotifier;
   private readonly batcher: Batcher;
+  private untap: (() => void) | undefined;
   relayed = 0;
 
   constructor(
@@ -31,7 +35,12 @@ export class TelemetryBridge {
     return [topics.allNodes("telemetry"), topics.allNodes("status"), topics.allNodes("results")].map((f) => topics.shared(this.config.shareGroup, f));
   }
 
-  start(): void {
+  start(broker?: EmbeddedBroker): void {
+    if (broker) {
+      this.untap = broker.tap((message) => { this.relay(message); });
+      this.log.info("relaying node messages from the embedded broker");
+      return;
+    }
     const relayed = this.filters.map((f) => parseSharedFilter(f)?.filter ?? f);
     // The client carries other subscriptions too (the deny list, the gateway's own actions).
     this.client.on("message", (topic, payload) => {
@@ -56,7 +65,8 @@ export class TelemetryBridge {
 
   /** Stops taking messages, sends what is still batched and waits until the edge has it, or until `timeoutMs`. */
   async stop(timeoutMs: number): Promise<void> {
-    if (this.client.connected) {
+    this.untap?.();
+    if (!this.untap && this.client.connected) {
       await this.client.unsubscribeAsync(this.filters).catch((error: unknown) => {
         this.log.warn("unsubscribe failed", { error: errorText(error) });
       });
@@ -72,7 +82,10 @@ export class TelemetryBridge {
       this.rejections.reject(topic, result.nodeId, result.reason, result.detail);
       return;
     }
-    const { message } = result;
+    this.relay(result.message);
+  }
+
+  private relay(message: NodeMessage): void {
     let item: BatchItem;
     if (message.channel === "telemetry") item = { kind: "telemetry", telemetry: message.value };
     else if (message.channel === "status") item = { kind: "status", status: message.value };

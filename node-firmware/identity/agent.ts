@@ -49,7 +49,9 @@ const JWT_REFRESH_BEFORE_MS = 60_000;
  */
 export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: [SpiffeBundle] }> {
   private readonly keystore: Keystore;
-  private nodeKey: KeyPair | undefined;
+  /** Loaded (or created) once: concurrent first calls must not each write a new key. */
+  private nodeKey: Promise<KeyPair> | undefined;
+  private renewing: Promise<void> | undefined;
   private svid: SvidMaterial | undefined;
   private jwt: { token: string; expiresAt: number } | undefined;
   private rotationTimer: NodeJS.Timeout | undefined;
@@ -71,7 +73,8 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
 
   /** Resolves once the node holds a valid SVID, retrying with backoff while the edge is unreachable. */
   async start(): Promise<SvidMaterial> {
-    this.nodeKey = await this.keystore.nodeKey();
+    this.nodeKey ??= this.keystore.nodeKey();
+    await this.nodeKey;
     const stored = await this.loadStored();
     if (stored && stored.notAfter > Date.now()) {
       this.svid = stored;
@@ -128,7 +131,16 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
     }
   }
 
-  private async renew(): Promise<void> {
+  /** One attestation at a time: callers that arrive while one runs share it (a join token is single use). */
+  private renew(): Promise<void> {
+    this.renewing ??= this.attestOnce().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
+  }
+
+  private async attestOnce(): Promise<void> {
+    const nodeKey = await (this.nodeKey ??= this.keystore.nodeKey());
     const registration = await readOptional(this.keystore.path("registration.json"));
     const spiffeId = registration ? (JSON.parse(registration) as { spiffeId: string }).spiffeId : undefined;
     const claims: AttestClaim[] = [];
@@ -138,7 +150,7 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
     let lastError: unknown;
     for (const claim of claims) {
       try {
-        const { response, svidKey } = await attest(this.config.edgeUrl, this.nodeKey as KeyPair, claim);
+        const { response, svidKey } = await attest(this.config.edgeUrl, nodeKey, claim);
         await this.store(response, await exportPkcs8Pem(svidKey.privateKey));
         this.failures = 0;
         return;

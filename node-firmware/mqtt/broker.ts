@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from "aedes";
-import { decodeNodeMessage, decodeSharedMessage, parseSpiffeId, principalOf, type Principal } from "../../protocol/index.js";
+import { decodeNodeMessage, decodeSharedMessage, parseSpiffeId, principalOf, type NodeMessage, type Principal } from "../../protocol/index.js";
 import type { SvidMaterial } from "../identity/agent.js";
 import { createSvidTlsServer, type PeerPolicy, type SvidTlsServer } from "../identity/tls.js";
 import { errorText, type Logger } from "../log.js";
@@ -19,6 +19,9 @@ export interface BrokerOptions {
 const MAX_PACKET_BYTES = 1024 * 1024;
 const OUR_TOPICS = "x0/";
 
+/** Receives every node message the broker accepted, already decoded and validated. */
+export type NodeMessageTap = (message: NodeMessage) => void;
+
 /**
  * The gateway's embedded MQTT 5 broker (aedes) with shared subscriptions, and validation of
  * every payload published under our topics: an invalid one is never forwarded, it is counted
@@ -33,17 +36,29 @@ export class EmbeddedBroker {
     readonly shared: SharedSubscriptions,
     readonly rejections: RejectionNotifier,
     private readonly secure: SvidTlsServer | undefined,
+    private readonly taps: Set<NodeMessageTap>,
   ) {}
+
+  /**
+   * Hands every accepted node message to `tap` in the order the broker accepted them (wills
+   * included), with no second decode and no MQTT hop: the gateway's bridge uses it when the
+   * broker is its own. Returns the function that removes the tap.
+   */
+  tap(tap: NodeMessageTap): () => void {
+    this.taps.add(tap);
+    return () => this.taps.delete(tap);
+  }
 
   static async start(options: BrokerOptions, log: Logger): Promise<EmbeddedBroker> {
     const shared = new SharedSubscriptions();
     const principals = new WeakMap<Client, Principal>();
     let answer = (_topic: string, _payload: string): void => undefined; // bound once aedes exists
     const rejections = new RejectionNotifier((topic, payload) => { answer(topic, payload); }, log);
+    const taps = new Set<NodeMessageTap>();
     const aedes = await Aedes.createBroker({
       maximumPacketSize: MAX_PACKET_BYTES,
       authenticate: (client, _user, _password, done) => { done(clientIdRefusal(client, principals.get(client)), true); },
-      authorizePublish: (client, packet, done) => { done(aclRefusal(client ? principals.get(client) : undefined, packet.topic) ?? refusal(client, packet, rejections)); },
+      authorizePublish: (client, packet, done) => { done(aclRefusal(client ? principals.get(client) : undefined, packet.topic) ?? refusal(client, packet, rejections, taps)); },
       authorizeSubscribe: (client, sub, done) => { done(null, subscriptionAllowed(principals.get(client), sub)); },
       authorizeForward: (client, packet) => (shared.allowForward(client, packet) ? packet : null),
     });
@@ -66,7 +81,7 @@ export class EmbeddedBroker {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : options.port;
     log.info("embedded broker listening", { host: options.host, port });
-    return new EmbeddedBroker(aedes, server, port, shared, rejections, secure);
+    return new EmbeddedBroker(aedes, server, port, shared, rejections, secure, taps);
   }
 
   /** A rotated SVID: new handshakes present it; established connections keep theirs. */
@@ -115,13 +130,17 @@ function subscriptionAllowed(principal: Principal | undefined, sub: Subscription
   return !principal || maySubscribe(principal, sub.topic) ? sub : null;
 }
 
-/** null to accept; an Error (whose message aedes returns as the PUBACK reason string) to refuse. */
-function refusal(client: Client | null, packet: PublishPacket, rejections: RejectionNotifier): Error | null {
+/** null to accept (and tap a node message); an Error (whose message aedes returns as the PUBACK reason string) to refuse. */
+function refusal(client: Client | null, packet: PublishPacket, rejections: RejectionNotifier, taps: ReadonlySet<NodeMessageTap>): Error | null {
   if (client === null || !packet.topic.startsWith(OUR_TOPICS)) return null;
   const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
   if (payload.byteLength === 0 && packet.retain) return null; // clearing a retained message
-  const result = decodeSharedMessage(packet.topic, payload) ?? decodeNodeMessage(packet.topic, payload);
-  if (result.ok) return null;
+  const shared = decodeSharedMessage(packet.topic, payload);
+  const result = shared ?? decodeNodeMessage(packet.topic, payload);
+  if (result.ok) {
+    if (!shared) for (const tap of taps) tap(result.message);
+    return null;
+  }
   rejections.reject(packet.topic, result.nodeId, result.reason, result.detail);
   return new Error(`${result.reason}: ${result.detail}`.slice(0, 512));
 }

@@ -16,18 +16,22 @@ export async function loadBaselines(db: Database, fromNodes: string[]): Promise<
 }
 
 export function baselineUpserts(db: Database, baselines: ReadonlyMap<string, Baseline>, now: number) {
-  return [...baselines].map(([key, b]) => {
+  const rows = [...baselines].map(([key, b]) => {
     const [pair, metric] = key.split("#") as [string, Metric];
     const [fromNode, toNode] = pair.split(">") as [string, string];
-    return db
+    return { fromNode, toNode, metric, mean: b.mean, deviation: b.deviation, samples: b.samples, updatedAt: now };
+  });
+  // Many rows a statement: D1 bills and limits statements, not rows.
+  return chunkRows(rows, 7).map((chunk) =>
+    db
       .insert(linkBaselines)
-      .values({ fromNode, toNode, metric, mean: b.mean, deviation: b.deviation, samples: b.samples, updatedAt: now })
+      .values(chunk)
       .onConflictDoUpdate({
         target: [linkBaselines.fromNode, linkBaselines.toNode, linkBaselines.metric],
         // The threshold is Knowledge feedback's to change (`thresholdFeedback`), never the detector's.
-        set: { mean: b.mean, deviation: b.deviation, samples: b.samples, updatedAt: now },
-      });
-  });
+        set: { mean: sql.raw("excluded.mean"), deviation: sql.raw("excluded.deviation"), samples: sql.raw("excluded.samples"), updatedAt: sql.raw("excluded.updated_at") },
+      }),
+  );
 }
 
 /** Actions sent, and reflexes nodes took, since `since`, for the cooldown and per-node rate guard rails. */

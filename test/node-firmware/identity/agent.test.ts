@@ -31,6 +31,14 @@ async function pemFiles(svid: SvidMaterial, name: string) {
 }
 
 describe("IdentityAgent", () => {
+  it("shares one attestation between start and an early control-plane token (a join token is single use)", async () => {
+    const agent = new IdentityAgent({ edgeUrl: cp.url, stateDir: join(work, "node-early"), joinToken: await cp.joinToken("node-early") }, silentLogger);
+    const [svid, token] = await Promise.all([agent.start(), agent.controlPlaneToken()]);
+    expect(svid.spiffeId).toMatch(/\/node\/node-early$/);
+    expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    agent.stop();
+  });
+
   it("attests with a join token; openssl verifies the chain and sees one URI SAN; keys are 0600", async () => {
     const stateDir = join(work, "node-a");
     const agent = new IdentityAgent({ edgeUrl: cp.url, stateDir, joinToken: await cp.joinToken("node-a") }, silentLogger);
