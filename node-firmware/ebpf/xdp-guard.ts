@@ -28,6 +28,8 @@ export interface XdpGuardOptions {
   objectPath: string;
   /** Pins go under `<pinRoot>/<interface>/`. */
   pinRoot?: string;
+  /** Native (driver) where supported, else generic, unless one is required. */
+  mode?: XdpMode;
 }
 
 export interface BlockEntry {
@@ -62,7 +64,7 @@ export class XdpGuard implements DataPlane {
     try {
       await mkdir(pinDir, { recursive: true });
       await bpftool(["prog", "load", options.objectPath, join(pinDir, "prog"), "type", "xdp", "pinmaps", join(pinDir, "maps")]);
-      const mode = await attachXdp(options.interface, join(pinDir, "prog"));
+      const mode = await attachXdp(options.interface, join(pinDir, "prog"), options.mode);
       log.info("xdp_guard attached", { interface: options.interface, mode });
       return new XdpGuard(options.interface, mode, pinDir);
     } catch (error) {
