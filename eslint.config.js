@@ -2,7 +2,7 @@ import security from "eslint-plugin-security";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".x0/", ".wrangler/", "migrations/", "bin/"] },
+  { ignores: ["dist/", "node_modules/", ".x0/", ".wrangler/", "migrations/", "bin/", "test/fixtures/"] },
   ...tseslint.configs.strictTypeChecked,
   security.configs.recommended,
   {

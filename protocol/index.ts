@@ -7,6 +7,7 @@ export * from "./problem.js";
 export * from "./rejection.js";
 export * from "./status.js";
 export * from "./telemetry.js";
+export * from "./batman.js";
 export * from "./topics.js";
 export * from "./version.js";
 export * from "./release.js";

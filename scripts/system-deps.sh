@@ -13,6 +13,7 @@ declare -A NEEDED=(
   [ip]=iproute2
   [ping]=iputils-ping
   [nft]=nftables
+  [batctl]=batctl
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do
