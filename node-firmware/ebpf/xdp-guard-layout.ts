@@ -2,10 +2,13 @@
  * The byte layouts of bpf/xdp_guard.h, the one place TypeScript reads and writes them.
  * test/bpf checks every offset and size here against the BTF of the built object.
  */
-import { isIPv4, isIPv6 } from "node:net";
+import { decodeAddressKey, encodeAddressKey } from "./address-key.js";
 
 /** Each struct: its size and its members' byte offsets, under their C names. */
 export const XG_SOURCE = { struct: "xg_source", size: 20, at: { family: 0, addr: 4 } } as const;
+/** struct xg_source is an address key. */
+export const encodeSource = encodeAddressKey;
+export const decodeSource = decodeAddressKey;
 export const XG_SOURCE_STATS = { struct: "xg_source_stats", size: 32, at: { packets: 0, bytes: 8, dropped_blocked: 16, dropped_rate: 24 } } as const;
 export const XG_BLOCK = { struct: "xg_block", size: 8, at: { expires_ns: 0 } } as const;
 export const XG_LIMIT = { struct: "xg_limit", size: 48, at: { lock: 0, pad: 4, rate_pps: 8, burst: 16, expires_ns: 24, tokens_milli: 32, last_ns: 40 } } as const;
@@ -16,62 +19,11 @@ export type XgCounter = (typeof XG_COUNTERS)[number];
 
 export const XG_MAPS = { sources: "xg_sources", blocklist: "xg_blocklist", limits: "xg_limits", counters: "xg_counters" } as const;
 
-const FAMILY_IPV4 = 4;
-const FAMILY_IPV6 = 6;
-
 export interface SourceStats {
   packets: number;
   bytes: number;
   droppedBlocked: number;
   droppedRate: number;
-}
-
-function ipv6Bytes(address: string): Uint8Array {
-  const [head = "", tail = ""] = address.includes("::") ? address.split("::") : [address, ""];
-  const groups = (part: string) => (part === "" ? [] : part.split(":"));
-  const last = (list: string[]) => list.flatMap((g) => (g.includes(".") ? ipv4Groups(g) : [g]));
-  const h = last(groups(head));
-  const t = last(groups(tail));
-  const all = address.includes("::") ? [...h, ...Array<string>(8 - h.length - t.length).fill("0"), ...t] : h;
-  const out = new Uint8Array(16);
-  all.forEach((g, i) => {
-    const v = parseInt(g, 16);
-    out[2 * i] = v >> 8;
-    out[2 * i + 1] = v & 0xff;
-  });
-  return out;
-}
-
-function ipv4Groups(dotted: string): string[] {
-  const b = dotted.split(".").map(Number);
-  return [(((b[0] ?? 0) << 8) | (b[1] ?? 0)).toString(16), (((b[2] ?? 0) << 8) | (b[3] ?? 0)).toString(16)];
-}
-
-/** struct xg_source for an IP address. */
-export function encodeSource(address: string): Uint8Array {
-  const key = new Uint8Array(XG_SOURCE.size);
-  const view = new DataView(key.buffer);
-  if (isIPv4(address)) {
-    view.setUint32(XG_SOURCE.at.family, FAMILY_IPV4, true);
-    key.set(address.split(".").map(Number), XG_SOURCE.at.addr);
-  } else if (isIPv6(address)) {
-    view.setUint32(XG_SOURCE.at.family, FAMILY_IPV6, true);
-    key.set(ipv6Bytes(address), XG_SOURCE.at.addr);
-  } else {
-    throw new Error(`not an IP address: ${address}`);
-  }
-  return key;
-}
-
-/** The IP address a struct xg_source holds, in canonical text (IPv6 compressed). */
-export function decodeSource(key: Uint8Array): string {
-  const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
-  const family = view.getUint32(XG_SOURCE.at.family, true);
-  const addr = key.subarray(XG_SOURCE.at.addr, XG_SOURCE.at.addr + 16);
-  if (family === FAMILY_IPV4) return [...addr.subarray(0, 4)].join(".");
-  const groups = Array.from({ length: 8 }, (_, i) => (((addr[2 * i] ?? 0) << 8) | (addr[2 * i + 1] ?? 0)).toString(16));
-  // The WHATWG URL parser writes IPv6 hosts in RFC 5952 form (the longest zero run compressed).
-  return new URL(`http://[${groups.join(":")}]/`).hostname.slice(1, -1);
 }
 
 const u64 = (view: DataView, offset: number) => Number(view.getBigUint64(offset, true));

@@ -1,0 +1,53 @@
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "../log.js";
+import { bpftool, dumpMap } from "./bpftool.js";
+import { BPFFS, ensureBpffs } from "./kernel.js";
+import { TH_MAPS, decodeDestinationHealth, type DestinationHealth } from "./tcp-health-layout.js";
+
+export interface TcpHealthOptions {
+  /** A cgroup v2 directory: TCP connections of its processes are measured. */
+  cgroup: string;
+  /** The built bpf/tcp_health.bpf.o. */
+  objectPath: string;
+  /** Pins go under `<pinRoot>/`. */
+  pinRoot?: string;
+}
+
+/**
+ * tcp_health on one cgroup, through bpftool: retransmits and smoothed-RTT histograms per
+ * destination. A sockops program rather than the tcp:tcp_retransmit_skb tracepoint: bpftool (no
+ * native addon) attaches sockops to a cgroup, while tracepoints need bpftool ≥ 7.2's autoattach
+ * and Debian 12 ships 7.1.
+ */
+export class TcpHealth {
+  private constructor(
+    private readonly cgroup: string,
+    private readonly pinDir: string,
+  ) {}
+
+  static async attach(options: TcpHealthOptions, log: Logger): Promise<TcpHealth> {
+    await ensureBpffs();
+    const pinDir = options.pinRoot ?? join(BPFFS, "x0tta6bl4", "tcp_health");
+    await rm(pinDir, { recursive: true, force: true });
+    await mkdir(pinDir, { recursive: true });
+    try {
+      await bpftool(["prog", "load", options.objectPath, join(pinDir, "prog"), "type", "sockops", "pinmaps", join(pinDir, "maps")]);
+      await bpftool(["cgroup", "attach", options.cgroup, "sock_ops", "pinned", join(pinDir, "prog")]);
+    } catch (error) {
+      await rm(pinDir, { recursive: true, force: true });
+      throw error;
+    }
+    log.info("tcp_health attached", { cgroup: options.cgroup });
+    return new TcpHealth(options.cgroup, pinDir);
+  }
+
+  async read(): Promise<DestinationHealth[]> {
+    return (await dumpMap(join(this.pinDir, "maps", TH_MAPS.destinations))).map((e) => decodeDestinationHealth(e.key, e.value));
+  }
+
+  async close(): Promise<void> {
+    await bpftool(["cgroup", "detach", this.cgroup, "sock_ops", "pinned", join(this.pinDir, "prog")]).catch(() => undefined); // the cgroup may be gone
+    await rm(this.pinDir, { recursive: true, force: true });
+  }
+}
