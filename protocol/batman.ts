@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-export const MacAddress = z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, "must be a MAC address like 02:00:5e:10:00:01");
+export const MacAddress = z.mac({ error: "must be a MAC address like 02:00:5e:10:00:01" });
 
 /** One route in batman-adv's originator table: to `originator` through the neighbor `nextHop`. */
 export const Route = z.strictObject({

@@ -94,7 +94,7 @@ export class Batctl {
     }
     const result = (isArray ? z.array(schema) : schema.transform((one) => [one])).safeParse(parsed);
     if (!result.success) throw new BatctlError(`batctl ${table}: unexpected output: ${result.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
-    return result.data as T[];
+    return result.data;
   }
 
   private async exec(args: string[]): Promise<string> {
