@@ -74,7 +74,7 @@ const runs: Record<"no filter" | "nftables ingress drop" | "XDP drop (generic)" 
 let guard: XdpGuard | undefined;
 
 async function xdpDrop(mode: "native" | "generic"): Promise<number> {
-  guard = await XdpGuard.attach({ interface: peer.hostIf, objectPath: defaultObjectPath(), pinRoot: PIN_ROOT, mode }, silentLogger);
+  guard = await XdpGuard.attach({ interfaces: [peer.hostIf], objectPath: defaultObjectPath(), pinRoot: PIN_ROOT, mode }, silentLogger);
   await guard.isolate(peer.peerIp, 3600);
   const rate = pushThrough();
   if ((await guard.snapshot()).dropped.blocked === 0) throw new Error("XDP dropped nothing: the measurement is not of XDP");

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 
 /** Network namespaces and veth pairs through `ip`, for the lab, the kernel tests and bench:dataplane. */
-export const ip = (...args: string[]) => execFileSync("ip", args, { stdio: "pipe" });
+const ip = (...args: string[]) => execFileSync("ip", args, { stdio: "pipe" });
 
 /**
  * A veth pair on the host, both ends up and IPv6 off (so the kernel's own router solicitations do

@@ -29,7 +29,12 @@ export function formatLine(name: string, line: string): string | null {
 export const AGENT_NODE_FLAGS = ["--max-semi-space-size=1"];
 
 export function spawnAgent(name: string, script: string, args: string[], print: (line: string) => void): Supervised {
-  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  return supervise(name, process.execPath, [...AGENT_NODE_FLAGS, script, ...args], print);
+}
+
+/** Runs a command whose output lines are printed with its name, as `[name] level msg …` for JSON logs. */
+export function supervise(name: string, command: string, args: string[], print: (line: string) => void): Supervised {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on("line", (line) => {
       const formatted = formatLine(name, line);

@@ -91,7 +91,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     policy(config.broker.spiffeId ? { kind: "exact", spiffeId: config.broker.spiffeId } : { kind: "trust-domain", trustDomain: trustDomain as string });
   const credentials = identity && { token: () => identity.controlPlaneToken(), invalidate: () => { identity.invalidateToken(); } };
   const edgeQueueDir = config.identity ? join(config.identity.stateDir, "edge-queue") : undefined;
-  const mesh = new SimulatedMesh(config.nodeId, config.mesh.peers, config.mesh.seed);
+  const mesh = new SimulatedMesh(config.nodeId, config.mesh.peers, config.mesh.seed, config.mesh.neighbors);
   const dataplane = await openDataPlane(config, mesh.neighborIds, log.child({ component: "dataplane" }));
   const actions = routeActions(mesh, dataplane);
   const edge = config.gateway && edgeQueueDir ? await EdgeClient.open(config.nodeId, config.gateway, edgeQueueDir, log.child({ component: "edge" }), credentials) : undefined;

@@ -12,14 +12,16 @@ const SimulatedMesh = z.strictObject({
   /** Every member of the simulated mesh, this node included; all nodes must list the same set and seed. */
   peers: z.array(NodeId).min(1).max(1024),
   seed: z.number().int().default(1),
+  /** This node's neighbors, when the links are given (the lab's veth pairs) rather than derived from the seed. */
+  neighbors: z.array(NodeId).max(limits.neighbors).optional(),
 });
 
 const DataPlaneSection = z.discriminatedUnion("backend", [
   z.strictObject({ backend: z.literal("simulated") }),
   z.strictObject({
-    /** xdp_guard on `interface`; when eBPF cannot load, interface counters only (`sysfs`), said in telemetry. */
+    /** xdp_guard on the mesh `interfaces`; when eBPF cannot load, their counters only (`sysfs`), said in telemetry. */
     backend: z.literal("xdp"),
-    interface: z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, "must be a Linux interface name"),
+    interfaces: z.array(z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, "must be a Linux interface name")).min(1).max(64),
     /** The built bpf/xdp_guard.bpf.o; default: next to the firmware. */
     object: z.string().min(1).optional(),
     pinRoot: z.string().min(1).optional(),

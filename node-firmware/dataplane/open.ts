@@ -21,11 +21,11 @@ export async function openDataPlane(config: AgentConfig, neighbors: readonly str
   if (!reason && !existsSync(objectPath)) reason = `${objectPath} is missing (build it with npm run build:bpf)`;
   if (!reason) {
     try {
-      return await XdpGuard.attach({ interface: section.interface, objectPath, ...(section.pinRoot ? { pinRoot: section.pinRoot } : {}) }, log);
+      return await XdpGuard.attach({ interfaces: section.interfaces, objectPath, ...(section.pinRoot ? { pinRoot: section.pinRoot } : {}) }, log);
     } catch (error) {
       reason = `loading xdp_guard failed: ${errorText(error)}`;
     }
   }
-  log.warn("no XDP data plane: interface counters only, no per-source view or filtering", { interface: section.interface, reason });
-  return new SysfsDataPlane(section.interface, reason);
+  log.warn("no XDP data plane: interface counters only, no per-source view or filtering", { interfaces: section.interfaces, reason });
+  return new SysfsDataPlane(section.interfaces, reason);
 }

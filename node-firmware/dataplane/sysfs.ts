@@ -20,6 +20,13 @@ export async function readInterfaceCounters(iface: string, root = "/sys/class/ne
   return Object.fromEntries(entries) as unknown as InterfaceCounters;
 }
 
+/** Counters of several interfaces, added up. */
+export function sumCounters(all: readonly InterfaceCounters[]): InterfaceCounters {
+  const total: InterfaceCounters = { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0 };
+  for (const counters of all) for (const field of Object.keys(total) as (keyof InterfaceCounters)[]) total[field] += counters[field];
+  return total;
+}
+
 /**
  * The fallback when eBPF cannot load: interface counters, no per-source view, no filtering.
  * Telemetry says so (`dataplane.kind = "sysfs"` with the reason); isolation and rate limits fail.
@@ -28,12 +35,13 @@ export class SysfsDataPlane implements DataPlane {
   readonly kind = "sysfs";
 
   constructor(
-    private readonly iface: string,
+    private readonly interfaces: readonly string[],
     readonly fallbackReason: string,
   ) {}
 
   async snapshot(): Promise<DataPlaneSnapshot> {
-    return { sources: [], blocked: new Set(), rateLimitedSources: 0, dropped: { blocked: 0, rateLimited: 0 }, interfaceCounters: await readInterfaceCounters(this.iface) };
+    const interfaceCounters = sumCounters(await Promise.all(this.interfaces.map((iface) => readInterfaceCounters(iface))));
+    return { sources: [], blocked: new Set(), rateLimitedSources: 0, dropped: { blocked: 0, rateLimited: 0 }, interfaceCounters };
   }
 
   isolate(): Promise<void> {

@@ -2,7 +2,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../log.js";
 import type { DataPlane, DataPlaneSnapshot, SourceCounters } from "../dataplane/dataplane.js";
-import { readInterfaceCounters } from "../dataplane/sysfs.js";
+import { readInterfaceCounters, sumCounters } from "../dataplane/sysfs.js";
 import { bpftool, bpftoolBatch, deleteCommand, dumpMap, dumpPerCpuMap, updateCommand } from "./bpftool.js";
 import { BPFFS, attachXdp, attachedXdp, detachXdp, ensureBpffs, type XdpMode } from "./kernel.js";
 import {
@@ -23,10 +23,11 @@ export const PROGRAM_NAME = "xdp_guard";
 export const DEFAULT_PIN_ROOT = join(BPFFS, "x0tta6bl4");
 
 export interface XdpGuardOptions {
-  interface: string;
+  /** Every interface gets the same program and shares its maps: one view of a source across links. */
+  interfaces: readonly string[];
   /** The built bpf/xdp_guard.bpf.o. */
   objectPath: string;
-  /** Pins go under `<pinRoot>/<interface>/`. */
+  /** Pins go under `<pinRoot>/<first interface>/`. */
   pinRoot?: string;
   /** Native (driver) where supported, else generic, unless one is required. */
   mode?: XdpMode;
@@ -43,8 +44,9 @@ const seconds = (s: number) => BigInt(Math.round(s * 1e9));
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 
 /**
- * xdp_guard on one interface, driven through bpftool: loads and pins the program and its maps,
- * attaches it (native where the driver can, else generic), reads its counters and writes its
+ * xdp_guard on a node's mesh interfaces, driven through bpftool: loads and pins the program and
+ * its maps once, attaches it to each interface (native where the driver can, else generic; the
+ * first interface's mode is reported), reads its counters and writes its
  * blocklist and rate limits. `close` detaches and unpins; a crashed run's leftovers are removed
  * by the next `attach`.
  */
@@ -52,25 +54,31 @@ export class XdpGuard implements DataPlane {
   readonly kind = "xdp";
 
   private constructor(
-    readonly iface: string,
+    readonly interfaces: readonly string[],
     readonly xdpMode: XdpMode,
+    private readonly modes: readonly XdpMode[],
     private readonly pinDir: string,
   ) {}
 
   static async attach(options: XdpGuardOptions, log: Logger): Promise<XdpGuard> {
+    const [first] = options.interfaces;
+    if (first === undefined) throw new Error("xdp_guard needs at least one interface");
     await ensureBpffs();
-    const pinDir = join(options.pinRoot ?? DEFAULT_PIN_ROOT, options.interface);
-    await removeLeftovers(options.interface, pinDir, log);
+    const pinDir = join(options.pinRoot ?? DEFAULT_PIN_ROOT, first);
+    for (const iface of options.interfaces) await removeLeftover(iface, log);
+    await rm(pinDir, { recursive: true, force: true });
+    const modes: XdpMode[] = [];
     try {
       await mkdir(pinDir, { recursive: true });
       await bpftool(["prog", "load", options.objectPath, join(pinDir, "prog"), "type", "xdp", "pinmaps", join(pinDir, "maps")]);
-      const mode = await attachXdp(options.interface, join(pinDir, "prog"), options.mode);
-      log.info("xdp_guard attached", { interface: options.interface, mode });
-      return new XdpGuard(options.interface, mode, pinDir);
+      for (const iface of options.interfaces) modes.push(await attachXdp(iface, join(pinDir, "prog"), options.mode));
     } catch (error) {
+      await Promise.all(modes.map((mode, i) => detachXdp(options.interfaces[i] as string, mode).catch(() => undefined)));
       await rm(pinDir, { recursive: true, force: true });
       throw error;
     }
+    log.info("xdp_guard attached", { interfaces: options.interfaces, modes });
+    return new XdpGuard(options.interfaces, modes[0] as XdpMode, modes, pinDir);
   }
 
   private map(name: string): string {
@@ -83,7 +91,7 @@ export class XdpGuard implements DataPlane {
       this.activeEntries(XG_MAPS.blocklist, (v) => decodeBlock(v).expiresNs),
       this.activeEntries(XG_MAPS.limits, (v) => decodeLimit(v).expiresNs),
       this.counters(),
-      readInterfaceCounters(this.iface),
+      Promise.all(this.interfaces.map((iface) => readInterfaceCounters(iface))).then(sumCounters),
     ]);
     return {
       sources,
@@ -143,17 +151,16 @@ export class XdpGuard implements DataPlane {
   }
 
   async close(): Promise<void> {
-    await detachXdp(this.iface, this.xdpMode).catch(() => undefined); // the interface may be gone with its namespace
+    // An interface may be gone with its namespace.
+    await Promise.all(this.interfaces.map((iface, i) => detachXdp(iface, this.modes[i] as XdpMode).catch(() => undefined)));
     await rm(this.pinDir, { recursive: true, force: true });
   }
 }
 
-/** A previous run that crashed left its program attached and its pins: both go before we load. */
-async function removeLeftovers(iface: string, pinDir: string, log: Logger): Promise<void> {
+/** A previous run that crashed left its program attached (and its pins, removed by the caller). */
+async function removeLeftover(iface: string, log: Logger): Promise<void> {
   const attached = await attachedXdp(iface);
-  if (attached?.name === PROGRAM_NAME) {
-    await detachXdp(iface, attached.mode);
-    log.warn("removed a leftover xdp_guard from a previous run", { interface: iface, mode: attached.mode });
-  }
-  await rm(pinDir, { recursive: true, force: true });
+  if (attached?.name !== PROGRAM_NAME) return;
+  await detachXdp(iface, attached.mode);
+  log.warn("removed a leftover xdp_guard from a previous run", { interface: iface, mode: attached.mode });
 }

@@ -24,6 +24,7 @@ export function prng(seed: number): () => number {
 }
 
 const RADIO_RANGE = 0.45;
+const GIVEN_LINK_DISTANCE = 0.3;
 
 /**
  * Places the peers on a unit square and links those within radio range; components
@@ -92,11 +93,14 @@ export class SimulatedMesh implements MeshBackend, ActionBackend {
   private lastSampleAt: number | undefined;
   private readonly faults = new Map<string, { latencyMs: number; loss: number }>();
 
-  constructor(nodeId: string, peers: readonly string[], seed: number) {
-    this.neighbors = buildTopology(peers, seed)
-      .filter((l) => l.a === nodeId || l.b === nodeId)
-      .map((l) => ({ id: l.a === nodeId ? l.b : l.a, distance: l.distance }))
-      .sort((x, y) => x.id.localeCompare(y.id));
+  /** Links from the seeded topology, or to exactly `given` (a lab's real links), at a typical distance. */
+  constructor(nodeId: string, peers: readonly string[], seed: number, given?: readonly string[]) {
+    this.neighbors = given
+      ? [...given].sort().map((id) => ({ id, distance: GIVEN_LINK_DISTANCE }))
+      : buildTopology(peers, seed)
+          .filter((l) => l.a === nodeId || l.b === nodeId)
+          .map((l) => ({ id: l.a === nodeId ? l.b : l.a, distance: l.distance }))
+          .sort((x, y) => x.id.localeCompare(y.id));
     this.jitter = prng(seed ^ fnv1a(nodeId));
   }
 

@@ -36,7 +36,7 @@ describe.skipIf(unavailable !== null)(`xdp_guard on a veth path between namespac
   const attachedId = () => (JSON.parse(execFileSync("bpftool", ["-j", "net", "show", "dev", peer.hostIf], { encoding: "utf8" })) as { xdp: { id: number }[] }[])[0]?.xdp[0]?.id;
 
   it("ping passes with the guard attached, fails while the source is isolated, passes again once the TTL runs out", async () => {
-    guard = await XdpGuard.attach({ interface: peer.hostIf, objectPath: defaultObjectPath(), pinRoot }, silentLogger);
+    guard = await XdpGuard.attach({ interfaces: [peer.hostIf], objectPath: defaultObjectPath(), pinRoot }, silentLogger);
     programId = attachedId();
     expect(loaded()).toContain(programId);
     expect(ping()).toBe(true);
@@ -57,10 +57,10 @@ describe.skipIf(unavailable !== null)(`xdp_guard on a veth path between namespac
   });
 
   it("removes a crashed run's attached program and pins before it loads again", async () => {
-    const first = await XdpGuard.attach({ interface: peer.hostIf, objectPath: defaultObjectPath(), pinRoot }, silentLogger);
+    const first = await XdpGuard.attach({ interfaces: [peer.hostIf], objectPath: defaultObjectPath(), pinRoot }, silentLogger);
     // No close: as if the agent had been killed. The next start cleans up after it.
     const crashed = attachedId();
-    const second = await XdpGuard.attach({ interface: peer.hostIf, objectPath: defaultObjectPath(), pinRoot }, silentLogger);
+    const second = await XdpGuard.attach({ interfaces: [peer.hostIf], objectPath: defaultObjectPath(), pinRoot }, silentLogger);
     expect(first.xdpMode).toBe(second.xdpMode);
     const replacement = attachedId();
     expect(replacement).not.toBe(crashed);

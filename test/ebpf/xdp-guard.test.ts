@@ -26,7 +26,7 @@ describe.skipIf(unavailable !== null)(`xdp_guard in the kernel${unavailable ? ` 
   beforeAll(async () => {
     execFileSync("make", ["-s", "-C", "bpf"]);
     veth = vethPair(`x0g${String(process.pid % 10000)}`);
-    guard = await XdpGuard.attach({ interface: veth.a, objectPath: defaultObjectPath(), pinRoot }, silentLogger);
+    guard = await XdpGuard.attach({ interfaces: [veth.a], objectPath: defaultObjectPath(), pinRoot }, silentLogger);
     dir = await mkdtemp(join(tmpdir(), "x0-xdp-"));
   });
 
@@ -34,6 +34,7 @@ describe.skipIf(unavailable !== null)(`xdp_guard in the kernel${unavailable ? ` 
     await guard.close();
     veth.remove();
     await rm(dir, { recursive: true, force: true });
+    await rm(pinRoot, { recursive: true, force: true });
   });
 
   const map = (name: string) => join(pinRoot, veth.a, "maps", name);
