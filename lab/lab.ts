@@ -99,6 +99,7 @@ function agentConfig(topology: LabTopology, id: string, stateDir: string) {
     telemetry: { intervalMs: 1000, bufferDir: join(stateDir, "agents", id, "buffer") },
     mesh: { backend: "simulated", peers: topology.nodes, neighbors },
     dataplane: { backend: "xdp", interfaces: neighbors.map(linkInterface) },
+    discovery: { interfaces: neighbors.map(linkInterface) },
   };
 }
 

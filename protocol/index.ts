@@ -8,6 +8,7 @@ export * from "./rejection.js";
 export * from "./status.js";
 export * from "./telemetry.js";
 export * from "./batman.js";
+export * from "./discovery.js";
 export * from "./topics.js";
 export * from "./version.js";
 export * from "./release.js";

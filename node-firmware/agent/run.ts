@@ -1,6 +1,6 @@
 import type { MqttClient } from "mqtt";
 import { join } from "node:path";
-import { DenyView, parseSpiffeId, type NodeTelemetry, type SpiffeAuthorizer } from "../../protocol/index.js";
+import { DenyView, RELEASE, parseSpiffeId, spiffeIdOf, type NodeTelemetry, type SpiffeAuthorizer } from "../../protocol/index.js";
 import { DiskQueue } from "../buffer/disk-queue.js";
 import type { AgentConfig } from "../config/schema.js";
 import { TelemetryBridge } from "../gateway/bridge.js";
@@ -8,6 +8,7 @@ import { DenyListRelay } from "../gateway/deny-list-relay.js";
 import { EdgeClient } from "../gateway/edge-client.js";
 import { openDataPlane } from "../dataplane/open.js";
 import type { DataPlane } from "../dataplane/dataplane.js";
+import { MeshDiscovery } from "../discovery/mdns.js";
 import { routeActions } from "../execute/backend.js";
 import { ActionExecutor } from "../execute/executor.js";
 import { resultPublisher, serveActions } from "../execute/serve.js";
@@ -57,6 +58,21 @@ function trustDomainOf(svid: SvidMaterial): string {
   const parsed = parseSpiffeId(svid.spiffeId);
   if (!parsed.ok) throw new Error(`own SPIFFE ID is invalid: ${parsed.reason}`);
   return parsed.id.trustDomain;
+}
+
+/** Announces this node on its mesh interfaces and logs the peers it finds; re-announces once it holds an SVID. */
+function startDiscovery(config: AgentConfig, identity: IdentityAgent | undefined, log: Logger): MeshDiscovery {
+  const section = config.discovery as NonNullable<AgentConfig["discovery"]>;
+  const svid = identity?.current;
+  const discovery = new MeshDiscovery(
+    { nodeId: config.nodeId, spiffeId: svid?.spiffeId ?? spiffeIdOf[config.role](section.trustDomain, config.nodeId), attested: svid !== undefined, firmware: RELEASE },
+    log,
+  );
+  discovery.on("peer", (peer) => { log.info("peer discovered", { ...peer }); });
+  discovery.on("lost", (peer) => { log.info("peer lost", { nodeId: peer.nodeId, interface: peer.interface }); });
+  identity?.on("svid", (next) => { discovery.update({ nodeId: config.nodeId, spiffeId: next.spiffeId, attested: true, firmware: RELEASE }); });
+  discovery.start(section.interfaces);
+  return discovery;
 }
 
 /** Starts the agent for its role: every role runs the node loop; a gateway adds its broker and the edge bridge. */
@@ -120,11 +136,13 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const relay = config.gateway && credentials && config.identity
     ? new DenyListRelay(config.identity.edgeUrl, credentials.token, client, deny, log.child({ component: "deny-list" }))
     : undefined;
+  const discovery = config.discovery ? startDiscovery(config, identity, log.child({ component: "discovery" })) : undefined;
   bridge?.start(broker);
   relay?.start();
   node.start();
 
   const stop = async () => {
+    await discovery?.stop();
     relay?.stop();
     await node.stop();
     if (bridge && edge) {

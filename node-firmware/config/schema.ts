@@ -33,6 +33,13 @@ const ReflexSection = z.strictObject({
   isolateTtlS: z.number().int().min(1).max(86_400).default(30),
 });
 
+const DiscoverySection = z.strictObject({
+  /** Mesh interfaces to announce this node on and browse for peers (mDNS). */
+  interfaces: z.array(z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, "must be a Linux interface name")).min(1).max(64),
+  /** The trust domain of the SPIFFE ID a node without an SVID yet claims. */
+  trustDomain: z.string().min(1).max(255).default("x0tta6bl4.mesh"),
+});
+
 const EmbeddedBroker = z.strictObject({
   host: z.string().min(1).default("127.0.0.1"),
   port: Port.default(1883),
@@ -97,6 +104,7 @@ export const AgentConfig = z
     mesh: SimulatedMesh,
     dataplane: DataPlaneSection.default({ backend: "simulated" }),
     reflexes: ReflexSection.prefault({}),
+    discovery: DiscoverySection.optional(),
     identity: IdentitySection.optional(),
     gateway: GatewaySection.optional(),
   })

@@ -53,6 +53,15 @@ describe.skipIf(unavailable !== null)(`the mesh lab (namespaces, veths, real age
     expect(sample?.dataplane?.sources.map((s) => s.source)).toEqual(expect.arrayContaining([linkAddresses(0)[0], linkAddresses(1)[1]]));
   });
 
+  it("discovers neighbors over mDNS on each link: node id, SPIFFE ID, firmware", async () => {
+    const found = () => output.filter((l) => l.startsWith("[n2] info peer discovered"));
+    await waitFor(() => found().length >= 2, 15_000, `n2 finds n1 and n3; output:\n${output.join("\n")}`);
+    expect(found().join("\n")).toMatch(/nodeId=n1 spiffeId=spiffe:\/\/x0tta6bl4\.mesh\/node\/n1 firmware=\d+\.\d+\.\d+ attested=false address=10\.200\.0\.1 interface=to-n1/);
+    expect(found().join("\n")).toMatch(/nodeId=n3 .* address=10\.200\.1\.2 interface=to-n3/);
+    // mDNS is link-local: n1 and n3 share no link, so they do not see each other.
+    expect(output.some((l) => l.startsWith("[n1] info peer discovered") && l.includes("nodeId=n3"))).toBe(false);
+  });
+
   it("isolates a flood from n1 in n2's XDP within one monitor interval, seen in counters and telemetry", async () => {
     const [n1OnLink] = linkAddresses(0);
     const watching = telemetryOfN2(5);

@@ -1,0 +1,18 @@
+import { z } from "zod";
+import { NodeId } from "./ids.js";
+import { SpiffeIdString } from "./spiffe-id.js";
+
+/** DNS-SD service type nodes announce on their mesh interfaces: `_x0tta6bl4._udp.local`. */
+export const DISCOVERY_SERVICE_TYPE = "x0tta6bl4";
+
+/**
+ * A node's mDNS announcement, as TXT record strings. `att` says whether the node holds an SVID for
+ * that SPIFFE ID (1) or only claims it (0); either way mDNS is unauthenticated: mTLS verifies.
+ */
+export const PeerAnnouncementTxt = z.strictObject({
+  id: NodeId,
+  spiffe: SpiffeIdString,
+  fw: z.string().min(1).max(64),
+  att: z.enum(["0", "1"]),
+});
+export type PeerAnnouncementTxt = z.infer<typeof PeerAnnouncementTxt>;
