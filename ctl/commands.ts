@@ -114,6 +114,7 @@ function faultFrom(ctx: CommandContext, kind: SimFault["kind"]): SimFault {
     case "degrade":
       return { kind, neighbor: required(ctx, "neighbor"), latencyMs: Number(ctx.options.latency ?? 0), loss: Number(ctx.options.loss ?? 0) };
     case "restore":
+    case "link_down":
       return { kind, neighbor: required(ctx, "neighbor") };
     case "flood":
       return { kind, source: required(ctx, "source"), packetsPerSecond: Number(ctx.options.pps ?? 20_000) };
@@ -122,7 +123,7 @@ function faultFrom(ctx: CommandContext, kind: SimFault["kind"]): SimFault {
   }
 }
 
-const DONE: Record<SimFault["kind"], string> = { degrade: "degraded", restore: "restored", flood: "flooding", calm: "calmed" };
+const DONE: Record<SimFault["kind"], string> = { degrade: "degraded", link_down: "cut", restore: "restored", flood: "flooding", calm: "calmed" };
 
 async function simFault(ctx: CommandContext, kind: SimFault["kind"]): Promise<void> {
   const nodeId = NodeId.parse(required(ctx, "node"));
@@ -139,6 +140,7 @@ export const COMMANDS: Record<string, { summary: string; run: (ctx: CommandConte
   "token create": { summary: "--node ID [--role gateway] [--ttl S]: single-use join token", run: tokenCreate },
   revoke: { summary: "--spiffe-id ID | --serial HEX, --reason TEXT: deny-list an identity", run: revoke },
   "sim degrade": { summary: "--node ID --neighbor ID [--latency MS] [--loss 0..1]: fault in a simulated link", run: (ctx) => simFault(ctx, "degrade") },
+  "sim down": { summary: "--node ID --neighbor ID: the simulated link fails outright", run: (ctx) => simFault(ctx, "link_down") },
   "sim restore": { summary: "--node ID --neighbor ID: clear that fault", run: (ctx) => simFault(ctx, "restore") },
   "sim flood": { summary: "--node ID --source IP [--pps N]: a simulated source floods the node", run: (ctx) => simFault(ctx, "flood") },
   "sim calm": { summary: "--node ID --source IP: that flood stops", run: (ctx) => simFault(ctx, "calm") },

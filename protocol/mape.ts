@@ -102,9 +102,10 @@ export const Knowledge = z.strictObject({
 });
 export type Knowledge = z.infer<typeof Knowledge>;
 
-/** Fault injection into a simulated node (admins only): degrade the link to `neighbor` or clear it; start or stop a flood from `source`. */
+/** Fault injection into a simulated node (admins only): degrade or cut the link to `neighbor`, or clear it; start or stop a flood from `source`. */
 export const SimFault = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("degrade"), neighbor: NodeId, latencyMs: z.number().min(0).max(60_000), loss: z.number().min(0).max(1) }),
+  z.strictObject({ kind: z.literal("link_down"), neighbor: NodeId }),
   z.strictObject({ kind: z.literal("restore"), neighbor: NodeId }),
   z.strictObject({ kind: z.literal("flood"), source: Source, packetsPerSecond: z.number().int().min(1).max(100_000_000) }),
   z.strictObject({ kind: z.literal("calm"), source: Source }),

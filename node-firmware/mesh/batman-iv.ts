@@ -1,4 +1,4 @@
-import { prng } from "./simulated.js";
+import { prng } from "./prng.js";
 
 /**
  * B.A.T.M.A.N. IV, simulated: originator messages (OGMs) every interval, flooded along the best
@@ -44,6 +44,8 @@ interface NodeState {
   newest: Map<string, number>;
   /** originator → current best next hop */
   router: Map<string, string>;
+  /** neighbor → link TQ, until its windows or our seqno change */
+  linkTq: Map<string, { seqno: number; tq: number }>;
   pathSwitches: number;
 }
 
@@ -65,38 +67,54 @@ interface Delivery extends Ogm {
 }
 
 const avg = (ring: number[]) => (ring.length === 0 ? 0 : Math.round(ring.reduce((a, b) => a + b, 0) / ring.length));
-const inWindow = (seqnos: Set<number> | undefined, newest: number) => [...(seqnos ?? [])].filter((s) => s > newest - TQ_LOCAL_WINDOW && s <= newest).length;
+function inWindow(seqnos: Set<number> | undefined, newest: number): number {
+  let count = 0;
+  for (const s of seqnos ?? []) if (s > newest - TQ_LOCAL_WINDOW && s <= newest) count++;
+  return count;
+}
 
 export class BatmanIvMesh {
   private readonly nodes = new Map<string, NodeState>();
-  /** "a>b" → loss of the a→b direction; absent: no link. */
-  private readonly links = new Map<string, number>();
+  /** from → to → loss of that direction; absent: no link. */
+  private readonly links = new Map<string, Map<string, number>>();
   private readonly random: () => number;
   private now = 0;
 
   constructor(ids: readonly string[], seed = 1) {
-    for (const id of ids) this.nodes.set(id, { seqno: 0, hopPenalty: DEFAULT_HOP_PENALTY, received: new Map(), echoed: new Map(), routes: new Map(), newest: new Map(), router: new Map(), pathSwitches: 0 });
+    for (const id of ids) this.nodes.set(id, { seqno: 0, hopPenalty: DEFAULT_HOP_PENALTY, received: new Map(), echoed: new Map(), routes: new Map(), newest: new Map(), router: new Map(), linkTq: new Map(), pathSwitches: 0 });
     this.random = prng(seed);
   }
 
   /** A link both ways, with a loss per direction. */
   connect(a: string, b: string, loss = 0, reverseLoss = loss): void {
-    this.links.set(`${a}>${b}`, loss);
-    this.links.set(`${b}>${a}`, reverseLoss);
+    this.outOf(a).set(b, loss);
+    this.outOf(b).set(a, reverseLoss);
   }
 
   disconnect(a: string, b: string): void {
-    this.links.delete(`${a}>${b}`);
-    this.links.delete(`${b}>${a}`);
+    this.links.get(a)?.delete(b);
+    this.links.get(b)?.delete(a);
   }
 
   /** A node that crashed: every link of it goes. */
   crash(id: string): void {
-    for (const key of [...this.links.keys()]) if (key.startsWith(`${id}>`) || key.endsWith(`>${id}`)) this.links.delete(key);
+    for (const to of this.links.get(id)?.keys() ?? []) this.links.get(to)?.delete(id);
+    this.links.delete(id);
   }
 
   setHopPenalty(id: string, penalty: number): void {
     this.state(id).hopPenalty = penalty;
+  }
+
+  /** Simulated time, ms since the start. */
+  get time(): number {
+    return this.now;
+  }
+
+  /** OGM intervals up to `ms` of simulated time, at most `maxTicks` (a caller that slept long does not stall). */
+  advanceTo(ms: number, maxTicks = 300): void {
+    for (let i = 0; i < maxTicks && this.now + DEFAULT_ORIG_INTERVAL_MS <= ms; i++) this.tick();
+    if (this.now + DEFAULT_ORIG_INTERVAL_MS <= ms) this.now = ms - (ms % DEFAULT_ORIG_INTERVAL_MS);
   }
 
   /** One OGM interval: every node originates an OGM, which floods the mesh the way batman IV forwards it. */
@@ -138,6 +156,12 @@ export class BatmanIvMesh {
     return this.state(id).pathSwitches;
   }
 
+  private outOf(id: string): Map<string, number> {
+    const out = this.links.get(id) ?? new Map<string, number>();
+    this.links.set(id, out);
+    return out;
+  }
+
   private state(id: string): NodeState {
     const node = this.nodes.get(id);
     if (!node) throw new Error(`no node ${id}`);
@@ -146,14 +170,22 @@ export class BatmanIvMesh {
 
   /** Sends a copy over every link of `ogm.from`; each copy is lost with that direction's loss. */
   private broadcast(ogm: Ogm, queue: Delivery[]): void {
-    for (const [key, loss] of this.links) {
-      if (!key.startsWith(`${ogm.from}>`) || this.random() < loss) continue;
-      queue.push({ ...ogm, to: key.slice(ogm.from.length + 1) });
+    for (const [to, loss] of this.links.get(ogm.from) ?? []) {
+      if (this.random() < loss) continue;
+      queue.push({ ...ogm, to });
     }
   }
 
   /** Link quality to a neighbor as batman IV computes it: tq_own times the asymmetric-link penalty. */
   private linkTq(node: NodeState, neighbor: string): number {
+    const cached = node.linkTq.get(neighbor);
+    if (cached?.seqno === node.seqno) return cached.tq;
+    const tq = this.computeLinkTq(node, neighbor);
+    node.linkTq.set(neighbor, { seqno: node.seqno, tq });
+    return tq;
+  }
+
+  private computeLinkTq(node: NodeState, neighbor: string): number {
     const rq = inWindow(node.received.get(neighbor), this.newestOf(node, neighbor));
     if (rq === 0) return 0;
     // Echoes of the current OGM may still be on their way: the window ends at the previous one.
@@ -171,12 +203,12 @@ export class BatmanIvMesh {
     const node = this.state(copy.to);
     if (copy.originator === copy.to) {
       // Our own OGM, rebroadcast by a neighbor that had it from us: it counts towards that link's echo (eq).
-      if (copy.prevSender === copy.to) this.remember(node.echoed, copy.from, copy.seqno);
+      if (copy.prevSender === copy.to) this.remember(node, node.echoed, copy.from, copy.seqno);
       return;
     }
     if (copy.notBest) return;
     const singleHop = copy.originator === copy.from;
-    if (singleHop) this.remember(node.received, copy.from, copy.seqno);
+    if (singleHop) this.remember(node, node.received, copy.from, copy.seqno);
     const fresh = copy.seqno > this.newestOf(node, copy.originator);
     if (fresh) node.newest.set(copy.originator, copy.seqno);
     const tq = Math.round((copy.tq * this.linkTq(node, copy.from)) / TQ_MAX);
@@ -224,7 +256,8 @@ export class BatmanIvMesh {
     node.router.set(originator, best);
   }
 
-  private remember(windows: Map<string, Set<number>>, neighbor: string, seqno: number): void {
+  private remember(node: NodeState, windows: Map<string, Set<number>>, neighbor: string, seqno: number): void {
+    node.linkTq.delete(neighbor);
     const seen = windows.get(neighbor) ?? new Set<number>();
     seen.add(seqno);
     for (const s of seen) if (s < seqno - TQ_LOCAL_WINDOW) seen.delete(s); // one spare: the echo window lags one OGM

@@ -22,6 +22,7 @@ export function acceptSimFaults(client: MqttClient, nodeId: string, mesh: Simula
     }
     const f = fault.value;
     if (f.kind === "degrade") mesh.degrade(f.neighbor, f);
+    else if (f.kind === "link_down") mesh.linkDown(f.neighbor);
     else if (f.kind === "restore") mesh.restore(f.neighbor);
     else if (!(dataplane instanceof SimulatedDataPlane)) {
       log.warn("flood faults need the simulated data plane; send real traffic to a real one", { kind: f.kind, dataplane: dataplane.kind });

@@ -1,6 +1,8 @@
 import type { ActionParams, InterfaceCounters, NeighborReading } from "../../protocol/index.js";
 import type { ActionBackend } from "../execute/executor.js";
 import { fnv1a } from "../hash.js";
+import { BatmanIvMesh } from "./batman-iv.js";
+import { prng } from "./prng.js";
 import type { MeshBackend, MeshSample } from "./backend.js";
 
 /** A link of the modelled mesh with its steady-state quality. */
@@ -11,20 +13,12 @@ export interface ModelLink {
   distance: number;
 }
 
-/** Deterministic PRNG (mulberry32) so every process derives the same topology from the same seed. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const RADIO_RANGE = 0.45;
 const GIVEN_LINK_DISTANCE = 0.3;
+/** OGMs simulated before the first sample, so link TQ starts from a full 64-OGM window. */
+const WARM_UP_OGMS = 70;
+/** A neighbor whose own OGMs stopped arriving this long ago reads as TQ 0: batman keeps the stale value until purge. */
+const SILENT_NEIGHBOR_MS = 10_000;
 
 /**
  * Places the peers on a unit square and links those within radio range; components
@@ -70,6 +64,14 @@ export function baseQuality(distance: number): Omit<NeighborReading, "neighbor">
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
 
+/** A B.A.T.M.A.N. IV simulation of `links`, warmed up so TQ starts from a full window. */
+export function simulateMesh(ids: readonly string[], links: readonly ModelLink[], seed: number): BatmanIvMesh {
+  const batman = new BatmanIvMesh([...new Set(ids)], seed);
+  for (const l of links) batman.connect(l.a, l.b, baseQuality(l.distance).loss);
+  for (let i = 0; i < WARM_UP_OGMS; i++) batman.tick();
+  return batman;
+}
+
 /** What Execute has changed in the simulated node, as a router would hold it in batman-adv. */
 export interface SimulatedControls {
   hopPenalty: Map<string, number>;
@@ -78,7 +80,11 @@ export interface SimulatedControls {
   probes: number;
 }
 
-/** A node's view of the modelled mesh: its neighbors with jittered quality, and interface counters. */
+/**
+ * A node's view of the modelled mesh: its neighbors with jittered latency and loss, TQ as
+ * B.A.T.M.A.N. IV computes it (the whole mesh simulated in `BatmanIvMesh`, OGMs at 1 s, this
+ * node's faults applied), and interface counters.
+ */
 export class SimulatedMesh implements MeshBackend, ActionBackend {
   readonly kind = "simulated";
   readonly controls: SimulatedControls = {
@@ -92,39 +98,81 @@ export class SimulatedMesh implements MeshBackend, ActionBackend {
   private counters: InterfaceCounters = { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0 };
   private lastSampleAt: number | undefined;
   private readonly faults = new Map<string, { latencyMs: number; loss: number }>();
+  private readonly down = new Set<string>();
+  private readonly batman: BatmanIvMesh;
+  /** Our clock minus the simulation's, fixed at the first sample. */
+  private clockOffset: number | undefined;
 
-  /** Links from the seeded topology, or to exactly `given` (a lab's real links), at a typical distance. */
-  constructor(nodeId: string, peers: readonly string[], seed: number, given?: readonly string[]) {
-    this.neighbors = given
-      ? [...given].sort().map((id) => ({ id, distance: GIVEN_LINK_DISTANCE }))
-      : buildTopology(peers, seed)
-          .filter((l) => l.a === nodeId || l.b === nodeId)
-          .map((l) => ({ id: l.a === nodeId ? l.b : l.a, distance: l.distance }))
-          .sort((x, y) => x.id.localeCompare(y.id));
+  /**
+   * Links from the seeded topology, or to exactly `given` (a lab's real links), at a typical
+   * distance. `shared`: a simulation of the whole mesh that several nodes read (a benchmark); by
+   * default each node simulates the mesh itself, with only its own faults.
+   */
+  constructor(
+    private readonly nodeId: string,
+    peers: readonly string[],
+    seed: number,
+    given?: readonly string[],
+    shared?: BatmanIvMesh,
+  ) {
+    const links = given ? given.map((id) => ({ a: nodeId, b: id, distance: GIVEN_LINK_DISTANCE })) : buildTopology(peers, seed);
+    this.neighbors = links
+      .filter((l) => l.a === nodeId || l.b === nodeId)
+      .map((l) => ({ id: l.a === nodeId ? l.b : l.a, distance: l.distance }))
+      .sort((x, y) => x.id.localeCompare(y.id));
     this.jitter = prng(seed ^ fnv1a(nodeId));
+    this.batman = shared ?? simulateMesh(given ? [nodeId, ...given] : peers, links, seed ^ fnv1a(nodeId));
   }
 
   get neighborIds(): string[] {
     return this.neighbors.map((n) => n.id);
   }
 
-  /** Fault injection: readings towards `neighbor` get this extra latency and loss until `restore`. */
+  /** Fault injection: the link to `neighbor` gets this extra latency and loss (OGMs too) until `restore`. */
   degrade(neighbor: string, fault: { latencyMs: number; loss: number }): void {
     this.faults.set(neighbor, fault);
+    this.down.delete(neighbor);
+    this.batman.connect(this.nodeId, neighbor, Math.min(1, this.baseLoss(neighbor) + fault.loss));
+  }
+
+  /** Fault injection: the link to `neighbor` fails outright; batman-adv finds the way round. */
+  linkDown(neighbor: string): void {
+    this.down.add(neighbor);
+    this.batman.disconnect(this.nodeId, neighbor);
   }
 
   restore(neighbor: string): void {
     this.faults.delete(neighbor);
+    this.down.delete(neighbor);
+    this.batman.connect(this.nodeId, neighbor, this.baseLoss(neighbor));
+  }
+
+  /** batman-adv's best next hop from this node towards `originator`, as the simulation has it. */
+  bestNextHop(originator: string): string | undefined {
+    return this.batman.bestNextHop(this.nodeId, originator);
+  }
+
+  private baseLoss(neighbor: string): number {
+    return baseQuality(this.neighbors.find((n) => n.id === neighbor)?.distance ?? GIVEN_LINK_DISTANCE).loss;
+  }
+
+  /** The simulation runs on to this sample's time (one OGM a second). */
+  private advanceOgms(now: number): void {
+    this.clockOffset ??= now - this.batman.time;
+    this.batman.advanceTo(now - this.clockOffset);
   }
 
   sample(now: number): MeshSample {
+    this.advanceOgms(now);
+    const direct = this.batman.originators(this.nodeId).filter((r) => r.originator === r.neighbor);
+    const tq = new Map(direct.map((r) => [r.neighbor, r.lastSeenMs > SILENT_NEIGHBOR_MS ? 0 : r.tq]));
     const neighbors = this.neighbors.map(({ id, distance }) => {
-      const fault = this.faults.get(id) ?? { latencyMs: 0, loss: 0 };
+      const fault = this.down.has(id) ? { latencyMs: 0, loss: 1 } : (this.faults.get(id) ?? { latencyMs: 0, loss: 0 });
       const healthy = baseQuality(distance);
-      const base = { tq: healthy.tq * (1 - fault.loss), latencyMs: healthy.latencyMs + fault.latencyMs, loss: Math.min(1, healthy.loss + fault.loss) };
+      const base = { latencyMs: healthy.latencyMs + fault.latencyMs, loss: Math.min(1, healthy.loss + fault.loss) };
       return {
         neighbor: id,
-        tq: clamp(Math.round(base.tq + (this.jitter() - 0.5) * 10), 0, 255),
+        tq: clamp(tq.get(id) ?? 0, 0, 255),
         latencyMs: round3(base.latencyMs * (0.9 + this.jitter() * 0.2)),
         loss: round3(clamp(base.loss * (0.8 + this.jitter() * 0.4), 0, 1)),
       };

@@ -29,7 +29,8 @@ export const DEFAULT_DETECTOR: DetectorSettings = {
   alpha: 0.2,
   warmup: 5,
   threshold: 5,
-  minDeviation: { latency: 2, loss: 0.02, tq: 8 },
+  // batman-adv TQ is bursty: a lost OGM pushes 0 into a 5-OGM ring, so ±50 is ordinary.
+  minDeviation: { latency: 2, loss: 0.02, tq: 25 },
 };
 
 export type AnomalyKind = "latency_spike" | "loss_burst" | "tq_collapse" | "traffic_flood" | "node_down";

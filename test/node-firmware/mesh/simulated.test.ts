@@ -48,4 +48,28 @@ describe("simulated mesh", () => {
     expect(second.txPackets).toBeGreaterThan(first.txPackets);
     expect(second.rxBytes).toBeGreaterThanOrEqual(first.rxBytes);
   });
+
+  it("reports TQ as B.A.T.M.A.N. IV computes it: full on a good link, low while OGMs are lost, rerouted when the link fails", () => {
+    const mesh = new SimulatedMesh("node-1", peers, 7);
+    const first = mesh.sample(0).neighbors.sort((x, y) => y.tq - x.tq)[0];
+    const neighbor = first?.neighbor as string;
+    const tqAt = (t: number) => mesh.sample(t).neighbors.find((n) => n.neighbor === neighbor)?.tq ?? -1;
+    expect(first?.tq).toBeGreaterThan(200); // the closest neighbor, warmed up: a 64-OGM window from the start
+    mesh.degrade(neighbor, { latencyMs: 0, loss: 0.6 });
+    // OGMs lost on the link, others arriving the long way round push zeros into its ring: TQ
+    // falls and flaps (batman-adv does on a link this lossy).
+    const degraded = Array.from({ length: 50 }, (_, i) => tqAt((i + 10) * 1000));
+    expect(degraded.reduce((a, b) => a + b, 0) / degraded.length).toBeLessThan(120);
+    mesh.restore(neighbor);
+    const recovered = Array.from({ length: 9 }, (_, i) => tqAt((132 + i) * 1000)).sort((a, b) => a - b);
+    expect(recovered[4]).toBeGreaterThan(200); // a full window of good OGMs later (median: one lost OGM still dents the ring)
+    expect(mesh.bestNextHop(neighbor)).toBe(neighbor);
+    mesh.linkDown(neighbor);
+    let seconds = 140;
+    while (mesh.bestNextHop(neighbor) === neighbor && seconds < 200) mesh.sample((++seconds) * 1000);
+    expect(mesh.bestNextHop(neighbor)).not.toBe(neighbor); // the way round, when the topology has one
+    expect(seconds - 140).toBeLessThanOrEqual(10);
+    const dead = mesh.sample(seconds * 1000 + 10_000).neighbors.find((n) => n.neighbor === neighbor);
+    expect(dead).toMatchObject({ tq: 0, loss: 1 }); // its own OGMs stopped: read as TQ 0, not batman's stale value
+  });
 });
