@@ -145,6 +145,9 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     await discovery?.stop();
     relay?.stop();
     await node.stop();
+    // Our own broker takes no more messages before the bridge flushes: what it acknowledged is
+    // relayed; what it no longer acknowledges the nodes keep and send to the next broker.
+    await broker?.close();
     if (bridge && edge) {
       await bridge.stop(FLUSH_ON_STOP_MS);
       edge.stop();
@@ -152,7 +155,6 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     }
     identity?.stop();
     await closeMqtt(client).catch((error: unknown) => { log.warn("mqtt close failed", { error: errorText(error) }); });
-    await broker?.close();
     await dataplane.close().catch((error: unknown) => { log.warn("data plane close failed", { error: errorText(error) }); });
   };
   return { config, client, node, broker, bridge, edge, identity, deny, executor, mesh, dataplane, stop };
