@@ -14,6 +14,7 @@ declare -A NEEDED=(
   [ping]=iputils-ping
   [nft]=nftables
   [batctl]=batctl
+  [promtool]=prometheus
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do

@@ -26,6 +26,10 @@ const REPLAY_ACK_TIMEOUT_MS = 5000;
  */
 export class NodeAgent {
   readonly stats: NodeAgentStats = { published: 0, skippedOffline: 0, publishErrors: 0, sampleErrors: 0 };
+  /** The newest Monitor sample, for /metrics. */
+  lastSample: NodeTelemetry | undefined;
+  /** Called with the seconds from publish to the broker's PUBACK of each live sample. */
+  onPublished: ((seconds: number) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private draining = false;
 
@@ -60,6 +64,7 @@ export class NodeAgent {
       this.log.warn("monitor sample failed", { error: errorText(error) });
       return;
     }
+    this.lastSample = sample;
     const reflexes = this.reflexes?.observe(sample.neighbors, sample.dataplane?.sources ?? [], sample.ts) ?? [];
     if (reflexes.length > 0) sample.reflexes = reflexes;
     if (this.buffer) sample.buffer = { queued: this.buffer.stats.queued, dropped: this.buffer.stats.dropped };
@@ -74,7 +79,9 @@ export class NodeAgent {
       this.stats.skippedOffline++;
       return;
     }
+    const sentAt = performance.now();
     this.client.publish(topics.telemetry(this.config.nodeId), JSON.stringify(sample), { qos: 1 }, (error) => {
+      this.onPublished?.((performance.now() - sentAt) / 1000);
       if (error) {
         this.stats.publishErrors++;
         this.log.warn("telemetry publish failed", { error: errorText(error), seq: sample.seq });

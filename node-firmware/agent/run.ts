@@ -17,6 +17,8 @@ import { clientTlsOptions, type PeerPolicy } from "../identity/tls.js";
 import { errorText, type Logger } from "../log.js";
 import { acceptSimFaults } from "../mesh/faults.js";
 import { SimulatedMesh } from "../mesh/simulated.js";
+import { agentMetrics } from "../metrics/agent-metrics.js";
+import { serveMetrics } from "../metrics/server.js";
 import { DEFAULT_REFLEXES, Reflexes } from "../monitor/reflexes.js";
 import { TelemetrySampler } from "../monitor/sampler.js";
 import type { EmbeddedBroker } from "../mqtt/broker.js";
@@ -36,6 +38,9 @@ export interface RunningAgent {
   readonly executor: ActionExecutor;
   readonly mesh: SimulatedMesh;
   readonly dataplane: DataPlane;
+  readonly reflexes: Reflexes;
+  /** Where /metrics listens, when configured. */
+  readonly metricsPort?: number;
   stop(): Promise<void>;
 }
 
@@ -131,7 +136,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   acceptSimFaults(client, config.nodeId, mesh, dataplane, log.child({ component: "sim" }));
 
   const monitorLog = log.child({ component: "monitor" });
-  const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh, dataplane), monitorLog, buffer, new Reflexes(actions, monitorLog, { ...DEFAULT_REFLEXES, ...config.reflexes }));
+  const reflexes = new Reflexes(actions, monitorLog, { ...DEFAULT_REFLEXES, ...config.reflexes });
+  const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh, dataplane), monitorLog, buffer, reflexes);
   const bridge = config.gateway && edge ? new TelemetryBridge(client, config.gateway, edge, log.child({ component: "bridge" })) : undefined;
   const relay = config.gateway && credentials && config.identity
     ? new DenyListRelay(config.identity.edgeUrl, credentials.token, client, deny, log.child({ component: "deny-list" }))
@@ -157,5 +163,15 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     await closeMqtt(client).catch((error: unknown) => { log.warn("mqtt close failed", { error: errorText(error) }); });
     await dataplane.close().catch((error: unknown) => { log.warn("data plane close failed", { error: errorText(error) }); });
   };
-  return { config, client, node, broker, bridge, edge, identity, deny, executor, mesh, dataplane, stop };
+  const running: RunningAgent = { config, client, node, broker, bridge, edge, identity, deny, executor, mesh, dataplane, reflexes, stop };
+  if (!config.metrics) return running;
+  const metrics = await serveMetrics(agentMetrics(running), config.metrics.host, config.metrics.port, log.child({ component: "metrics" }));
+  return {
+    ...running,
+    metricsPort: metrics.port,
+    stop: async () => {
+      await metrics.close();
+      await stop();
+    },
+  };
 }

@@ -105,6 +105,8 @@ export const AgentConfig = z
     dataplane: DataPlaneSection.default({ backend: "simulated" }),
     reflexes: ReflexSection.prefault({}),
     discovery: DiscoverySection.optional(),
+    /** Prometheus /metrics on this local address (off when absent). */
+    metrics: z.strictObject({ host: z.string().min(1).default("127.0.0.1"), port: Port }).optional(),
     identity: IdentitySection.optional(),
     gateway: GatewaySection.optional(),
   })

@@ -36,8 +36,8 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
  * the edge is down. The queue is on disk and bounded in items; on overflow the oldest go first and
  * are counted.
  */
-/** Emits `actions`: the signed actions a cycle answered with, for delivery to their nodes. */
-export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"]] }> {
+/** Emits `actions`, the signed actions a cycle answered with, for delivery to their nodes; and `cycle`, each delivered batch's round trip in seconds. */
+export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"]]; cycle: [number] }> {
   readonly stats: EdgeStats = { batchesSent: 0, itemsSent: 0, duplicatesReported: 0, retries: 0, itemsRefused: 0, itemsDroppedOverflow: 0 };
   private sending = false;
   private attempt = 0;
@@ -131,6 +131,7 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
   private async send(items: BatchItem[]): Promise<void> {
     const batch: TelemetryBatch = { gatewayId: this.gatewayId, sentAt: Date.now(), items };
     let response: Response;
+    const startedAt = performance.now();
     try {
       const authorization: Record<string, string> = this.credentials ? { authorization: `Bearer ${await this.credentials.token()}` } : {};
       response = await fetch(new URL("/api/v1/mape/cycle", this.config.edgeUrl), {
@@ -144,6 +145,7 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
     }
     const text = await response.text().catch(() => "");
     if (response.ok) {
+      this.emit("cycle", (performance.now() - startedAt) / 1000);
       const cycle = CycleResponse.safeParse(safeJson(text));
       this.stats.batchesSent++;
       this.stats.itemsSent += items.length;

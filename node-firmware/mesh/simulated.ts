@@ -147,6 +147,11 @@ export class SimulatedMesh implements MeshBackend, ActionBackend {
     this.batman.connect(this.nodeId, neighbor, this.baseLoss(neighbor));
   }
 
+  /** Changes of this node's best next hop to any originator: batman-adv's path switches. */
+  get pathSwitches(): number {
+    return this.batman.pathSwitches(this.nodeId);
+  }
+
   /** batman-adv's best next hop from this node towards `originator`, as the simulation has it. */
   bestNextHop(originator: string): string | undefined {
     return this.batman.bestNextHop(this.nodeId, originator);

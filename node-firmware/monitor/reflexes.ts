@@ -27,6 +27,7 @@ export const DEFAULT_REFLEXES: ReflexSettings = { alpha: 0.3, warmup: 3, collaps
  * learns of both with the next sample and confirms or lets them lapse.
  */
 export class Reflexes {
+  readonly taken: Record<Reflex["kind"], number> = { reroute: 0, isolate_source: 0 };
   private readonly averages = new Map<string, { tq: number; samples: number }>();
   private readonly lastFired = new Map<string, number>();
 
@@ -92,6 +93,7 @@ export class Reflexes {
   }
 
   private take(reflex: Reflex, evidence: Record<string, number>): void {
+    this.taken[reflex.kind]++;
     const params = reflexAction(reflex);
     this.backend.apply(params, reflex.ts).catch((error: unknown) => {
       this.log.warn("reflex failed", { ...params, error: errorText(error) });

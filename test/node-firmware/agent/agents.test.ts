@@ -14,6 +14,7 @@ import { TEST_TRUST_DOMAIN } from "../../helpers/pki.js";
 import { startControlPlane, type ControlPlane } from "../../helpers/control-plane.js";
 import { startFakeEdge, type FakeEdge } from "../../helpers/edge.js";
 import { collect, connectClient, startBroker, waitFor } from "../../helpers/mqtt.js";
+import { hasPromtool, promtoolCheck } from "../../helpers/promtool.js";
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -156,6 +157,7 @@ describe("gateway", () => {
         mesh: { backend: "simulated", peers },
         identity: { edgeUrl: controlPlane.url, stateDir: dir, joinToken: await controlPlane.joinToken("gw-1", "gateway") },
         gateway: { embeddedBroker: { port: 0 }, edgeUrl: to === "fake-edge" ? edge.url : controlPlane.url, batch: { maxItems: 50, maxDelayMs: 100 } },
+        metrics: { port: 0 },
       }),
     );
   }
@@ -174,6 +176,12 @@ describe("gateway", () => {
     expect(seqs).toEqual([...seqs].sort((a, c) => a - c));
     expect(edge.batches.every((b) => b.gatewayId === "gw-1")).toBe(true);
     expect(edge.authorizations.every((a) => /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/.test(a))).toBe(true);
+
+    const metrics = await (await fetch(`http://127.0.0.1:${String(gw.metricsPort)}/metrics`)).text();
+    expect(metrics).toMatch(/^x0_mape_cycle_duration_seconds_count\{node="gw-1",role="gateway"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^x0_edge_queue_items\{node="gw-1",role="gateway"\} \d+$/m);
+    expect(metrics).toMatch(/^x0_rejected_messages_total\{component="broker",reason="schema",node="gw-1",role="gateway"\} 0$/m);
+    if (hasPromtool) expect(promtoolCheck(metrics)).toEqual({ status: 0, said: "" });
   });
 
   it("counts and answers what it cannot relay, and keeps relaying", async () => {

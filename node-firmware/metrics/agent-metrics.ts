@@ -1,0 +1,112 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { RunningAgent } from "../agent/run.js";
+import type { RejectionCounts } from "../mqtt/rejections.js";
+
+/** Latency buckets for a loop that should answer in tens of milliseconds, seconds at worst. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * A Counter that mirrors a cumulative count kept elsewhere (an agent's stats): each scrape adds
+ * what it grew by. A count that went backwards (its source restarted) adds nothing until it grows again.
+ */
+class MirroredCounter<L extends string> {
+  private readonly last = new Map<string, number>();
+  readonly counter: Counter<L>;
+
+  constructor(registry: Registry, name: string, help: string, labelNames: readonly L[] = []) {
+    this.counter = new Counter({ name, help, labelNames, registers: [registry] });
+  }
+
+  set(value: number, labels: Partial<Record<L, string>> = {}): void {
+    const key = JSON.stringify(labels);
+    const grown = value - (this.last.get(key) ?? 0);
+    this.last.set(key, value);
+    this.counter.inc(labels, Math.max(0, grown)); // 0 too: the series exists from the first scrape
+  }
+}
+
+function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+  return new Gauge({ name, help, labelNames, registers: [registry] });
+}
+
+/**
+ * The agent's Prometheus metrics: mesh health, data plane, the control loop, buffers, rejects,
+ * and the process. Everything but the two latency histograms is read from the agent's own state
+ * at scrape time.
+ */
+export function agentMetrics(agent: RunningAgent): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: agent.config.nodeId, role: agent.config.role });
+  collectDefaultMetrics({ register: registry });
+  // prom-client names these gauges `_total`, which Prometheus reserves for counters (promtool says so).
+  for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(name);
+
+  // Registered first: the registry collects in registration order, so this one refreshes the rest
+  // from the agent's state before they are read.
+  new Gauge({
+    name: "x0_agent_up",
+    help: "1 while the agent runs",
+    registers: [registry],
+    collect() {
+      this.set(1);
+      const sample = agent.node.lastSample;
+      neighbors.set(sample?.neighbors.length ?? 0);
+      tq.reset();
+      latency.reset();
+      loss.reset();
+      for (const n of sample?.neighbors ?? []) {
+        tq.set({ neighbor: n.neighbor }, n.tq);
+        latency.set({ neighbor: n.neighbor }, n.latencyMs / 1000);
+        loss.set({ neighbor: n.neighbor }, n.loss);
+      }
+      const dp = sample?.dataplane;
+      blocklist.set(dp?.blocklistSize ?? 0);
+      limited.set(dp?.rateLimitedSources ?? 0);
+      dropped.set(dp?.dropped.blocked ?? 0, { reason: "blocked" });
+      dropped.set(dp?.dropped.rateLimited ?? 0, { reason: "rate_limited" });
+      switches.set(agent.mesh.pathSwitches);
+      published.set(agent.node.stats.published);
+      publishErrors.set(agent.node.stats.publishErrors);
+      bufferItems.set(sample?.buffer?.queued ?? 0);
+      bufferDropped.set(sample?.buffer?.dropped ?? 0);
+      for (const [outcome, n] of Object.entries(agent.executor.stats)) actions.set(n, { outcome });
+      for (const [kind, n] of Object.entries(agent.reflexes.taken)) reflexes.set(n, { kind });
+      if (agent.broker) rejections("broker", agent.broker.rejections.counts);
+      if (agent.bridge) rejections("bridge", agent.bridge.rejections.counts);
+      if (agent.edge) {
+        edgeQueue.set(agent.edge.queued);
+        edgeDropped.set(agent.edge.stats.itemsDroppedOverflow);
+        edgeRetries.set(agent.edge.stats.retries);
+      }
+    },
+  });
+  const publish = new Histogram({ name: "x0_telemetry_publish_duration_seconds", help: "Time from publishing a telemetry sample to the broker's acknowledgement", buckets: LATENCY_BUCKETS, registers: [registry] });
+  agent.node.onPublished = (seconds) => { publish.observe(seconds); };
+  const cycle = new Histogram({ name: "x0_mape_cycle_duration_seconds", help: "Round trip of one MAPE-K cycle at the edge (POST /api/v1/mape/cycle), gateways only", buckets: LATENCY_BUCKETS, registers: [registry] });
+  agent.edge?.on("cycle", (seconds) => { cycle.observe(seconds); });
+
+  const neighbors = gauge(registry, "x0_neighbors", "Mesh neighbors in the newest sample");
+  const tq = gauge(registry, "x0_neighbor_tq", "batman-adv transmit quality towards a neighbor (0-255)", ["neighbor"]);
+  const latency = gauge(registry, "x0_link_latency_seconds", "Latency of the link to a neighbor", ["neighbor"]);
+  const loss = gauge(registry, "x0_link_loss_ratio", "Packet loss on the link to a neighbor (0-1)", ["neighbor"]);
+  const blocklist = gauge(registry, "x0_dataplane_blocklist_entries", "Sources on the data plane's blocklist");
+  const limited = gauge(registry, "x0_dataplane_rate_limited_sources", "Sources under a rate limit");
+  const dropped = new MirroredCounter(registry, "x0_dataplane_dropped_packets_total", "Packets the data plane dropped, by reason", ["reason"]);
+  const switches = new MirroredCounter(registry, "x0_path_switches_total", "Changes of batman-adv's best next hop to any originator");
+  const published = new MirroredCounter(registry, "x0_telemetry_published_total", "Telemetry samples the broker acknowledged");
+  const publishErrors = new MirroredCounter(registry, "x0_telemetry_publish_errors_total", "Telemetry publishes that failed");
+  const bufferItems = gauge(registry, "x0_telemetry_buffer_items", "Samples waiting in the on-disk buffer for the broker");
+  const bufferDropped = new MirroredCounter(registry, "x0_telemetry_buffer_dropped_total", "Samples dropped, oldest first, because the buffer was full");
+  const actions = new MirroredCounter(registry, "x0_actions_total", "Signed actions received, by outcome", ["outcome"]);
+  const reflexes = new MirroredCounter(registry, "x0_reflexes_total", "Repairs taken locally without the edge, by kind", ["kind"]);
+  const rejected = new MirroredCounter(registry, "x0_rejected_messages_total", "MQTT messages refused as invalid, by component and reason", ["component", "reason"]);
+  const edgeQueue = gauge(registry, "x0_edge_queue_items", "Items waiting for the edge (gateways)");
+  const edgeDropped = new MirroredCounter(registry, "x0_edge_items_dropped_total", "Items dropped, oldest first, because the edge queue was full (gateways)");
+  const edgeRetries = new MirroredCounter(registry, "x0_edge_retries_total", "Failed deliveries to the edge that were retried (gateways)");
+
+  const rejections = (component: string, counts: RejectionCounts) => {
+    for (const [reason, n] of Object.entries(counts)) rejected.set(n, { component, reason });
+  };
+
+  return registry;
+}

@@ -1,0 +1,48 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { startAgent, type RunningAgent } from "../../../node-firmware/agent/run.js";
+import { validateConfig } from "../../../node-firmware/config/load.js";
+import { silentLogger } from "../../../node-firmware/log.js";
+import type { EmbeddedBroker } from "../../../node-firmware/mqtt/broker.js";
+import { startBroker, waitFor } from "../../helpers/mqtt.js";
+import { hasPromtool, promtoolCheck } from "../../helpers/promtool.js";
+
+let broker: EmbeddedBroker | undefined;
+let agent: RunningAgent | undefined;
+afterEach(async () => {
+  await agent?.stop();
+  await broker?.close();
+});
+
+describe("node agent /metrics", () => {
+  it("exposes mesh health, the control loop, buffers, rejects and the process, in the Prometheus format", async () => {
+    broker = await startBroker();
+    agent = await startAgent(
+      validateConfig("test", {
+        nodeId: "node-1",
+        role: "node",
+        broker: { url: `mqtt://127.0.0.1:${String(broker.port)}`, keepaliveS: 1, reconnectMs: 100 },
+        telemetry: { intervalMs: 100 },
+        mesh: { backend: "simulated", peers: ["gw-1", "node-1", "node-2", "node-3"] },
+        metrics: { port: 0 },
+      }),
+      silentLogger,
+    );
+    const running = agent;
+    await waitFor(() => running.node.stats.published >= 3, 5000, "samples published");
+    const res = await fetch(`http://127.0.0.1:${String(running.metricsPort)}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    for (const line of [
+      /^x0_neighbors\{node="node-1",role="node"\} \d+$/m,
+      /^x0_neighbor_tq\{neighbor="[\w-]+",node="node-1",role="node"\} \d+$/m,
+      /^x0_link_latency_seconds\{neighbor="[\w-]+",node="node-1",role="node"\} 0\.\d+/m,
+      /^x0_telemetry_publish_duration_seconds_count\{node="node-1",role="node"\} [1-9]\d*$/m,
+      /^x0_telemetry_published_total\{node="node-1",role="node"\} [1-9]\d*$/m,
+      /^x0_dataplane_dropped_packets_total\{reason="blocked",node="node-1",role="node"\} 0$/m,
+      /^process_resident_memory_bytes\{node="node-1",role="node"\} \d+$/m,
+    ]) expect(text).toMatch(line);
+    expect((await fetch(`http://127.0.0.1:${String(running.metricsPort)}/other`)).status).toBe(404);
+    if (hasPromtool) expect(promtoolCheck(text)).toEqual({ status: 0, said: "" });
+  });
+});
