@@ -13,6 +13,8 @@ export interface StackLayout {
   trustDomain: string;
   /** Join tokens for agents not registered yet, by node id. */
   joinTokens: ReadonlyMap<string, string>;
+  /** /metrics of the gateway on this port, the nodes' on the ports after it; none when absent. */
+  metricsPort?: number;
 }
 
 export const agentStateDir = (stateDir: string, nodeId: string) => join(stateDir, "agents", nodeId);
@@ -41,7 +43,11 @@ export function stackConfigs(layout: StackLayout): AgentConfigInput[] {
     identity: identity(GATEWAY_ID),
     gateway: { embeddedBroker: { host: "127.0.0.1", port: layout.mqttPort }, edgeUrl: layout.apiUrl },
   };
-  return [gateway, ...nodeIds(layout.nodes).map((nodeId) => ({ nodeId, role: "node" as const, mesh, broker, identity: identity(nodeId) }))];
+  const metrics = (index: number) => (layout.metricsPort === undefined ? {} : { metrics: { host: "127.0.0.1", port: layout.metricsPort + index } });
+  return [
+    { ...gateway, ...metrics(0) },
+    ...nodeIds(layout.nodes).map((nodeId, i) => ({ nodeId, role: "node" as const, mesh, broker, identity: identity(nodeId), ...metrics(i + 1) })),
+  ];
 }
 
 export async function writeConfigs(dir: string, configs: AgentConfigInput[]): Promise<Map<string, string>> {

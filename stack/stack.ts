@@ -16,6 +16,8 @@ export interface StackOptions {
   seed: number;
   stateDir: string;
   print: (line: string) => void;
+  /** The gateway's /metrics port; the nodes' follow it. None when absent. */
+  metricsPort?: number;
 }
 
 /** The whole system on this machine: the control plane in workerd, the gateway with its broker, simulated nodes. */
@@ -65,7 +67,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const names = [GATEWAY_ID, ...nodeIds(options.nodes)];
   const joinTokens = await joinTokensForNewAgents(apiUrl, admin.credential, options.stateDir, names);
-  const configs = stackConfigs({ nodes: options.nodes, apiUrl, mqttPort: options.mqttPort, seed: options.seed, stateDir: options.stateDir, trustDomain, joinTokens });
+  const configs = stackConfigs({
+    nodes: options.nodes,
+    apiUrl,
+    mqttPort: options.mqttPort,
+    seed: options.seed,
+    stateDir: options.stateDir,
+    trustDomain,
+    joinTokens,
+    ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
+  });
   const files = await writeConfigs(join(options.stateDir, "config"), configs);
   const agents = new Map<string, Supervised>();
   let stopping = false;

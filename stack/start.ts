@@ -12,7 +12,8 @@ a gateway with the embedded MQTT broker, and N simulated nodes. Ctrl-C stops all
   --port P        control plane HTTP port (default 8787)
   --mqtt-port P   embedded broker port (default 1883)
   --state DIR     state folder: local D1, agent configs, build (default .x0)
-  --seed N        seed of the simulated topology (default 1)`;
+  --seed N        seed of the simulated topology (default 1)
+  --metrics-port P  Prometheus /metrics of the gateway (default 9464); node i on P+i`;
 
 
 function intOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -32,6 +33,7 @@ function readOptions() {
       "mqtt-port": { type: "string" },
       state: { type: "string" },
       seed: { type: "string" },
+      "metrics-port": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -41,6 +43,7 @@ function readOptions() {
     port: intOption("port", values.port, 8787, 1, 65_535),
     mqttPort: intOption("mqtt-port", values["mqtt-port"], 1883, 1, 65_535),
     seed: intOption("seed", values.seed, 1, 0, 2 ** 31),
+    metricsPort: intOption("metrics-port", values["metrics-port"], 9464, 1, 65_000),
     stateDir: resolve(values.state ?? ".x0"),
   };
 }
@@ -61,6 +64,7 @@ async function main(): Promise<void> {
       `  OpenAPI    ${stack.apiUrl}/api/v1/openapi.json`,
       `  Nodes      npx x0ctl nodes   (admin credential: ${stack.credentialFile})`,
       `  MQTT       ${stack.mqttUrl}   (mTLS with X.509-SVIDs; CA: ${join(options.stateDir, "ca", "root.pem")})`,
+      `  Metrics    http://127.0.0.1:${String(options.metricsPort)}/metrics (${GATEWAY_ID}); node-i on port ${String(options.metricsPort)}+i`,
       `  Agents     ${GATEWAY_ID} + ${String(options.nodes)} simulated nodes`,
       `  State      ${options.stateDir}`,
       `  Started in ${String(Date.now() - startedAt)} ms. Ctrl-C stops everything.`,

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminToken, readCredential } from "../../ctl/credential.js";
 import { DecisionList, NodeList, Topology } from "../../protocol/index.js";
 import { waitFor } from "../helpers/mqtt.js";
+import { hasPromtool, promtoolCheck } from "../helpers/promtool.js";
 import { commandLine, descendantsOf, freePort, isAlive, rssBytes } from "../helpers/processes.js";
 
 const NODES = 3;
@@ -26,7 +27,7 @@ let stack: RunningStack;
 
 /** `npm start` without npm: the same script, its children watched through /proc. */
 function startStack(): RunningStack {
-  const child = spawn(process.execPath, ["dist/stack/start.js", "--nodes", String(NODES), "--port", ports[0] as string, "--mqtt-port", ports[1] as string, "--state", stateDir], {
+  const child = spawn(process.execPath, ["dist/stack/start.js", "--nodes", String(NODES), "--port", ports[0] as string, "--mqtt-port", ports[1] as string, "--metrics-port", ports[2] as string, "--state", stateDir], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -77,7 +78,7 @@ async function waitForMesh(since: number): Promise<Topology> {
 
 beforeAll(async () => {
   stateDir = await mkdtemp(join(tmpdir(), "x0-e2e-"));
-  ports = [String(await freePort()), String(await freePort())];
+  ports = [String(await freePort()), String(await freePort()), String(20_000 + Math.floor(Math.random() * 20_000))];
   apiUrl = `http://127.0.0.1:${ports[0] as string}`;
 });
 
@@ -100,6 +101,11 @@ describe("local stack (npm start)", () => {
     const rss: Record<string, number> = {};
     for (const pid of agents) rss[/--config \S*\/([\w-]+)\.json/.exec(commandLine(pid))?.[1] ?? String(pid)] = Math.round(rssBytes(pid) / 2 ** 20);
     console.log(`[measure] all ${NODES} nodes online with links ${onlineAfterMs} ms after spawn; RSS MiB by agent: ${JSON.stringify(rss)}`);
+    for (const [i, id] of AGENTS.entries()) {
+      const metrics = await (await fetch(`http://127.0.0.1:${String(Number(ports[2]) + i)}/metrics`)).text();
+      expect(metrics.split("\n"), id).toContain(`x0_agent_up{node="${id}",role="${id === "gw-1" ? "gateway" : "node"}"} 1`);
+      if (hasPromtool) expect(promtoolCheck(metrics), id).toEqual({ status: 0, said: "" });
+    }
   });
 
   it("x0ctl reads the same nodes with the local admin credential", async () => {
