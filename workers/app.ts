@@ -1,3 +1,4 @@
+import { routePath } from "hono/route";
 import { limits } from "../protocol/index.js";
 import { limitBody } from "./http/body.js";
 import { SECURITY_SCHEME } from "./http/guard.js";
@@ -8,6 +9,8 @@ import { handleError } from "./http/problem.js";
 import { notFoundHandler } from "./http/routing.js";
 import { mapeRoutes } from "./mape/routes.js";
 import { meshRoutes } from "./mesh/routes.js";
+import { metricsRoutes } from "./metrics/routes.js";
+import { requestCounter } from "./metrics/requests.js";
 import { systemRoutes } from "./system/routes.js";
 import { telemetryRoutes } from "./telemetry/routes.js";
 
@@ -15,6 +18,12 @@ export const OPENAPI_PATH = "/api/v1/openapi.json";
 
 export function createApp() {
   const app = createRouter();
+  app.use("*", async (c, next) => {
+    await next();
+    // The last matched route is the handler's ('/api/v1/mesh/nodes', not '*'); '*' alone when none matched.
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- hono/route types its parameter Context<any>; ours is narrower
+    requestCounter(c.env).count(routePath(c, -1), c.req.method, c.res.status);
+  });
   app.use("/api/*", limitBody(limits.httpBodyBytes));
   app.use(OPENAPI_PATH, requireJwtSvid);
   app.route("/", systemRoutes);
@@ -22,6 +31,7 @@ export function createApp() {
   app.route("/", telemetryRoutes);
   app.route("/", meshRoutes);
   app.route("/", mapeRoutes);
+  app.route("/", metricsRoutes);
   app.openAPIRegistry.registerComponent("securitySchemes", SECURITY_SCHEME, { type: "http", scheme: "bearer", bearerFormat: "JWT-SVID" });
   app.doc31(OPENAPI_PATH, (c) => ({
     openapi: "3.1.0",

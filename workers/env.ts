@@ -25,6 +25,8 @@ export interface Env {
   MAPE_FLOOD_PPS?: string;
   MAPE_ISOLATE_TTL_S?: string;
   MAPE_MAX_ISOLATED_SHARE?: string;
+  /** Optional Workers Analytics Engine dataset for request counts across isolates. */
+  METRICS?: AnalyticsEngineDataset;
 }
 
 export interface Settings {

@@ -106,6 +106,10 @@ describe("local stack (npm start)", () => {
       expect(metrics.split("\n"), id).toContain(`x0_agent_up{node="${id}",role="${id === "gw-1" ? "gateway" : "node"}"} 1`);
       if (hasPromtool) expect(promtoolCheck(metrics), id).toEqual({ status: 0, said: "" });
     }
+    const token = await adminToken(await readCredential(join(stateDir, "admin-credential.json")), apiUrl);
+    const controlPlane = await (await fetch(`${apiUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+    expect(controlPlane).toMatch(/^x0_nodes\{status="online"\} 4$/m);
+    if (hasPromtool) expect(promtoolCheck(controlPlane)).toEqual({ status: 0, said: "" });
   });
 
   it("x0ctl reads the same nodes with the local admin credential", async () => {

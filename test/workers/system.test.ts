@@ -44,6 +44,7 @@ describe("OpenAPI document", () => {
       "/api/v1/telemetry",
       "/api/v1/version",
       "/healthz",
+      "/metrics",
     ]);
     const ingest = doc.paths["/api/v1/telemetry"]?.post;
     const schema = JSON.stringify(ingest?.requestBody?.content["application/json"]?.schema);
