@@ -8,7 +8,7 @@ import { defaultObjectPath } from "../../node-firmware/dataplane/open.js";
 import { bpftool, dumpMap, updateCommand, bpftoolBatch } from "../../node-firmware/ebpf/bpftool.js";
 import { attachedXdp } from "../../node-firmware/ebpf/kernel.js";
 import { XdpGuard } from "../../node-firmware/ebpf/xdp-guard.js";
-import { XG_COUNTERS, XG_MAPS, XG_STRUCTS, decodeSource, encodeBlock, encodeLimit, encodeSource, type XgCounter } from "../../node-firmware/ebpf/xdp-guard-layout.js";
+import { XG_COUNTERS, XG_MAPS, XG_STRUCTS, decodeLimit, decodeSource, encodeBlock, encodeLimit, encodeSource, type XgCounter } from "../../node-firmware/ebpf/xdp-guard-layout.js";
 import { silentLogger } from "../../node-firmware/log.js";
 import { frames, type Frame } from "../helpers/frames.js";
 import { kernelTestsUnavailable, vethPair } from "../helpers/kernel.js";
@@ -126,9 +126,23 @@ describe.skipIf(unavailable !== null)(`xdp_guard in the kernel${unavailable ? ` 
     expect((await guard.snapshot()).rateLimitedSources).toBe(1);
   });
 
+  it("carries out rate_limit through the map: a bucket one second deep at the given rate, with its TTL", async () => {
+    await guard.rateLimit("10.1.0.9", 2, 60);
+    const verdicts = [];
+    for (let i = 0; i < 3; i++) verdicts.push((await effect(frames.ipv4("10.1.0.9").bytes)).verdict);
+    expect(verdicts).toEqual([XDP_PASS, XDP_PASS, XDP_DROP]);
+    const [entry] = (await dumpMap(map(XG_MAPS.limits))).filter((e) => decodeSource(e.key) === "10.1.0.9");
+    const limit = decodeLimit(entry?.value ?? new Uint8Array(48));
+    expect(limit).toMatchObject({ packetsPerSecond: 2, burst: 2 });
+    const ttlLeft = Number(limit.expiresNs - process.hrtime.bigint()) / 1e9;
+    expect(ttlLeft).toBeGreaterThan(55);
+    expect(ttlLeft).toBeLessThanOrEqual(60);
+  });
+
   it("writes many blocklist entries in one batch", async () => {
     const sources = Array.from({ length: 300 }, (_, i) => `10.2.${String(i >> 8)}.${String(i & 0xff)}`);
     await guard.block(sources.map((source) => ({ source, ttlSeconds: 60 })));
     expect((await guard.snapshot()).blocked.size).toBe(301);
+    expect((await guard.snapshot()).rateLimitedSources).toBe(2);
   });
 });
