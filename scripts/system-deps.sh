@@ -15,6 +15,7 @@ declare -A NEEDED=(
   [nft]=nftables
   [batctl]=batctl
   [promtool]=prometheus
+  [chromium]=chromium
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { adminToken, readCredential } from "../ctl/credential.js";
 import { GATEWAY_ID } from "./configs.js";
 import { startStack } from "./stack.js";
 
@@ -61,6 +62,8 @@ async function main(): Promise<void> {
       "",
       "x0tta6bl4 local stack is up",
       `  API        ${stack.apiUrl}`,
+      `  Dashboard  ${stack.apiUrl}/#token=${await adminToken(await readCredential(stack.credentialFile), stack.apiUrl)}`,
+      `             (the token lasts 5 min; npx x0ctl dashboard prints a fresh URL)`,
       `  OpenAPI    ${stack.apiUrl}/api/v1/openapi.json`,
       `  Nodes      npx x0ctl nodes   (admin credential: ${stack.credentialFile})`,
       `  MQTT       ${stack.mqttUrl}   (mTLS with X.509-SVIDs; CA: ${join(options.stateDir, "ca", "root.pem")})`,

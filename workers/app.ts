@@ -10,6 +10,7 @@ import { notFoundHandler } from "./http/routing.js";
 import { mapeRoutes } from "./mape/routes.js";
 import { meshRoutes } from "./mesh/routes.js";
 import { metricsRoutes } from "./metrics/routes.js";
+import { dashboardRoutes } from "./dashboard/routes.js";
 import { requestCounter } from "./metrics/requests.js";
 import { systemRoutes } from "./system/routes.js";
 import { telemetryRoutes } from "./telemetry/routes.js";
@@ -32,6 +33,7 @@ export function createApp() {
   app.route("/", meshRoutes);
   app.route("/", mapeRoutes);
   app.route("/", metricsRoutes);
+  app.route("/", dashboardRoutes);
   app.openAPIRegistry.registerComponent("securitySchemes", SECURITY_SCHEME, { type: "http", scheme: "bearer", bearerFormat: "JWT-SVID" });
   app.doc31(OPENAPI_PATH, (c) => ({
     openapi: "3.1.0",

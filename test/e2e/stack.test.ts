@@ -1,8 +1,10 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminToken, readCredential } from "../../ctl/credential.js";
 import { DecisionList, NodeList, Topology } from "../../protocol/index.js";
@@ -11,6 +13,7 @@ import { hasPromtool, promtoolCheck } from "../helpers/promtool.js";
 import { commandLine, descendantsOf, freePort, isAlive, rssBytes } from "../helpers/processes.js";
 
 const NODES = 3;
+const CHROMIUM = "/usr/bin/chromium";
 const AGENTS = ["gw-1", "node-1", "node-2", "node-3"];
 
 interface RunningStack {
@@ -54,6 +57,16 @@ function startStack(): RunningStack {
 async function fetchJson(path: string): Promise<unknown> {
   const token = await adminToken(await readCredential(join(stateDir, "admin-credential.json")), apiUrl);
   return (await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
+}
+
+/** The dashboard in headless Chromium (Debian's), logged in with a fresh admin token; undefined without Chromium. */
+async function openDashboard() {
+  if (!existsSync(CHROMIUM)) return undefined;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const token = await adminToken(await readCredential(join(stateDir, "admin-credential.json")), apiUrl);
+  await page.goto(`${apiUrl}/#token=${token}`);
+  return { page, close: () => browser.close() };
 }
 
 const ctl = (...args: string[]) => promisify(execFile)(process.execPath, ["bin/x0ctl.js", ...args], { env: { ...process.env, X0_STATE: stateDir } });
@@ -151,7 +164,9 @@ describe("local stack (npm start)", () => {
     await ctl("sim", "calm", "--node", "node-2", "--source", source);
   });
 
-  it("notices a killed node through its Last Will within 1.5 × keep-alive and records the failure", async () => {
+  it("notices a killed node through its Last Will within 1.5 × keep-alive and records the failure; the dashboard shows it", async () => {
+    const dashboard = await openDashboard();
+    for (const id of AGENTS) await dashboard?.page.waitForSelector(`[data-node="${id}"][data-status="online"]`, { timeout: 10_000 });
     const victim = descendantsOf(stack.child.pid as number).find((pid) => commandLine(pid).includes("/node-3.json"));
     expect(victim).toBeDefined();
     const killedAt = Date.now();
@@ -165,6 +180,13 @@ describe("local stack (npm start)", () => {
     expect(detectedMs).toBeLessThan(7_500 + 2_000);
     const { decisions } = DecisionList.parse(await fetchJson("/api/v1/mape/decisions?node=node-3&kind=node_down"));
     expect(decisions.length).toBeGreaterThan(0);
+    if (!dashboard) return;
+    await dashboard.page.waitForSelector('[data-node="node-3"][data-status="offline"]', { timeout: 5_000 });
+    console.log(`[measure] dashboard shows node-3 offline ${String(Date.now() - killedAt)} ms after the kill (2 s polling)`);
+    expect(await dashboard.page.textContent("#decisions")).toContain("node_down");
+    await mkdir("test-results", { recursive: true });
+    await dashboard.page.screenshot({ path: "test-results/dashboard.png", fullPage: true });
+    await dashboard.close();
   });
 
   it("stops every process it started on SIGINT", async () => {

@@ -29,6 +29,7 @@ describe("OpenAPI document", () => {
     }>();
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual([
+      "/",
       "/api/v1/identity/attest",
       "/api/v1/identity/bundle",
       "/api/v1/identity/denylist",
