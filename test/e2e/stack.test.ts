@@ -158,7 +158,7 @@ describe("local stack (npm start)", () => {
     const reflexLagMs = Date.parse(reflex?.ts ?? "") - injectedBy;
     console.log(`[measure] flood isolated by reflex ${String(reflexLagMs)} ms after x0ctl returned (interval 1000 ms)`);
     expect(reflexLagMs).toBeLessThan(1000 + 250); // the next sample, plus timer slack on a busy machine
-    const [confirmation] = await decisionsOf("node-2", "isolate_source");
+    const confirmation = (await decisionsOf("node-2", "isolate_source")).find((d) => d.outcome === "applied");
     expect(confirmation?.why).toMatch(/^confirms node-2's isolation of 10\.66\.6\.6/);
     expect(confirmation?.what).toMatchObject({ params: { kind: "isolate_source", source, ttlSeconds: 300 } });
     await ctl("sim", "calm", "--node", "node-2", "--source", source);

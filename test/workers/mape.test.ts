@@ -49,6 +49,16 @@ describe("POST /api/v1/mape/cycle", () => {
     expect(after.decisions.find((d) => d.id === sent.id)?.outcome).toBe("applied");
   });
 
+  it("counts an anomaly the cooldown suppresses on one row, however often it comes back", async () => {
+    for (let i = 0; i < 8; i++) await cycle(sample("m-6", 5 + (i % 3)));
+    expect((await cycle(sample("m-6", 90))).actions).toHaveLength(1);
+    for (let i = 0; i < 5; i++) expect((await cycle(sample("m-6", 95 + i))).actions).toEqual([]);
+    const { decisions } = DecisionList.parse(await (await get("/api/v1/mape/decisions?node=m-6", auth)).json());
+    const suppressed = decisions.filter((d) => (d.what as { disposition: string }).disposition === "suppressed-cooldown");
+    expect(suppressed).toHaveLength(1);
+    expect(suppressed[0]?.what).toMatchObject({ repeats: 5, lastSeenAt: expect.any(Number) as number });
+  });
+
   it("records a node failure from its Last Will, and analyzes a replayed batch only once", async () => {
     await cycle(statusItem(statusMessage("m-2", "offline")));
     const { decisions } = DecisionList.parse(await (await get("/api/v1/mape/decisions?node=m-2", auth)).json());

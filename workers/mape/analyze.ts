@@ -100,9 +100,21 @@ export function observe(baseline: Baseline | undefined, reading: NeighborReading
  * what its filter drops, so a blocked flood that goes on is still seen).
  */
 export function floods(sample: NodeTelemetry, floodPps: number, ts: number): Anomaly[] {
+  // A source the node blocked by reflex with this very sample counts as blocked already.
+  const reflexBlocked = new Set((sample.reflexes ?? []).flatMap((r) => (r.kind === "isolate_source" ? [r.source] : [])));
   return (sample.dataplane?.sources ?? [])
     .filter((s) => s.packetsPerS > floodPps)
-    .map((s) => ({ kind: "traffic_flood", nodeId: sample.nodeId, source: s.source, blocked: s.blocked, metric: "packetsPerS", baseline: floodPps, observed: s.packetsPerS, score: Math.round((s.packetsPerS / floodPps) * 100) / 100, ts }));
+    .map((s) => ({
+      kind: "traffic_flood",
+      nodeId: sample.nodeId,
+      source: s.source,
+      blocked: s.blocked || reflexBlocked.has(s.source),
+      metric: "packetsPerS",
+      baseline: floodPps,
+      observed: s.packetsPerS,
+      score: Math.round((s.packetsPerS / floodPps) * 100) / 100,
+      ts,
+    }));
 }
 
 /** A node's Last Will (or goodbye) is a node failure to record. */

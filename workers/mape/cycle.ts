@@ -6,7 +6,7 @@ import { loadKnownNodes, writePlan } from "../telemetry/store.js";
 import { baselineKey, floods, nodeDown, observe, type Anomaly, type Baseline, type Metric } from "./analyze.js";
 import { judgeOutcomes, missedIncidents } from "./knowledge.js";
 import { plan, targetKey, type GuardRails, type PlannedDecision } from "./plan.js";
-import { baselineUpserts, decisionInsert, isolationState, loadBaselines, recentActions } from "./store.js";
+import { baselineUpserts, decisionInsert, isolationState, loadBaselines, recentActions, suppressedRepeat } from "./store.js";
 
 const METRICS: Metric[] = ["latency", "loss", "tq"];
 const ACTION_TTL_MS = 30_000;
@@ -82,8 +82,10 @@ export async function runCycle(ctx: CycleContext, batch: TelemetryBatch): Promis
   const ingest = planIngest(batch, known, ctx.trustDomain, now);
   const { anomalies, reflexes } = analyze(batch, known, baselines, ctx.rails, now);
   let decisions: PlannedDecision[] = [];
+  const suppressedRows = new Map<string, string>();
   if (anomalies.length > 0) {
     const recent = await recentActions(db, [...new Set(anomalies.map((a) => a.nodeId))], now - ctx.rails.cooldownMs, now - 60_000);
+    for (const [target, id] of recent.suppressedRowByTarget) suppressedRows.set(target, id);
     // A node that already routed around a link by reflex needs no second order for it. A reflex
     // isolation is short-lived by design: the edge confirms it at once if the flood goes on.
     const lastAtByTarget = new Map(recent.lastAtByTarget);
@@ -97,7 +99,13 @@ export async function runCycle(ctx: CycleContext, batch: TelemetryBatch): Promis
   const actions: CycleResponse["actions"] = [];
   const rows = [];
   for (const decision of decisions) {
+    const open = decision.disposition === "suppressed-cooldown" ? suppressedRows.get(decision.target) : undefined;
+    if (open) {
+      rows.push(suppressedRepeat(db, open, now));
+      continue;
+    }
     const id = crypto.randomUUID();
+    if (decision.disposition === "suppressed-cooldown") suppressedRows.set(decision.target, id);
     const action = signer ? actionFor(id, decision, now) : null;
     if (action && signer) actions.push({ nodeId: action.nodeId, action: await signAction(action, signer.privateKey, signer.kid) });
     const disposition = decision.disposition === "send" && !action ? "unsigned-no-action-key" : decision.disposition;

@@ -34,21 +34,33 @@ export function baselineUpserts(db: Database, baselines: ReadonlyMap<string, Bas
   );
 }
 
+/** Guard-rail state, and the open "suppressed" row per target, where repeats of that anomaly are counted. */
+export interface RecentDecisions extends RecentActions {
+  /** target → id of the suppressed-cooldown row recorded since the target's last action */
+  suppressedRowByTarget: Map<string, string>;
+}
+
 /** Actions sent, and reflexes nodes took, since `since`, for the cooldown and per-node rate guard rails. */
-export async function recentActions(db: Database, nodeIds: readonly string[], since: number, minuteAgo: number): Promise<RecentActions> {
-  const rows: { ts: number; nodeId: string | null; target: string }[] = [];
+export async function recentActions(db: Database, nodeIds: readonly string[], since: number, minuteAgo: number): Promise<RecentDecisions> {
+  const rows: { id: string; ts: number; nodeId: string | null; target: string; disposition: string }[] = [];
   // By node first: the (node_id, ts) index keeps this a range scan however large the table grows.
   // Chunks of 50 ids: with the time bound they stay well inside D1's 100 bound parameters.
   for (const chunk of chunkRows(nodeIds.map((id) => ({ id })), 2)) {
     rows.push(
       ...(await db
-        .select({ ts: decisions.ts, nodeId: decisions.nodeId, target: sql<string>`json_extract(${decisions.what}, '$.target')` })
+        .select({
+          id: decisions.id,
+          ts: decisions.ts,
+          nodeId: decisions.nodeId,
+          target: sql<string>`json_extract(${decisions.what}, '$.target')`,
+          disposition: sql<string>`json_extract(${decisions.what}, '$.disposition')`,
+        })
         .from(decisions)
         .where(
           and(
             inArray(decisions.nodeId, chunk.map((c) => c.id)),
             gte(decisions.ts, Math.min(since, minuteAgo)),
-            sql`json_extract(${decisions.what}, '$.disposition') IN ('send', 'reflex')`,
+            sql`json_extract(${decisions.what}, '$.disposition') IN ('send', 'reflex', 'suppressed-cooldown')`,
           ),
         )),
     );
@@ -56,11 +68,26 @@ export async function recentActions(db: Database, nodeIds: readonly string[], si
   const lastAtByTarget = new Map<string, number>();
   const countLastMinuteByNode = new Map<string, number>();
   for (const r of rows) {
+    if (r.disposition === "suppressed-cooldown") continue;
     if (r.ts >= since) lastAtByTarget.set(r.target, Math.max(r.ts, lastAtByTarget.get(r.target) ?? 0));
     if (r.ts >= minuteAgo && r.nodeId) countLastMinuteByNode.set(r.nodeId, (countLastMinuteByNode.get(r.nodeId) ?? 0) + 1);
   }
-  return { lastAtByTarget, countLastMinuteByNode };
+  const suppressedRowByTarget = new Map<string, string>();
+  const newest = new Map<string, number>();
+  for (const r of rows) {
+    if (r.disposition !== "suppressed-cooldown" || r.ts < since || r.ts < (lastAtByTarget.get(r.target) ?? 0) || r.ts < (newest.get(r.target) ?? 0)) continue;
+    newest.set(r.target, r.ts);
+    suppressedRowByTarget.set(r.target, r.id);
+  }
+  return { lastAtByTarget, countLastMinuteByNode, suppressedRowByTarget };
 }
+
+/** One more sighting of an anomaly the cooldown suppressed: counted on its row rather than a row each. */
+export const suppressedRepeat = (db: Database, id: string, now: number) =>
+  db
+    .update(decisions)
+    .set({ what: sql`json_set(${decisions.what}, '$.repeats', coalesce(json_extract(${decisions.what}, '$.repeats'), 1) + 1, '$.lastSeenAt', ${now})` })
+    .where(eq(decisions.id, id));
 
 /** Sources isolated (by the edge or a node's reflex) within the last `ttlMs`, and the mesh's size, for the isolation-share guard rail. */
 export async function isolationState(db: Database, since: number): Promise<{ sources: Set<string>; meshSize: number }> {
@@ -100,12 +127,15 @@ export async function actionsToJudge(db: Database, appliedBefore: number, limit 
     .limit(limit);
 }
 
-/** Decisions about `target` (anomalies seen again, suppressed or not) between two times; a flood the node already blocks is not one. */
+/**
+ * Decisions about `target` (anomalies seen again, suppressed or not) between two times; a flood the
+ * node already blocks is not one. A suppressed row counts when it was last seen in the window too.
+ */
 export async function decisionsOnTarget(db: Database, nodeId: string, target: string, after: number, before: number): Promise<number> {
   const row = await db
     .select({ n: sql<number>`count(*)` })
     .from(decisions)
-    .where(and(eq(decisions.nodeId, nodeId), gte(decisions.ts, after), lte(decisions.ts, before), sql`json_extract(${decisions.what}, '$.target') = ${target}`, sql`json_extract(${decisions.what}, '$.disposition') != 'reflex'`, sql`coalesce(json_extract(${decisions.inputs}, '$.blocked'), 0) = 0`))
+    .where(and(eq(decisions.nodeId, nodeId), sql`((${decisions.ts} BETWEEN ${after} AND ${before}) OR (json_extract(${decisions.what}, '$.lastSeenAt') BETWEEN ${after} AND ${before}))`, sql`json_extract(${decisions.what}, '$.target') = ${target}`, sql`json_extract(${decisions.what}, '$.disposition') != 'reflex'`, sql`coalesce(json_extract(${decisions.inputs}, '$.blocked'), 0) = 0`))
     .get();
   return row?.n ?? 0;
 }
