@@ -59,6 +59,17 @@ describe("POST /api/v1/mape/cycle", () => {
     expect(suppressed[0]?.what).toMatchObject({ repeats: 5, lastSeenAt: expect.any(Number) as number });
   });
 
+  it("calls a node that keeps going down flapping: the third down within 10 minutes", async () => {
+    for (let i = 0; i < 2; i++) await cycle(statusItem(statusMessage("m-7", "offline")));
+    const before = DecisionList.parse(await (await get("/api/v1/mape/decisions?node=m-7&kind=node_flapping", auth)).json());
+    expect(before.decisions).toEqual([]);
+    await cycle(statusItem(statusMessage("m-7", "offline")));
+    const { decisions } = DecisionList.parse(await (await get("/api/v1/mape/decisions?node=m-7&kind=node_flapping", auth)).json());
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]?.why).toMatch(/^m-7 went down 3 times in 10 min: flapping/);
+    expect(decisions[0]?.inputs).toMatchObject({ kind: "node_flapping", observed: 3, baseline: 3 });
+  });
+
   it("records a node failure from its Last Will, and analyzes a replayed batch only once", async () => {
     await cycle(statusItem(statusMessage("m-2", "offline")));
     const { decisions } = DecisionList.parse(await (await get("/api/v1/mape/decisions?node=m-2", auth)).json());

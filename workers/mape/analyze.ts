@@ -2,6 +2,9 @@ import type { NeighborReading, NodeStatus, NodeTelemetry } from "../../protocol/
 
 export type Metric = "latency" | "loss" | "tq";
 
+/** The metrics a link's baseline (and its Knowledge-tuned threshold) is kept for. */
+export const isLinkMetric = (metric: string | undefined): metric is Metric => metric === "latency" || metric === "loss" || metric === "tq";
+
 export interface Baseline {
   mean: number;
   /** EWMA of |x - mean|: a robust spread that, unlike a variance, an outlier does not blow up. */
@@ -33,7 +36,7 @@ export const DEFAULT_DETECTOR: DetectorSettings = {
   minDeviation: { latency: 2, loss: 0.02, tq: 25 },
 };
 
-export type AnomalyKind = "latency_spike" | "loss_burst" | "tq_collapse" | "traffic_flood" | "node_down";
+export type AnomalyKind = "latency_spike" | "loss_burst" | "tq_collapse" | "traffic_flood" | "node_down" | "node_flapping";
 
 /** What was seen, against what was expected: every anomaly carries its evidence. */
 export interface Anomaly {
@@ -44,7 +47,7 @@ export interface Anomaly {
   source?: string;
   /** A flooding source the node has already blocked (by reflex or an earlier action). */
   blocked?: boolean;
-  metric?: Metric | "packetsPerS";
+  metric?: Metric | "packetsPerS" | "downsPerWindow";
   baseline?: number;
   spread?: number;
   observed?: number;
@@ -115,6 +118,16 @@ export function floods(sample: NodeTelemetry, floodPps: number, ts: number): Ano
       score: Math.round((s.packetsPerS / floodPps) * 100) / 100,
       ts,
     }));
+}
+
+/** How many times a node may go down within `FLAP_WINDOW_MS` before it is flapping. */
+export const FLAP_THRESHOLD = 3;
+export const FLAP_WINDOW_MS = 10 * 60_000;
+
+/** A node that went down `downs` times within the window (this time included) is flapping. */
+export function flapping(down: Anomaly, downs: number): Anomaly | null {
+  if (downs < FLAP_THRESHOLD) return null;
+  return { kind: "node_flapping", nodeId: down.nodeId, metric: "downsPerWindow", baseline: FLAP_THRESHOLD, observed: downs, score: Math.round((downs / FLAP_THRESHOLD) * 100) / 100, ts: down.ts };
 }
 
 /** A node's Last Will (or goodbye) is a node failure to record. */

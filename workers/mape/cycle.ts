@@ -3,10 +3,10 @@ import type { Database } from "../db/client.js";
 import type { Authority } from "../identity/authority.js";
 import { planIngest } from "../telemetry/ingest.js";
 import { loadKnownNodes, writePlan } from "../telemetry/store.js";
-import { baselineKey, floods, nodeDown, observe, type Anomaly, type Baseline, type Metric } from "./analyze.js";
+import { FLAP_WINDOW_MS, baselineKey, flapping, floods, nodeDown, observe, type Anomaly, type Baseline, type Metric } from "./analyze.js";
 import { judgeOutcomes, missedIncidents } from "./knowledge.js";
 import { plan, targetKey, type GuardRails, type PlannedDecision } from "./plan.js";
-import { baselineUpserts, decisionInsert, isolationState, loadBaselines, recentActions, suppressedRepeat } from "./store.js";
+import { baselineUpserts, decisionInsert, isolationState, loadBaselines, recentActions, recentDowns, suppressedRepeat } from "./store.js";
 
 const METRICS: Metric[] = ["latency", "loss", "tq"];
 const ACTION_TTL_MS = 30_000;
@@ -54,6 +54,20 @@ function analyze(batch: TelemetryBatch, known: Awaited<ReturnType<typeof loadKno
   return { anomalies, reflexes };
 }
 
+/** Nodes going down again and again: each down in this batch, counted with those recorded in the window. */
+async function flappingNodes(db: Database, anomalies: readonly Anomaly[], now: number): Promise<Anomaly[]> {
+  const downs = anomalies.filter((a) => a.kind === "node_down");
+  if (downs.length === 0) return [];
+  const recorded = await recentDowns(db, [...new Set(downs.map((d) => d.nodeId))], now - FLAP_WINDOW_MS);
+  const seen = new Map<string, number>();
+  return downs.flatMap((down) => {
+    const count = (recorded.get(down.nodeId) ?? 0) + (seen.get(down.nodeId) ?? 0) + 1;
+    seen.set(down.nodeId, (seen.get(down.nodeId) ?? 0) + 1);
+    const flap = flapping(down, count);
+    return flap ? [flap] : [];
+  });
+}
+
 const reflexTarget = (nodeId: string, reflex: Reflex) => targetKey(nodeId, reflex.kind, reflex.kind === "reroute" ? reflex.neighbor : reflex.source);
 
 function actionFor(decisionId: string, decision: PlannedDecision, now: number): Action | null {
@@ -81,6 +95,7 @@ export async function runCycle(ctx: CycleContext, batch: TelemetryBatch): Promis
   const [known, baselines] = await Promise.all([loadKnownNodes(db, batch.items), loadBaselines(db, reporting)]);
   const ingest = planIngest(batch, known, ctx.trustDomain, now);
   const { anomalies, reflexes } = analyze(batch, known, baselines, ctx.rails, now);
+  anomalies.push(...(await flappingNodes(db, anomalies, now)));
   let decisions: PlannedDecision[] = [];
   const suppressedRows = new Map<string, string>();
   if (anomalies.length > 0) {

@@ -1,7 +1,7 @@
 import type { BatchItem as BatchStatement } from "drizzle-orm/batch";
 import type { Reflex } from "../../protocol/index.js";
 import type { Database } from "../db/client.js";
-import { DEFAULT_DETECTOR, type Anomaly } from "./analyze.js";
+import { DEFAULT_DETECTOR, isLinkMetric, type Anomaly } from "./analyze.js";
 import { targetKey } from "./plan.js";
 import { actionsToJudge, decisionsOnTarget, thresholdFeedback, verdictUpdate } from "./store.js";
 
@@ -36,7 +36,7 @@ export async function judgeOutcomes(db: Database, now: number, f: FeedbackSettin
     const again = decision.nodeId ? await decisionsOnTarget(db, decision.nodeId, target, appliedAt + f.graceMs, appliedAt + f.windowMs) : 0;
     const verdict = again === 0 ? "recovered" : "not-recovered";
     statements.push(verdictUpdate(db, decision.id, verdict, now));
-    if (verdict === "not-recovered" && decision.nodeId && anomaly.neighbor && anomaly.metric && anomaly.metric !== "packetsPerS") {
+    if (verdict === "not-recovered" && decision.nodeId && anomaly.neighbor && isLinkMetric(anomaly.metric)) {
       statements.push(thresholdFeedback(db, { fromNode: decision.nodeId, toNode: anomaly.neighbor, metric: anomaly.metric }, f.widen, bounds(f)));
     }
   }

@@ -1,5 +1,5 @@
 import type { ActionParams } from "../../protocol/index.js";
-import type { Anomaly } from "./analyze.js";
+import { FLAP_WINDOW_MS, type Anomaly } from "./analyze.js";
 
 export interface GuardRails {
   /** No second action on the same target within this window. */
@@ -64,6 +64,9 @@ function floodRule(anomaly: Anomaly, rails: GuardRails): { params: ActionParams;
  */
 function rule(anomaly: Anomaly, rails: GuardRails): { params?: ActionParams; why: string } {
   if (anomaly.kind === "node_down") return { why: `${anomaly.nodeId} went offline (Last Will or goodbye); neighbors' routes adapt on their own` };
+  if (anomaly.kind === "node_flapping") {
+    return { why: `${anomaly.nodeId} went down ${String(anomaly.observed)} times in ${String(FLAP_WINDOW_MS / 60_000)} min: flapping (power, radio or a crash loop); no routing change helps, it needs a look` };
+  }
   if (anomaly.kind === "traffic_flood") return floodRule(anomaly, rails);
   const neighbor = anomaly.neighbor as string;
   return {

@@ -101,6 +101,20 @@ export async function isolationState(db: Database, since: number): Promise<{ sou
   return { sources: new Set(isolated.map((r) => r.source)), meshSize: size?.n ?? 0 };
 }
 
+/** node_down decisions per node since `since`. */
+export async function recentDowns(db: Database, nodeIds: readonly string[], since: number): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const chunk of chunkRows(nodeIds.map((id) => ({ id })), 2)) {
+    const rows = await db
+      .select({ nodeId: decisions.nodeId, n: sql<number>`count(*)` })
+      .from(decisions)
+      .where(and(inArray(decisions.nodeId, chunk.map((c) => c.id)), eq(decisions.kind, "node_down"), gte(decisions.ts, since)))
+      .groupBy(decisions.nodeId);
+    for (const r of rows) if (r.nodeId) counts.set(r.nodeId, r.n);
+  }
+  return counts;
+}
+
 export const decisionInsert = (db: Database, row: typeof decisions.$inferInsert) => db.insert(decisions).values(row);
 
 export interface DecisionFilter {
