@@ -9,7 +9,7 @@ import type { LabTopology } from "./topology.js";
 const run = promisify(execFile);
 
 /** Every namespace the lab makes carries this prefix: `down` finds them by it, also after a crash. */
-export const LAB_PREFIX = "x0lab-";
+const LAB_PREFIX = "x0lab-";
 export const CORE_NS = `${LAB_PREFIX}core`;
 export const BROKER_IP = "10.99.0.254";
 const BROKER_PORT = 1883;
@@ -17,7 +17,7 @@ const STOP_GRACE_MS = 8000;
 
 export const nodeNamespace = (id: string) => `${LAB_PREFIX}${id}`;
 /** In `a`'s namespace the link to `b` is the interface `to-b`. */
-export const linkInterface = (to: string) => `to-${to}`;
+const linkInterface = (to: string) => `to-${to}`;
 
 /** Addresses of link `index` (a /30 each): the first node of the pair gets .1, the second .2. */
 export function linkAddresses(index: number): [string, string] {
@@ -87,7 +87,7 @@ async function buildNetwork(topology: LabTopology): Promise<void> {
   }
 }
 
-export const neighborsOf = (topology: LabTopology, id: string) => topology.links.flatMap(([a, b]) => (a === id ? [b] : b === id ? [a] : []));
+const neighborsOf = (topology: LabTopology, id: string) => topology.links.flatMap(([a, b]) => (a === id ? [b] : b === id ? [a] : []));
 
 /** One agent per node: plain MQTT to the lab broker, xdp_guard on every link of the node. */
 function agentConfig(topology: LabTopology, id: string, stateDir: string) {

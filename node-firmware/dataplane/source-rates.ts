@@ -2,6 +2,8 @@ import { limits, type DataPlaneReading, type SourceReading } from "../../protoco
 import type { DataPlane, DataPlaneSnapshot, SourceCounters } from "./dataplane.js";
 
 const round = (v: number) => Math.round(v * 10) / 10;
+/** Growth of a cumulative count; one that went backwards was evicted (LRU) and re-created, so it grew from zero. */
+const grown = (current: number, before: number) => (current >= before ? current - before : current);
 
 /**
  * Turns cumulative per-source counters into per-second rates between two snapshots and keeps the
@@ -17,13 +19,11 @@ export class SourceRates {
     if (elapsedS > 0) {
       for (const c of snapshot.sources) {
         const before = this.previous.get(c.source) ?? { packets: 0, bytes: 0, dropped: 0 };
-        // Counters that went backwards were evicted (LRU) and re-created: rate them from zero.
-        const delta = (now: number, then: number) => (now >= then ? now - then : now);
         readings.push({
           source: c.source,
-          packetsPerS: round(delta(c.packets, before.packets) / elapsedS),
-          bytesPerS: round(delta(c.bytes, before.bytes) / elapsedS),
-          droppedPerS: round(delta(c.dropped, before.dropped) / elapsedS),
+          packetsPerS: round(grown(c.packets, before.packets) / elapsedS),
+          bytesPerS: round(grown(c.bytes, before.bytes) / elapsedS),
+          droppedPerS: round(grown(c.dropped, before.dropped) / elapsedS),
           blocked: snapshot.blocked.has(c.source),
         });
       }

@@ -20,10 +20,12 @@ export async function readInterfaceCounters(iface: string, root = "/sys/class/ne
   return Object.fromEntries(entries) as unknown as InterfaceCounters;
 }
 
-/** Counters of several interfaces, added up. */
-export function sumCounters(all: readonly InterfaceCounters[]): InterfaceCounters {
+/** The counters of several interfaces, added up: a node's mesh links as one. */
+export async function readCountersOf(interfaces: readonly string[]): Promise<InterfaceCounters> {
   const total: InterfaceCounters = { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0 };
-  for (const counters of all) for (const field of Object.keys(total) as (keyof InterfaceCounters)[]) total[field] += counters[field];
+  for (const counters of await Promise.all(interfaces.map((iface) => readInterfaceCounters(iface)))) {
+    for (const field of Object.keys(total) as (keyof InterfaceCounters)[]) total[field] += counters[field];
+  }
   return total;
 }
 
@@ -40,8 +42,7 @@ export class SysfsDataPlane implements DataPlane {
   ) {}
 
   async snapshot(): Promise<DataPlaneSnapshot> {
-    const interfaceCounters = sumCounters(await Promise.all(this.interfaces.map((iface) => readInterfaceCounters(iface))));
-    return { sources: [], blocked: new Set(), rateLimitedSources: 0, dropped: { blocked: 0, rateLimited: 0 }, interfaceCounters };
+    return { sources: [], blocked: new Set(), rateLimitedSources: 0, dropped: { blocked: 0, rateLimited: 0 }, interfaceCounters: await readCountersOf(this.interfaces) };
   }
 
   isolate(): Promise<void> {

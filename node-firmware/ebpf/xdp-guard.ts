@@ -2,7 +2,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../log.js";
 import type { DataPlane, DataPlaneSnapshot, SourceCounters } from "../dataplane/dataplane.js";
-import { readInterfaceCounters, sumCounters } from "../dataplane/sysfs.js";
+import { readCountersOf } from "../dataplane/sysfs.js";
 import { bpftool, bpftoolBatch, deleteCommand, dumpMap, dumpPerCpuMap, updateCommand } from "./bpftool.js";
 import { BPFFS, attachXdp, attachedXdp, detachXdp, ensureBpffs, type XdpMode } from "./kernel.js";
 import {
@@ -91,7 +91,7 @@ export class XdpGuard implements DataPlane {
       this.activeEntries(XG_MAPS.blocklist, (v) => decodeBlock(v).expiresNs),
       this.activeEntries(XG_MAPS.limits, (v) => decodeLimit(v).expiresNs),
       this.counters(),
-      Promise.all(this.interfaces.map((iface) => readInterfaceCounters(iface))).then(sumCounters),
+      readCountersOf(this.interfaces),
     ]);
     return {
       sources,

@@ -1,4 +1,4 @@
-import { and, gte, sql } from "drizzle-orm";
+import { gte, sql } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { auditLog, decisions, issuedSvids, links, nodes, revocations } from "../db/schema.js";
 
@@ -17,7 +17,7 @@ export async function meshCounts(db: Database, staleBefore: number, linksSince: 
       .groupBy(decisions.kind, sql`coalesce(${decisions.outcome}, 'pending')`),
     db.select({ n: sql<number>`count(*)` }).from(issuedSvids).get(),
     db.select({ n: sql<number>`count(*)` }).from(revocations).get(),
-    db.select({ action: auditLog.action, outcome: auditLog.outcome, n: sql<number>`count(*)` }).from(auditLog).where(and()).groupBy(auditLog.action, auditLog.outcome),
+    db.select({ action: auditLog.action, outcome: auditLog.outcome, n: sql<number>`count(*)` }).from(auditLog).groupBy(auditLog.action, auditLog.outcome),
     db.select({ stored: sql<number>`coalesce(sum(${nodes.samplesStored}), 0)`, missing: sql<number>`coalesce(sum(${nodes.samplesMissing}), 0)` }).from(nodes).get(),
   ]);
   return { byStatus, byBand, byDecision, issued: issued?.n ?? 0, revoked: revoked?.n ?? 0, audits, samples: samples ?? { stored: 0, missing: 0 } };
