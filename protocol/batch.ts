@@ -4,12 +4,17 @@ import { limits } from "./limits.js";
 import { NodeStatus } from "./status.js";
 import { NodeTelemetry } from "./telemetry.js";
 import { ActionResult, SignedAction } from "./mape.js";
+import { Traceparent } from "./trace.js";
 
-/** One message a gateway relays, in the order it arrived from the broker. */
+/**
+ * One message a gateway relays, in the order it arrived from the broker. `traceparent` is the
+ * gateway's relay span when the message came traced: one batch carries many traces, so each
+ * item brings its own.
+ */
 export const BatchItem = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("telemetry"), telemetry: NodeTelemetry }),
-  z.strictObject({ kind: z.literal("status"), status: NodeStatus }),
-  z.strictObject({ kind: z.literal("result"), result: ActionResult }),
+  z.strictObject({ kind: z.literal("telemetry"), telemetry: NodeTelemetry, traceparent: Traceparent.optional() }),
+  z.strictObject({ kind: z.literal("status"), status: NodeStatus, traceparent: Traceparent.optional() }),
+  z.strictObject({ kind: z.literal("result"), result: ActionResult, traceparent: Traceparent.optional() }),
 ]);
 export type BatchItem = z.infer<typeof BatchItem>;
 
@@ -40,10 +45,13 @@ export const TelemetryAccepted = z.strictObject({
 });
 export type TelemetryAccepted = z.infer<typeof TelemetryAccepted>;
 
-/** What POST /api/v1/mape/cycle answers: the ingest figures and the signed actions to deliver. */
+/**
+ * What POST /api/v1/mape/cycle answers: the ingest figures and the signed actions to deliver,
+ * each with the Plan span it came from when its cause was traced.
+ */
 export const CycleResponse = z.strictObject({
   accepted: z.number().int().nonnegative(),
   duplicates: z.number().int().nonnegative(),
-  actions: z.array(z.strictObject({ nodeId: NodeId, action: SignedAction })),
+  actions: z.array(z.strictObject({ nodeId: NodeId, action: SignedAction, traceparent: Traceparent.optional() })),
 });
 export type CycleResponse = z.infer<typeof CycleResponse>;

@@ -22,3 +22,4 @@ export * from "./attest-request.js";
 export * from "./svid-policy.js";
 export * from "./mape.js";
 export * from "./action-signing.js";
+export * from "./trace.js";

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { z } from "zod";
 import type { AgentConfig } from "../node-firmware/config/schema.js";
+import type { TracingConfig } from "../node-firmware/tracing/tracing.js";
 import { spiffeIdOf } from "../protocol/index.js";
 
 export interface StackLayout {
@@ -15,6 +16,8 @@ export interface StackLayout {
   joinTokens: ReadonlyMap<string, string>;
   /** /metrics of the gateway on this port, the nodes' on the ports after it; none when absent. */
   metricsPort?: number;
+  /** Every agent's traces go to this collector; none when absent. */
+  tracing?: TracingConfig;
 }
 
 export const agentStateDir = (stateDir: string, nodeId: string) => join(stateDir, "agents", nodeId);
@@ -44,9 +47,10 @@ export function stackConfigs(layout: StackLayout): AgentConfigInput[] {
     gateway: { embeddedBroker: { host: "127.0.0.1", port: layout.mqttPort }, edgeUrl: layout.apiUrl },
   };
   const metrics = (index: number) => (layout.metricsPort === undefined ? {} : { metrics: { host: "127.0.0.1", port: layout.metricsPort + index } });
+  const tracing = layout.tracing ? { tracing: layout.tracing } : {};
   return [
-    { ...gateway, ...metrics(0) },
-    ...nodeIds(layout.nodes).map((nodeId, i) => ({ nodeId, role: "node" as const, mesh, broker, identity: identity(nodeId), ...metrics(i + 1) })),
+    { ...gateway, ...metrics(0), ...tracing },
+    ...nodeIds(layout.nodes).map((nodeId, i) => ({ nodeId, role: "node" as const, mesh, broker, identity: identity(nodeId), ...metrics(i + 1), ...tracing })),
   ];
 }
 

@@ -8,6 +8,7 @@ import { spawnAgent, stopAll, type Supervised } from "./processes.js";
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "./provision.js";
 import { startLocalWorker, type LocalWorker } from "./worker.js";
 import { readWranglerToml } from "./wrangler-config.js";
+import type { TracingConfig } from "../node-firmware/tracing/tracing.js";
 
 export interface StackOptions {
   nodes: number;
@@ -18,6 +19,8 @@ export interface StackOptions {
   print: (line: string) => void;
   /** The gateway's /metrics port; the nodes' follow it. None when absent. */
   metricsPort?: number;
+  /** OpenTelemetry: agents and the control plane export their spans to this collector. Off when absent. */
+  tracing?: TracingConfig;
 }
 
 /** The whole system on this machine: the control plane in workerd, the gateway with its broker, simulated nodes. */
@@ -51,6 +54,11 @@ async function joinTokensForNewAgents(apiUrl: string, credential: Credential, st
   return new Map(fresh.map((id, i) => [id, tokens[i] as string]));
 }
 
+/** The control plane's tracing settings (the OpenTelemetry SDK's environment variable names). */
+export function workerTracingVars(tracing: TracingConfig): Record<string, string> {
+  return { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: tracing.endpoint, OTEL_TRACES_SAMPLER_ARG: String(tracing.sampleRatio) };
+}
+
 export async function startStack(options: StackOptions): Promise<Stack> {
   const root = packageRoot();
   const agentScript = join(root, "dist", "node-firmware", "cli.js");
@@ -59,8 +67,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const trustDomain = wrangler.vars.TRUST_DOMAIN ?? "x0tta6bl4.mesh";
   const ca = await ensureCa(options.stateDir, trustDomain);
   const admin = await ensureLocalAdmin(options.stateDir, trustDomain, `http://127.0.0.1:${String(options.port)}`);
-  const launchWorker = () =>
-    startLocalWorker({ root, stateDir: options.stateDir, host: "127.0.0.1", port: options.port, wrangler, secrets: { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap } });
+  const secrets = { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap, ...(options.tracing ? workerTracingVars(options.tracing) : {}) };
+  const launchWorker = () => startLocalWorker({ root, stateDir: options.stateDir, host: "127.0.0.1", port: options.port, wrangler, secrets });
   let worker: LocalWorker | undefined = await launchWorker();
   const apiUrl = worker.url.origin;
   if (worker.appliedMigrations.length > 0) options.print(`[stack] applied migrations: ${worker.appliedMigrations.join(", ")}`);
@@ -76,6 +84,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     trustDomain,
     joinTokens,
     ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
   });
   const files = await writeConfigs(join(options.stateDir, "config"), configs);
   const agents = new Map<string, Supervised>();

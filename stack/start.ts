@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { adminToken, readCredential } from "../ctl/credential.js";
 import { GATEWAY_ID } from "./configs.js";
 import { startStack } from "./stack.js";
+import type { TracingConfig } from "../node-firmware/tracing/tracing.js";
 
 const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--mqtt-port P] [--state DIR]
 
@@ -14,7 +15,10 @@ a gateway with the embedded MQTT broker, and N simulated nodes. Ctrl-C stops all
   --mqtt-port P   embedded broker port (default 1883)
   --state DIR     state folder: local D1, agent configs, build (default .x0)
   --seed N        seed of the simulated topology (default 1)
-  --metrics-port P  Prometheus /metrics of the gateway (default 9464); node i on P+i`;
+  --metrics-port P  Prometheus /metrics of the gateway (default 9464); node i on P+i
+  --otlp-endpoint URL  send OpenTelemetry traces (OTLP/HTTP) of every agent and the control plane
+                       to this collector, e.g. http://127.0.0.1:4318/v1/traces (default: off)
+  --trace-sample-ratio R  share of new traces recorded, 0-1 (default 1)`;
 
 
 function intOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -35,6 +39,8 @@ function readOptions() {
       state: { type: "string" },
       seed: { type: "string" },
       "metrics-port": { type: "string" },
+      "otlp-endpoint": { type: "string" },
+      "trace-sample-ratio": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -46,7 +52,19 @@ function readOptions() {
     seed: intOption("seed", values.seed, 1, 0, 2 ** 31),
     metricsPort: intOption("metrics-port", values["metrics-port"], 9464, 1, 65_000),
     stateDir: resolve(values.state ?? ".x0"),
+    ...tracingOptions(values["otlp-endpoint"], values["trace-sample-ratio"]),
   };
+}
+
+function tracingOptions(endpoint: string | undefined, ratio: string | undefined): { tracing?: TracingConfig } {
+  if (endpoint === undefined) {
+    if (ratio !== undefined) throw new Error("--trace-sample-ratio needs --otlp-endpoint");
+    return {};
+  }
+  if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol)) throw new Error(`--otlp-endpoint must be an http(s) URL, got "${endpoint}"`);
+  const sampleRatio = ratio === undefined ? 1 : Number(ratio);
+  if (!Number.isFinite(sampleRatio) || sampleRatio < 0 || sampleRatio > 1) throw new Error(`--trace-sample-ratio must be from 0 to 1, got "${ratio ?? ""}"`);
+  return { tracing: { endpoint, sampleRatio } };
 }
 
 async function main(): Promise<void> {
@@ -68,6 +86,7 @@ async function main(): Promise<void> {
       `  Nodes      npx x0ctl nodes   (admin credential: ${stack.credentialFile})`,
       `  MQTT       ${stack.mqttUrl}   (mTLS with X.509-SVIDs; CA: ${join(options.stateDir, "ca", "root.pem")})`,
       `  Metrics    http://127.0.0.1:${String(options.metricsPort)}/metrics (${GATEWAY_ID}); node-i on port ${String(options.metricsPort)}+i`,
+      `  Traces     ${options.tracing ? `${options.tracing.endpoint} (sampled ${String(options.tracing.sampleRatio)})` : "off (--otlp-endpoint URL turns them on)"}`,
       `  Agents     ${GATEWAY_ID} + ${String(options.nodes)} simulated nodes`,
       `  State      ${options.stateDir}`,
       `  Started in ${String(Date.now() - startedAt)} ms. Ctrl-C stops everything.`,

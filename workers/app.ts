@@ -14,6 +14,7 @@ import { dashboardRoutes } from "./dashboard/routes.js";
 import { requestCounter } from "./metrics/requests.js";
 import { systemRoutes } from "./system/routes.js";
 import { telemetryRoutes } from "./telemetry/routes.js";
+import { traceRequests } from "./tracing/middleware.js";
 
 export const OPENAPI_PATH = "/api/v1/openapi.json";
 
@@ -25,6 +26,7 @@ export function createApp() {
     // eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- hono/route types its parameter Context<any>; ours is narrower
     requestCounter(c.env).count(routePath(c, -1), c.req.method, c.res.status);
   });
+  app.use("*", traceRequests());
   app.use("/api/*", limitBody(limits.httpBodyBytes));
   app.use(OPENAPI_PATH, requireJwtSvid);
   app.route("/", systemRoutes);

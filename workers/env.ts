@@ -1,4 +1,6 @@
 import type { Principal } from "../protocol/index.js";
+import type { Span } from "./tracing/span.js";
+import type { Tracer } from "./tracing/tracer.js";
 
 /** Bindings and vars from wrangler.toml. */
 export interface Env {
@@ -27,6 +29,10 @@ export interface Env {
   MAPE_MAX_ISOLATED_SHARE?: string;
   /** Optional Workers Analytics Engine dataset for request counts across isolates. */
   METRICS?: AnalyticsEngineDataset;
+  /** OpenTelemetry traces over OTLP/HTTP JSON to this endpoint (e.g. http://collector:4318/v1/traces); off when unset. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
+  /** Share of new traces recorded, 0–1 (default 1); a request that arrives traced keeps its caller's choice. */
+  OTEL_TRACES_SAMPLER_ARG?: string;
 }
 
 export interface Settings {
@@ -65,4 +71,4 @@ export interface Caller {
   principal: Principal;
 }
 
-export type AppEnv = { Bindings: Env; Variables: { caller: Caller } };
+export type AppEnv = { Bindings: Env; Variables: { caller: Caller; tracer: Tracer; requestSpan: Span } };

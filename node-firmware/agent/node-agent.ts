@@ -1,3 +1,4 @@
+import { SpanKind, type Span, type Tracer } from "@opentelemetry/api";
 import type { MqttClient } from "mqtt";
 import { topics, type NodeTelemetry } from "../../protocol/index.js";
 import type { DiskQueue } from "../buffer/disk-queue.js";
@@ -6,6 +7,8 @@ import type { AgentConfig } from "../config/schema.js";
 import { errorText, type Logger } from "../log.js";
 import { statusMessage } from "../mqtt/connect.js";
 import type { TelemetrySampler } from "../monitor/sampler.js";
+import { childContext, messagingAttributes, traceparentOf, traceProperties } from "../tracing/propagation.js";
+import { endSpan, untraced } from "../tracing/tracing.js";
 
 export interface NodeAgentStats {
   published: number;
@@ -40,6 +43,7 @@ export class NodeAgent {
     private readonly log: Logger,
     private readonly buffer?: DiskQueue<NodeTelemetry>,
     private readonly reflexes?: Reflexes,
+    private readonly tracer: Tracer = untraced.tracer,
   ) {}
 
   start(): void {
@@ -54,21 +58,33 @@ export class NodeAgent {
     this.timer = setInterval(() => { void this.tick(); }, this.config.telemetry.intervalMs);
   }
 
-  /** One Monitor sample, never throwing: a data plane that cannot be read costs that sample, counted and logged. */
+  /**
+   * One Monitor sample, never throwing: a data plane that cannot be read costs that sample,
+   * counted and logged. Traced as `mape.monitor`, which a live publish carries on to the edge.
+   */
   async tick(): Promise<void> {
+    const monitor = this.tracer.startSpan("mape.monitor", { attributes: { "x0.node.id": this.config.nodeId } });
     let sample: NodeTelemetry;
     try {
       sample = await this.sampler.next();
     } catch (error) {
       this.stats.sampleErrors++;
       this.log.warn("monitor sample failed", { error: errorText(error) });
+      endSpan(monitor, error);
       return;
     }
     this.lastSample = sample;
+    monitor.setAttribute("x0.telemetry.seq", sample.seq);
     const reflexes = this.reflexes?.observe(sample.neighbors, sample.dataplane?.sources ?? [], sample.ts) ?? [];
+    for (const reflex of reflexes) {
+      const target = reflex.kind === "reroute" ? reflex.neighbor : reflex.source;
+      this.tracer.startSpan(`adapt.reflex ${reflex.kind}`, { attributes: { "x0.adapt.kind": reflex.kind, "x0.adapt.target": target, "x0.adapt.why": reflex.reason } }, childContext(monitor)).end();
+    }
     if (reflexes.length > 0) sample.reflexes = reflexes;
     if (this.buffer) sample.buffer = { queued: this.buffer.stats.queued, dropped: this.buffer.stats.dropped };
     if (this.buffer && (!this.client.connected || this.draining || this.buffer.size > 0)) {
+      monitor.setAttribute("x0.telemetry.buffered", true);
+      monitor.end();
       this.buffer.push(sample).then(
         () => this.drain(),
         (error: unknown) => { this.log.error("telemetry buffer write failed", { error: errorText(error) }); },
@@ -77,10 +93,18 @@ export class NodeAgent {
     }
     if (!this.client.connected) {
       this.stats.skippedOffline++;
+      endSpan(monitor, "broker unreachable, no buffer");
       return;
     }
+    this.publishLive(sample, monitor);
+  }
+
+  /** Publishes a sample at QoS 1 with its trace in the MQTT 5 user properties; the spans end at the PUBACK. */
+  private publishLive(sample: NodeTelemetry, monitor: Span): void {
+    const topic = topics.telemetry(this.config.nodeId);
+    const publish = this.tracer.startSpan(`${topic} publish`, { kind: SpanKind.PRODUCER, attributes: messagingAttributes(topic, "send") }, childContext(monitor));
     const sentAt = performance.now();
-    this.client.publish(topics.telemetry(this.config.nodeId), JSON.stringify(sample), { qos: 1 }, (error) => {
+    this.client.publish(topic, JSON.stringify(sample), { qos: 1, ...traceProperties(traceparentOf(publish)) }, (error) => {
       this.onPublished?.((performance.now() - sentAt) / 1000);
       if (error) {
         this.stats.publishErrors++;
@@ -88,6 +112,8 @@ export class NodeAgent {
       } else {
         this.stats.published++;
       }
+      endSpan(publish, error);
+      endSpan(monitor, error);
     });
   }
 

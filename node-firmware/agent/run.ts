@@ -1,4 +1,5 @@
 import type { MqttClient } from "mqtt";
+import type { SpanExporter } from "@opentelemetry/sdk-trace";
 import { join } from "node:path";
 import { DenyView, RELEASE, parseSpiffeId, spiffeIdOf, type NodeTelemetry, type SpiffeAuthorizer } from "../../protocol/index.js";
 import { DiskQueue } from "../buffer/disk-queue.js";
@@ -24,6 +25,7 @@ import { TelemetrySampler } from "../monitor/sampler.js";
 import type { EmbeddedBroker } from "../mqtt/broker.js";
 import { connectMqtt } from "../mqtt/connect.js";
 import { followDenyList } from "../mqtt/deny-list.js";
+import { startTracing } from "../tracing/tracing.js";
 import { NodeAgent } from "./node-agent.js";
 
 export interface RunningAgent {
@@ -80,9 +82,16 @@ function startDiscovery(config: AgentConfig, identity: IdentityAgent | undefined
   return discovery;
 }
 
+export interface AgentOptions {
+  /** Takes the agent's spans instead of OTLP/HTTP, and turns tracing on (tests' in-memory exporter). */
+  spanExporter?: SpanExporter;
+}
+
 /** Starts the agent for its role: every role runs the node loop; a gateway adds its broker and the edge bridge. */
-export async function startAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
+export async function startAgent(config: AgentConfig, log: Logger, options: AgentOptions = {}): Promise<RunningAgent> {
   const deny = new DenyView();
+  const tracing = startTracing(config, config.tracing, options.spanExporter);
+  const { tracer } = tracing;
   const identity = config.identity ? new IdentityAgent(config.identity, log.child({ component: "identity" })) : undefined;
   // With TLS the SVID is the certificate, so it must exist before any connection. Without TLS the
   // mesh works on while the edge is unreachable; attestation retries in the background.
@@ -115,12 +124,12 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const mesh = new SimulatedMesh(config.nodeId, config.mesh.peers, config.mesh.seed, config.mesh.neighbors);
   const dataplane = await openDataPlane(config, mesh.neighborIds, log.child({ component: "dataplane" }));
   const actions = routeActions(mesh, dataplane);
-  const edge = config.gateway && edgeQueueDir ? await EdgeClient.open(config.nodeId, config.gateway, edgeQueueDir, log.child({ component: "edge" }), credentials) : undefined;
+  const edge = config.gateway && edgeQueueDir ? await EdgeClient.open(config.nodeId, config.gateway, edgeQueueDir, log.child({ component: "edge" }), credentials, tracer) : undefined;
   // From here to the end of setup nothing may await: every `connect` listener must be in place
   // before the client can connect, or it misses the first connection.
   const client = connectMqtt({ ...config, broker: { ...config.broker, url: brokerUrl } }, svid ? clientTlsOptions(svid, serverPolicy()) : undefined);
   const executeLog = log.child({ component: "execute" });
-  const executor = new ActionExecutor(config.nodeId, actions, resultPublisher(client, config.nodeId, executeLog), executeLog);
+  const executor = new ActionExecutor(config.nodeId, actions, resultPublisher(client, config.nodeId, executeLog), executeLog, tracer);
   const trust = (material: SvidMaterial) => {
     executor.trust(material.actionKeys).catch((error: unknown) => { executeLog.error("action keys unusable", { error: errorText(error) }); });
   };
@@ -137,8 +146,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
 
   const monitorLog = log.child({ component: "monitor" });
   const reflexes = new Reflexes(actions, monitorLog, { ...DEFAULT_REFLEXES, ...config.reflexes });
-  const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh, dataplane), monitorLog, buffer, reflexes);
-  const bridge = config.gateway && edge ? new TelemetryBridge(client, config.gateway, edge, log.child({ component: "bridge" })) : undefined;
+  const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh, dataplane), monitorLog, buffer, reflexes, tracer);
+  const bridge = config.gateway && edge ? new TelemetryBridge(client, config.gateway, edge, log.child({ component: "bridge" }), tracer) : undefined;
   const relay = config.gateway && credentials && config.identity
     ? new DenyListRelay(config.identity.edgeUrl, credentials.token, client, deny, log.child({ component: "deny-list" }))
     : undefined;
@@ -162,6 +171,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     identity?.stop();
     await closeMqtt(client).catch((error: unknown) => { log.warn("mqtt close failed", { error: errorText(error) }); });
     await dataplane.close().catch((error: unknown) => { log.warn("data plane close failed", { error: errorText(error) }); });
+    await tracing.shutdown().catch((error: unknown) => { log.warn("trace export failed", { error: errorText(error) }); });
   };
   const running: RunningAgent = { config, client, node, broker, bridge, edge, identity, deny, executor, mesh, dataplane, reflexes, stop };
   if (!config.metrics) return running;

@@ -105,6 +105,15 @@ export const AgentConfig = z
     dataplane: DataPlaneSection.default({ backend: "simulated" }),
     reflexes: ReflexSection.prefault({}),
     discovery: DiscoverySection.optional(),
+    /** OpenTelemetry traces over OTLP/HTTP (off when absent). */
+    tracing: z
+      .strictObject({
+        /** The collector's traces endpoint, e.g. http://127.0.0.1:4318/v1/traces (Jaeger, an OTel Collector; Zipkin through a collector). */
+        endpoint: HttpUrl,
+        /** Share of new traces recorded; a message that arrives traced keeps its sender's choice. */
+        sampleRatio: z.number().min(0).max(1).default(1),
+      })
+      .optional(),
     /** Prometheus /metrics on this local address (off when absent). */
     metrics: z.strictObject({ host: z.string().min(1).default("127.0.0.1"), port: Port }).optional(),
     identity: IdentitySection.optional(),

@@ -1,5 +1,8 @@
+import { ROOT_CONTEXT, SpanKind, type Context, type Tracer } from "@opentelemetry/api";
 import { SignedAction, decodePayload, importActionPublicKey, openSignedAction, type ActionKey, type ActionOutcome, type ActionParams, type ActionResult } from "../../protocol/index.js";
 import { errorText, type Logger } from "../log.js";
+import { messagingAttributes, traceparentOf } from "../tracing/propagation.js";
+import { untraced } from "../tracing/tracing.js";
 
 /** Where actions take effect: the simulated mesh here, batman-adv and XDP maps on a router. */
 export interface ActionBackend {
@@ -27,8 +30,10 @@ export class ActionExecutor {
   constructor(
     private readonly nodeId: string,
     private readonly backend: ActionBackend,
-    private readonly publish: (result: ActionResult) => void,
+    /** Publishes a result, carrying on the trace of the action it answers when there is one. */
+    private readonly publish: (result: ActionResult, traceparent?: string) => void,
     private readonly log: Logger,
+    private readonly tracer: Tracer = untraced.tracer,
   ) {}
 
   async trust(keys: readonly ActionKey[]): Promise<void> {
@@ -36,9 +41,18 @@ export class ActionExecutor {
     this.keys = new Map(imported);
   }
 
-  async handle(payload: Uint8Array, now = Date.now()): Promise<ActionResult> {
+  /** `trace`: the context the action message carried (the gateway's delivery span). */
+  async handle(payload: Uint8Array, now = Date.now(), trace: Context = ROOT_CONTEXT): Promise<ActionResult> {
+    const span = this.tracer.startSpan("mape.execute", { kind: SpanKind.CONSUMER, attributes: messagingAttributes(`x0/v1/nodes/${this.nodeId}/actions`, "process") }, trace);
     const result = await this.execute(payload, now).catch((error: unknown) => this.result("failed", now, `executor error: ${errorText(error)}`));
-    this.publish(result);
+    span.setAttributes({
+      "x0.action.outcome": result.outcome,
+      ...(result.actionId ? { "x0.action.id": result.actionId } : {}),
+      ...(result.decisionId ? { "x0.decision.id": result.decisionId } : {}),
+      ...(result.reason ? { "x0.action.reason": result.reason } : {}),
+    });
+    this.publish(result, traceparentOf(span));
+    span.end();
     return result;
   }
 

@@ -1,9 +1,12 @@
+import { SpanKind, type Tracer } from "@opentelemetry/api";
 import type { MqttClient } from "mqtt";
 import { decodeNodeMessage, parseSharedFilter, topicMatches, topics, type BatchItem, type CycleResponse, type NodeMessage } from "../../protocol/index.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { errorText, type Logger } from "../log.js";
 import type { EmbeddedBroker } from "../mqtt/broker.js";
 import { RejectionNotifier } from "../mqtt/rejections.js";
+import { contextOf, messagingAttributes, traceparentOf, traceparentOfPacket, traceProperties } from "../tracing/propagation.js";
+import { endSpan, untraced } from "../tracing/tracing.js";
 import { Batcher } from "./batcher.js";
 import type { EdgeClient } from "./edge-client.js";
 
@@ -25,6 +28,7 @@ export class TelemetryBridge {
     private readonly config: GatewayConfig,
     private readonly edge: EdgeClient,
     private readonly log: Logger,
+    private readonly tracer: Tracer = untraced.tracer,
   ) {
     this.batcher = new Batcher(config.batch, (items) => { edge.enqueue(items); });
     edge.on("actions", (actions) => { this.deliver(actions); });
@@ -37,14 +41,14 @@ export class TelemetryBridge {
 
   start(broker?: EmbeddedBroker): void {
     if (broker) {
-      this.untap = broker.tap((message) => { this.relay(message); });
+      this.untap = broker.tap((message, traceparent) => { this.relay(message, traceparent); });
       this.log.info("relaying node messages from the embedded broker");
       return;
     }
     const relayed = this.filters.map((f) => parseSharedFilter(f)?.filter ?? f);
     // The client carries other subscriptions too (the deny list, the gateway's own actions).
-    this.client.on("message", (topic, payload) => {
-      if (relayed.some((filter) => topicMatches(filter, topic))) this.handle(topic, payload);
+    this.client.on("message", (topic, payload, packet) => {
+      if (relayed.some((filter) => topicMatches(filter, topic))) this.handle(topic, payload, traceparentOfPacket(packet));
     });
     this.client.on("connect", () => {
       this.client.subscribe(this.filters, { qos: 1 }, (error, granted) => {
@@ -54,11 +58,14 @@ export class TelemetryBridge {
     });
   }
 
-  /** Delivers the edge's signed actions on each node's actions topic (QoS 1). */
+  /** Delivers the edge's signed actions on each node's actions topic (QoS 1), each continuing the trace of the plan it came from. */
   deliver(actions: CycleResponse["actions"]): void {
-    for (const { nodeId, action } of actions) {
-      this.client.publish(topics.actions(nodeId), JSON.stringify(action), { qos: 1 }, (error) => {
+    for (const { nodeId, action, traceparent } of actions) {
+      const topic = topics.actions(nodeId);
+      const span = traceparent === undefined ? undefined : this.tracer.startSpan(`${topic} publish`, { kind: SpanKind.PRODUCER, attributes: messagingAttributes(topic, "send") }, contextOf(traceparent));
+      this.client.publish(topic, JSON.stringify(action), { qos: 1, ...traceProperties(span && traceparentOf(span)) }, (error) => {
         if (error) this.log.warn("action delivery failed", { nodeId, error: errorText(error) });
+        if (span) endSpan(span, error);
       });
     }
   }
@@ -76,22 +83,34 @@ export class TelemetryBridge {
   }
 
   /** Validates one message from the broker and batches it, or rejects it. */
-  handle(topic: string, payload: Buffer): void {
+  handle(topic: string, payload: Buffer, traceparent?: string): void {
     const result = decodeNodeMessage(topic, payload);
     if (!result.ok) {
       this.rejections.reject(topic, result.nodeId, result.reason, result.detail);
       return;
     }
-    this.relay(result.message);
+    this.relay(result.message, traceparent);
   }
 
-  private relay(message: NodeMessage): void {
-    let item: BatchItem;
-    if (message.channel === "telemetry") item = { kind: "telemetry", telemetry: message.value };
-    else if (message.channel === "status") item = { kind: "status", status: message.value };
-    else if (message.channel === "results") item = { kind: "result", result: message.value };
-    else return;
+  private relay(message: NodeMessage, traceparent: string | undefined): void {
+    const relayed = batchItemOf(message);
+    if (!relayed) return;
     this.relayed++;
-    this.batcher.push(item);
+    const carried = traceparent && this.relaySpan(relayed.topic, traceparent);
+    this.batcher.push(carried ? { ...relayed.item, traceparent: carried } : relayed.item);
   }
+
+  /** The relay as a span of the node's trace (a gateway that does not trace hands the node's traceparent on as it came). */
+  private relaySpan(topic: string, traceparent: string): string | undefined {
+    const span = this.tracer.startSpan(`${topic} receive`, { kind: SpanKind.CONSUMER, attributes: messagingAttributes(topic, "receive") }, contextOf(traceparent));
+    span.end();
+    return traceparentOf(span);
+  }
+}
+
+function batchItemOf({ channel, nodeId, value }: NodeMessage): { item: BatchItem; topic: string } | undefined {
+  if (channel === "telemetry") return { item: { kind: "telemetry", telemetry: value }, topic: topics.telemetry(nodeId) };
+  if (channel === "status") return { item: { kind: "status", status: value }, topic: topics.status(nodeId) };
+  if (channel === "results") return { item: { kind: "result", result: value }, topic: topics.results(nodeId) };
+  return undefined;
 }

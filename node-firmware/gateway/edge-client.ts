@@ -1,8 +1,11 @@
 import { EventEmitter } from "node:events";
-import { CycleResponse, PROBLEM_CONTENT_TYPE, type BatchItem, type TelemetryBatch } from "../../protocol/index.js";
+import { SpanKind, type Span, type Tracer } from "@opentelemetry/api";
+import { CycleResponse, PROBLEM_CONTENT_TYPE, TRACEPARENT, type BatchItem, type TelemetryBatch } from "../../protocol/index.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { DiskQueue } from "../buffer/disk-queue.js";
 import { errorText, type Logger } from "../log.js";
+import { linksTo, traceparentOf } from "../tracing/propagation.js";
+import { endSpan, untraced } from "../tracing/tracing.js";
 
 export interface EdgeStats {
   batchesSent: number;
@@ -17,6 +20,10 @@ export interface EdgeStats {
 }
 
 class RetriableError extends Error {}
+
+const CYCLE_PATH = "/api/v1/mape/cycle";
+/** OpenTelemetry SDKs keep 128 links a span by default; a batch links that many of its items' traces. */
+const MAX_LINKS = 128;
 
 /** Where the edge client gets its JWT-SVID for the control plane. */
 export interface Credentials {
@@ -53,14 +60,15 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
     private readonly queue: DiskQueue<BatchItem>,
     private readonly log: Logger,
     private readonly credentials?: Credentials,
+    private readonly tracer: Tracer = untraced.tracer,
   ) {
     super();
   }
 
   /** The gateway's queue lives in `dir`: what the edge has not acknowledged survives an outage and a restart. */
-  static async open(gatewayId: string, config: GatewayConfig, dir: string, log: Logger, credentials?: Credentials): Promise<EdgeClient> {
+  static async open(gatewayId: string, config: GatewayConfig, dir: string, log: Logger, credentials?: Credentials, tracer?: Tracer): Promise<EdgeClient> {
     const queue = await DiskQueue.open<BatchItem>({ dir, maxItems: config.maxQueuedItems, itemsPerSegment: Math.min(config.batch.maxItems, 1000) });
-    const client = new EdgeClient(gatewayId, config, queue, log, credentials);
+    const client = new EdgeClient(gatewayId, config, queue, log, credentials, tracer);
     if (queue.size > 0) log.info("resuming the queue left by the last run", { items: queue.size });
     void client.pump();
     return client;
@@ -128,21 +136,40 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
     void this.pump();
   }
 
+  /** One attempt, traced as an HTTP client span linked to the traces of the items it carries. */
   private async send(items: BatchItem[]): Promise<void> {
+    const url = new URL(CYCLE_PATH, this.config.edgeUrl);
+    const span = this.tracer.startSpan(`POST ${CYCLE_PATH}`, {
+      kind: SpanKind.CLIENT,
+      attributes: { "http.request.method": "POST", "url.full": url.href, "x0.batch.items": items.length },
+      links: linksTo(items.map((item) => item.traceparent), MAX_LINKS),
+    });
+    try {
+      await this.post(url, items, span);
+      endSpan(span);
+    } catch (error) {
+      endSpan(span, error);
+      throw error;
+    }
+  }
+
+  private async post(url: URL, items: BatchItem[], span: Span): Promise<void> {
     const batch: TelemetryBatch = { gatewayId: this.gatewayId, sentAt: Date.now(), items };
+    const traceparent = traceparentOf(span);
     let response: Response;
     const startedAt = performance.now();
     try {
       const authorization: Record<string, string> = this.credentials ? { authorization: `Bearer ${await this.credentials.token()}` } : {};
-      response = await fetch(new URL("/api/v1/mape/cycle", this.config.edgeUrl), {
+      response = await fetch(url, {
         method: "POST",
-        headers: { "content-type": "application/json", ...authorization },
+        headers: { "content-type": "application/json", ...authorization, ...(traceparent ? { [TRACEPARENT]: traceparent } : {}) },
         body: JSON.stringify(batch),
         signal: AbortSignal.timeout(this.config.retry.requestTimeoutMs),
       });
     } catch (error) {
       throw new RetriableError(errorText(error));
     }
+    span.setAttribute("http.response.status_code", response.status);
     const text = await response.text().catch(() => "");
     if (response.ok) {
       this.emit("cycle", (performance.now() - startedAt) / 1000);

@@ -5,6 +5,7 @@ import type { SvidMaterial } from "../identity/agent.js";
 import { createSvidTlsServer, type PeerPolicy, type SvidTlsServer } from "../identity/tls.js";
 import { errorText, type Logger } from "../log.js";
 import { mayPublish, maySubscribe, requiredClientId } from "./acl.js";
+import { traceparentOfPacket } from "../tracing/propagation.js";
 import { RejectionNotifier } from "./rejections.js";
 import { SharedSubscriptions } from "./shared-subscriptions.js";
 
@@ -19,8 +20,8 @@ export interface BrokerOptions {
 const MAX_PACKET_BYTES = 1024 * 1024;
 const OUR_TOPICS = "x0/";
 
-/** Receives every node message the broker accepted, already decoded and validated. */
-export type NodeMessageTap = (message: NodeMessage) => void;
+/** Receives every node message the broker accepted, already decoded and validated, with the trace it carried. */
+export type NodeMessageTap = (message: NodeMessage, traceparent: string | undefined) => void;
 
 /**
  * The gateway's embedded MQTT 5 broker (aedes) with shared subscriptions, and validation of
@@ -138,7 +139,7 @@ function refusal(client: Client | null, packet: PublishPacket, rejections: Rejec
   const shared = decodeSharedMessage(packet.topic, payload);
   const result = shared ?? decodeNodeMessage(packet.topic, payload);
   if (result.ok) {
-    if (!shared) for (const tap of taps) tap(result.message);
+    if (!shared) for (const tap of taps) tap(result.message, traceparentOfPacket(packet));
     return null;
   }
   rejections.reject(packet.topic, result.nodeId, result.reason, result.detail);

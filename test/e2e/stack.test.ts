@@ -11,6 +11,7 @@ import { DecisionList, NodeList, Topology } from "../../protocol/index.js";
 import { waitFor } from "../helpers/mqtt.js";
 import { hasPromtool, promtoolCheck } from "../helpers/promtool.js";
 import { commandLine, descendantsOf, freePort, isAlive, rssBytes } from "../helpers/processes.js";
+import { ancestry, startCollector, type Collector } from "../helpers/traces.js";
 
 const NODES = 3;
 const CHROMIUM = "/usr/bin/chromium";
@@ -27,10 +28,11 @@ let stateDir: string;
 let apiUrl: string;
 let ports: string[];
 let stack: RunningStack;
+let collector: Collector;
 
 /** `npm start` without npm: the same script, its children watched through /proc. */
 function startStack(): RunningStack {
-  const child = spawn(process.execPath, ["dist/stack/start.js", "--nodes", String(NODES), "--port", ports[0] as string, "--mqtt-port", ports[1] as string, "--metrics-port", ports[2] as string, "--state", stateDir], {
+  const child = spawn(process.execPath, ["dist/stack/start.js", "--nodes", String(NODES), "--port", ports[0] as string, "--mqtt-port", ports[1] as string, "--metrics-port", ports[2] as string, "--otlp-endpoint", collector.url, "--state", stateDir], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -90,6 +92,7 @@ async function waitForMesh(since: number): Promise<Topology> {
 }
 
 beforeAll(async () => {
+  collector = await startCollector();
   stateDir = await mkdtemp(join(tmpdir(), "x0-e2e-"));
   ports = [String(await freePort()), String(await freePort()), String(20_000 + Math.floor(Math.random() * 20_000))];
   apiUrl = `http://127.0.0.1:${ports[0] as string}`;
@@ -97,6 +100,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (stack.child.exitCode === null) stack.child.kill("SIGKILL");
+  await collector.close();
   await rm(stateDir, { recursive: true, force: true });
 });
 
@@ -146,6 +150,14 @@ describe("local stack (npm start)", () => {
     }, 20_000, "reroute applied");
     console.log(`[measure] degraded link to reroute applied and recorded: ${Date.now() - startedAt} ms`);
     await ctl("sim", "restore", "--node", "node-1", "--neighbor", neighbor);
+    // Every process exports over OTLP/HTTP (agents in batches of 5 s): one trace holds the repair.
+    const execute = () => collector.spans.find((s) => s.name === "mape.execute" && s.service === "x0-node" && s.attributes["x0.action.outcome"] === "applied");
+    await waitFor(() => execute() !== undefined, 15_000, "the node's execute span at the collector");
+    const leaf = execute() as NonNullable<ReturnType<typeof execute>>;
+    await waitFor(() => collector.spans.some((s) => s.spanId === leaf.parentSpanId), 15_000, "the gateway's delivery span");
+    const path = ancestry(collector.spans, leaf);
+    expect(path.map((s) => s.service)).toEqual(["x0-node", "x0-node", "x0-gateway", "x0-control-plane", "x0-control-plane", "x0-gateway", "x0-node"]);
+    expect(collector.refused).toBe(0);
   });
 
   it("isolates a flooding source by local reflex within one interval; the edge confirms it while the flood lasts", async () => {

@@ -25,6 +25,7 @@ import { currentBundle } from "./bundle.js";
 import { base64url, sha256Hex } from "../../protocol/encoding.js";
 import { mintJwtSvid } from "./jwtsvid.js";
 import { issueNonce } from "./nonce.js";
+import { inSpan } from "../tracing/middleware.js";
 import { createJoinToken, denyEntries, revocationInsert } from "./store.js";
 
 const NONCE_TTL_MS = 60_000;
@@ -113,7 +114,12 @@ export const identityRoutes = createRouter()
         bootstrapAdmins: c.env.X0_BOOTSTRAP_ADMINS,
         now: Date.now(),
       };
-      return c.json(await attest(ctx, c.req.valid("json")), 200);
+      const issued = await inSpan(c, "identity.attest", async (span) => {
+        const response = await attest(ctx, c.req.valid("json"));
+        span.setAttributes({ "x0.identity.spiffe_id": response.spiffeId, "x0.identity.svid_expires_at": response.x509Svid.expiresAt });
+        return response;
+      });
+      return c.json(issued, 200);
     },
     rejectInvalidAndRecord(async (c, problem) => {
       const issues = problem.extra.issues?.map((i) => `${i.path}: ${i.message}`).slice(0, 10);
@@ -129,7 +135,11 @@ export const identityRoutes = createRouter()
     const caller = c.get("caller");
     const settings = readSettings(c.env);
     const now = Date.now();
-    const jwt = await mintJwtSvid(await loadAuthority(c.env.X0_CA), caller.spiffeId, audience, Math.min(ttlSeconds ?? settings.jwtSvidTtlS, settings.jwtSvidTtlS), now);
+    const authority = await loadAuthority(c.env.X0_CA);
+    const jwt = await inSpan(c, "identity.jwt_svid", async (span) => {
+      span.setAttributes({ "x0.identity.spiffe_id": caller.spiffeId, "x0.identity.audience": audience.join(" ") });
+      return mintJwtSvid(authority, caller.spiffeId, audience, Math.min(ttlSeconds ?? settings.jwtSvidTtlS, settings.jwtSvidTtlS), now);
+    });
     await audit(openDatabase(c.env.DB), { actor: caller.spiffeId, action: "issue.jwt-svid", subject: caller.spiffeId, outcome: "success", detail: { audience } });
     return c.json({ token: jwt.token, expiresAt: new Date(jwt.expiresAt).toISOString() }, 200);
   })

@@ -1,9 +1,12 @@
-import { reflexAction, signAction, type Action, type CycleResponse, type Reflex, type TelemetryBatch } from "../../protocol/index.js";
+import { reflexAction, signAction, type Action, type BatchItem, type CycleResponse, type Reflex, type TelemetryBatch } from "../../protocol/index.js";
 import type { Database } from "../db/client.js";
 import type { Authority } from "../identity/authority.js";
 import { planIngest } from "../telemetry/ingest.js";
 import { loadKnownNodes, writePlan } from "../telemetry/store.js";
 import { FLAP_WINDOW_MS, baselineKey, flapping, floods, nodeDown, observe, type Anomaly, type Baseline, type Metric } from "./analyze.js";
+import type { Span } from "../tracing/span.js";
+import type { Tracer } from "../tracing/tracer.js";
+import { CycleTrace } from "./cycle-trace.js";
 import { judgeOutcomes, missedIncidents } from "./knowledge.js";
 import { plan, targetKey, type GuardRails, type PlannedDecision } from "./plan.js";
 import { baselineUpserts, decisionInsert, isolationState, loadBaselines, recentActions, recentDowns, suppressedRepeat } from "./store.js";
@@ -17,6 +20,9 @@ export interface CycleContext {
   trustDomain: string;
   rails: GuardRails;
   now: number;
+  tracer: Tracer;
+  /** The HTTP request's span, which the cycle's spans link to. */
+  requestSpan: Span;
 }
 
 interface Analysis {
@@ -26,14 +32,18 @@ interface Analysis {
 }
 
 /** Analyze: new samples against their links' baselines, and offline statuses. */
-function analyze(batch: TelemetryBatch, known: Awaited<ReturnType<typeof loadKnownNodes>>, baselines: Map<string, Baseline>, rails: GuardRails, now: number): Analysis {
+function analyze(batch: TelemetryBatch, known: Awaited<ReturnType<typeof loadKnownNodes>>, baselines: Map<string, Baseline>, rails: GuardRails, now: number, trace: CycleTrace): Analysis {
   const anomalies: Anomaly[] = [];
   const reflexes: Analysis["reflexes"] = [];
   const newest = new Map([...known].map(([id, k]) => [id, k.lastTelemetryTs ?? -1]));
+  const found = (item: BatchItem, anomaly: Anomaly) => {
+    anomalies.push(anomaly);
+    trace.found(anomaly, item);
+  };
   for (const item of batch.items) {
     if (item.kind === "status") {
       const down = nodeDown(item.status, now);
-      if (down) anomalies.push(down);
+      if (down) found(item, down);
       continue;
     }
     if (item.kind !== "telemetry") continue;
@@ -41,13 +51,13 @@ function analyze(batch: TelemetryBatch, known: Awaited<ReturnType<typeof loadKno
     if (sample.ts <= (newest.get(sample.nodeId) ?? -1)) continue; // a replay was analyzed the first time
     newest.set(sample.nodeId, sample.ts);
     for (const reflex of sample.reflexes ?? []) reflexes.push({ nodeId: sample.nodeId, reflex });
-    anomalies.push(...floods(sample, rails.floodPps, Math.min(sample.ts, now)));
+    for (const flood of floods(sample, rails.floodPps, Math.min(sample.ts, now))) found(item, flood);
     for (const reading of sample.neighbors) {
       for (const metric of METRICS) {
         const key = baselineKey(sample.nodeId, reading.neighbor, metric);
         const { anomaly, next } = observe(baselines.get(key), reading, metric, sample.nodeId, Math.min(sample.ts, now));
         baselines.set(key, next);
-        if (anomaly) anomalies.push(anomaly);
+        if (anomaly) found(item, anomaly);
       }
     }
   }
@@ -55,7 +65,7 @@ function analyze(batch: TelemetryBatch, known: Awaited<ReturnType<typeof loadKno
 }
 
 /** Nodes going down again and again: each down in this batch, counted with those recorded in the window. */
-async function flappingNodes(db: Database, anomalies: readonly Anomaly[], now: number): Promise<Anomaly[]> {
+async function flappingNodes(db: Database, anomalies: readonly Anomaly[], now: number, trace: CycleTrace): Promise<Anomaly[]> {
   const downs = anomalies.filter((a) => a.kind === "node_down");
   if (downs.length === 0) return [];
   const recorded = await recentDowns(db, [...new Set(downs.map((d) => d.nodeId))], now - FLAP_WINDOW_MS);
@@ -64,7 +74,9 @@ async function flappingNodes(db: Database, anomalies: readonly Anomaly[], now: n
     const count = (recorded.get(down.nodeId) ?? 0) + (seen.get(down.nodeId) ?? 0) + 1;
     seen.set(down.nodeId, (seen.get(down.nodeId) ?? 0) + 1);
     const flap = flapping(down, count);
-    return flap ? [flap] : [];
+    if (!flap) return [];
+    trace.derived(flap, down);
+    return [flap];
   });
 }
 
@@ -94,8 +106,9 @@ export async function runCycle(ctx: CycleContext, batch: TelemetryBatch): Promis
   const reporting = [...new Set(batch.items.flatMap((i) => (i.kind === "telemetry" ? [i.telemetry.nodeId] : [])))];
   const [known, baselines] = await Promise.all([loadKnownNodes(db, batch.items), loadBaselines(db, reporting)]);
   const ingest = planIngest(batch, known, ctx.trustDomain, now);
-  const { anomalies, reflexes } = analyze(batch, known, baselines, ctx.rails, now);
-  anomalies.push(...(await flappingNodes(db, anomalies, now)));
+  const trace = new CycleTrace(ctx.tracer, ctx.requestSpan, batch.items);
+  const { anomalies, reflexes } = analyze(batch, known, baselines, ctx.rails, now, trace);
+  anomalies.push(...(await flappingNodes(db, anomalies, now, trace)));
   let decisions: PlannedDecision[] = [];
   const suppressedRows = new Map<string, string>();
   if (anomalies.length > 0) {
@@ -116,13 +129,15 @@ export async function runCycle(ctx: CycleContext, batch: TelemetryBatch): Promis
   for (const decision of decisions) {
     const open = decision.disposition === "suppressed-cooldown" ? suppressedRows.get(decision.target) : undefined;
     if (open) {
+      trace.plan(decision, open, undefined);
       rows.push(suppressedRepeat(db, open, now));
       continue;
     }
     const id = crypto.randomUUID();
     if (decision.disposition === "suppressed-cooldown") suppressedRows.set(decision.target, id);
     const action = signer ? actionFor(id, decision, now) : null;
-    if (action && signer) actions.push({ nodeId: action.nodeId, action: await signAction(action, signer.privateKey, signer.kid) });
+    const traceparent = trace.plan(decision, id, action?.id);
+    if (action && signer) actions.push({ nodeId: action.nodeId, action: await signAction(action, signer.privateKey, signer.kid), ...(traceparent ? { traceparent } : {}) });
     const disposition = decision.disposition === "send" && !action ? "unsigned-no-action-key" : decision.disposition;
     rows.push(
       decisionInsert(db, {
@@ -155,5 +170,6 @@ export async function runCycle(ctx: CycleContext, batch: TelemetryBatch): Promis
   }
   const feedback = [...(await missedIncidents(db, reflexes, anomalies)), ...(await judgeWhenDue(db, now))];
   await writePlan(db, ingest, [...baselineUpserts(db, baselines, now), ...rows, ...feedback]);
+  trace.end();
   return { accepted: ingest.accepted, duplicates: ingest.duplicates, actions };
 }

@@ -59,7 +59,7 @@ export const mapeRoutes = createRouter()
   .openapi(cycleRoute, async (c) => {
     const settings = readSettings(c.env);
     const rails = guardRails(c.env);
-    const ctx = { db: openDatabase(c.env.DB), authority: await loadAuthority(c.env.X0_CA), trustDomain: settings.trustDomain, rails, now: Date.now() };
+    const ctx = { db: openDatabase(c.env.DB), authority: await loadAuthority(c.env.X0_CA), trustDomain: settings.trustDomain, rails, now: Date.now(), tracer: c.var.tracer, requestSpan: c.var.requestSpan };
     return c.json(await runCycle(ctx, c.req.valid("json")), 200);
   })
   .openapi(knowledgeRoute, async (c) => {

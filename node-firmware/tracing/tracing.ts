@@ -1,0 +1,63 @@
+import { SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  SimpleSpanProcessor,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type SpanExporter,
+} from "@opentelemetry/sdk-trace";
+import { RELEASE, type Role } from "../../protocol/index.js";
+import { errorText } from "../log.js";
+
+export interface TracingConfig {
+  /** OTLP/HTTP traces endpoint of a collector (Jaeger, Zipkin, an OTel Collector), e.g. http://127.0.0.1:4318/v1/traces. */
+  endpoint: string;
+  /** Share of new traces recorded (0–1); a traced message's trace follows its sender's choice. */
+  sampleRatio: number;
+}
+
+/** One agent's tracer and the way to get its spans out before it exits. */
+export interface Tracing {
+  readonly tracer: Tracer;
+  /** Exports what has ended, then stops. */
+  shutdown(): Promise<void>;
+}
+
+const SCOPE = "x0tta6bl4/node-firmware";
+const EXPORT_TIMEOUT_MS = 5000;
+/** A collector that is down must not hold an agent's stop: what it has not taken by then is lost. */
+const SHUTDOWN_BOUND_MS = 3000;
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/**
+ * Tracing off: the API's no-op tracer (no agent registers a global provider). Its spans record
+ * nothing, and a child span keeps its parent's context, so a trace passes through unchanged.
+ */
+export const untraced: Tracing = {
+  tracer: trace.getTracer(SCOPE),
+  shutdown: () => Promise.resolve(),
+};
+
+/**
+ * The agent's own tracer provider (never the global one: tests run several agents in one
+ * process). Spans go over OTLP/HTTP in batches; `exporter`, when given, takes them one by one
+ * instead (the in-memory exporter of the tests).
+ */
+export function startTracing(identity: { nodeId: string; role: Role }, config: TracingConfig | undefined, exporter?: SpanExporter): Tracing {
+  if (!config && !exporter) return untraced;
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ "service.name": `x0-${identity.role}`, "service.instance.id": identity.nodeId, "service.version": RELEASE }),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config?.sampleRatio ?? 1) }),
+    spanProcessors: [exporter ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: config?.endpoint, timeoutMillis: EXPORT_TIMEOUT_MS }) })],
+  });
+  return { tracer: provider.getTracer(SCOPE, RELEASE), shutdown: () => Promise.race([provider.shutdown(), delay(SHUTDOWN_BOUND_MS)]) };
+}
+
+/** Ends the span, marked as failed when there was an error. */
+export function endSpan(span: Span, error?: unknown): void {
+  if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(error) });
+  span.end();
+}
