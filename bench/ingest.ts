@@ -6,6 +6,8 @@
  *   npm run bench:ingest                       (1000 connections; 1 Hz then 10 Hz, 60 s each)
  *   BENCH_NODES=1000 BENCH_RATES=1,10 BENCH_SECONDS=60 npm run bench:ingest
  * Must: 1000 nodes at 1 Hz. Target: 10,000 messages/s from ≥ 1000 connections on this machine.
+ * With BENCH_OBSERVE=on (see observe.ts) the gateway's metrics are scraped and every message
+ * carries a sampled traceparent, which the gateway and the Worker continue.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -20,6 +22,8 @@ import { commandLine, cpuSeconds, descendantsOf, freePort, rssBytes } from "../s
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "../stack/provision.js";
 import { startLocalWorker } from "../stack/worker.js";
 import { readWranglerToml } from "../stack/wrangler-config.js";
+import { traceProperties } from "../node-firmware/tracing/propagation.js";
+import { agentSections, controlPlaneVars, freshTraceparent, observabilityFromEnv, reportResult, scrapeEvery } from "./observe.js";
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
 const RATES = (process.env.BENCH_RATES ?? "1,10").split(",").map(Number);
@@ -27,6 +31,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const WINDOW_S = 10;
 const TD = "x0tta6bl4.mesh";
 const ROOT = packageRoot();
+const observability = observabilityFromEnv();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
@@ -36,7 +41,7 @@ const wrangler = await readWranglerToml(join(ROOT, "wrangler.toml"));
 const port = await freePort();
 const ca = await ensureCa(state, TD);
 const admin = await ensureLocalAdmin(state, TD, `http://127.0.0.1:${String(port)}`);
-const worker = await startLocalWorker({ root: ROOT, stateDir: state, host: "127.0.0.1", port, wrangler, secrets: { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap } });
+const worker = await startLocalWorker({ root: ROOT, stateDir: state, host: "127.0.0.1", port, wrangler, secrets: { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap, ...controlPlaneVars(observability) } });
 const api = worker.url.origin;
 const workerdPid = descendantsOf(process.pid).find((pid) => commandLine(pid).includes("workerd")) as number;
 
@@ -56,6 +61,7 @@ await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
 const proxyUrl = `http://127.0.0.1:${String((proxy.address() as { port: number }).port)}`;
 
 const mqttPort = await freePort();
+const metricsPort = await freePort();
 const configFile = join(state, "gw-1.json");
 await writeFile(
   configFile,
@@ -67,6 +73,7 @@ await writeFile(
     identity: { edgeUrl: api, stateDir: join(state, "gw-1"), joinToken: await createJoinToken(api, await adminToken(admin.credential, api), "gw-1", "gateway") },
     // Plain MQTT on loopback: 1000 mTLS identities would measure attestation, not ingest.
     gateway: { embeddedBroker: { host: "127.0.0.1", port: mqttPort, tls: false }, edgeUrl: proxyUrl, batch: { maxItems: 500, maxDelayMs: 100 } },
+    ...agentSections(observability, metricsPort),
   }),
 );
 const gateway = spawn(process.execPath, ["--max-semi-space-size=16", join(ROOT, "dist", "node-firmware", "cli.js"), "--config", configFile], { stdio: ["ignore", "inherit", "inherit"] });
@@ -115,7 +122,8 @@ async function publishAt(rate: number, seconds: number, onWindow: () => Promise<
     due += perTick;
     for (; due >= 1; due--) {
       const i = next++ % NODES;
-      clients[i]?.publish(topics.telemetry(ids[i] as string), sample(i, started), { qos: 1 }, (error) => { if (error) publishErrors++; });
+      const trace = observability.on ? traceProperties(freshTraceparent()) : {};
+      clients[i]?.publish(topics.telemetry(ids[i] as string), sample(i, started), { qos: 1, ...trace }, (error) => { if (error) publishErrors++; });
       sent++;
     }
     if (Date.now() >= nextWindow) {
@@ -147,7 +155,9 @@ function describeWindow(a: Reading, b: Reading): { rate: number; line: string } 
   return { rate, line: `${String(Math.round(rate))} msg/s into D1, batch ${String(Math.round(batch))} items; CPU ${cpu}; RSS MiB ${rss}` };
 }
 
+const stopScraping = scrapeEvery(() => (observability.on ? [`http://127.0.0.1:${String(metricsPort)}/metrics`] : []), 1000);
 const summary: string[] = [];
+const result: Record<string, number> = {};
 for (const rate of RATES) {
   const offered = NODES * rate;
   console.log(`[ingest] phase: ${String(NODES)} nodes × ${String(rate)} Hz = ${String(offered)} msg/s offered, ${String(SECONDS)} s`);
@@ -169,8 +179,10 @@ for (const rate of RATES) {
   const sustained = rates.slice(1); // the first window includes the ramp-up
   const first = sustained[0] ?? 0;
   const lastRate = sustained.at(-1) ?? 0;
+  const average = sustained.reduce((a, b) => a + b, 0) / Math.max(1, sustained.length);
+  result[`accepted_at_${String(offered)}`] = average;
   summary.push(
-    `${String(offered)} msg/s offered: ${String(Math.round(sustained.reduce((a, b) => a + b, 0) / Math.max(1, sustained.length)))} msg/s accepted on average ` +
+    `${String(offered)} msg/s offered: ${String(Math.round(average))} msg/s accepted on average ` +
       `(first window ${String(Math.round(first))}, last ${String(Math.round(lastRate))}: ${first > 0 ? `${String(Math.round((100 * lastRate) / first))}% of the first` : "n/a"}); ` +
       `${String(phaseStored)}/${String(phaseSent)} stored (${String(Math.round(((Date.now() - drainStart) / 1000) * 10) / 10)} s to drain after)`,
   );
@@ -180,6 +192,8 @@ console.log("\n[ingest] summary");
 for (const line of summary) console.log(`  ${line}`);
 console.log(`  samples missing by sequence: ${String(missing)}; publish errors: ${String(publishErrors)}; gateway requests failed: ${String(posts.failed)}`);
 
+reportResult({ ...result, missing });
+stopScraping();
 await Promise.all(clients.map((c) => c.endAsync(true)));
 gateway.kill("SIGTERM");
 await new Promise((resolve) => gateway.once("exit", resolve));

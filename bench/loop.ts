@@ -4,6 +4,7 @@
  * and back down to the node's executor, which verifies and applies the signed action.
  * Prints p50/p95/p99 over the cycles and the share of each phase. Target: p99 < 25 ms.
  *   npm run bench:loop            (BENCH_CYCLES, default 1000)
+ * With BENCH_OBSERVE=on (see observe.ts) metrics are scraped and every cycle is traced.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -22,11 +23,15 @@ import { silentLogger } from "../node-firmware/log.js";
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "../stack/provision.js";
 import { startLocalWorker } from "../stack/worker.js";
 import { readWranglerToml } from "../stack/wrangler-config.js";
+import { contextOf, traceparentOf, traceparentOfPacket, traceProperties } from "../node-firmware/tracing/propagation.js";
+import { startTracing } from "../node-firmware/tracing/tracing.js";
+import { agentSections, controlPlaneVars, observabilityFromEnv, reportResult, scrapeEvery } from "./observe.js";
 
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 1000);
 const WARMUP = 20;
 const ROOT = resolve(import.meta.dirname, "..", "..");
 const TD = "x0tta6bl4.mesh";
+const observability = observabilityFromEnv();
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
@@ -56,7 +61,7 @@ const worker = await startLocalWorker({
   port,
   wrangler,
   // Guard rails off: every anomalous sample is to produce an action.
-  secrets: { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap, MAPE_COOLDOWN_S: "0", MAPE_MAX_ACTIONS_PER_NODE_PER_MIN: "1000000" },
+  secrets: { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap, MAPE_COOLDOWN_S: "0", MAPE_MAX_ACTIONS_PER_NODE_PER_MIN: "1000000", ...controlPlaneVars(observability) },
 });
 const api = worker.url.origin;
 const jwt = await adminToken(admin.credential, api);
@@ -69,14 +74,18 @@ const gateway = await startAgent(
     mesh: { backend: "simulated", peers: ["gw-1", "bench-1"] },
     identity: { edgeUrl: api, stateDir: join(state, "gw-1"), joinToken: await createJoinToken(api, jwt, "gw-1", "gateway") },
     gateway: { embeddedBroker: { port: 0 }, edgeUrl: api, batch: { maxItems: 50, maxDelayMs: 2 } },
+    ...agentSections(observability),
   }),
   silentLogger,
 );
+const stopScraping = scrapeEvery(() => (gateway.metricsPort === undefined ? [] : [`http://127.0.0.1:${String(gateway.metricsPort)}/metrics`]), 1000);
+/** The bench's node traces as an agent does: a Monitor span per sample, carried in the publish. */
+const nodeTracing = startTracing({ nodeId: "bench-1", role: "node" }, observability.tracing);
 
 const identity = new IdentityAgent({ edgeUrl: api, stateDir: join(state, "bench-1"), joinToken: await createJoinToken(api, jwt, "bench-1", "node") }, silentLogger);
 const svid = await identity.start();
 let applied: ((at: number) => void) | undefined;
-const executor = new ActionExecutor("bench-1", { apply: () => { applied?.(performance.now()); return Promise.resolve(); } }, () => undefined, silentLogger);
+const executor = new ActionExecutor("bench-1", { apply: () => { applied?.(performance.now()); return Promise.resolve(); } }, () => undefined, silentLogger, nodeTracing.tracer);
 await executor.trust(svid.actionKeys);
 const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${gateway.broker?.port ?? 0}`, {
   protocolVersion: 5,
@@ -84,7 +93,7 @@ const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${gateway.broker?.port
   ...clientTlsOptions(svid, { authorizer: { kind: "exact", spiffeId: spiffeIdOf.gateway(TD, "gw-1") }, deny: new DenyView() }),
 });
 disableNagle(client);
-client.on("message", (topic, payload) => { if (topic === topics.actions("bench-1")) void executor.handle(payload); });
+client.on("message", (topic, payload, packet) => { if (topic === topics.actions("bench-1")) void executor.handle(payload, Date.now(), contextOf(traceparentOfPacket(packet))); });
 await client.subscribeAsync(topics.actions("bench-1"), { qos: 1 });
 
 let seq = 0;
@@ -101,7 +110,11 @@ const sample = (latencyMs: number): NodeTelemetry => ({
   counters: { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0 },
   process: { rssBytes: 0, cpuPercent: 0 },
 });
-const publish = (t: NodeTelemetry) => client.publishAsync(topics.telemetry("bench-1"), JSON.stringify(t), { qos: 1 });
+async function publish(t: NodeTelemetry): Promise<void> {
+  const monitor = nodeTracing.tracer.startSpan("mape.monitor");
+  await client.publishAsync(topics.telemetry("bench-1"), JSON.stringify(t), { qos: 1, ...traceProperties(traceparentOf(monitor)) });
+  monitor.end();
+}
 
 for (let i = 0; i < 8; i++) {
   await publish(sample(5));
@@ -134,7 +147,10 @@ console.log(`    node → broker → bridge → batch flush   ${((sum("inbound")
 console.log(`    HTTP + Worker (ingest, Analyze, Plan, sign, D1)  ${((sum("edge") / sum("total")) * 100).toFixed(1)} %`);
 console.log(`    gateway → broker → node, verify, apply  ${((sum("outbound") / sum("total")) * 100).toFixed(1)} %`);
 
+reportResult({ p50: percentile(totals, 50), p95: percentile(totals, 95), p99: percentile(totals, 99) });
+stopScraping();
 await client.endAsync(true);
+await nodeTracing.shutdown();
 identity.stop();
 await gateway.stop();
 await worker.dispose();

@@ -33,6 +33,8 @@ export interface Env {
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
   /** Share of new traces recorded, 0–1 (default 1); a request that arrives traced keeps its caller's choice. */
   OTEL_TRACES_SAMPLER_ARG?: string;
+  /** Milliseconds the isolate gathers spans before one export (default 1000; 0: one export per request). */
+  OTEL_BSP_SCHEDULE_DELAY?: string;
 }
 
 export interface Settings {

@@ -36,7 +36,7 @@ afterEach(() => {
 /** One request through the whole app with tracing configured, waiting for the spans to leave. */
 async function traced(path: string, init: RequestInit = {}, vars: Record<string, string> = {}) {
   const ctx = createExecutionContext();
-  const response = await app.request(path, init, { ...env, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: COLLECTOR, ...vars }, ctx);
+  const response = await app.request(path, init, { ...env, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: COLLECTOR, OTEL_BSP_SCHEDULE_DELAY: "0", ...vars }, ctx);
   await waitOnExecutionContext(ctx);
   return { response, spans: exported.flatMap((e) => spansOfRequest(e.body)) };
 }
@@ -77,6 +77,16 @@ describe("request tracing (OTLP/HTTP JSON)", () => {
   it("samples new traces by OTEL_TRACES_SAMPLER_ARG, while a sampled caller's trace is always followed", async () => {
     expect((await traced("/healthz", {}, { OTEL_TRACES_SAMPLER_ARG: "0" })).spans).toEqual([]);
     expect((await traced("/healthz", { headers: { traceparent: sampledParent } }, { OTEL_TRACES_SAMPLER_ARG: "0" })).spans).toHaveLength(1);
+  });
+
+  it("gathers many requests' spans into one export after OTEL_BSP_SCHEDULE_DELAY", async () => {
+    const vars = { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: COLLECTOR, OTEL_BSP_SCHEDULE_DELAY: "200" };
+    const contexts = [createExecutionContext(), createExecutionContext(), createExecutionContext()];
+    for (const ctx of contexts) expect((await app.request("/healthz", {}, { ...env, ...vars }, ctx)).status).toBe(200);
+    expect(exported).toEqual([]);
+    await Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx)));
+    expect(exported).toHaveLength(1);
+    expect(spansOfRequest(exported[0]?.body as OtlpRequest).map((s) => s.name)).toEqual(["GET /healthz", "GET /healthz", "GET /healthz"]);
   });
 
   it("answers the request when the collector is down: those spans are lost, nothing else", async () => {

@@ -3,15 +3,36 @@ import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
 import { parseTraceparent, RELEASE, TRACEPARENT } from "../../protocol/index.js";
 import { readSettings, type AppEnv, type Env } from "../env.js";
-import { OtlpHttpExporter } from "./otlp.js";
+import { BatchingExporter, OtlpHttpExporter } from "./otlp.js";
 import { SpanKind, type Span } from "./span.js";
 import { Tracer, type SpanExporter } from "./tracer.js";
 
-/** The collector spans go to: OTLP/HTTP at `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, none (tracing off) when unset. */
+/** One batching exporter per configuration for the isolate's lifetime, so requests share exports. */
+const exporters = new Map<string, SpanExporter>();
+
+/**
+ * The collector spans go to: OTLP/HTTP at `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, none (tracing
+ * off) when unset; batched for `OTEL_BSP_SCHEDULE_DELAY` ms (default 1000, 0 sends per request).
+ */
 export function otlpExporter(env: Env): SpanExporter | undefined {
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   if (!endpoint) return undefined;
-  return new OtlpHttpExporter(endpoint, { "service.name": "x0-control-plane", "service.version": RELEASE, "deployment.environment.name": readSettings(env).environment });
+  const delayMs = nonNegative("OTEL_BSP_SCHEDULE_DELAY", env.OTEL_BSP_SCHEDULE_DELAY, 1000);
+  const key = `${endpoint} ${String(delayMs)}`;
+  let exporter = exporters.get(key);
+  if (!exporter) {
+    const resource = { "service.name": "x0-control-plane", "service.version": RELEASE, "deployment.environment.name": readSettings(env).environment };
+    exporter = new BatchingExporter(new OtlpHttpExporter(endpoint, resource), delayMs);
+    exporters.set(key, exporter);
+  }
+  return exporter;
+}
+
+function nonNegative(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number ≥ 0, got "${raw}"`);
+  return value;
 }
 
 function sampleRatio(raw: string | undefined): number {

@@ -58,3 +58,34 @@ export class OtlpHttpExporter implements SpanExporter {
     if (!response.ok) throw new Error(`collector answered HTTP ${String(response.status)}`);
   }
 }
+
+/**
+ * Gathers the spans of many requests into one export, sent `delayMs` after the first span or at
+ * once when `maxSpans` are waiting: one POST per request would cost every request an outbound
+ * fetch. The request that starts a batch holds its send in `waitUntil`; if the isolate is
+ * evicted before that, the batch is lost.
+ */
+export class BatchingExporter implements SpanExporter {
+  private pending: FinishedSpan[] = [];
+  private scheduled: Promise<void> | undefined;
+
+  constructor(
+    private readonly exporter: SpanExporter,
+    private readonly delayMs: number,
+    private readonly maxSpans = 512,
+  ) {}
+
+  export(spans: readonly FinishedSpan[]): Promise<void> {
+    this.pending.push(...spans);
+    if (this.pending.length >= this.maxSpans || this.delayMs === 0) return this.send();
+    this.scheduled ??= new Promise<void>((resolve) => setTimeout(resolve, this.delayMs)).then(() => this.send());
+    return this.scheduled;
+  }
+
+  private send(): Promise<void> {
+    const spans = this.pending;
+    this.pending = [];
+    this.scheduled = undefined;
+    return spans.length === 0 ? Promise.resolve() : this.exporter.export(spans);
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * What `npm run bench:observability` switches in the loop and ingest benchmarks: with
+ * BENCH_OBSERVE=on the agents serve /metrics (scraped as Prometheus would, but every second) and
+ * every process traces every cycle (sample ratio 1) to the OTLP endpoint in BENCH_OTLP_ENDPOINT.
+ */
+import { randomBytes } from "node:crypto";
+import { formatTraceparent } from "../protocol/index.js";
+import type { TracingConfig } from "../node-firmware/tracing/tracing.js";
+import { workerTracingVars } from "../stack/stack.js";
+
+export interface Observability {
+  on: boolean;
+  tracing?: TracingConfig;
+}
+
+export function observabilityFromEnv(): Observability {
+  if (process.env.BENCH_OBSERVE !== "on") return { on: false };
+  const endpoint = process.env.BENCH_OTLP_ENDPOINT;
+  if (!endpoint) throw new Error("BENCH_OBSERVE=on needs BENCH_OTLP_ENDPOINT (an OTLP/HTTP traces endpoint)");
+  return { on: true, tracing: { endpoint, sampleRatio: 1 } };
+}
+
+/** The control plane's vars for it: its request counters are always on; tracing is what changes. */
+export const controlPlaneVars = (o: Observability): Record<string, string> => (o.tracing ? workerTracingVars(o.tracing) : {});
+
+/** The agent config sections for it. */
+export const agentSections = (o: Observability, metricsPort = 0) => (o.on && o.tracing ? { metrics: { host: "127.0.0.1", port: metricsPort }, tracing: o.tracing } : {});
+
+/** GETs each URL every `intervalMs` and reads the body, as a scraper does; returns the stop function. */
+export function scrapeEvery(urls: () => string[], intervalMs: number): () => void {
+  const timer = setInterval(() => {
+    for (const url of urls()) void fetch(url).then((r) => r.text()).catch(() => undefined);
+  }, intervalMs);
+  return () => { clearInterval(timer); };
+}
+
+/** A sampled traceparent for a message from a node that traces every cycle. */
+export const freshTraceparent = (): string => formatTraceparent({ traceId: randomBytes(16).toString("hex"), spanId: randomBytes(8).toString("hex"), sampled: true });
+
+/** The one line bench:observability reads from a run. */
+export function reportResult(result: Record<string, number>): void {
+  console.log(`BENCH_RESULT ${JSON.stringify(result)}`);
+}
