@@ -5,7 +5,7 @@
  * ratio 1) by every process, spans exported over OTLP/HTTP to a sink in this process, and the
  * gateway's /metrics scraped every second. Reports medians and on/off ratios. Target: < 5 %.
  *   npm run bench:observability
- *   BENCH_ROUNDS=1 BENCH_CYCLES=500 BENCH_NODES=1000 BENCH_INGEST_RATE=10 BENCH_SECONDS=30 npm run bench:observability
+ *   BENCH_ROUNDS=2 BENCH_CYCLES=500 BENCH_NODES=1000 BENCH_INGEST_RATE=10 BENCH_SECONDS=30 npm run bench:observability
  */
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
@@ -16,7 +16,7 @@ import { packageRoot } from "../node-firmware/package-root.js";
 type Mode = "off" | "on";
 type Result = Record<string, number>;
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CYCLES = process.env.BENCH_CYCLES ?? "500";
 const NODES = process.env.BENCH_NODES ?? "1000";
 const INGEST_RATE = process.env.BENCH_INGEST_RATE ?? "10";

@@ -25,6 +25,7 @@ describe("GET /metrics (control plane)", () => {
     expect(lines.find((l) => l.startsWith('x0_links{band="poor"} '))).toMatch(/ [1-9]\d*$/);
     expect(lines.find((l) => l.startsWith("x0_telemetry_samples_missing_total "))).toMatch(/ [2-9]\d*$/); // seq 1 and 2 never came
     expect(lines.find((l) => l.startsWith("x0_svids_issued_total "))).toMatch(/ \d+$/);
+    expect(lines.filter((l) => l.startsWith("x0_decision_verdicts_total{"))).toEqual([expect.stringMatching(/^x0_decision_verdicts_total\{verdict="recovered"\} \d+$/), expect.stringMatching(/^x0_decision_verdicts_total\{verdict="not-recovered"\} \d+$/)]);
     expect(lines.some((l) => /^x0_audit_events_total\{action="attest[\w.-]*",outcome="success"\} [1-9]/.test(l))).toBe(true);
     expect(lines.some((l) => /^x0_http_requests_total\{route="\/api\/v1\/telemetry",method="POST",status="2xx"\} [1-9]/.test(l))).toBe(true);
   });

@@ -18,6 +18,7 @@ const getMetrics = createRoute({
 
 const ALL_STATUSES = ["online", "offline", "stale"];
 const ALL_BANDS = ["good", "fair", "poor"];
+const ALL_VERDICTS = ["recovered", "not-recovered"];
 
 /** Every listed label value gets a sample, zero when D1 has none: a series does not vanish when it empties. */
 const complete = <K extends string>(label: K, values: readonly string[], rows: readonly ({ n: number } & Record<K, string>)[]) =>
@@ -31,6 +32,12 @@ export const metricsRoutes = createRouter().openapi(getMetrics, async (c) => {
     { name: "x0_nodes", type: "gauge", help: "Nodes by status (stale: online but silent past NODE_STALE_AFTER_S)", samples: complete("status", ALL_STATUSES, counts.byStatus) },
     { name: "x0_links", type: "gauge", help: "Links measured within LINK_TTL_S, by TQ band (good >= 200, fair >= 100, poor)", samples: complete("band", ALL_BANDS, counts.byBand) },
     { name: "x0_decisions_total", type: "counter", help: "MAPE-K decisions recorded, by kind and outcome", samples: counts.byDecision.map((d) => ({ labels: { kind: d.kind, outcome: d.outcome }, value: d.n })) },
+    {
+      name: "x0_decision_verdicts_total",
+      type: "counter",
+      help: "Actions judged after the fact: recovered (the anomaly went away) or not-recovered",
+      samples: complete("verdict", ALL_VERDICTS, counts.verdicts),
+    },
     { name: "x0_svids_issued_total", type: "counter", help: "X.509-SVIDs issued", samples: [{ value: counts.issued }] },
     { name: "x0_svids_revoked_total", type: "counter", help: "Revocations recorded", samples: [{ value: counts.revoked }] },
     { name: "x0_audit_events_total", type: "counter", help: "Security events of the audit log (attestations, tokens, revocations), by action and outcome", samples: counts.audits.map((a) => ({ labels: { action: a.action, outcome: a.outcome }, value: a.n })) },
