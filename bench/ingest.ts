@@ -122,7 +122,7 @@ async function publishAt(rate: number, seconds: number, onWindow: () => Promise<
     due += perTick;
     for (; due >= 1; due--) {
       const i = next++ % NODES;
-      const trace = observability.on ? traceProperties(freshTraceparent()) : {};
+      const trace = observability.tracing ? traceProperties(freshTraceparent(observability.tracing.sampleRatio)) : {};
       clients[i]?.publish(topics.telemetry(ids[i] as string), sample(i, started), { qos: 1, ...trace }, (error) => { if (error) publishErrors++; });
       sent++;
     }

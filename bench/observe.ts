@@ -1,7 +1,8 @@
 /**
  * What `npm run bench:observability` switches in the loop and ingest benchmarks: with
  * BENCH_OBSERVE=on the agents serve /metrics (scraped as Prometheus would, but every second) and
- * every process traces every cycle (sample ratio 1) to the OTLP endpoint in BENCH_OTLP_ENDPOINT.
+ * every process traces to the OTLP endpoint in BENCH_OTLP_ENDPOINT, new traces sampled at
+ * BENCH_SAMPLE_RATIO (default 1: every cycle).
  */
 import { randomBytes } from "node:crypto";
 import { formatTraceparent } from "../protocol/index.js";
@@ -17,7 +18,9 @@ export function observabilityFromEnv(): Observability {
   if (process.env.BENCH_OBSERVE !== "on") return { on: false };
   const endpoint = process.env.BENCH_OTLP_ENDPOINT;
   if (!endpoint) throw new Error("BENCH_OBSERVE=on needs BENCH_OTLP_ENDPOINT (an OTLP/HTTP traces endpoint)");
-  return { on: true, tracing: { endpoint, sampleRatio: 1 } };
+  const sampleRatio = Number(process.env.BENCH_SAMPLE_RATIO ?? 1);
+  if (!(sampleRatio >= 0 && sampleRatio <= 1)) throw new Error("BENCH_SAMPLE_RATIO must be from 0 to 1");
+  return { on: true, tracing: { endpoint, sampleRatio } };
 }
 
 /** The control plane's vars for it: its request counters are always on; tracing is what changes. */
@@ -34,8 +37,9 @@ export function scrapeEvery(urls: () => string[], intervalMs: number): () => voi
   return () => { clearInterval(timer); };
 }
 
-/** A sampled traceparent for a message from a node that traces every cycle. */
-export const freshTraceparent = (): string => formatTraceparent({ traceId: randomBytes(16).toString("hex"), spanId: randomBytes(8).toString("hex"), sampled: true });
+/** The traceparent a node's Monitor span would give a message: sampled or not, by the ratio. */
+export const freshTraceparent = (sampleRatio: number): string =>
+  formatTraceparent({ traceId: randomBytes(16).toString("hex"), spanId: randomBytes(8).toString("hex"), sampled: Math.random() < sampleRatio });
 
 /** The one line bench:observability reads from a run. */
 export function reportResult(result: Record<string, number>): void {

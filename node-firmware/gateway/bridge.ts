@@ -8,7 +8,12 @@ import { RejectionNotifier } from "../mqtt/rejections.js";
 import { contextOf, messagingAttributes, traceparentOf, traceparentOfPacket, traceProperties } from "../tracing/propagation.js";
 import { endSpan, untraced } from "../tracing/tracing.js";
 import { Batcher } from "./batcher.js";
+import { IntakeControl } from "./intake.js";
 import type { EdgeClient } from "./edge-client.js";
+
+/** The embedded broker stops reading its clients above this many batches waiting for the edge, and reads on at the lower mark. */
+const INTAKE_PAUSE_BATCHES = 8;
+const INTAKE_RESUME_BATCHES = 4;
 
 /**
  * Relays the nodes' telemetry, status and action results to the edge, in arrival order. On an
@@ -21,6 +26,8 @@ export class TelemetryBridge {
   readonly rejections: RejectionNotifier;
   private readonly batcher: Batcher;
   private untap: (() => void) | undefined;
+  /** Backpressure on the embedded broker's clients while the edge falls behind. */
+  intake: IntakeControl | undefined;
   relayed = 0;
 
   constructor(
@@ -30,8 +37,12 @@ export class TelemetryBridge {
     private readonly log: Logger,
     private readonly tracer: Tracer = untraced.tracer,
   ) {
-    this.batcher = new Batcher(config.batch, (items) => { edge.enqueue(items); });
+    this.batcher = new Batcher(config.batch, (items) => {
+      edge.enqueue(items);
+      this.intake?.check();
+    });
     edge.on("actions", (actions) => { this.deliver(actions); });
+    edge.on("cycle", () => { this.intake?.check(); });
     this.rejections = new RejectionNotifier((topic, payload) => client.publish(topic, payload, { qos: 0 }), log);
   }
 
@@ -42,6 +53,8 @@ export class TelemetryBridge {
   start(broker?: EmbeddedBroker): void {
     if (broker) {
       this.untap = broker.tap((message, traceparent) => { this.relay(message, traceparent); });
+      const batch = this.config.batch.maxItems;
+      this.intake = new IntakeControl(broker, this.edge, INTAKE_PAUSE_BATCHES * batch, INTAKE_RESUME_BATCHES * batch);
       this.log.info("relaying node messages from the embedded broker");
       return;
     }
@@ -73,6 +86,7 @@ export class TelemetryBridge {
   /** Stops taking messages, sends what is still batched and waits until the edge has it, or until `timeoutMs`. */
   async stop(timeoutMs: number): Promise<void> {
     this.untap?.();
+    this.intake?.stop();
     if (!this.untap && this.client.connected) {
       await this.client.unsubscribeAsync(this.filters).catch((error: unknown) => {
         this.log.warn("unsubscribe failed", { error: errorText(error) });

@@ -47,12 +47,15 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
 export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"]]; cycle: [number] }> {
   readonly stats: EdgeStats = { batchesSent: 0, itemsSent: 0, duplicatesReported: 0, retries: 0, itemsRefused: 0, itemsDroppedOverflow: 0 };
   private sending = false;
+  /** The last delivery attempt reached the edge (false while it is down and being retried). */
+  reachable = true;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private idle: (() => void)[] = [];
   /** Appends go one after another, so items reach the queue in the order they were handed over. */
   private appending: Promise<void> = Promise.resolve();
+  private appendingItems = 0;
 
   constructor(
     private readonly gatewayId: string,
@@ -75,8 +78,10 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
   }
 
   enqueue(items: BatchItem[]): void {
+    this.appendingItems += items.length;
     this.appending = this.appending
       .then(() => this.queue.pushAll(items))
+      .finally(() => { this.appendingItems -= items.length; })
       .then(
         () => {
           this.stats.itemsDroppedOverflow = this.queue.stats.dropped;
@@ -86,8 +91,9 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
       );
   }
 
+  /** Items waiting for the edge: in the queue, and on their way into it. */
   get queued(): number {
-    return this.queue.size;
+    return this.queue.size + this.appendingItems;
   }
 
   /** Resolves when everything handed over has reached the edge (or at once if nothing is waiting). */
@@ -115,8 +121,10 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
     try {
       await this.send(items);
       this.attempt = 0;
+      this.reachable = true;
     } catch (error) {
       if (error instanceof RetriableError) {
+        this.reachable = false;
         this.sending = false;
         this.stats.retries++;
         const delay = backoffDelay(this.attempt++, this.config.retry.initialMs, this.config.retry.maxMs);

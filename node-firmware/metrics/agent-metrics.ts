@@ -73,6 +73,12 @@ export function agentMetrics(agent: RunningAgent): Registry {
       for (const [kind, n] of Object.entries(agent.reflexes.taken)) reflexes.set(n, { kind });
       if (agent.broker) rejections("broker", agent.broker.rejections.counts);
       if (agent.bridge) rejections("bridge", agent.bridge.rejections.counts);
+      const intake = agent.bridge?.intake;
+      if (intake) {
+        intakePaused.set(intake.paused ? 1 : 0);
+        intakePauses.set(intake.stats.pauses);
+        intakePausedSeconds.set(intake.pausedMs / 1000);
+      }
       if (agent.edge) {
         edgeQueue.set(agent.edge.queued);
         edgeDropped.set(agent.edge.stats.itemsDroppedOverflow);
@@ -103,6 +109,9 @@ export function agentMetrics(agent: RunningAgent): Registry {
   const edgeQueue = gauge(registry, "x0_edge_queue_items", "Items waiting for the edge (gateways)");
   const edgeDropped = new MirroredCounter(registry, "x0_edge_items_dropped_total", "Items dropped, oldest first, because the edge queue was full (gateways)");
   const edgeRetries = new MirroredCounter(registry, "x0_edge_retries_total", "Failed deliveries to the edge that were retried (gateways)");
+  const intakePaused = gauge(registry, "x0_gateway_intake_paused", "1 while the embedded broker stops reading its clients because the edge is falling behind");
+  const intakePauses = new MirroredCounter(registry, "x0_gateway_intake_pauses_total", "Times the embedded broker stopped reading its clients for the edge to catch up");
+  const intakePausedSeconds = new MirroredCounter(registry, "x0_gateway_intake_paused_seconds_total", "Time the embedded broker spent not reading its clients for the edge to catch up");
 
   const rejections = (component: string, counts: RejectionCounts) => {
     for (const [reason, n] of Object.entries(counts)) rejected.set(n, { component, reason });

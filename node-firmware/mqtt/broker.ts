@@ -20,6 +20,12 @@ export interface BrokerOptions {
 const MAX_PACKET_BYTES = 1024 * 1024;
 const OUR_TOPICS = "x0/";
 
+/** aedes clients stop and restart reading their socket with these; its type declarations leave them out. */
+interface PausableClient {
+  pause(): void;
+  resume(): void;
+}
+
 /** Receives every node message the broker accepted, already decoded and validated, with the trace it carried. */
 export type NodeMessageTap = (message: NodeMessage, traceparent: string | undefined) => void;
 
@@ -38,7 +44,21 @@ export class EmbeddedBroker {
     readonly rejections: RejectionNotifier,
     private readonly secure: SvidTlsServer | undefined,
     private readonly taps: Set<NodeMessageTap>,
+    private readonly clients: Set<PausableClient>,
   ) {}
+
+  /**
+   * Stops reading what connected clients send, so TCP pushes back on them, until `resumeIntake`.
+   * Clients that connect meanwhile (or are still connecting: aedes resumes a client at the end of
+   * its connect sequence) are read as usual.
+   */
+  pauseIntake(): void {
+    for (const client of this.clients) client.pause();
+  }
+
+  resumeIntake(): void {
+    for (const client of this.clients) client.resume();
+  }
 
   /**
    * Hands every accepted node message to `tap` in the order the broker accepted them (wills
@@ -56,6 +76,7 @@ export class EmbeddedBroker {
     let answer = (_topic: string, _payload: string): void => undefined; // bound once aedes exists
     const rejections = new RejectionNotifier((topic, payload) => { answer(topic, payload); }, log);
     const taps = new Set<NodeMessageTap>();
+    const clients = new Set<PausableClient>();
     const aedes = await Aedes.createBroker({
       maximumPacketSize: MAX_PACKET_BYTES,
       authenticate: (client, _user, _password, done) => { done(clientIdRefusal(client, principals.get(client)), true); },
@@ -68,6 +89,9 @@ export class EmbeddedBroker {
       // Small packets, latency-bound loop: Nagle's algorithm would hold them up to an ACK delay.
       socket.setNoDelay(true);
       const client = aedes.handle(socket);
+      const pausable = client as unknown as PausableClient;
+      clients.add(pausable);
+      socket.once("close", () => clients.delete(pausable));
       if (principal) principals.set(client, principal);
       shared.attach(client);
     };
@@ -82,7 +106,7 @@ export class EmbeddedBroker {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : options.port;
     log.info("embedded broker listening", { host: options.host, port });
-    return new EmbeddedBroker(aedes, server, port, shared, rejections, secure, taps);
+    return new EmbeddedBroker(aedes, server, port, shared, rejections, secure, taps, clients);
   }
 
   /** A rotated SVID: new handshakes present it; established connections keep theirs. */

@@ -6,7 +6,13 @@ export interface SpanExporter {
   export(spans: readonly FinishedSpan[]): Promise<void>;
 }
 
-const hex = (bytes: number) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+function hex(bytes: number): string {
+  let out = "";
+  for (const b of crypto.getRandomValues(new Uint8Array(bytes))) out += HEX[b] ?? "";
+  return out;
+}
 
 /**
  * One request's tracer: a small Workers-compatible stand-in for the OpenTelemetry SDK (which

@@ -104,8 +104,9 @@ describe("EdgeClient", () => {
     };
     const client = await EdgeClient.open("gw-1", config({ maxQueuedItems: 500 }), await dir(), silentLogger);
     for (let i = 0; i < 10; i++) client.enqueue(items(i * 100, 100));
+    expect(client.queued).toBe(1000); // handed over, on their way to the disk
+    await waitFor(() => client.stats.retries >= 1 && client.stats.itemsDroppedOverflow >= 400);
     expect(client.queued).toBeLessThanOrEqual(500 + 100);
-    await waitFor(() => client.stats.retries >= 1);
     down = false;
     await client.drained();
     const delivered = seqs();

@@ -114,3 +114,22 @@ describe("embedded broker: payload validation", () => {
     await expect(other.publishAsync(topics.status("n-ok"), JSON.stringify(statusMessage("n-ok", "online")), { qos: 1 })).resolves.toBeDefined();
   });
 });
+
+describe("embedded broker: intake backpressure", () => {
+  it("stops reading clients while paused: their publishes wait unacknowledged, then all arrive in order", async () => {
+    const node = await client("node-1");
+    await node.subscribeAsync(topics.actions("node-1"), { qos: 1 }); // aedes has finished its connect sequence (which resumes the client) by then
+    const tapped: number[] = [];
+    broker.tap((message) => { if (message.channel === "telemetry") tapped.push(message.value.seq); });
+    broker.pauseIntake();
+    const acks = [0, 1, 2].map((seq) => node.publishAsync(topics.telemetry("node-1"), JSON.stringify(telemetrySample("node-1", { seq })), { qos: 1 }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(tapped).toEqual([]);
+    const late = await client("node-2"); // a client connecting meanwhile is read as usual
+    await late.publishAsync(topics.telemetry("node-2"), JSON.stringify(telemetrySample("node-2", { seq: 7 })), { qos: 1 });
+    expect(tapped).toEqual([7]);
+    broker.resumeIntake();
+    await Promise.all(acks);
+    expect(tapped).toEqual([7, 0, 1, 2]);
+  });
+});

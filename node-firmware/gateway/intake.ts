@@ -1,0 +1,72 @@
+export interface Intake {
+  pauseIntake(): void;
+  resumeIntake(): void;
+}
+
+export interface Backlog {
+  /** Items waiting for the edge. */
+  readonly queued: number;
+  /** False while the edge is down and deliveries are being retried. */
+  readonly reachable: boolean;
+}
+
+export interface IntakeStats {
+  pauses: number;
+  pausedMs: number;
+}
+
+const CHECK_WHILE_PAUSED_MS = 50;
+
+/**
+ * Backpressure for an edge that is up but slower than the mesh: above `high` items waiting for
+ * it the broker stops reading its clients, so TCP pushes back on the nodes (their QoS 1 publishes
+ * wait) instead of the gateway taking in what it would drop from a full queue, until the backlog
+ * is down to `low`. While the edge is unreachable the broker reads on: the queue on disk is there
+ * to ride out outages.
+ */
+export class IntakeControl {
+  readonly stats: IntakeStats = { pauses: 0, pausedMs: 0 };
+  private pausedAt: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly intake: Intake,
+    private readonly backlog: Backlog,
+    private readonly high: number,
+    private readonly low: number,
+  ) {}
+
+  get paused(): boolean {
+    return this.pausedAt !== undefined;
+  }
+
+  /** Time spent paused, the current pause included. */
+  get pausedMs(): number {
+    return this.stats.pausedMs + (this.pausedAt === undefined ? 0 : performance.now() - this.pausedAt);
+  }
+
+  /** Pauses or resumes as the backlog stands now. */
+  check(): void {
+    const { queued, reachable } = this.backlog;
+    if (!this.paused && reachable && queued >= this.high) this.pause();
+    else if (this.paused && (queued <= this.low || !reachable)) this.resume();
+  }
+
+  stop(): void {
+    if (this.paused) this.resume();
+  }
+
+  private pause(): void {
+    this.pausedAt = performance.now();
+    this.stats.pauses++;
+    this.intake.pauseIntake();
+    this.timer = setInterval(() => { this.check(); }, CHECK_WHILE_PAUSED_MS);
+  }
+
+  private resume(): void {
+    clearInterval(this.timer);
+    this.stats.pausedMs += performance.now() - (this.pausedAt ?? performance.now());
+    this.pausedAt = undefined;
+    this.intake.resumeIntake();
+  }
+}
