@@ -4,7 +4,7 @@
  * for a while and prints, every window, the messages/s D1 accepted end to end, the batch size the
  * gateway sent, and the CPU and RSS of broker+gateway, workerd and this load generator.
  *   npm run bench:ingest                       (1000 connections; 1 Hz then 10 Hz, 60 s each)
- *   BENCH_NODES=1000 BENCH_RATES=1,10 BENCH_SECONDS=60 npm run bench:ingest
+ *   BENCH_NODES=1000 BENCH_RATES=1,10 BENCH_SECONDS=60 BENCH_DRAIN_S=60 npm run bench:ingest
  * Must: 1000 nodes at 1 Hz. Target: 10,000 messages/s from ≥ 1000 connections on this machine.
  * With BENCH_OBSERVE=on (see observe.ts) the gateway's metrics are scraped and every message
  * carries a sampled traceparent, which the gateway and the Worker continue.
@@ -29,6 +29,8 @@ const NODES = Number(process.env.BENCH_NODES ?? 1000);
 const RATES = (process.env.BENCH_RATES ?? "1,10").split(",").map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const WINDOW_S = 10;
+/** How long a phase waits for what is still on its way once the load stops. */
+const DRAIN_S = Number(process.env.BENCH_DRAIN_S ?? 60);
 const TD = "x0tta6bl4.mesh";
 const ROOT = packageRoot();
 const observability = observabilityFromEnv();
@@ -174,7 +176,7 @@ for (const rate of RATES) {
   });
   const phaseSent = sent - sentAtStart;
   const drainStart = Date.now();
-  while ((await stored()).stored - storedAtStart < phaseSent && Date.now() - drainStart < 60_000) await sleep(500);
+  while ((await stored()).stored - storedAtStart < phaseSent && Date.now() - drainStart < DRAIN_S * 1000) await sleep(500);
   const phaseStored = (await stored()).stored - storedAtStart;
   const sustained = rates.slice(1); // the first window includes the ramp-up
   const first = sustained[0] ?? 0;

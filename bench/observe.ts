@@ -38,8 +38,10 @@ export function scrapeEvery(urls: () => string[], intervalMs: number): () => voi
 }
 
 /** The traceparent a node's Monitor span would give a message: sampled or not, by the ratio. */
-export const freshTraceparent = (sampleRatio: number): string =>
-  formatTraceparent({ traceId: randomBytes(16).toString("hex"), spanId: randomBytes(8).toString("hex"), sampled: Math.random() < sampleRatio });
+export function freshTraceparent(sampleRatio: number): string {
+  const ids = randomBytes(24).toString("hex");
+  return formatTraceparent({ traceId: ids.slice(0, 32), spanId: ids.slice(32), sampled: Math.random() < sampleRatio });
+}
 
 /** The one line bench:observability reads from a run. */
 export function reportResult(result: Record<string, number>): void {

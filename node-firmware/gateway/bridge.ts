@@ -1,6 +1,6 @@
 import { SpanKind, type Tracer } from "@opentelemetry/api";
 import type { MqttClient } from "mqtt";
-import { decodeNodeMessage, parseSharedFilter, topicMatches, topics, type BatchItem, type CycleResponse, type NodeMessage } from "../../protocol/index.js";
+import { decodeNodeMessage, parseSharedFilter, parseTraceparent, topicMatches, topics, type BatchItem, type CycleResponse, type NodeMessage } from "../../protocol/index.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { errorText, type Logger } from "../log.js";
 import type { EmbeddedBroker } from "../mqtt/broker.js";
@@ -114,8 +114,15 @@ export class TelemetryBridge {
     this.batcher.push(carried ? { ...relayed.item, traceparent: carried } : relayed.item);
   }
 
-  /** The relay as a span of the node's trace (a gateway that does not trace hands the node's traceparent on as it came). */
+  /**
+   * The relay as a span of the node's trace (a gateway that does not trace hands the node's
+   * traceparent on as it came). A trace the node did not sample goes on as it came, with no work
+   * here; a malformed traceparent goes no further, so it cannot spoil the batch.
+   */
   private relaySpan(topic: string, traceparent: string): string | undefined {
+    const parent = parseTraceparent(traceparent);
+    if (!parent) return undefined;
+    if (!parent.sampled) return traceparent;
     const span = this.tracer.startSpan(`${topic} receive`, { kind: SpanKind.CONSUMER, attributes: messagingAttributes(topic, "receive") }, contextOf(traceparent));
     span.end();
     return traceparentOf(span);

@@ -23,7 +23,7 @@ export class CycleTrace {
     if (!tracer.enabled) return;
     for (const item of items) {
       const parent = item.traceparent === undefined ? null : parseTraceparent(item.traceparent);
-      if (!parent) continue;
+      if (!parent?.sampled) continue; // not recorded upstream: nothing to record here either
       const name = item.kind === "result" ? "mape.knowledge" : "mape.analyze";
       this.spans.set(item, tracer.startSpan(name, { parent, links: [request.context], attributes: { "x0.node.id": itemNodeId(item), "x0.item.kind": item.kind, ...resultAttributes(item) } }));
     }

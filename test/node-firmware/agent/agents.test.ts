@@ -204,6 +204,17 @@ describe("gateway", () => {
     await waitFor(() => edge.batches.some((b) => b.items.some((i) => i.kind === "telemetry" && i.telemetry.nodeId === "node-9")));
   });
 
+  it("relays a message's traceparent only when it is valid, so a broken one cannot spoil the batch", async () => {
+    const gw = await gateway();
+    await waitFor(() => gw.client.connected);
+    const unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+    gw.bridge?.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify(telemetrySample("node-9", { seq: 1 }))), "00-not-a-trace-01");
+    gw.bridge?.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify(telemetrySample("node-9", { seq: 2 }))), unsampled);
+    const relayed = () => edge.batches.flatMap((b) => b.items).filter((i) => i.kind === "telemetry" && i.telemetry.nodeId === "node-9");
+    await waitFor(() => relayed().length === 2, 5000, "both relayed");
+    expect(relayed().map((i) => i.traceparent)).toEqual([undefined, unsampled]);
+  });
+
   it("closes the loop: a degraded link is detected at the edge, a signed reroute is applied by the node, the decision records it", async () => {
     const gw = await gateway("real-edge");
     const node = await tlsNode("node-1", gw.broker?.port ?? 0);
