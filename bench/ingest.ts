@@ -157,7 +157,7 @@ function describeWindow(a: Reading, b: Reading): { rate: number; line: string } 
   return { rate, line: `${String(Math.round(rate))} msg/s into D1, batch ${String(Math.round(batch))} items; CPU ${cpu}; RSS MiB ${rss}` };
 }
 
-const stopScraping = scrapeEvery(() => (observability.on ? [`http://127.0.0.1:${String(metricsPort)}/metrics`] : []), 1000);
+const stopScraping = scrapeEvery(() => (observability.on ? [`http://127.0.0.1:${String(metricsPort)}/metrics`] : []));
 const summary: string[] = [];
 const result: Record<string, number> = {};
 for (const rate of RATES) {

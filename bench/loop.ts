@@ -78,7 +78,7 @@ const gateway = await startAgent(
   }),
   silentLogger,
 );
-const stopScraping = scrapeEvery(() => (gateway.metricsPort === undefined ? [] : [`http://127.0.0.1:${String(gateway.metricsPort)}/metrics`]), 1000);
+const stopScraping = scrapeEvery(() => (gateway.metricsPort === undefined ? [] : [`http://127.0.0.1:${String(gateway.metricsPort)}/metrics`]));
 /** The bench's node traces as an agent does: a Monitor span per sample, carried in the publish. */
 const nodeTracing = startTracing({ nodeId: "bench-1", role: "node" }, observability.tracing);
 

@@ -1,6 +1,6 @@
 /**
  * What `npm run bench:observability` switches in the loop and ingest benchmarks: with
- * BENCH_OBSERVE=on the agents serve /metrics (scraped as Prometheus would, but every second) and
+ * BENCH_OBSERVE=on the agents serve /metrics (scraped every BENCH_SCRAPE_S seconds, default 5) and
  * every process traces to the OTLP endpoint in BENCH_OTLP_ENDPOINT, new traces sampled at
  * BENCH_SAMPLE_RATIO (default 1: every cycle).
  */
@@ -29,8 +29,11 @@ export const controlPlaneVars = (o: Observability): Record<string, string> => (o
 /** The agent config sections for it. */
 export const agentSections = (o: Observability, metricsPort = 0) => (o.on && o.tracing ? { metrics: { host: "127.0.0.1", port: metricsPort }, tracing: o.tracing } : {});
 
+/** Seconds between scrapes of the agents' /metrics (Prometheus' default is 15 s; 5 is a busy setup). */
+export const SCRAPE_INTERVAL_MS = Number(process.env.BENCH_SCRAPE_S ?? 5) * 1000;
+
 /** GETs each URL every `intervalMs` and reads the body, as a scraper does; returns the stop function. */
-export function scrapeEvery(urls: () => string[], intervalMs: number): () => void {
+export function scrapeEvery(urls: () => string[], intervalMs = SCRAPE_INTERVAL_MS): () => void {
   const timer = setInterval(() => {
     for (const url of urls()) void fetch(url).then((r) => r.text()).catch(() => undefined);
   }, intervalMs);
