@@ -20,10 +20,12 @@ export interface BrokerOptions {
 const MAX_PACKET_BYTES = 1024 * 1024;
 const OUR_TOPICS = "x0/";
 
-/** aedes clients stop and restart reading their socket with these; its type declarations leave them out. */
-interface PausableClient {
-  pause(): void;
-  resume(): void;
+/**
+ * Publishes held back while intake is paused. aedes reads a client's next bytes only once every
+ * packet of its last read is through authorization, so one held packet stops its client.
+ */
+interface Intake {
+  held: (() => void)[] | undefined;
 }
 
 /** Receives every node message the broker accepted, already decoded and validated, with the trace it carried. */
@@ -44,20 +46,21 @@ export class EmbeddedBroker {
     readonly rejections: RejectionNotifier,
     private readonly secure: SvidTlsServer | undefined,
     private readonly taps: Set<NodeMessageTap>,
-    private readonly clients: Set<PausableClient>,
+    private readonly intake: Intake,
   ) {}
 
   /**
-   * Stops reading what connected clients send, so TCP pushes back on them, until `resumeIntake`.
-   * Clients that connect meanwhile (or are still connecting: aedes resumes a client at the end of
-   * its connect sequence) are read as usual.
+   * Holds every client publish at authorization until `resumeIntake`: the client gets no PUBACK
+   * and aedes reads no more from it, so TCP pushes back on it. Nothing held is lost or reordered.
    */
   pauseIntake(): void {
-    for (const client of this.clients) client.pause();
+    this.intake.held ??= [];
   }
 
   resumeIntake(): void {
-    for (const client of this.clients) client.resume();
+    const held = this.intake.held ?? [];
+    this.intake.held = undefined;
+    for (const release of held) release();
   }
 
   /**
@@ -76,11 +79,15 @@ export class EmbeddedBroker {
     let answer = (_topic: string, _payload: string): void => undefined; // bound once aedes exists
     const rejections = new RejectionNotifier((topic, payload) => { answer(topic, payload); }, log);
     const taps = new Set<NodeMessageTap>();
-    const clients = new Set<PausableClient>();
+    const intake: Intake = { held: undefined };
     const aedes = await Aedes.createBroker({
       maximumPacketSize: MAX_PACKET_BYTES,
       authenticate: (client, _user, _password, done) => { done(clientIdRefusal(client, principals.get(client)), true); },
-      authorizePublish: (client, packet, done) => { done(aclRefusal(client ? principals.get(client) : undefined, packet.topic) ?? refusal(client, packet, rejections, taps)); },
+      authorizePublish: (client, packet, done) => {
+        const decide = () => { done(aclRefusal(client ? principals.get(client) : undefined, packet.topic) ?? refusal(client, packet, rejections, taps)); };
+        if (client && intake.held) intake.held.push(decide);
+        else decide();
+      },
       authorizeSubscribe: (client, sub, done) => { done(null, subscriptionAllowed(principals.get(client), sub)); },
       authorizeForward: (client, packet) => (shared.allowForward(client, packet) ? packet : null),
     });
@@ -89,9 +96,6 @@ export class EmbeddedBroker {
       // Small packets, latency-bound loop: Nagle's algorithm would hold them up to an ACK delay.
       socket.setNoDelay(true);
       const client = aedes.handle(socket);
-      const pausable = client as unknown as PausableClient;
-      clients.add(pausable);
-      socket.once("close", () => clients.delete(pausable));
       if (principal) principals.set(client, principal);
       shared.attach(client);
     };
@@ -106,7 +110,7 @@ export class EmbeddedBroker {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : options.port;
     log.info("embedded broker listening", { host: options.host, port });
-    return new EmbeddedBroker(aedes, server, port, shared, rejections, secure, taps, clients);
+    return new EmbeddedBroker(aedes, server, port, shared, rejections, secure, taps, intake);
   }
 
   /** A rotated SVID: new handshakes present it; established connections keep theirs. */

@@ -21,7 +21,6 @@ describe("intake control", () => {
     expect(calls).toEqual([]);
     backlog.queued = 100;
     control.check();
-    control.check();
     expect(calls).toEqual(["pause"]);
     expect(control.paused).toBe(true);
     backlog.queued = 60;
