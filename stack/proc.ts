@@ -67,6 +67,29 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
 }
 
+async function isFree(port: number): Promise<boolean> {
+  const server = createServer();
+  const bound = await new Promise<boolean>((resolve) => {
+    server.once("error", () => { resolve(false); });
+    server.listen(port, "127.0.0.1", () => { resolve(true); });
+  });
+  if (bound) await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+  return bound;
+}
+
+/**
+ * `count` consecutive free ports below Linux's ephemeral range (32768+), where no outgoing
+ * connection can take one between this check and their use.
+ */
+export async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * (12_000 - count));
+    const ports = Array.from({ length: count }, (_, i) => base + i);
+    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
+  }
+  throw new Error(`no ${String(count)} consecutive free ports between 20000 and 32000`);
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -10,7 +10,7 @@ import { adminToken, readCredential } from "../../ctl/credential.js";
 import { DecisionList, NodeList, Topology } from "../../protocol/index.js";
 import { waitFor } from "../helpers/mqtt.js";
 import { hasPromtool, promtoolCheck } from "../helpers/promtool.js";
-import { commandLine, descendantsOf, freePort, isAlive, rssBytes } from "../helpers/processes.js";
+import { commandLine, descendantsOf, freePort, freePortRange, isAlive, rssBytes } from "../helpers/processes.js";
 import { ancestry, startCollector, type Collector } from "../helpers/traces.js";
 
 const NODES = 3;
@@ -79,7 +79,7 @@ async function decisionsOf(node: string, kind: string) {
 
 async function waitForMesh(since: number): Promise<Topology> {
   let topology: Topology | undefined;
-  await waitFor(async () => {
+  await waitForWithOutput(async () => {
     try {
       topology = Topology.parse(await fetchJson("/api/v1/mesh/topology"));
       const fresh = topology.nodes.filter((n) => n.status === "online" && Date.parse(n.lastSeen) >= since - 1000);
@@ -87,14 +87,23 @@ async function waitForMesh(since: number): Promise<Topology> {
     } catch {
       return false;
     }
-  }, 60_000, `all agents online with links; output so far:\n${stack.output()}`);
+  }, 60_000, "all agents online with links");
   return topology as Topology;
+}
+
+/** waitFor that says what the stack printed, as it stands when the wait fails. */
+async function waitForWithOutput(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  try {
+    await waitFor(check, timeoutMs, what);
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; the stack printed:\n${stack.output()}`);
+  }
 }
 
 beforeAll(async () => {
   collector = await startCollector();
   stateDir = await mkdtemp(join(tmpdir(), "x0-e2e-"));
-  ports = [String(await freePort()), String(await freePort()), String(20_000 + Math.floor(Math.random() * 20_000))];
+  ports = [String(await freePort()), String(await freePort()), String(await freePortRange(AGENTS.length))];
   apiUrl = `http://127.0.0.1:${ports[0] as string}`;
 });
 
