@@ -5,7 +5,7 @@ import type { GatewayConfig } from "../config/schema.js";
 import { errorText, type Logger } from "../log.js";
 import type { EmbeddedBroker } from "../mqtt/broker.js";
 import { RejectionNotifier } from "../mqtt/rejections.js";
-import { contextOf, messagingAttributes, traceparentOf, traceparentOfPacket, traceProperties } from "../tracing/propagation.js";
+import { contextOf, continuing, messagingAttributes, traceparentOf, traceparentOfPacket, traceProperties } from "../tracing/propagation.js";
 import { endSpan, untraced } from "../tracing/tracing.js";
 import { Batcher } from "./batcher.js";
 import { IntakeControl } from "./intake.js";
@@ -123,7 +123,7 @@ export class TelemetryBridge {
     const parent = parseTraceparent(traceparent);
     if (!parent) return undefined;
     if (!parent.sampled) return traceparent;
-    const span = this.tracer.startSpan(`${topic} receive`, { kind: SpanKind.CONSUMER, attributes: messagingAttributes(topic, "receive") }, contextOf(traceparent));
+    const span = this.tracer.startSpan(`${topic} receive`, { kind: SpanKind.CONSUMER, attributes: messagingAttributes(topic, "receive") }, continuing(parent));
     span.end();
     return traceparentOf(span);
   }

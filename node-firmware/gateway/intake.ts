@@ -12,7 +12,6 @@ export interface Backlog {
 
 export interface IntakeStats {
   pauses: number;
-  pausedMs: number;
 }
 
 const CHECK_WHILE_PAUSED_MS = 50;
@@ -25,8 +24,10 @@ const CHECK_WHILE_PAUSED_MS = 50;
  * to ride out outages.
  */
 export class IntakeControl {
-  readonly stats: IntakeStats = { pauses: 0, pausedMs: 0 };
+  readonly stats: IntakeStats = { pauses: 0 };
   private pausedAt: number | undefined;
+  /** Time spent in pauses that have ended. */
+  private endedPausesMs = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -42,7 +43,7 @@ export class IntakeControl {
 
   /** Time spent paused, the current pause included. */
   get pausedMs(): number {
-    return this.stats.pausedMs + (this.pausedAt === undefined ? 0 : performance.now() - this.pausedAt);
+    return this.endedPausesMs + (this.pausedAt === undefined ? 0 : performance.now() - this.pausedAt);
   }
 
   /** Pauses or resumes as the backlog stands now. */
@@ -65,7 +66,7 @@ export class IntakeControl {
 
   private resume(): void {
     clearInterval(this.timer);
-    this.stats.pausedMs += performance.now() - (this.pausedAt ?? performance.now());
+    this.endedPausesMs = this.pausedMs;
     this.pausedAt = undefined;
     this.intake.resumeIntake();
   }

@@ -1,13 +1,5 @@
-import { ROOT_CONTEXT, trace, type Context, type Link, type Span } from "@opentelemetry/api";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { TRACEPARENT } from "../../protocol/index.js";
-
-const propagator = new W3CTraceContextPropagator();
-const setter = { set: (carrier: Record<string, string>, key: string, value: string) => { carrier[key] = value; } };
-const getter = {
-  get: (carrier: Record<string, string>, key: string) => carrier[key],
-  keys: (carrier: Record<string, string>) => Object.keys(carrier),
-};
+import { ROOT_CONTEXT, TraceFlags, isSpanContextValid, trace, type Context, type Link, type Span, type SpanContext } from "@opentelemetry/api";
+import { TRACEPARENT, formatTraceparent, parseTraceparent, type SpanContext as TraceparentContext } from "../../protocol/index.js";
 
 /**
  * The span's W3C traceparent, undefined when its context is invalid (a root span with tracing
@@ -15,14 +7,23 @@ const getter = {
  * unchanged; an unsampled span passes its "not sampled" flag on.
  */
 export function traceparentOf(span: Span): string | undefined {
-  const carrier: Record<string, string> = {};
-  propagator.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, setter);
-  return carrier[TRACEPARENT];
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  if (!isSpanContextValid({ traceId, spanId, traceFlags })) return undefined;
+  return formatTraceparent({ traceId, spanId, sampled: (traceFlags & 1) === 1 }); // W3C sampled flag
 }
+
+/** A parsed traceparent as the OpenTelemetry API's context of a remote parent. */
+function remoteContext({ traceId, spanId, sampled }: TraceparentContext): SpanContext {
+  return { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true };
+}
+
+/** The context that continues a parsed traceparent. */
+export const continuing = (parsed: TraceparentContext): Context => trace.setSpanContext(ROOT_CONTEXT, remoteContext(parsed));
 
 /** The context a received traceparent continues; the root context when there is none or it is invalid. */
 export function contextOf(traceparent: string | undefined): Context {
-  return traceparent === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, { [TRACEPARENT]: traceparent }, getter);
+  const parsed = traceparent === undefined ? null : parseTraceparent(traceparent);
+  return parsed ? continuing(parsed) : ROOT_CONTEXT;
 }
 
 export const childContext = (span: Span): Context => trace.setSpan(ROOT_CONTEXT, span);
@@ -51,8 +52,8 @@ export function messagingAttributes(topic: string, operation: "send" | "receive"
 export function linksTo(traceparents: readonly (string | undefined)[], max: number): Link[] {
   const links: Link[] = [];
   for (const traceparent of traceparents) {
-    const context = traceparent === undefined ? undefined : trace.getSpanContext(contextOf(traceparent));
-    if (context) links.push({ context });
+    const parsed = traceparent === undefined ? null : parseTraceparent(traceparent);
+    if (parsed) links.push({ context: remoteContext(parsed) });
     if (links.length === max) break;
   }
   return links;
