@@ -20,11 +20,11 @@ import { silentLogger } from "../node-firmware/log.js";
 import { BatmanIvMesh } from "../node-firmware/mesh/batman-iv.js";
 import { packageRoot } from "../node-firmware/package-root.js";
 import { peerNamespace } from "../lab/netns.js";
+import { median } from "./stats.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PIN_ROOT = "/sys/fs/bpf/x0tta6bl4-bench";
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? NaN;
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 /** Seconds until every node routes around a failed link again, for each link of a 10-node ring with two chords. */

@@ -15,6 +15,7 @@ import { SimulatedMesh, buildTopology, simulateMesh } from "../node-firmware/mes
 import { Reflexes } from "../node-firmware/monitor/reflexes.js";
 import { baselineKey, floods, observe, type Anomaly, type Baseline, type Metric } from "../workers/mape/analyze.js";
 import { DEFAULT_GUARD_RAILS, plan } from "../workers/mape/plan.js";
+import { median } from "./stats.js";
 
 const SEED = Number(process.env.BENCH_SEED ?? 7);
 const NODES = Number(process.env.BENCH_NODES ?? 20);
@@ -138,10 +139,6 @@ for (let t = 0; t < horizon; t++) {
   }
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : (sorted[Math.floor((sorted.length - 1) / 2)] as number);
-};
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 console.log(`[detection] seed ${String(SEED)}: ${String(NODES)} nodes, ${String(MINUTES)} simulated minutes at 1 Hz, ${String(incidents.length)} injected incidents, ${String(blips.length)} one-sample blips (not incidents)`);
 for (const kind of ["degrade", "flood"] as const) {

@@ -26,14 +26,13 @@ import { readWranglerToml } from "../stack/wrangler-config.js";
 import { contextOf, traceparentOf, traceparentOfPacket, traceProperties } from "../node-firmware/tracing/propagation.js";
 import { startTracing } from "../node-firmware/tracing/tracing.js";
 import { agentSections, controlPlaneVars, observabilityFromEnv, reportResult, scrapeEvery } from "./observe.js";
+import { percentile } from "./stats.js";
 
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 1000);
 const WARMUP = 20;
 const ROOT = resolve(import.meta.dirname, "..", "..");
 const TD = "x0tta6bl4.mesh";
 const observability = observabilityFromEnv();
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 /** Every POST the gateway makes, timed: the bench runs the gateway in this process. */
 const posts: { start: number; end: number }[] = [];
@@ -147,7 +146,7 @@ console.log(`    node → broker → bridge → batch flush   ${((sum("inbound")
 console.log(`    HTTP + Worker (ingest, Analyze, Plan, sign, D1)  ${((sum("edge") / sum("total")) * 100).toFixed(1)} %`);
 console.log(`    gateway → broker → node, verify, apply  ${((sum("outbound") / sum("total")) * 100).toFixed(1)} %`);
 
-reportResult({ p50: percentile(totals, 50), p95: percentile(totals, 95), p99: percentile(totals, 99) });
+reportResult({ p50: percentile(totals, 50), p95: percentile(totals, 95), p99: percentile(totals, 99), cycles: totals });
 stopScraping();
 await client.endAsync(true);
 await nodeTracing.shutdown();

@@ -47,6 +47,6 @@ export function freshTraceparent(sampleRatio: number): string {
 }
 
 /** The one line bench:observability reads from a run. */
-export function reportResult(result: Record<string, number>): void {
+export function reportResult(result: Record<string, number | number[]>): void {
   console.log(`BENCH_RESULT ${JSON.stringify(result)}`);
 }

@@ -1,6 +1,7 @@
 export interface Intake {
   pauseIntake(): void;
-  resumeIntake(): void;
+  /** Lets up to `max` held messages through; returns how many are still held (0: intake runs free). */
+  resumeIntake(max?: number): number;
 }
 
 export interface Backlog {
@@ -19,9 +20,10 @@ const CHECK_WHILE_PAUSED_MS = 50;
 /**
  * Backpressure for an edge that is up but slower than the mesh: above `high` items waiting for
  * it the broker stops reading its clients, so TCP pushes back on the nodes (their QoS 1 publishes
- * wait) instead of the gateway taking in what it would drop from a full queue, until the backlog
- * is down to `low`. While the edge is unreachable the broker reads on: the queue on disk is there
- * to ride out outages.
+ * wait) instead of the gateway taking in what it would drop from a full queue. Once the backlog
+ * is down to `low`, held messages go through no more than fill it back to `high` at a time, and
+ * intake runs free when none are held. While the edge is unreachable the broker reads on: the
+ * queue on disk is there to ride out outages.
  */
 export class IntakeControl {
   readonly stats: IntakeStats = { pauses: 0 };
@@ -29,6 +31,7 @@ export class IntakeControl {
   /** Time spent in pauses that have ended. */
   private endedPausesMs = 0;
   private timer: NodeJS.Timeout | undefined;
+  private releasing = false;
 
   constructor(
     private readonly intake: Intake,
@@ -46,15 +49,17 @@ export class IntakeControl {
     return this.endedPausesMs + (this.pausedAt === undefined ? 0 : performance.now() - this.pausedAt);
   }
 
-  /** Pauses or resumes as the backlog stands now. */
+  /** Pauses, releases or resumes as the backlog stands now. */
   check(): void {
+    if (this.releasing) return; // a release hands messages on, and their batches call back here
     const { queued, reachable } = this.backlog;
     if (!this.paused && reachable && queued >= this.high) this.pause();
-    else if (this.paused && (queued <= this.low || !reachable)) this.resume();
+    else if (this.paused && !reachable) this.release(Infinity);
+    else if (this.paused && queued <= this.low) this.release(this.high - queued);
   }
 
   stop(): void {
-    if (this.paused) this.resume();
+    if (this.paused) this.release(Infinity);
   }
 
   private pause(): void {
@@ -64,10 +69,13 @@ export class IntakeControl {
     this.timer = setInterval(() => { this.check(); }, CHECK_WHILE_PAUSED_MS);
   }
 
-  private resume(): void {
+  private release(max: number): void {
+    this.releasing = true;
+    const stillHeld = this.intake.resumeIntake(max);
+    this.releasing = false;
+    if (stillHeld > 0) return;
     clearInterval(this.timer);
     this.endedPausesMs = this.pausedMs;
     this.pausedAt = undefined;
-    this.intake.resumeIntake();
   }
 }

@@ -57,10 +57,18 @@ export class EmbeddedBroker {
     this.intake.held ??= [];
   }
 
-  resumeIntake(): void {
+  /**
+   * Lets up to `max` held publishes through, oldest first, and returns how many are still held;
+   * with none left, intake runs free again. What a released client sends next queues behind the
+   * rest. Metered, because aedes authorizes a whole read at once: after a long pause each client
+   * has dozens of publishes held, and letting them all go floods what the pause protected.
+   */
+  resumeIntake(max = Infinity): number {
     const held = this.intake.held ?? [];
-    this.intake.held = undefined;
-    for (const release of held) release();
+    const released = held.splice(0, max);
+    if (held.length === 0) this.intake.held = undefined;
+    for (const release of released) release();
+    return this.intake.held?.length ?? 0;
   }
 
   /**

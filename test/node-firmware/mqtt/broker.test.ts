@@ -133,4 +133,25 @@ describe("embedded broker: intake backpressure", () => {
     await publish(node2, "node-2", 1); // and intake goes on as before
     expect(tapped.at(-1)).toBe("node-2#1");
   });
+
+  it("lets held publishes go a few at a time, oldest first, and holds the rest", async () => {
+    const [node1, node2] = await Promise.all([client("node-1"), client("node-2")]);
+    const tapped: string[] = [];
+    broker.tap((message) => { if (message.channel === "telemetry") tapped.push(`${message.nodeId}#${String(message.value.seq)}`); });
+    broker.pauseIntake();
+    const publish = (c: MqttClient, id: string, seq: number) => c.publishAsync(topics.telemetry(id), JSON.stringify(telemetrySample(id, { seq })), { qos: 1 });
+    const acks = [publish(node2, "node-2", 0), ...[0, 1, 2, 3, 4].map((seq) => publish(node1, "node-1", seq))];
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const held = broker.resumeIntake(0); // counts, lets none through
+    expect(held).toBeGreaterThanOrEqual(2);
+    expect(broker.resumeIntake(1)).toBeGreaterThanOrEqual(held - 1);
+    expect(tapped).toHaveLength(1);
+    expect(["node-1#0", "node-2#0"]).toContain(tapped[0]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(tapped).toHaveLength(1); // what the released client sent next waits behind the rest
+    expect(broker.resumeIntake()).toBe(0);
+    await Promise.all(acks);
+    expect(tapped.filter((t) => t.startsWith("node-1"))).toEqual(["node-1#0", "node-1#1", "node-1#2", "node-1#3", "node-1#4"]);
+    expect(tapped).toContain("node-2#0");
+  });
 });
