@@ -6,8 +6,8 @@
  *   npm run bench:ingest                       (1000 connections; 1 Hz then 10 Hz, 60 s each)
  *   BENCH_NODES=1000 BENCH_RATES=1,10 BENCH_SECONDS=60 BENCH_DRAIN_S=60 npm run bench:ingest
  * Must: 1000 nodes at 1 Hz. Target: 10,000 messages/s from ≥ 1000 connections on this machine.
- * With BENCH_OBSERVE=on (see observe.ts) the gateway's metrics are scraped and every message
- * carries a sampled traceparent, which the gateway and the Worker continue.
+ * With BENCH_OBSERVE=all or sampled (see observe.ts) the gateway's metrics are scraped and every
+ * message carries a traceparent, sampled or not, which the gateway and the Worker continue.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -23,7 +23,7 @@ import { createJoinToken, ensureCa, ensureLocalAdmin } from "../stack/provision.
 import { startLocalWorker } from "../stack/worker.js";
 import { readWranglerToml } from "../stack/wrangler-config.js";
 import { traceProperties } from "../node-firmware/tracing/propagation.js";
-import { agentSections, controlPlaneVars, freshTraceparent, observabilityFromEnv, reportResult, scrapeEvery } from "./observe.js";
+import { agentSections, controlPlaneVars, freshTraceparent, modesFromEnv, observabilityOf, reportResult, scrapeEvery } from "./observe.js";
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
 const RATES = (process.env.BENCH_RATES ?? "1,10").split(",").map(Number);
@@ -33,7 +33,9 @@ const WINDOW_S = 10;
 const DRAIN_S = Number(process.env.BENCH_DRAIN_S ?? 60);
 const TD = "x0tta6bl4.mesh";
 const ROOT = packageRoot();
-const observability = observabilityFromEnv();
+const modes = modesFromEnv();
+if (modes.length > 1) throw new Error("bench:ingest runs one BENCH_OBSERVE mode at a time");
+const observability = observabilityOf(modes[0] ?? "off");
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20);

@@ -1,40 +1,34 @@
 /**
- * What observability costs, in one run: the control-loop benchmark and the ingest benchmark each
- * run with metrics + tracing off and on, many short runs in a mirrored order (off, all, sampled,
- * sampled, all, off per round) so the drift of this noisy machine falls on every mode alike. "On"
- * means the gateway's /metrics scraped every BENCH_SCRAPE_S seconds and every process tracing over
- * OTLP/HTTP to a sink in this process: "all" records every cycle (sample ratio 1, the worst case),
- * "sampled" 1 in 10 (each message still carries a traceparent). The loop's cycles are pooled per
- * mode before taking percentiles; ingest is the mean over runs. Each overhead comes with a 90 %
- * bootstrap interval over runs. Target: < 5 %, met when the interval's upper end is below it.
+ * What observability costs, in one run, in three modes (see observe.ts): off; "all", with the
+ * gateway's /metrics scraped every BENCH_SCRAPE_S seconds and every process tracing every cycle
+ * over OTLP/HTTP to a sink in this process (the worst case); "sampled", the same with 1 in 10
+ * traces recorded (each message still carries a traceparent).
+ * - Control loop: each run of bench:loop holds one loop per mode side by side, and the cycles take
+ *   turns among them, so a slow spell of this noisy machine falls on every mode alike. Cycles are
+ *   pooled per mode before taking percentiles.
+ * - Ingest saturates the machine, so its modes cannot share it: short runs in a mirrored order
+ *   (off, all, sampled, then sampled, all, off), and the mean over runs.
+ * Each overhead comes with a 90 % bootstrap interval over runs (each loop run, each ingest
+ * triple). Target: < 5 %, met when the whole interval is below it; the exit code is the verdict
+ * for sampled tracing.
  *   npm run bench:observability
- *   BENCH_LOOP_ROUNDS=4 BENCH_CYCLES=250 BENCH_INGEST_ROUNDS=2 BENCH_NODES=1000 BENCH_INGEST_RATE=10 BENCH_SECONDS=30 BENCH_SAMPLED_RATIO=0.1 npm run bench:observability
+ *   BENCH_LOOP_RUNS=8 BENCH_CYCLES=250 BENCH_INGEST_ROUNDS=2 BENCH_NODES=1000 BENCH_INGEST_RATE=10 BENCH_SECONDS=30 BENCH_SAMPLED_RATIO=0.1 npm run bench:observability
  */
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { packageRoot } from "../node-firmware/package-root.js";
+import { MODES, SAMPLED_RATIO, type Mode } from "./observe.js";
 import { bootstrapInterval, percentile, type Interval } from "./stats.js";
 
-type Mode = "off" | "all" | "sampled";
-type Result = Record<string, number | number[]>;
-
-const LOOP_ROUNDS = Number(process.env.BENCH_LOOP_ROUNDS ?? 4);
+const LOOP_RUNS = Number(process.env.BENCH_LOOP_RUNS ?? 8);
 const INGEST_ROUNDS = Number(process.env.BENCH_INGEST_ROUNDS ?? 2);
-const SAMPLED_RATIO = process.env.BENCH_SAMPLED_RATIO ?? "0.1";
 const CYCLES = process.env.BENCH_CYCLES ?? "250";
 const NODES = process.env.BENCH_NODES ?? "1000";
 const INGEST_RATE = process.env.BENCH_INGEST_RATE ?? "10";
 const SECONDS = process.env.BENCH_SECONDS ?? "30";
 const TARGET = 0.05;
-const MODES: Mode[] = ["off", "all", "sampled"];
-const ORDER: Mode[] = [...MODES, ...[...MODES].reverse()];
-const MODE_ENV: Record<Mode, Record<string, string>> = {
-  off: { BENCH_OBSERVE: "off" },
-  all: { BENCH_OBSERVE: "on", BENCH_SAMPLE_RATIO: "1" },
-  sampled: { BENCH_OBSERVE: "on", BENCH_SAMPLE_RATIO: SAMPLED_RATIO },
-};
 
 /** Every span in OTLP JSON has exactly one of these. */
 const SPAN_MARK = Buffer.from('"startTimeUnixNano"');
@@ -67,81 +61,107 @@ async function startSink() {
 }
 
 /** Runs one benchmark script to its end and returns its BENCH_RESULT line. */
-function run(script: string, env: Record<string, string>): Promise<Result> {
+function run<T>(script: string, env: Record<string, string>): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(packageRoot(), "dist", "bench", `${script}.js`)], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.once("exit", () => {
       const line = output.split("\n").find((l) => l.startsWith("BENCH_RESULT "));
-      if (line) resolve(JSON.parse(line.slice("BENCH_RESULT ".length)) as Result);
+      if (line) resolve(JSON.parse(line.slice("BENCH_RESULT ".length)) as T);
       else reject(new Error(`${script} printed no result:\n${output.slice(-2000)}`));
     });
   });
 }
 
-type Runs = Record<Mode, Result[]>;
-type Sink = Awaited<ReturnType<typeof startSink>>;
+/** One unit of the bootstrap: what each mode measured in it. */
+type Unit<R> = Record<Mode, R[]>;
+interface LoopResult { p50: number; p95: number; p99: number; cycles: number[] }
+type IngestResult = Record<string, number>;
 
-async function compare(script: string, rounds: number, env: Record<string, string>, sink: Sink) {
-  const runs: Runs = { off: [], all: [], sampled: [] };
-  const spans: Record<Mode, number> = { off: 0, all: 0, sampled: 0 };
-  for (let round = 0; round < rounds; round++) {
-    for (const mode of ORDER) {
-      const before = sink.received.spans;
-      const result = await run(script, { ...env, ...MODE_ENV[mode], BENCH_OTLP_ENDPOINT: sink.url });
-      spans[mode] += sink.received.spans - before;
-      runs[mode].push(result);
-      const summary = Object.entries(result).filter(([, v]) => typeof v === "number").map(([k, v]) => `${k} ${(v as number).toFixed(1)}`);
-      console.log(`[observability] ${script} ${mode} (round ${String(round + 1)}/${String(rounds)}): ${summary.join(", ")}`);
-    }
+const emptyUnit = <R>(): Unit<R> => ({ off: [], all: [], sampled: [] });
+const rounded = (result: object) => Object.entries(result).filter(([, v]) => typeof v === "number").map(([k, v]) => `${k} ${(v as number).toFixed(1)}`).join(", ");
+
+async function loopRuns(sink: Sink): Promise<Unit<LoopResult>[]> {
+  const units: Unit<LoopResult>[] = [];
+  for (let i = 0; i < LOOP_RUNS; i++) {
+    const results = await run<Record<Mode, LoopResult>>("loop", { BENCH_OBSERVE: MODES.join(","), BENCH_CYCLES: CYCLES, BENCH_OTLP_ENDPOINT: sink.url });
+    units.push({ off: [results.off], all: [results.all], sampled: [results.sampled] });
+    console.log(`[observability] loop run ${String(i + 1)}/${String(LOOP_RUNS)}: ${MODES.map((mode) => `${mode} ${rounded(results[mode])}`).join("; ")}`);
   }
-  return { runs, spans };
+  return units;
 }
 
-/** What the runs of one mode say about one figure: pooled cycles' percentile, or the mean over runs. */
-type Statistic = (runs: readonly Result[]) => number;
-const pooledPercentile = (p: number): Statistic => (runs) => percentile(runs.flatMap((r) => r.cycles as number[]).sort((a, b) => a - b), p);
-const meanOf = (key: string): Statistic => (runs) => runs.reduce((sum, r) => sum + (r[key] as number), 0) / runs.length;
+async function ingestRuns(sink: Sink): Promise<{ units: Unit<IngestResult>[]; spans: Record<Mode, number> }> {
+  const units: Unit<IngestResult>[] = [];
+  const spans: Record<Mode, number> = { off: 0, all: 0, sampled: 0 };
+  for (let round = 0; round < INGEST_ROUNDS; round++) {
+    for (const order of [MODES, [...MODES].reverse()]) {
+      const unit = emptyUnit<IngestResult>();
+      for (const mode of order) {
+        const before = sink.received.spans;
+        const result = await run<IngestResult>("ingest", { BENCH_OBSERVE: mode, BENCH_OTLP_ENDPOINT: sink.url, BENCH_NODES: NODES, BENCH_RATES: INGEST_RATE, BENCH_SECONDS: SECONDS, BENCH_DRAIN_S: "5" });
+        spans[mode] += sink.received.spans - before;
+        unit[mode].push(result);
+        console.log(`[observability] ingest ${mode} (round ${String(round + 1)}/${String(INGEST_ROUNDS)}): ${rounded(result)}`);
+      }
+      units.push(unit);
+    }
+  }
+  return { units, spans };
+}
 
-interface Figure { label: string; unit: string; statistic: Statistic; worseWhen: "higher" | "lower" }
+type Sink = Awaited<ReturnType<typeof startSink>>;
 
-function overhead(figure: Figure, off: readonly Result[], on: readonly Result[]): Interval {
-  return bootstrapInterval(off, on, (a, b) => {
-    const ratio = figure.statistic(b) / figure.statistic(a);
+/** One figure as the results of one mode give it. */
+interface Figure<R> {
+  label: string;
+  unit: string;
+  of: (results: readonly R[]) => number;
+  worseWhen: "higher" | "lower";
+}
+
+const pooledPercentile = (p: number) => (results: readonly LoopResult[]) => percentile(results.flatMap((r) => r.cycles).sort((a, b) => a - b), p);
+const meanOf = (key: string) => (results: readonly IngestResult[]) => results.reduce((sum, r) => sum + (r[key] ?? NaN), 0) / results.length;
+const valueIn = <R>(figure: Figure<R>, units: readonly Unit<R>[], mode: Mode) => figure.of(units.flatMap((u) => u[mode]));
+
+function overhead<R>(figure: Figure<R>, units: readonly Unit<R>[], mode: Mode): Interval {
+  return bootstrapInterval(units, (drawn) => {
+    const ratio = valueIn(figure, drawn, mode) / valueIn(figure, drawn, "off");
     return figure.worseWhen === "higher" ? ratio - 1 : 1 - ratio;
   });
 }
 
 type Verdict = "met" | "not shown" | "missed";
-const worse = (a: Verdict, b: Verdict): Verdict => (a === "missed" || b === "missed" ? "missed" : a === "not shown" || b === "not shown" ? "not shown" : "met");
+const RANK: Verdict[] = ["met", "not shown", "missed"];
+const worse = (a: Verdict, b: Verdict): Verdict => (RANK.indexOf(a) > RANK.indexOf(b) ? a : b);
 const verdictOf = (i: Interval): Verdict => (i.estimate >= TARGET ? "missed" : i.high >= TARGET ? "not shown" : "met");
 const percent = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x * 100).toFixed(1)} %`;
 
 const verdicts: Record<"all" | "sampled", Verdict> = { all: "met", sampled: "met" };
-function report(figure: Figure, runs: Runs): void {
+function report<R>(figure: Figure<R>, units: readonly Unit<R>[]): void {
   const cells = (["all", "sampled"] as const).map((mode) => {
-    const i = overhead(figure, runs.off, runs[mode]);
+    const i = overhead(figure, units, mode);
     verdicts[mode] = worse(verdicts[mode], verdictOf(i));
-    return `${mode} ${figure.statistic(runs[mode]).toFixed(1).padStart(7)} (${percent(i.estimate)}; ${percent(i.low)} … ${percent(i.high)})`;
+    return `${mode} ${valueIn(figure, units, mode).toFixed(1).padStart(7)} (${percent(i.estimate)}; ${percent(i.low)} … ${percent(i.high)})`;
   });
-  console.log(`  ${figure.label.padEnd(34)} off ${figure.statistic(runs.off).toFixed(1).padStart(7)} ${figure.unit}   ${cells.join("   ")}`);
+  console.log(`  ${figure.label.padEnd(36)} off ${valueIn(figure, units, "off").toFixed(1).padStart(7)} ${figure.unit}   ${cells.join("   ")}`);
 }
 
 const sink = await startSink();
-console.log(`[observability] modes in the order ${ORDER.join(", ")}: ${String(LOOP_ROUNDS)} round(s) of bench:loop (${CYCLES} cycles a run), ${String(INGEST_ROUNDS)} of bench:ingest; sampled = ratio ${SAMPLED_RATIO}; spans to ${sink.url}`);
-const loop = await compare("loop", LOOP_ROUNDS, { BENCH_CYCLES: CYCLES }, sink);
+console.log(`[observability] ${String(LOOP_RUNS)} runs of bench:loop (${CYCLES} cycles per mode each, modes side by side), ${String(INGEST_ROUNDS)} rounds of bench:ingest (${MODES.join(", ")} and back); sampled = ratio ${String(SAMPLED_RATIO)}; spans to ${sink.url}`);
+const loopSpansBefore = sink.received.spans;
+const loop = await loopRuns(sink);
+const loopSpans = sink.received.spans - loopSpansBefore;
 // Throughput is what is compared: no need to wait for the backlog to drain after each run.
-const ingest = await compare("ingest", INGEST_ROUNDS, { BENCH_NODES: NODES, BENCH_RATES: INGEST_RATE, BENCH_SECONDS: SECONDS, BENCH_DRAIN_S: "5" }, sink);
+const ingest = await ingestRuns(sink);
 await sink.close();
 
 const offered = String(Number(NODES) * Number(INGEST_RATE));
-const pooled = String(LOOP_ROUNDS * 2 * Number(CYCLES));
-console.log(`\n[observability] overhead against off (90 % bootstrap interval over runs); target < ${String(TARGET * 100)} %`);
-for (const p of [50, 95, 99]) report({ label: `control loop p${String(p)}, ms (${pooled} cycles)`, unit: "ms", statistic: pooledPercentile(p), worseWhen: "higher" }, loop.runs);
-report({ label: `ingest accepted, msg/s (${offered} offered)`, unit: "msg/s", statistic: meanOf(`accepted_at_${offered}`), worseWhen: "lower" }, ingest.runs);
-const spans = (s: Record<Mode, number>) => MODES.map((m) => `${m} ${String(s[m])}`).join(", ");
-console.log(`  spans exported: loop ${spans(loop.spans)}; ingest ${spans(ingest.spans)} (${String(Math.round(sink.received.bytes / 2 ** 20))} MiB of OTLP JSON in all)`);
+console.log(`\n[observability] overhead against off, with its 90 % bootstrap interval over runs; target < ${String(TARGET * 100)} %`);
+for (const p of [50, 95, 99]) report({ label: `control loop p${String(p)}, ms (${String(LOOP_RUNS * Number(CYCLES))} cycles)`, unit: "ms", of: pooledPercentile(p), worseWhen: "higher" }, loop);
+report({ label: `ingest accepted, msg/s (${offered} offered)`, unit: "msg/s", of: meanOf(`accepted_at_${offered}`), worseWhen: "lower" }, ingest.units);
+console.log(`  spans exported: loop ${String(loopSpans)} (all and sampled together); ingest ${MODES.map((m) => `${m} ${String(ingest.spans[m])}`).join(", ")} (${String(Math.round(sink.received.bytes / 2 ** 20))} MiB of OTLP JSON in all)`);
 console.log(`  target with every cycle traced: ${verdicts.all}`);
-console.log(`  target with 1 in ${String(Math.round(1 / Number(SAMPLED_RATIO)))} traced: ${verdicts.sampled}`);
+console.log(`  target with 1 in ${String(Math.round(1 / SAMPLED_RATIO))} traced: ${verdicts.sampled}`);
 process.exit(verdicts.sampled === "met" ? 0 : 1);

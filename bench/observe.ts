@@ -1,25 +1,39 @@
 /**
- * What `npm run bench:observability` switches in the loop and ingest benchmarks: with
- * BENCH_OBSERVE=on the agents serve /metrics (scraped every BENCH_SCRAPE_S seconds, default 5) and
- * every process traces to the OTLP endpoint in BENCH_OTLP_ENDPOINT, new traces sampled at
- * BENCH_SAMPLE_RATIO (default 1: every cycle).
+ * What `npm run bench:observability` switches in the loop and ingest benchmarks. BENCH_OBSERVE
+ * names the mode: `off`; `all`, where the agents serve /metrics (scraped every BENCH_SCRAPE_S
+ * seconds, default 5) and every process traces every cycle to the OTLP endpoint in
+ * BENCH_OTLP_ENDPOINT; `sampled`, the same with new traces sampled at BENCH_SAMPLED_RATIO
+ * (default 0.1). bench:loop takes a comma-separated list and runs one loop per mode side by side.
  */
 import { randomBytes } from "node:crypto";
 import { formatTraceparent } from "../protocol/index.js";
 import type { TracingConfig } from "../node-firmware/tracing/tracing.js";
 import { workerTracingVars } from "../stack/stack.js";
 
+export const MODES = ["off", "all", "sampled"] as const;
+export type Mode = (typeof MODES)[number];
+
 export interface Observability {
   on: boolean;
   tracing?: TracingConfig;
 }
 
-export function observabilityFromEnv(): Observability {
-  if (process.env.BENCH_OBSERVE !== "on") return { on: false };
+export const SAMPLED_RATIO = Number(process.env.BENCH_SAMPLED_RATIO ?? 0.1);
+
+/** The modes BENCH_OBSERVE names (default: off). */
+export function modesFromEnv(): Mode[] {
+  const names = (process.env.BENCH_OBSERVE ?? "off").split(",");
+  const unknown = names.filter((name) => !(MODES as readonly string[]).includes(name));
+  if (unknown.length > 0 || names.length === 0) throw new Error(`BENCH_OBSERVE takes ${MODES.join(", ")} (comma-separated for bench:loop), not ${unknown.join(", ")}`);
+  return names as Mode[];
+}
+
+export function observabilityOf(mode: Mode): Observability {
+  if (mode === "off") return { on: false };
   const endpoint = process.env.BENCH_OTLP_ENDPOINT;
-  if (!endpoint) throw new Error("BENCH_OBSERVE=on needs BENCH_OTLP_ENDPOINT (an OTLP/HTTP traces endpoint)");
-  const sampleRatio = Number(process.env.BENCH_SAMPLE_RATIO ?? 1);
-  if (!(sampleRatio >= 0 && sampleRatio <= 1)) throw new Error("BENCH_SAMPLE_RATIO must be from 0 to 1");
+  if (!endpoint) throw new Error(`BENCH_OBSERVE=${mode} needs BENCH_OTLP_ENDPOINT (an OTLP/HTTP traces endpoint)`);
+  const sampleRatio = mode === "all" ? 1 : SAMPLED_RATIO;
+  if (!(sampleRatio >= 0 && sampleRatio <= 1)) throw new Error("BENCH_SAMPLED_RATIO must be from 0 to 1");
   return { on: true, tracing: { endpoint, sampleRatio } };
 }
 
@@ -47,6 +61,6 @@ export function freshTraceparent(sampleRatio: number): string {
 }
 
 /** The one line bench:observability reads from a run. */
-export function reportResult(result: Record<string, number | number[]>): void {
+export function reportResult(result: unknown): void {
   console.log(`BENCH_RESULT ${JSON.stringify(result)}`);
 }

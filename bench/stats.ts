@@ -25,18 +25,14 @@ function resample<T>(items: readonly T[], random: () => number): T[] {
 export interface Interval { estimate: number; low: number; high: number }
 
 /**
- * A statistic comparing two groups of runs, with a percentile-bootstrap interval that resamples
- * whole runs in each group. Runs, not cycles, are the unit: cycles of one run share that run's
- * machine state, so resampling cycles would claim a precision the runs do not have.
+ * A statistic over runs, with a percentile-bootstrap interval that resamples whole runs. Runs,
+ * not cycles, are the unit: cycles of one run share that run's machine state, so resampling
+ * cycles would claim a precision the runs do not have. A run holding every mode measured side by
+ * side keeps them paired, so the machine's drift between runs drops out of a ratio of modes.
  */
-export function bootstrapInterval<T>(
-  a: readonly T[],
-  b: readonly T[],
-  statistic: (a: readonly T[], b: readonly T[]) => number,
-  { confidence = 0.9, resamples = 2000, seed = 1 } = {},
-): Interval {
+export function bootstrapInterval<T>(runs: readonly T[], statistic: (runs: readonly T[]) => number, { confidence = 0.9, resamples = 2000, seed = 1 } = {}): Interval {
   const random = seededRandom(seed);
-  const draws = Array.from({ length: resamples }, () => statistic(resample(a, random), resample(b, random))).sort((x, y) => x - y);
+  const draws = Array.from({ length: resamples }, () => statistic(resample(runs, random))).sort((x, y) => x - y);
   const tail = (1 - confidence) / 2;
-  return { estimate: statistic(a, b), low: percentile(draws, tail * 100), high: percentile(draws, (1 - tail) * 100) };
+  return { estimate: statistic(runs), low: percentile(draws, tail * 100), high: percentile(draws, (1 - tail) * 100) };
 }
