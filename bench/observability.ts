@@ -19,7 +19,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { packageRoot } from "../node-firmware/package-root.js";
-import { MODES, SAMPLED_RATIO, type Mode } from "./observe.js";
+import { MODES, RESULT_LINE_ENV, SAMPLED_RATIO, type Mode } from "./observe.js";
 import { bootstrapInterval, percentile, type Interval } from "./stats.js";
 
 const LOOP_RUNS = Number(process.env.BENCH_LOOP_RUNS ?? 8);
@@ -63,7 +63,7 @@ async function startSink() {
 /** Runs one benchmark script to its end and returns its BENCH_RESULT line. */
 function run<T>(script: string, env: Record<string, string>): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(packageRoot(), "dist", "bench", `${script}.js`)], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [join(packageRoot(), "dist", "bench", `${script}.js`)], { env: { ...process.env, ...env, [RESULT_LINE_ENV]: "1" }, stdio: ["ignore", "pipe", "inherit"] });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.once("exit", () => {

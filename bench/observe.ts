@@ -60,7 +60,10 @@ export function freshTraceparent(sampleRatio: number): string {
   return formatTraceparent({ traceId: ids.slice(0, 32), spanId: ids.slice(32), sampled: Math.random() < sampleRatio });
 }
 
-/** The one line bench:observability reads from a run. */
+/** Set by bench:observability for the runs it starts. */
+export const RESULT_LINE_ENV = "BENCH_RESULT_LINE";
+
+/** The one line bench:observability reads from a run (a run started by hand prints its own summary only). */
 export function reportResult(result: unknown): void {
-  console.log(`BENCH_RESULT ${JSON.stringify(result)}`);
+  if (process.env[RESULT_LINE_ENV] === "1") console.log(`BENCH_RESULT ${JSON.stringify(result)}`);
 }

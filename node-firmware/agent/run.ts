@@ -117,6 +117,8 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
     : undefined;
   const scheme = embedded?.tls ? "mqtts" : "mqtt";
   const brokerUrl = broker && embedded ? `${scheme}://${embedded.host}:${broker.port}` : config.broker.url;
+  /** What the agent connects to: a gateway's own broker, when it has one. */
+  const connected: AgentConfig = { ...config, broker: { ...config.broker, url: brokerUrl } };
   const serverPolicy = () =>
     policy(config.broker.spiffeId ? { kind: "exact", spiffeId: config.broker.spiffeId } : { kind: "trust-domain", trustDomain: trustDomain as string });
   const credentials = identity && { token: () => identity.controlPlaneToken(), invalidate: () => { identity.invalidateToken(); } };
@@ -127,7 +129,7 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
   const edge = config.gateway && edgeQueueDir ? await EdgeClient.open(config.nodeId, config.gateway, edgeQueueDir, log.child({ component: "edge" }), credentials, tracer) : undefined;
   // From here to the end of setup nothing may await: every `connect` listener must be in place
   // before the client can connect, or it misses the first connection.
-  const client = connectMqtt({ ...config, broker: { ...config.broker, url: brokerUrl } }, svid ? clientTlsOptions(svid, serverPolicy()) : undefined);
+  const client = connectMqtt(connected, svid ? clientTlsOptions(svid, serverPolicy()) : undefined);
   const executeLog = log.child({ component: "execute" });
   const executor = new ActionExecutor(config.nodeId, actions, resultPublisher(client, config.nodeId, executeLog), executeLog, tracer);
   const trust = (material: SvidMaterial) => {
@@ -146,7 +148,7 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
 
   const monitorLog = log.child({ component: "monitor" });
   const reflexes = new Reflexes(actions, monitorLog, { ...DEFAULT_REFLEXES, ...config.reflexes });
-  const node = new NodeAgent(config, client, new TelemetrySampler(config.nodeId, config.role, mesh, dataplane), monitorLog, buffer, reflexes, tracer);
+  const node = new NodeAgent(connected, client, new TelemetrySampler(config.nodeId, config.role, mesh, dataplane), monitorLog, buffer, reflexes, tracer);
   const bridge = config.gateway && edge ? new TelemetryBridge(client, config.gateway, edge, log.child({ component: "bridge" }), tracer) : undefined;
   const relay = config.gateway && credentials && config.identity
     ? new DenyListRelay(config.identity.edgeUrl, credentials.token, client, deny, log.child({ component: "deny-list" }))
