@@ -1,8 +1,9 @@
 /**
  * Sustained ingest: N MQTT connections publish telemetry through one gateway (embedded broker +
  * bridge, its own process) into the real Worker in workerd with local D1. Each phase holds a rate
- * for a while and prints, every window, the messages/s D1 accepted end to end, the batch size the
- * gateway sent, and the CPU and RSS of broker+gateway, workerd and this load generator.
+ * for a while and prints, every window, the messages/s the Worker stored in D1 and acknowledged,
+ * the batch size the gateway sent, and the CPU and RSS of broker+gateway, workerd and this load
+ * generator.
  *   npm run bench:ingest                       (1000 connections; 1 Hz then 10 Hz, 60 s each)
  *   BENCH_NODES=1000 BENCH_RATES=1,10 BENCH_SECONDS=60 BENCH_DRAIN_S=60 npm run bench:ingest
  * Must: 1000 nodes at 1 Hz. Target: 10,000 messages/s from ≥ 1000 connections on this machine.
@@ -11,12 +12,13 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, request } from "node:http";
+import { createServer, request, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
+import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { adminToken } from "../ctl/credential.js";
-import { RELEASE, topics, type NodeTelemetry } from "../protocol/index.js";
+import { CycleResponse, RELEASE, topics, type NodeTelemetry } from "../protocol/index.js";
 import { packageRoot } from "../node-firmware/package-root.js";
 import { commandLine, cpuSeconds, descendantsOf, freePort, rssBytes } from "../stack/proc.js";
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "../stack/provision.js";
@@ -49,12 +51,28 @@ const worker = await startLocalWorker({ root: ROOT, stateDir: state, host: "127.
 const api = worker.url.origin;
 const workerdPid = descendantsOf(process.pid).find((pid) => commandLine(pid).includes("workerd")) as number;
 
-/** Counts the gateway's requests on their way to the Worker. */
-const posts = { requests: 0, failed: 0 };
+/**
+ * Counts the gateway's requests on their way to the Worker, and the samples it acknowledged with
+ * the time it did: a rate between two acknowledgements has no error of a batch at either end.
+ */
+const posts = { requests: 0, failed: 0, acknowledged: 0, lastAckAt: Date.now() };
+const DECODERS: Record<string, (body: Buffer) => Buffer> = { gzip: gunzipSync, br: brotliDecompressSync, deflate: inflateSync };
+function countAcknowledged(answer: IncomingMessage): void {
+  const chunks: Buffer[] = [];
+  const decode = DECODERS[answer.headers["content-encoding"] ?? ""] ?? ((body: Buffer) => body);
+  answer.on("data", (c: Buffer) => chunks.push(c));
+  answer.on("end", () => {
+    const body = CycleResponse.safeParse(JSON.parse(decode(Buffer.concat(chunks)).toString()));
+    if (!body.success) throw new Error(`the Worker answered a batch with what is not a CycleResponse: ${body.error.message}`);
+    posts.acknowledged += body.data.accepted;
+    posts.lastAckAt = Date.now();
+  });
+}
 const proxy = createServer((req, res) => {
   const upstream = request(`${api}${req.url ?? "/"}`, { method: req.method, headers: req.headers }, (answer) => {
     posts.requests++;
     if ((answer.statusCode ?? 500) >= 400) posts.failed++;
+    else if (req.url === "/api/v1/mape/cycle") countAcknowledged(answer);
     res.writeHead(answer.statusCode ?? 502, answer.headers);
     answer.pipe(res);
   });
@@ -144,19 +162,19 @@ async function stored(): Promise<{ stored: number; missing: number }> {
   return row ?? { stored: 0, missing: 0 };
 }
 
-interface Reading { at: number; stored: number; requests: number; cpu: Record<string, number> }
+interface Reading { at: number; acknowledged: number; ackAt: number; stored: number; requests: number; cpu: Record<string, number> }
 const processes = { "broker+gateway": gateway.pid as number, workerd: workerdPid, "load generator": process.pid };
 async function read(): Promise<Reading> {
   const cpu = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)]));
-  return { at: Date.now(), stored: (await stored()).stored, requests: posts.requests, cpu };
+  return { at: Date.now(), acknowledged: posts.acknowledged, ackAt: posts.lastAckAt, stored: (await stored()).stored, requests: posts.requests, cpu };
 }
 function describeWindow(a: Reading, b: Reading): { rate: number; line: string } {
   const s = (b.at - a.at) / 1000;
-  const rate = (b.stored - a.stored) / s;
-  const batch = b.requests > a.requests ? (b.stored - a.stored) / (b.requests - a.requests) : 0;
+  const rate = b.ackAt > a.ackAt ? (b.acknowledged - a.acknowledged) / ((b.ackAt - a.ackAt) / 1000) : 0;
+  const batch = b.requests > a.requests ? (b.acknowledged - a.acknowledged) / (b.requests - a.requests) : 0;
   const cpu = Object.keys(processes).map((name) => `${name} ${String(Math.round((100 * ((b.cpu[name] ?? 0) - (a.cpu[name] ?? 0))) / s))}%`).join(", ");
   const rss = Object.entries(processes).map(([name, pid]) => `${name} ${String(mib(rssBytes(pid)))}`).join(", ");
-  return { rate, line: `${String(Math.round(rate))} msg/s into D1, batch ${String(Math.round(batch))} items; CPU ${cpu}; RSS MiB ${rss}` };
+  return { rate, line: `${String(Math.round(rate))} msg/s stored (acknowledged by the Worker), batch ${String(Math.round(batch))} items; CPU ${cpu}; RSS MiB ${rss}` };
 }
 
 const stopScraping = scrapeEvery(() => (observability.on ? [`http://127.0.0.1:${String(metricsPort)}/metrics`] : []));
@@ -169,18 +187,28 @@ for (const rate of RATES) {
   const storedAtStart = (await stored()).stored;
   const rates: number[] = [];
   let last = await read();
+  let sustainedFrom: Reading | undefined; // the first window includes the ramp-up
   await publishAt(rate, SECONDS, async () => {
     const now = await read();
     const { rate: accepted, line } = describeWindow(last, now);
     rates.push(accepted);
     console.log(`[ingest]   ${line}`);
+    sustainedFrom ??= now;
     last = now;
   });
+  if (sustainedFrom && last.acknowledged > sustainedFrom.acknowledged) {
+    const messages = last.acknowledged - sustainedFrom.acknowledged;
+    for (const [name, key] of [["broker+gateway", "gateway"], ["workerd", "workerd"]] as const) {
+      const ms = (1e6 * ((last.cpu[name] ?? 0) - (sustainedFrom.cpu[name] ?? 0))) / messages;
+      result[`${key}_cpu_ms_per_1k_at_${String(offered)}`] = ms;
+      summary.push(`${String(offered)} msg/s offered: ${name} ${ms.toFixed(1)} CPU ms per 1000 messages stored`);
+    }
+  }
   const phaseSent = sent - sentAtStart;
   const drainStart = Date.now();
   while ((await stored()).stored - storedAtStart < phaseSent && Date.now() - drainStart < DRAIN_S * 1000) await sleep(500);
   const phaseStored = (await stored()).stored - storedAtStart;
-  const sustained = rates.slice(1); // the first window includes the ramp-up
+  const sustained = rates.slice(1);
   const first = sustained[0] ?? 0;
   const lastRate = sustained.at(-1) ?? 0;
   const average = sustained.reduce((a, b) => a + b, 0) / Math.max(1, sustained.length);

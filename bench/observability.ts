@@ -5,14 +5,20 @@
  * traces recorded (each message still carries a traceparent).
  * - Control loop: each run of bench:loop holds one loop per mode side by side, and the cycles take
  *   turns among them, so a slow spell of this noisy machine falls on every mode alike. Cycles are
- *   pooled per mode before taking percentiles.
- * - Ingest saturates the machine, so its modes cannot share it: short runs in a mirrored order
- *   (off, all, sampled, then sampled, all, off), and the mean over runs.
+ *   pooled per mode before taking percentiles. A fourth loop, "control", is off again: off
+ *   against control is the machine's noise alone, and a figure whose control strays past the
+ *   target is one this machine cannot judge (shown, left out of the verdict).
+ * - Ingest: 1000 nodes at 1 Hz through one gateway, a load the machine sustains in every mode, so
+ *   what observability costs shows as CPU per stored message in the gateway and in workerd (the
+ *   bottleneck: its CPU per message sets the capacity). Each run has the machine to itself: short
+ *   runs in a mirrored order (off, all, sampled, then sampled, all, off), means over runs. Past
+ *   capacity (BENCH_INGEST_RATE=10) the rate depends on how the overload happens to batch the
+ *   samples, and varies from run to run far more than observability costs.
  * Each overhead comes with a 90 % bootstrap interval over runs (each loop run, each ingest
  * triple). Target: < 5 %, met when the whole interval is below it; the exit code is the verdict
  * for sampled tracing.
  *   npm run bench:observability
- *   BENCH_LOOP_RUNS=8 BENCH_CYCLES=250 BENCH_INGEST_ROUNDS=2 BENCH_NODES=1000 BENCH_INGEST_RATE=10 BENCH_SECONDS=30 BENCH_SAMPLED_RATIO=0.1 npm run bench:observability
+ *   BENCH_LOOP_RUNS=8 BENCH_CYCLES=250 BENCH_INGEST_ROUNDS=2 BENCH_NODES=1000 BENCH_INGEST_RATE=1 BENCH_SECONDS=30 BENCH_SAMPLED_RATIO=0.1 npm run bench:observability
  */
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
@@ -23,10 +29,11 @@ import { MODES, RESULT_LINE_ENV, SAMPLED_RATIO, type Mode } from "./observe.js";
 import { bootstrapInterval, percentile, type Interval } from "./stats.js";
 
 const LOOP_RUNS = Number(process.env.BENCH_LOOP_RUNS ?? 8);
+const LOOP_MODES: Mode[] = [...MODES, "control"];
 const INGEST_ROUNDS = Number(process.env.BENCH_INGEST_ROUNDS ?? 2);
 const CYCLES = process.env.BENCH_CYCLES ?? "250";
 const NODES = process.env.BENCH_NODES ?? "1000";
-const INGEST_RATE = process.env.BENCH_INGEST_RATE ?? "10";
+const INGEST_RATE = process.env.BENCH_INGEST_RATE ?? "1";
 const SECONDS = process.env.BENCH_SECONDS ?? "30";
 const TARGET = 0.05;
 
@@ -75,34 +82,33 @@ function run<T>(script: string, env: Record<string, string>): Promise<T> {
 }
 
 /** One unit of the bootstrap: what each mode measured in it. */
-type Unit<R> = Record<Mode, R[]>;
+type Unit<R> = Partial<Record<Mode, R[]>>;
 interface LoopResult { p50: number; p95: number; p99: number; cycles: number[] }
 type IngestResult = Record<string, number>;
 
-const emptyUnit = <R>(): Unit<R> => ({ off: [], all: [], sampled: [] });
 const rounded = (result: object) => Object.entries(result).filter(([, v]) => typeof v === "number").map(([k, v]) => `${k} ${(v as number).toFixed(1)}`).join(", ");
 
 async function loopRuns(sink: Sink): Promise<Unit<LoopResult>[]> {
   const units: Unit<LoopResult>[] = [];
   for (let i = 0; i < LOOP_RUNS; i++) {
-    const results = await run<Record<Mode, LoopResult>>("loop", { BENCH_OBSERVE: MODES.join(","), BENCH_CYCLES: CYCLES, BENCH_OTLP_ENDPOINT: sink.url });
-    units.push({ off: [results.off], all: [results.all], sampled: [results.sampled] });
-    console.log(`[observability] loop run ${String(i + 1)}/${String(LOOP_RUNS)}: ${MODES.map((mode) => `${mode} ${rounded(results[mode])}`).join("; ")}`);
+    const results = await run<Record<Mode, LoopResult>>("loop", { BENCH_OBSERVE: LOOP_MODES.join(","), BENCH_CYCLES: CYCLES, BENCH_OTLP_ENDPOINT: sink.url });
+    units.push(Object.fromEntries(LOOP_MODES.map((mode) => [mode, [results[mode]]])));
+    console.log(`[observability] loop run ${String(i + 1)}/${String(LOOP_RUNS)}: ${LOOP_MODES.map((mode) => `${mode} ${rounded(results[mode])}`).join("; ")}`);
   }
   return units;
 }
 
-async function ingestRuns(sink: Sink): Promise<{ units: Unit<IngestResult>[]; spans: Record<Mode, number> }> {
+async function ingestRuns(sink: Sink): Promise<{ units: Unit<IngestResult>[]; spans: Record<string, number> }> {
   const units: Unit<IngestResult>[] = [];
-  const spans: Record<Mode, number> = { off: 0, all: 0, sampled: 0 };
+  const spans: Record<string, number> = { off: 0, all: 0, sampled: 0 };
   for (let round = 0; round < INGEST_ROUNDS; round++) {
     for (const order of [MODES, [...MODES].reverse()]) {
-      const unit = emptyUnit<IngestResult>();
+      const unit: Unit<IngestResult> = {};
       for (const mode of order) {
         const before = sink.received.spans;
         const result = await run<IngestResult>("ingest", { BENCH_OBSERVE: mode, BENCH_OTLP_ENDPOINT: sink.url, BENCH_NODES: NODES, BENCH_RATES: INGEST_RATE, BENCH_SECONDS: SECONDS, BENCH_DRAIN_S: "5" });
-        spans[mode] += sink.received.spans - before;
-        unit[mode].push(result);
+        spans[mode] = (spans[mode] ?? 0) + sink.received.spans - before;
+        unit[mode] = [...(unit[mode] ?? []), result];
         console.log(`[observability] ingest ${mode} (round ${String(round + 1)}/${String(INGEST_ROUNDS)}): ${rounded(result)}`);
       }
       units.push(unit);
@@ -123,7 +129,7 @@ interface Figure<R> {
 
 const pooledPercentile = (p: number) => (results: readonly LoopResult[]) => percentile(results.flatMap((r) => r.cycles).sort((a, b) => a - b), p);
 const meanOf = (key: string) => (results: readonly IngestResult[]) => results.reduce((sum, r) => sum + (r[key] ?? NaN), 0) / results.length;
-const valueIn = <R>(figure: Figure<R>, units: readonly Unit<R>[], mode: Mode) => figure.of(units.flatMap((u) => u[mode]));
+const valueIn = <R>(figure: Figure<R>, units: readonly Unit<R>[], mode: Mode) => figure.of(units.flatMap((u) => u[mode] ?? []));
 
 function overhead<R>(figure: Figure<R>, units: readonly Unit<R>[], mode: Mode): Interval {
   return bootstrapInterval(units, (drawn) => {
@@ -137,14 +143,24 @@ const RANK: Verdict[] = ["met", "not shown", "missed"];
 const worse = (a: Verdict, b: Verdict): Verdict => (RANK.indexOf(a) > RANK.indexOf(b) ? a : b);
 const verdictOf = (i: Interval): Verdict => (i.estimate >= TARGET ? "missed" : i.high >= TARGET ? "not shown" : "met");
 const percent = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x * 100).toFixed(1)} %`;
+const interval = (i: Interval) => `${percent(i.estimate)}; ${percent(i.low)} … ${percent(i.high)}`;
 
 const verdicts: Record<"all" | "sampled", Verdict> = { all: "met", sampled: "met" };
+const unresolved: string[] = [];
+/**
+ * One line per figure. Where the control (off against off) already strays past the target, this
+ * machine cannot resolve the target for that figure: it is shown, and left out of the verdict.
+ */
 function report<R>(figure: Figure<R>, units: readonly Unit<R>[]): void {
+  const control = units.some((u) => u.control) ? overhead(figure, units, "control") : undefined;
+  const resolvable = !control || (control.high < TARGET && control.low > -TARGET);
+  if (!resolvable) unresolved.push(figure.label.trim());
   const cells = (["all", "sampled"] as const).map((mode) => {
     const i = overhead(figure, units, mode);
-    verdicts[mode] = worse(verdicts[mode], verdictOf(i));
-    return `${mode} ${valueIn(figure, units, mode).toFixed(1).padStart(7)} (${percent(i.estimate)}; ${percent(i.low)} … ${percent(i.high)})`;
+    if (resolvable) verdicts[mode] = worse(verdicts[mode], verdictOf(i));
+    return `${mode} ${valueIn(figure, units, mode).toFixed(1).padStart(7)} (${interval(i)})`;
   });
+  if (control) cells.push(`control ${valueIn(figure, units, "control").toFixed(1).padStart(7)} (${interval(control)})`);
   console.log(`  ${figure.label.padEnd(36)} off ${valueIn(figure, units, "off").toFixed(1).padStart(7)} ${figure.unit}   ${cells.join("   ")}`);
 }
 
@@ -160,8 +176,11 @@ await sink.close();
 const offered = String(Number(NODES) * Number(INGEST_RATE));
 console.log(`\n[observability] overhead against off, with its 90 % bootstrap interval over runs; target < ${String(TARGET * 100)} %`);
 for (const p of [50, 95, 99]) report({ label: `control loop p${String(p)}, ms (${String(LOOP_RUNS * Number(CYCLES))} cycles)`, unit: "ms", of: pooledPercentile(p), worseWhen: "higher" }, loop);
-report({ label: `ingest accepted, msg/s (${offered} offered)`, unit: "msg/s", of: meanOf(`accepted_at_${offered}`), worseWhen: "lower" }, ingest.units);
+report({ label: `ingest stored, msg/s (${offered} offered)`, unit: "msg/s", of: meanOf(`accepted_at_${offered}`), worseWhen: "lower" }, ingest.units);
+report({ label: "  workerd CPU, ms per 1000 stored", unit: "ms", of: meanOf(`workerd_cpu_ms_per_1k_at_${offered}`), worseWhen: "higher" }, ingest.units);
+report({ label: "  gateway CPU, ms per 1000 stored", unit: "ms", of: meanOf(`gateway_cpu_ms_per_1k_at_${offered}`), worseWhen: "higher" }, ingest.units);
 console.log(`  spans exported: loop ${String(loopSpans)} (all and sampled together); ingest ${MODES.map((m) => `${m} ${String(ingest.spans[m])}`).join(", ")} (${String(Math.round(sink.received.bytes / 2 ** 20))} MiB of OTLP JSON in all)`);
+if (unresolved.length > 0) console.log(`  not resolvable on this machine (off against off, the control, strays past ${String(TARGET * 100)} %): ${unresolved.join("; ")}`);
 console.log(`  target with every cycle traced: ${verdicts.all}`);
 console.log(`  target with 1 in ${String(Math.round(1 / SAMPLED_RATIO))} traced: ${verdicts.sampled}`);
 process.exit(verdicts.sampled === "met" ? 0 : 1);

@@ -3,7 +3,8 @@
  * names the mode: `off`; `all`, where the agents serve /metrics (scraped every BENCH_SCRAPE_S
  * seconds, default 5) and every process traces every cycle to the OTLP endpoint in
  * BENCH_OTLP_ENDPOINT; `sampled`, the same with new traces sampled at BENCH_SAMPLED_RATIO
- * (default 0.1). bench:loop takes a comma-separated list and runs one loop per mode side by side.
+ * (default 0.1); `control`, off again. bench:loop takes a comma-separated list and runs one loop
+ * per mode side by side.
  */
 import { randomBytes } from "node:crypto";
 import { formatTraceparent } from "../protocol/index.js";
@@ -11,7 +12,8 @@ import type { TracingConfig } from "../node-firmware/tracing/tracing.js";
 import { workerTracingVars } from "../stack/stack.js";
 
 export const MODES = ["off", "all", "sampled"] as const;
-export type Mode = (typeof MODES)[number];
+/** `control` is `off` again: two identical loops side by side show what the machine's noise alone does. */
+export type Mode = (typeof MODES)[number] | "control";
 
 export interface Observability {
   on: boolean;
@@ -23,13 +25,14 @@ export const SAMPLED_RATIO = Number(process.env.BENCH_SAMPLED_RATIO ?? 0.1);
 /** The modes BENCH_OBSERVE names (default: off). */
 export function modesFromEnv(): Mode[] {
   const names = (process.env.BENCH_OBSERVE ?? "off").split(",");
-  const unknown = names.filter((name) => !(MODES as readonly string[]).includes(name));
-  if (unknown.length > 0 || names.length === 0) throw new Error(`BENCH_OBSERVE takes ${MODES.join(", ")} (comma-separated for bench:loop), not ${unknown.join(", ")}`);
+  const known: readonly string[] = [...MODES, "control"];
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length > 0) throw new Error(`BENCH_OBSERVE takes ${known.join(", ")} (comma-separated for bench:loop), not ${unknown.join(", ")}`);
   return names as Mode[];
 }
 
 export function observabilityOf(mode: Mode): Observability {
-  if (mode === "off") return { on: false };
+  if (mode === "off" || mode === "control") return { on: false };
   const endpoint = process.env.BENCH_OTLP_ENDPOINT;
   if (!endpoint) throw new Error(`BENCH_OBSERVE=${mode} needs BENCH_OTLP_ENDPOINT (an OTLP/HTTP traces endpoint)`);
   const sampleRatio = mode === "all" ? 1 : SAMPLED_RATIO;
