@@ -1,22 +1,11 @@
 /** The statistics the benchmarks report: order statistics and a bootstrap interval for a ratio. */
+import { prng } from "../node-firmware/mesh/prng.js";
 
 /** The value at rank ⌊p/100 · n⌋ of numbers sorted ascending (p99 of 1000 is the 991st). */
 export const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 /** The lower median: always one of the values. */
 export const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? NaN;
-
-/** mulberry32: a seeded generator, so a report's interval can be reproduced from its data. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 function resample<T>(items: readonly T[], random: () => number): T[] {
   return items.map(() => items[Math.floor(random() * items.length)] as T);
@@ -31,7 +20,7 @@ export interface Interval { estimate: number; low: number; high: number }
  * side keeps them paired, so the machine's drift between runs drops out of a ratio of modes.
  */
 export function bootstrapInterval<T>(runs: readonly T[], statistic: (runs: readonly T[]) => number, { confidence = 0.9, resamples = 2000, seed = 1 } = {}): Interval {
-  const random = seededRandom(seed);
+  const random = prng(seed); // seeded: a report's interval can be reproduced from its data
   const draws = Array.from({ length: resamples }, () => statistic(resample(runs, random))).sort((x, y) => x - y);
   const tail = (1 - confidence) / 2;
   return { estimate: statistic(runs), low: percentile(draws, tail * 100), high: percentile(draws, (1 - tail) * 100) };
