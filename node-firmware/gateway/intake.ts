@@ -70,9 +70,13 @@ export class IntakeControl {
   }
 
   private release(max: number): void {
+    let stillHeld: number;
     this.releasing = true;
-    const stillHeld = this.intake.resumeIntake(max);
-    this.releasing = false;
+    try {
+      stillHeld = this.intake.resumeIntake(max);
+    } finally {
+      this.releasing = false;
+    }
     if (stillHeld > 0) return;
     clearInterval(this.timer);
     this.endedPausesMs = this.pausedMs;
