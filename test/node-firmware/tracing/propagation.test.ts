@@ -28,11 +28,13 @@ describe("trace propagation in the agent", () => {
     expect(traceProperties(undefined)).toEqual({});
   });
 
-  it("samples new traces by ratio and passes 'not sampled' on, so no one downstream records them", async () => {
+  it("samples new traces by ratio, and carries no unsampled trace in a message: no one downstream records it", async () => {
     const exporter = new InMemorySpanExporter();
     const tracing = startTracing(NODE, { endpoint: "http://127.0.0.1:9/v1/traces", sampleRatio: 0 }, exporter);
     const root = tracing.tracer.startSpan("root");
     expect(parseTraceparent(traceparentOf(root) as string)?.sampled).toBe(false);
+    expect(traceProperties(traceparentOf(root))).toEqual({});
+    expect(traceProperties("00-garbage-01")).toEqual({});
     root.end();
     const child = tracing.tracer.startSpan("child", {}, contextOf(RECEIVED)); // a sampled sender's choice holds
     child.end();
