@@ -7,8 +7,11 @@
  *   npm run bench:ingest                       (1000 connections; 1 Hz then 10 Hz, 60 s each)
  *   BENCH_NODES=1000 BENCH_RATES=1,10 BENCH_SECONDS=60 BENCH_DRAIN_S=60 npm run bench:ingest
  * Must: 1000 nodes at 1 Hz. Target: 10,000 messages/s from ≥ 1000 connections on this machine.
- * With BENCH_OBSERVE=all or sampled (see observe.ts) the gateway's metrics are scraped and every
- * message carries a traceparent, sampled or not, which the gateway and the Worker continue.
+ * With BENCH_OBSERVE=all or sampled (see observe.ts) the gateway's metrics are scraped, and the
+ * messages of sampled traces carry a traceparent, which the gateway and the Worker continue.
+ * BENCH_GATEWAY_CPU=n runs broker+gateway on CPU n only (taskset), as on a mesh, where the gateway
+ * is a router of its own: its CPU per message then does not depend on what workerd and the load
+ * generator do on the same core (run this process elsewhere, e.g. `taskset -c 0`).
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -24,8 +27,7 @@ import { commandLine, cpuSeconds, descendantsOf, freePort, rssBytes } from "../s
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "../stack/provision.js";
 import { startLocalWorker } from "../stack/worker.js";
 import { readWranglerToml } from "../stack/wrangler-config.js";
-import { traceProperties } from "../node-firmware/tracing/propagation.js";
-import { agentSections, controlPlaneVars, freshTraceparent, modesFromEnv, observabilityOf, reportResult, scrapeEvery } from "./observe.js";
+import { agentSections, controlPlaneVars, messageTraceProperties, modesFromEnv, observabilityOf, onCpus, reportResult, scrapeEvery } from "./observe.js";
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
 const RATES = (process.env.BENCH_RATES ?? "1,10").split(",").map(Number);
@@ -98,7 +100,8 @@ await writeFile(
     ...agentSections(observability, metricsPort),
   }),
 );
-const gateway = spawn(process.execPath, ["--max-semi-space-size=16", join(ROOT, "dist", "node-firmware", "cli.js"), "--config", configFile], { stdio: ["ignore", "inherit", "inherit"] });
+const [command = "", ...args] = onCpus(process.env.BENCH_GATEWAY_CPU, [process.execPath, "--max-semi-space-size=16", join(ROOT, "dist", "node-firmware", "cli.js"), "--config", configFile]);
+const gateway = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
 
 async function connect(id: string): Promise<MqttClient> {
   for (;;) {
@@ -144,7 +147,7 @@ async function publishAt(rate: number, seconds: number, onWindow: () => Promise<
     due += perTick;
     for (; due >= 1; due--) {
       const i = next++ % NODES;
-      const trace = observability.tracing ? traceProperties(freshTraceparent(observability.tracing.sampleRatio)) : {};
+      const trace = observability.tracing ? messageTraceProperties(observability.tracing.sampleRatio) : {};
       clients[i]?.publish(topics.telemetry(ids[i] as string), sample(i, started), { qos: 1, ...trace }, (error) => { if (error) publishErrors++; });
       sent++;
     }

@@ -2,39 +2,44 @@
  * What observability costs, in one run, in three modes (see observe.ts): off; "all", with the
  * gateway's /metrics scraped every BENCH_SCRAPE_S seconds and every process tracing every cycle
  * over OTLP/HTTP to a sink in this process (the worst case); "sampled", the same with 1 in 10
- * traces recorded (each message still carries a traceparent).
+ * traces recorded (only their messages carry a traceparent).
  * - Control loop: each run of bench:loop holds one loop per mode side by side, and the cycles take
  *   turns among them, so a slow spell of this noisy machine falls on every mode alike. Cycles are
- *   pooled per mode before taking percentiles. A fourth loop, "control", is off again: off
- *   against control is the machine's noise alone, and a figure whose control strays past the
- *   target is one this machine cannot judge (shown, left out of the verdict).
+ *   pooled per mode before taking percentiles.
  * - Ingest: 1000 nodes at 1 Hz through one gateway, a load the machine sustains in every mode, so
  *   what observability costs shows as CPU per stored message in the gateway and in workerd (the
- *   bottleneck: its CPU per message sets the capacity). Each run has the machine to itself: short
- *   runs in a mirrored order (off, all, sampled, then sampled, all, off), means over runs. Past
- *   capacity (BENCH_INGEST_RATE=10) the rate depends on how the overload happens to batch the
- *   samples, and varies from run to run far more than observability costs.
+ *   bottleneck: its CPU per message sets the capacity). Each run has the machine to itself, with
+ *   the gateway alone on one core; the runs go in a mirrored order (off, control, all, sampled,
+ *   then back), means over runs. Past capacity (BENCH_INGEST_RATE=10) the rate depends on how the
+ *   overload happens to batch the samples, and varies from run to run far more than observability
+ *   costs.
+ * - In both, "control" is off again: off against control is the machine's noise alone, and a
+ *   figure whose control strays past the target is one this machine cannot judge (shown, left out
+ *   of the verdict).
  * Each overhead comes with a 90 % bootstrap interval over runs (each loop run, each ingest
- * triple). Target: < 5 %, met when the whole interval is below it; the exit code is the verdict
- * for sampled tracing.
+ * half-round). Target: < 5 %, met when the whole interval is below it; the exit code is the
+ * verdict for sampled tracing.
  *   npm run bench:observability
- *   BENCH_LOOP_RUNS=8 BENCH_CYCLES=250 BENCH_INGEST_ROUNDS=2 BENCH_NODES=1000 BENCH_INGEST_RATE=1 BENCH_SECONDS=30 BENCH_SAMPLED_RATIO=0.1 npm run bench:observability
+ *   BENCH_LOOP_RUNS=8 BENCH_CYCLES=250 BENCH_INGEST_ROUNDS=2 BENCH_NODES=1000 BENCH_INGEST_RATE=1 BENCH_SECONDS=50 BENCH_SAMPLED_RATIO=0.1 npm run bench:observability
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../node-firmware/package-root.js";
-import { MODES, RESULT_LINE_ENV, SAMPLED_RATIO, type Mode } from "./observe.js";
+import { MODES, RESULT_LINE_ENV, SAMPLED_RATIO, onCpus, type Mode } from "./observe.js";
 import { bootstrapInterval, percentile, type Interval } from "./stats.js";
 
 const LOOP_RUNS = Number(process.env.BENCH_LOOP_RUNS ?? 8);
 const LOOP_MODES: Mode[] = [...MODES, "control"];
+/** Each ingest round runs these in this order and back, so that a drift of the machine falls on every mode alike. */
+const INGEST_MODES: Mode[] = ["off", "control", "all", "sampled"];
 const INGEST_ROUNDS = Number(process.env.BENCH_INGEST_ROUNDS ?? 2);
 const CYCLES = process.env.BENCH_CYCLES ?? "250";
 const NODES = process.env.BENCH_NODES ?? "1000";
 const INGEST_RATE = process.env.BENCH_INGEST_RATE ?? "1";
-const SECONDS = process.env.BENCH_SECONDS ?? "30";
+const SECONDS = process.env.BENCH_SECONDS ?? "50";
 const TARGET = 0.05;
 
 /** Every span in OTLP JSON has exactly one of these. */
@@ -67,10 +72,24 @@ async function startSink() {
   return { url, received, close: () => new Promise<void>((resolve) => server.close(() => { resolve(); })) };
 }
 
-/** Runs one benchmark script to its end and returns its BENCH_RESULT line. */
-function run<T>(script: string, env: Record<string, string>): Promise<T> {
+interface Cores { rest: string; gateway: string }
+
+/**
+ * Ingest runs give the gateway a core of its own, as on a mesh, where it is a router of its own:
+ * sharing the cores with workerd and the load generator, its CPU per message varied by ±15 %
+ * between identical runs. Undefined where taskset or a second core is missing.
+ */
+function gatewayCore(): Cores | undefined {
+  const cores = availableParallelism();
+  if (cores < 2 || spawnSync("taskset", ["--version"]).status !== 0) return undefined;
+  return { rest: `0-${String(cores - 2)}`, gateway: String(cores - 1) };
+}
+
+/** Runs one benchmark script to its end (on the CPUs in `cpuList`, when given) and returns its BENCH_RESULT line. */
+function run<T>(script: string, env: Record<string, string>, cpuList?: string): Promise<T> {
+  const [command = "", ...args] = onCpus(cpuList, [process.execPath, join(packageRoot(), "dist", "bench", `${script}.js`)]);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(packageRoot(), "dist", "bench", `${script}.js`)], { env: { ...process.env, ...env, [RESULT_LINE_ENV]: "1" }, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(command, args, { env: { ...process.env, ...env, [RESULT_LINE_ENV]: "1" }, stdio: ["ignore", "pipe", "inherit"] });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.once("exit", () => {
@@ -98,15 +117,17 @@ async function loopRuns(sink: Sink): Promise<Unit<LoopResult>[]> {
   return units;
 }
 
-async function ingestRuns(sink: Sink): Promise<{ units: Unit<IngestResult>[]; spans: Record<string, number> }> {
+async function ingestRuns(sink: Sink, cores: Cores | undefined): Promise<{ units: Unit<IngestResult>[]; spans: Record<string, number> }> {
   const units: Unit<IngestResult>[] = [];
-  const spans: Record<string, number> = { off: 0, all: 0, sampled: 0 };
+  const spans: Record<string, number> = {};
+  const pinning: Record<string, string> = cores ? { BENCH_GATEWAY_CPU: cores.gateway } : {};
   for (let round = 0; round < INGEST_ROUNDS; round++) {
-    for (const order of [MODES, [...MODES].reverse()]) {
+    for (const order of [INGEST_MODES, [...INGEST_MODES].reverse()]) {
       const unit: Unit<IngestResult> = {};
       for (const mode of order) {
         const before = sink.received.spans;
-        const result = await run<IngestResult>("ingest", { BENCH_OBSERVE: mode, BENCH_OTLP_ENDPOINT: sink.url, BENCH_NODES: NODES, BENCH_RATES: INGEST_RATE, BENCH_SECONDS: SECONDS, BENCH_DRAIN_S: "5" });
+        const env = { BENCH_OBSERVE: mode, BENCH_OTLP_ENDPOINT: sink.url, BENCH_NODES: NODES, BENCH_RATES: INGEST_RATE, BENCH_SECONDS: SECONDS, BENCH_DRAIN_S: "5", ...pinning };
+        const result = await run<IngestResult>("ingest", env, cores?.rest);
         spans[mode] = (spans[mode] ?? 0) + sink.received.spans - before;
         unit[mode] = [...(unit[mode] ?? []), result];
         console.log(`[observability] ingest ${mode} (round ${String(round + 1)}/${String(INGEST_ROUNDS)}): ${rounded(result)}`);
@@ -165,12 +186,13 @@ function report<R>(figure: Figure<R>, units: readonly Unit<R>[]): void {
 }
 
 const sink = await startSink();
-console.log(`[observability] ${String(LOOP_RUNS)} runs of bench:loop (${CYCLES} cycles per mode each, modes side by side), ${String(INGEST_ROUNDS)} rounds of bench:ingest (${MODES.join(", ")} and back); sampled = ratio ${String(SAMPLED_RATIO)}; spans to ${sink.url}`);
+const cores = gatewayCore();
+console.log(`[observability] ${String(LOOP_RUNS)} runs of bench:loop (${CYCLES} cycles per mode each, modes side by side), ${String(INGEST_ROUNDS)} rounds of bench:ingest (${INGEST_MODES.join(", ")} and back${cores ? `, the gateway alone on CPU ${cores.gateway}` : ""}); sampled = ratio ${String(SAMPLED_RATIO)}; spans to ${sink.url}`);
 const loopSpansBefore = sink.received.spans;
 const loop = await loopRuns(sink);
 const loopSpans = sink.received.spans - loopSpansBefore;
 // Throughput is what is compared: no need to wait for the backlog to drain after each run.
-const ingest = await ingestRuns(sink);
+const ingest = await ingestRuns(sink, cores);
 await sink.close();
 
 const offered = String(Number(NODES) * Number(INGEST_RATE));
@@ -179,7 +201,7 @@ for (const p of [50, 95, 99]) report({ label: `control loop p${String(p)}, ms ($
 report({ label: `ingest stored, msg/s (${offered} offered)`, unit: "msg/s", of: meanOf(`accepted_at_${offered}`), worseWhen: "lower" }, ingest.units);
 report({ label: "  workerd CPU, ms per 1000 stored", unit: "ms", of: meanOf(`workerd_cpu_ms_per_1k_at_${offered}`), worseWhen: "higher" }, ingest.units);
 report({ label: "  gateway CPU, ms per 1000 stored", unit: "ms", of: meanOf(`gateway_cpu_ms_per_1k_at_${offered}`), worseWhen: "higher" }, ingest.units);
-console.log(`  spans exported: loop ${String(loopSpans)} (all and sampled together); ingest ${MODES.map((m) => `${m} ${String(ingest.spans[m])}`).join(", ")} (${String(Math.round(sink.received.bytes / 2 ** 20))} MiB of OTLP JSON in all)`);
+console.log(`  spans exported: loop ${String(loopSpans)} (all and sampled together); ingest ${INGEST_MODES.map((m) => `${m} ${String(ingest.spans[m] ?? 0)}`).join(", ")} (${String(Math.round(sink.received.bytes / 2 ** 20))} MiB of OTLP JSON in all)`);
 if (unresolved.length > 0) console.log(`  not resolvable on this machine (off against off, the control, strays past ${String(TARGET * 100)} %): ${unresolved.join("; ")}`);
 console.log(`  target with every cycle traced: ${verdicts.all}`);
 console.log(`  target with 1 in ${String(Math.round(1 / SAMPLED_RATIO))} traced: ${verdicts.sampled}`);

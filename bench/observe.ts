@@ -8,6 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { formatTraceparent } from "../protocol/index.js";
+import { traceProperties } from "../node-firmware/tracing/propagation.js";
 import type { TracingConfig } from "../node-firmware/tracing/tracing.js";
 import { workerTracingVars } from "../stack/stack.js";
 
@@ -57,11 +58,18 @@ export function scrapeEvery(urls: () => string[], intervalMs = SCRAPE_INTERVAL_M
   return () => { clearInterval(timer); };
 }
 
-/** The traceparent a node's Monitor span would give a message: sampled or not, by the ratio. */
-export function freshTraceparent(sampleRatio: number): string {
+/**
+ * The MQTT properties a node's message gets from its Monitor span: by the ratio, a sampled
+ * traceparent; otherwise none, as an unsampled trace rides on no message (see traceProperties).
+ */
+export function messageTraceProperties(sampleRatio: number): ReturnType<typeof traceProperties> {
+  if (Math.random() >= sampleRatio) return {};
   const ids = randomBytes(24).toString("hex");
-  return formatTraceparent({ traceId: ids.slice(0, 32), spanId: ids.slice(32), sampled: Math.random() < sampleRatio });
+  return traceProperties(formatTraceparent({ traceId: ids.slice(0, 32), spanId: ids.slice(32), sampled: true }));
 }
+
+/** The command line that runs `argv` on the CPUs in `cpuList` only (taskset), or `argv` as it is without one. */
+export const onCpus = (cpuList: string | undefined, argv: readonly string[]): string[] => (cpuList ? ["taskset", "--cpu-list", cpuList, ...argv] : [...argv]);
 
 /** Set by bench:observability for the runs it starts. */
 export const RESULT_LINE_ENV = "BENCH_RESULT_LINE";
