@@ -14,11 +14,6 @@ export interface DiskQueueStats {
 }
 
 const SEGMENT = /^(\d{12})\.jsonl$/;
-/**
- * Newest segments whose parsed items stay in memory besides the head's: a consumer that lags a
- * few segments behind (a slow edge) takes what was just pushed without reading it back from disk.
- */
-const CACHED_NEWEST = 4;
 const segmentName = (n: number) => `${String(n).padStart(12, "0")}.jsonl`;
 
 /**
@@ -35,8 +30,8 @@ export class DiskQueue<T> {
   /** Position of the oldest queued item among all items this instance has seen; drops and acks move it. */
   private head = 0;
   /**
-   * Parsed items of the head segment and the newest ones (CACHED_NEWEST): with a consumer at most
-   * that far behind, a push followed by a peek never touches the disk to read.
+   * Parsed items of the head and tail segments: with a healthy consumer they are the same segment,
+   * and a push followed by a peek never touches the disk to read.
    */
   private readonly parsed = new Map<number, T[]>();
   readonly stats: DiskQueueStats = { queued: 0, dropped: 0 };
@@ -76,7 +71,6 @@ export class DiskQueue<T> {
         tail = (tail ?? 0) + 1;
         this.segments.push(tail);
         this.counts.set(tail, 0);
-        this.pruneCache();
       }
       const room = this.perSegment - (this.counts.get(tail) ?? 0);
       const slice = items.slice(next, next + room);
@@ -112,29 +106,23 @@ export class DiskQueue<T> {
 
   private async oldest(max: number): Promise<T[]> {
     const out: T[] = [];
+    const [head, tail] = [this.segments[0], this.segments.at(-1)];
     let skip = this.headTaken;
     for (const n of this.segments) {
       let items = this.parsed.get(n);
       if (!items) {
         items = (await this.lines(n)).map((line) => JSON.parse(line) as T);
         // Cache only a complete read: a push may have appended while the file was being read.
-        if (this.cacheable(n) && items.length === this.counts.get(n)) this.parsed.set(n, items);
+        if ((n === head || n === tail) && items.length === this.counts.get(n)) this.parsed.set(n, items);
       }
       out.push(...items.slice(skip, skip + max - out.length));
       skip = 0;
       if (out.length >= max) break;
     }
-    this.pruneCache();
+    for (const n of this.parsed.keys()) if (n !== head && n !== tail) this.parsed.delete(n);
     return out;
   }
 
-  private cacheable(segment: number): boolean {
-    return segment === this.segments[0] || this.segments.indexOf(segment) >= this.segments.length - CACHED_NEWEST;
-  }
-
-  private pruneCache(): void {
-    for (const n of this.parsed.keys()) if (!this.cacheable(n)) this.parsed.delete(n);
-  }
 
   private async ack(count: number): Promise<void> {
     let left = Math.min(count, this.stats.queued);
