@@ -110,8 +110,8 @@ export class TelemetryBridge {
     const relayed = batchItemOf(message);
     if (!relayed) return;
     this.relayed++;
-    const carried = traceparent && this.relaySpan(relayed.topic, traceparent);
-    this.batcher.push(carried ? { ...relayed.item, traceparent: carried } : relayed.item);
+    relayed.item.traceparent = (traceparent && this.relaySpan(relayed.topic, traceparent)) || undefined;
+    this.batcher.push(relayed.item);
   }
 
   /**
@@ -129,9 +129,15 @@ export class TelemetryBridge {
   }
 }
 
+/**
+ * Every item gets its `traceparent` key, traced or not (JSON leaves an undefined one out): with a
+ * copy that added it to the traced items only, 1 in 10 traced cost the gateway 6 to 14 % more CPU
+ * per message (bench:ingest, the gateway on a core of its own), as items of two shapes flow
+ * through the batcher, the edge queue and JSON.
+ */
 function batchItemOf({ channel, nodeId, value }: NodeMessage): { item: BatchItem; topic: string } | undefined {
-  if (channel === "telemetry") return { item: { kind: "telemetry", telemetry: value }, topic: topics.telemetry(nodeId) };
-  if (channel === "status") return { item: { kind: "status", status: value }, topic: topics.status(nodeId) };
-  if (channel === "results") return { item: { kind: "result", result: value }, topic: topics.results(nodeId) };
+  if (channel === "telemetry") return { item: { kind: "telemetry", telemetry: value, traceparent: undefined }, topic: topics.telemetry(nodeId) };
+  if (channel === "status") return { item: { kind: "status", status: value, traceparent: undefined }, topic: topics.status(nodeId) };
+  if (channel === "results") return { item: { kind: "result", result: value, traceparent: undefined }, topic: topics.results(nodeId) };
   return undefined;
 }
