@@ -135,7 +135,7 @@ function sample(i: number, now: number): string {
 let sent = 0;
 let publishErrors = 0;
 /** Every node publishes `rate` times a second, spread evenly over the second. */
-async function publishAt(rate: number, seconds: number, onWindow: () => Promise<void>): Promise<void> {
+async function publishAt(rate: number, seconds: number, onWindow: () => void): Promise<void> {
   const tickMs = 10;
   const perTick = (NODES * rate * tickMs) / 1000;
   const end = Date.now() + seconds * 1000;
@@ -153,7 +153,7 @@ async function publishAt(rate: number, seconds: number, onWindow: () => Promise<
     }
     if (Date.now() >= nextWindow) {
       nextWindow += WINDOW_S * 1000;
-      await onWindow();
+      onWindow();
     }
     await sleep(Math.max(0, tickMs - (Date.now() - started)));
   }
@@ -165,11 +165,11 @@ async function stored(): Promise<{ stored: number; missing: number }> {
   return row ?? { stored: 0, missing: 0 };
 }
 
-interface Reading { at: number; acknowledged: number; ackAt: number; stored: number; requests: number; cpu: Record<string, number> }
+interface Reading { at: number; acknowledged: number; ackAt: number; requests: number; cpu: Record<string, number> }
 const processes = { "broker+gateway": gateway.pid as number, workerd: workerdPid, "load generator": process.pid };
-async function read(): Promise<Reading> {
+function read(): Reading {
   const cpu = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)]));
-  return { at: Date.now(), acknowledged: posts.acknowledged, ackAt: posts.lastAckAt, stored: (await stored()).stored, requests: posts.requests, cpu };
+  return { at: Date.now(), acknowledged: posts.acknowledged, ackAt: posts.lastAckAt, requests: posts.requests, cpu };
 }
 function describeWindow(a: Reading, b: Reading): { rate: number; line: string } {
   const s = (b.at - a.at) / 1000;
@@ -189,10 +189,10 @@ for (const rate of RATES) {
   const sentAtStart = sent;
   const storedAtStart = (await stored()).stored;
   const rates: number[] = [];
-  let last = await read();
+  let last = read();
   let sustainedFrom: Reading | undefined; // the first window includes the ramp-up
-  await publishAt(rate, SECONDS, async () => {
-    const now = await read();
+  await publishAt(rate, SECONDS, () => {
+    const now = read();
     const { rate: accepted, line } = describeWindow(last, now);
     rates.push(accepted);
     console.log(`[ingest]   ${line}`);
