@@ -9,6 +9,9 @@
  * Must: 1000 nodes at 1 Hz. Target: 10,000 messages/s from ≥ 1000 connections on this machine.
  * With BENCH_OBSERVE=all or sampled (see observe.ts) the gateway's metrics are scraped, and the
  * messages of sampled traces carry a traceparent, which the gateway and the Worker continue.
+ * BENCH_OBSERVE=off,sampled,… runs one gateway per mode side by side, the nodes dealt out among
+ * them in turn, so that a slow spell of the machine falls on every gateway alike; the Worker
+ * then traces as the first tracing mode says, and only the gateways' figures are per mode.
  * BENCH_GATEWAY_CPU=n runs broker+gateway on CPU n only (taskset), as on a mesh, where the gateway
  * is a router of its own: its CPU per message then does not depend on what workerd and the load
  * generator do on the same core (run this process elsewhere, e.g. `taskset -c 0`).
@@ -27,7 +30,7 @@ import { commandLine, cpuSeconds, descendantsOf, freePort, rssBytes } from "../s
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "../stack/provision.js";
 import { startLocalWorker } from "../stack/worker.js";
 import { readWranglerToml } from "../stack/wrangler-config.js";
-import { agentSections, controlPlaneVars, messageTraceProperties, modesFromEnv, observabilityOf, onCpus, reportResult, scrapeEvery } from "./observe.js";
+import { agentSections, controlPlaneVars, messageTraceProperties, modesFromEnv, observabilityOf, onCpus, reportResult, scrapeEvery, type Mode } from "./observe.js";
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
 const RATES = (process.env.BENCH_RATES ?? "1,10").split(",").map(Number);
@@ -38,8 +41,7 @@ const DRAIN_S = Number(process.env.BENCH_DRAIN_S ?? 60);
 const TD = "x0tta6bl4.mesh";
 const ROOT = packageRoot();
 const modes = modesFromEnv();
-if (modes.length > 1) throw new Error("bench:ingest runs one BENCH_OBSERVE mode at a time");
-const observability = observabilityOf(modes[0] ?? "off");
+const workerObservability = observabilityOf(modes.find((mode) => observabilityOf(mode).tracing) ?? "off");
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
@@ -49,17 +51,14 @@ const wrangler = await readWranglerToml(join(ROOT, "wrangler.toml"));
 const port = await freePort();
 const ca = await ensureCa(state, TD);
 const admin = await ensureLocalAdmin(state, TD, `http://127.0.0.1:${String(port)}`);
-const worker = await startLocalWorker({ root: ROOT, stateDir: state, host: "127.0.0.1", port, wrangler, secrets: { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap, ...controlPlaneVars(observability) } });
+const worker = await startLocalWorker({ root: ROOT, stateDir: state, host: "127.0.0.1", port, wrangler, secrets: { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap, ...controlPlaneVars(workerObservability) } });
 const api = worker.url.origin;
 const workerdPid = descendantsOf(process.pid).find((pid) => commandLine(pid).includes("workerd")) as number;
 
-/**
- * Counts the gateway's requests on their way to the Worker, and the samples it acknowledged with
- * the time it did: a rate between two acknowledgements has no error of a batch at either end.
- */
-const posts = { requests: 0, failed: 0, acknowledged: 0, lastAckAt: Date.now() };
 const DECODERS: Record<string, (body: Buffer) => Buffer> = { gzip: gunzipSync, br: brotliDecompressSync, deflate: inflateSync };
-function countAcknowledged(answer: IncomingMessage): void {
+interface Posts { requests: number; failed: number; acknowledged: number; lastAckAt: number }
+
+function countAcknowledged(answer: IncomingMessage, posts: Posts): void {
   const chunks: Buffer[] = [];
   const decode = DECODERS[answer.headers["content-encoding"] ?? ""] ?? ((body: Buffer) => body);
   answer.on("data", (c: Buffer) => chunks.push(c));
@@ -70,40 +69,56 @@ function countAcknowledged(answer: IncomingMessage): void {
     posts.lastAckAt = Date.now();
   });
 }
-const proxy = createServer((req, res) => {
-  const upstream = request(`${api}${req.url ?? "/"}`, { method: req.method, headers: req.headers }, (answer) => {
-    posts.requests++;
-    if ((answer.statusCode ?? 500) >= 400) posts.failed++;
-    else if (req.url === "/api/v1/mape/cycle") countAcknowledged(answer);
-    res.writeHead(answer.statusCode ?? 502, answer.headers);
-    answer.pipe(res);
+
+/**
+ * A gateway's way to the Worker, which counts its requests and the samples the Worker
+ * acknowledged with the time it did: a rate between two acknowledgements has no error of a batch
+ * at either end.
+ */
+async function startProxy(): Promise<{ url: string; posts: Posts; close: () => void }> {
+  const posts: Posts = { requests: 0, failed: 0, acknowledged: 0, lastAckAt: Date.now() };
+  const proxy = createServer((req, res) => {
+    const upstream = request(`${api}${req.url ?? "/"}`, { method: req.method, headers: req.headers }, (answer) => {
+      posts.requests++;
+      if ((answer.statusCode ?? 500) >= 400) posts.failed++;
+      else if (req.url === "/api/v1/mape/cycle") countAcknowledged(answer, posts);
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on("error", () => { posts.failed++; res.writeHead(502).end(); });
+    req.pipe(upstream);
   });
-  upstream.on("error", () => { posts.failed++; res.writeHead(502).end(); });
-  req.pipe(upstream);
-});
-await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-const proxyUrl = `http://127.0.0.1:${String((proxy.address() as { port: number }).port)}`;
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${String((proxy.address() as { port: number }).port)}`, posts, close: () => proxy.close() };
+}
 
-const mqttPort = await freePort();
-const metricsPort = await freePort();
-const configFile = join(state, "gw-1.json");
-await writeFile(
-  configFile,
-  JSON.stringify({
-    nodeId: "gw-1",
-    role: "gateway",
-    logLevel: "warn",
-    mesh: { backend: "simulated", peers: ["gw-1"] },
-    identity: { edgeUrl: api, stateDir: join(state, "gw-1"), joinToken: await createJoinToken(api, await adminToken(admin.credential, api), "gw-1", "gateway") },
-    // Plain MQTT on loopback: 1000 mTLS identities would measure attestation, not ingest.
-    gateway: { embeddedBroker: { host: "127.0.0.1", port: mqttPort, tls: false }, edgeUrl: proxyUrl, batch: { maxItems: 500, maxDelayMs: 100 } },
-    ...agentSections(observability, metricsPort),
-  }),
-);
-const [command = "", ...args] = onCpus(process.env.BENCH_GATEWAY_CPU, [process.execPath, "--max-semi-space-size=16", join(ROOT, "dist", "node-firmware", "cli.js"), "--config", configFile]);
-const gateway = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
+const adminBearer = await adminToken(admin.credential, api);
+/** One gateway (embedded broker + bridge, its own process) observing as `mode` says. */
+async function startGateway(mode: Mode) {
+  const id = `gw-${mode}`;
+  const observability = observabilityOf(mode);
+  const [mqttPort, metricsPort, proxy] = [await freePort(), await freePort(), await startProxy()];
+  const configFile = join(state, `${id}.json`);
+  await writeFile(
+    configFile,
+    JSON.stringify({
+      nodeId: id,
+      role: "gateway",
+      logLevel: "warn",
+      mesh: { backend: "simulated", peers: [id] },
+      identity: { edgeUrl: api, stateDir: join(state, id), joinToken: await createJoinToken(api, adminBearer, id, "gateway") },
+      // Plain MQTT on loopback: 1000 mTLS identities would measure attestation, not ingest.
+      gateway: { embeddedBroker: { host: "127.0.0.1", port: mqttPort, tls: false }, edgeUrl: proxy.url, batch: { maxItems: 500, maxDelayMs: 100 } },
+      ...agentSections(observability, metricsPort),
+    }),
+  );
+  const [command = "", ...args] = onCpus(process.env.BENCH_GATEWAY_CPU, [process.execPath, "--max-semi-space-size=16", join(ROOT, "dist", "node-firmware", "cli.js"), "--config", configFile]);
+  const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
+  return { mode, name: modes.length > 1 ? id : "broker+gateway", observability, mqttPort, metricsUrl: `http://127.0.0.1:${String(metricsPort)}/metrics`, proxy, child, pid: child.pid as number };
+}
+const gateways = await Promise.all(modes.map(startGateway));
 
-async function connect(id: string): Promise<MqttClient> {
+async function connect(id: string, mqttPort: number): Promise<MqttClient> {
   for (;;) {
     try {
       return await mqtt.connectAsync(`mqtt://127.0.0.1:${String(mqttPort)}`, { protocolVersion: 5, clientId: id, reconnectPeriod: 1000, keepalive: 60 });
@@ -113,9 +128,11 @@ async function connect(id: string): Promise<MqttClient> {
   }
 }
 
+/** Node i publishes through gateway i mod the number of gateways. */
+const gatewayOf = (i: number) => gateways[i % gateways.length] as (typeof gateways)[number];
 const ids = Array.from({ length: NODES }, (_, i) => `load-${String(i + 1).padStart(4, "0")}`);
 const clients: MqttClient[] = [];
-for (let i = 0; i < ids.length; i += 50) clients.push(...(await Promise.all(ids.slice(i, i + 50).map(connect))));
+for (let i = 0; i < ids.length; i += 50) clients.push(...(await Promise.all(ids.slice(i, i + 50).map((id, j) => connect(id, gatewayOf(i + j).mqttPort)))));
 console.log(`[ingest] ${String(clients.length)} MQTT connections up`);
 
 const seqs = new Array<number>(NODES).fill(0);
@@ -147,7 +164,8 @@ async function publishAt(rate: number, seconds: number, onWindow: () => void): P
     due += perTick;
     for (; due >= 1; due--) {
       const i = next++ % NODES;
-      const trace = observability.tracing ? messageTraceProperties(observability.tracing.sampleRatio) : {};
+      const tracing = gatewayOf(i).observability.tracing;
+      const trace = tracing ? messageTraceProperties(tracing.sampleRatio) : {};
       clients[i]?.publish(topics.telemetry(ids[i] as string), sample(i, started), { qos: 1, ...trace }, (error) => { if (error) publishErrors++; });
       sent++;
     }
@@ -165,24 +183,48 @@ async function stored(): Promise<{ stored: number; missing: number }> {
   return row ?? { stored: 0, missing: 0 };
 }
 
-interface Reading { at: number; acknowledged: number; ackAt: number; requests: number; cpu: Record<string, number> }
-const processes = { "broker+gateway": gateway.pid as number, workerd: workerdPid, "load generator": process.pid };
+interface Reading { at: number; posts: Posts[]; cpu: Record<string, number> }
+const processes: Record<string, number> = { ...Object.fromEntries(gateways.map((g) => [g.name, g.pid])), workerd: workerdPid, "load generator": process.pid };
 function read(): Reading {
   const cpu = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)]));
-  return { at: Date.now(), acknowledged: posts.acknowledged, ackAt: posts.lastAckAt, requests: posts.requests, cpu };
+  return { at: Date.now(), posts: gateways.map((g) => ({ ...g.proxy.posts })), cpu };
 }
+const acknowledgedRate = (a: Posts, b: Posts) => (b.lastAckAt > a.lastAckAt ? (b.acknowledged - a.acknowledged) / ((b.lastAckAt - a.lastAckAt) / 1000) : 0);
+const total = (posts: Posts[], key: "acknowledged" | "requests") => posts.reduce((sum, p) => sum + p[key], 0);
 function describeWindow(a: Reading, b: Reading): { rate: number; line: string } {
   const s = (b.at - a.at) / 1000;
-  const rate = b.ackAt > a.ackAt ? (b.acknowledged - a.acknowledged) / ((b.ackAt - a.ackAt) / 1000) : 0;
-  const batch = b.requests > a.requests ? (b.acknowledged - a.acknowledged) / (b.requests - a.requests) : 0;
+  const rate = b.posts.reduce((sum, p, k) => sum + acknowledgedRate(a.posts[k] as Posts, p), 0);
+  const requests = total(b.posts, "requests") - total(a.posts, "requests");
+  const batch = requests > 0 ? (total(b.posts, "acknowledged") - total(a.posts, "acknowledged")) / requests : 0;
   const cpu = Object.keys(processes).map((name) => `${name} ${String(Math.round((100 * ((b.cpu[name] ?? 0) - (a.cpu[name] ?? 0))) / s))}%`).join(", ");
   const rss = Object.entries(processes).map(([name, pid]) => `${name} ${String(mib(rssBytes(pid)))}`).join(", ");
   return { rate, line: `${String(Math.round(rate))} msg/s stored (acknowledged by the Worker), batch ${String(Math.round(batch))} items; CPU ${cpu}; RSS MiB ${rss}` };
 }
 
-const stopScraping = scrapeEvery(() => (observability.on ? [`http://127.0.0.1:${String(metricsPort)}/metrics`] : []));
+const cpuMsPer1k = (from: Reading, to: Reading, name: string, messages: number) => (1e6 * ((to.cpu[name] ?? 0) - (from.cpu[name] ?? 0))) / messages;
+
+/** CPU per 1000 stored messages over the sustained windows: workerd's, and each gateway's for the messages it relayed. */
+function recordCpu(from: Reading, to: Reading, offered: number): void {
+  const key = `cpu_ms_per_1k_at_${String(offered)}`;
+  const messages = total(to.posts, "acknowledged") - total(from.posts, "acknowledged");
+  if (messages > 0) {
+    result[`workerd_${key}`] = cpuMsPer1k(from, to, "workerd", messages);
+    summary.push(`${String(offered)} msg/s offered: workerd ${(result[`workerd_${key}`] ?? 0).toFixed(1)} CPU ms per 1000 messages stored`);
+  }
+  gateways.forEach((g, k) => {
+    const relayed = (to.posts[k]?.acknowledged ?? 0) - (from.posts[k]?.acknowledged ?? 0);
+    if (relayed <= 0) return;
+    const ms = cpuMsPer1k(from, to, g.name, relayed);
+    gatewayResults[g.mode] = { ...gatewayResults[g.mode], [key]: ms };
+    summary.push(`${String(offered)} msg/s offered: ${g.name} ${ms.toFixed(1)} CPU ms per 1000 messages stored`);
+  });
+}
+
+const stopScraping = scrapeEvery(() => gateways.filter((g) => g.observability.on).map((g) => g.metricsUrl));
 const summary: string[] = [];
 const result: Record<string, number> = {};
+/** Per mode, each gateway's figures. */
+const gatewayResults: Partial<Record<Mode, Record<string, number>>> = {};
 for (const rate of RATES) {
   const offered = NODES * rate;
   console.log(`[ingest] phase: ${String(NODES)} nodes × ${String(rate)} Hz = ${String(offered)} msg/s offered, ${String(SECONDS)} s`);
@@ -199,14 +241,7 @@ for (const rate of RATES) {
     sustainedFrom ??= now;
     last = now;
   });
-  if (sustainedFrom && last.acknowledged > sustainedFrom.acknowledged) {
-    const messages = last.acknowledged - sustainedFrom.acknowledged;
-    for (const [name, key] of [["broker+gateway", "gateway"], ["workerd", "workerd"]] as const) {
-      const ms = (1e6 * ((last.cpu[name] ?? 0) - (sustainedFrom.cpu[name] ?? 0))) / messages;
-      result[`${key}_cpu_ms_per_1k_at_${String(offered)}`] = ms;
-      summary.push(`${String(offered)} msg/s offered: ${name} ${ms.toFixed(1)} CPU ms per 1000 messages stored`);
-    }
-  }
+  if (sustainedFrom) recordCpu(sustainedFrom, last, offered);
   const phaseSent = sent - sentAtStart;
   const drainStart = Date.now();
   while ((await stored()).stored - storedAtStart < phaseSent && Date.now() - drainStart < DRAIN_S * 1000) await sleep(500);
@@ -225,13 +260,15 @@ for (const rate of RATES) {
 const { missing } = await stored();
 console.log("\n[ingest] summary");
 for (const line of summary) console.log(`  ${line}`);
-console.log(`  samples missing by sequence: ${String(missing)}; publish errors: ${String(publishErrors)}; gateway requests failed: ${String(posts.failed)}`);
+console.log(`  samples missing by sequence: ${String(missing)}; publish errors: ${String(publishErrors)}; gateway requests failed: ${String(gateways.reduce((n, g) => n + g.proxy.posts.failed, 0))}`);
 
-reportResult({ ...result, missing });
+reportResult({ ...result, missing, gateways: gatewayResults });
 stopScraping();
 await Promise.all(clients.map((c) => c.endAsync(true)));
-gateway.kill("SIGTERM");
-await new Promise((resolve) => gateway.once("exit", resolve));
-proxy.close();
+await Promise.all(gateways.map(async ({ child, proxy }) => {
+  child.kill("SIGTERM");
+  await new Promise((resolve) => child.once("exit", resolve));
+  proxy.close();
+}));
 await worker.dispose();
 await rm(state, { recursive: true, force: true });
