@@ -26,7 +26,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { adminToken } from "../ctl/credential.js";
 import { CycleResponse, RELEASE, topics, type NodeTelemetry } from "../protocol/index.js";
 import { packageRoot } from "../node-firmware/package-root.js";
-import { commandLine, cpuSeconds, descendantsOf, freePort, rssBytes } from "../stack/proc.js";
+import { commandLine, cpuSeconds, descendantsOf, freePort, freePortRange, rssBytes } from "../stack/proc.js";
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "../stack/provision.js";
 import { startLocalWorker } from "../stack/worker.js";
 import { readWranglerToml } from "../stack/wrangler-config.js";
@@ -93,11 +93,18 @@ async function startProxy(): Promise<{ url: string; posts: Posts; close: () => v
 }
 
 const adminBearer = await adminToken(admin.credential, api);
+/**
+ * The gateways' MQTT and metrics ports, two each, below the ephemeral range: a port the kernel
+ * once handed out as free can be a load generator's connection by the time a late gateway binds it.
+ */
+const gatewayPorts = await freePortRange(2 * modes.length);
+let stopping = false;
+
 /** One gateway (embedded broker + bridge, its own process) observing as `mode` says. */
-async function startGateway(mode: Mode) {
+async function startGateway(mode: Mode, k: number) {
   const id = `gw-${mode}`;
   const observability = observabilityOf(mode);
-  const [mqttPort, metricsPort, proxy] = [await freePort(), await freePort(), await startProxy()];
+  const [mqttPort, metricsPort, proxy] = [gatewayPorts + 2 * k, gatewayPorts + 2 * k + 1, await startProxy()];
   const configFile = join(state, `${id}.json`);
   await writeFile(
     configFile,
@@ -114,6 +121,11 @@ async function startGateway(mode: Mode) {
   );
   const [command = "", ...args] = onCpus(process.env.BENCH_GATEWAY_CPU, [process.execPath, "--max-semi-space-size=16", join(ROOT, "dist", "node-firmware", "cli.js"), "--config", configFile]);
   const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
+  child.once("exit", (code, signal) => {
+    if (stopping) return;
+    console.error(`[ingest] gateway ${id} exited (${signal ?? `code ${String(code)}`}) before the end`);
+    process.exit(1);
+  });
   return { mode, name: modes.length > 1 ? id : "broker+gateway", observability, mqttPort, metricsUrl: `http://127.0.0.1:${String(metricsPort)}/metrics`, proxy, child, pid: child.pid as number };
 }
 const gateways = await Promise.all(modes.map(startGateway));
@@ -265,6 +277,7 @@ console.log(`  samples missing by sequence: ${String(missing)}; publish errors: 
 reportResult({ ...result, missing, gateways: gatewayResults });
 stopScraping();
 await Promise.all(clients.map((c) => c.endAsync(true)));
+stopping = true;
 await Promise.all(gateways.map(async ({ child, proxy }) => {
   child.kill("SIGTERM");
   await new Promise((resolve) => child.once("exit", resolve));
