@@ -123,10 +123,20 @@ async function loopRuns(sink: Sink): Promise<Unit<LoopResult>[]> {
   return units;
 }
 
+/** A run of bench:ingest with a gateway per mode in `modes`, on the gateway's core when there is one. */
+const ingestEnv = (modes: readonly Mode[], sink: Sink, cores: Cores | undefined): Record<string, string> => ({
+  BENCH_OBSERVE: modes.join(","),
+  BENCH_OTLP_ENDPOINT: sink.url,
+  BENCH_NODES: NODES,
+  BENCH_RATES: INGEST_RATE,
+  BENCH_SECONDS: SECONDS,
+  BENCH_DRAIN_S: "5",
+  ...(cores ? { BENCH_GATEWAY_CPU: cores.gateway } : {}),
+});
+
 async function ingestRuns(sink: Sink, cores: Cores | undefined): Promise<{ units: Unit<IngestResult>[]; spans: Record<string, number> }> {
   const units: Unit<IngestResult>[] = [];
   const spans: Record<string, number> = {};
-  const pinning: Record<string, string> = cores ? { BENCH_GATEWAY_CPU: cores.gateway } : {};
   // This process takes every exported span (the sink): off the gateway's core, or it competes there.
   if (cores) spawnSync("taskset", ["--all-tasks", "--cpu-list", "--pid", cores.rest, String(process.pid)]);
   for (let round = 0; round < INGEST_ROUNDS; round++) {
@@ -134,8 +144,7 @@ async function ingestRuns(sink: Sink, cores: Cores | undefined): Promise<{ units
       const unit: Unit<IngestResult> = {};
       for (const mode of order) {
         const before = sink.received.spans;
-        const env = { BENCH_OBSERVE: mode, BENCH_OTLP_ENDPOINT: sink.url, BENCH_NODES: NODES, BENCH_RATES: INGEST_RATE, BENCH_SECONDS: SECONDS, BENCH_DRAIN_S: "5", ...pinning };
-        const result = figuresOf(await run<IngestOutput>("ingest", env, cores?.rest));
+        const result = figuresOf(await run<IngestOutput>("ingest", ingestEnv([mode], sink, cores), cores?.rest));
         spans[mode] = (spans[mode] ?? 0) + sink.received.spans - before;
         unit[mode] = [...(unit[mode] ?? []), result];
         console.log(`[observability] ingest ${mode} (round ${String(round + 1)}/${String(INGEST_ROUNDS)}): ${rounded(result)}`);
@@ -156,8 +165,7 @@ async function gatewayRuns(sink: Sink, cores: Cores | undefined): Promise<Unit<I
   const units: Unit<IngestResult>[] = [];
   for (let i = 0; i < GATEWAY_RUNS; i++) {
     const order = [...INGEST_MODES.slice(i % INGEST_MODES.length), ...INGEST_MODES.slice(0, i % INGEST_MODES.length)];
-    const env = { BENCH_OBSERVE: order.join(","), BENCH_OTLP_ENDPOINT: sink.url, BENCH_NODES: NODES, BENCH_RATES: INGEST_RATE, BENCH_SECONDS: SECONDS, BENCH_DRAIN_S: "5", ...(cores ? { BENCH_GATEWAY_CPU: cores.gateway } : {}) };
-    const { gateways } = await run<IngestOutput>("ingest", env, cores?.rest);
+    const { gateways } = await run<IngestOutput>("ingest", ingestEnv(order, sink, cores), cores?.rest);
     units.push(Object.fromEntries(order.map((mode) => [mode, gateways[mode] ? [gateways[mode]] : []])));
     console.log(`[observability] gateways side by side ${String(i + 1)}/${String(GATEWAY_RUNS)}: ${order.map((mode) => `${mode} ${rounded(gateways[mode] ?? {})}`).join("; ")}`);
   }
