@@ -123,7 +123,6 @@ export class DiskQueue<T> {
     return out;
   }
 
-
   private async ack(count: number): Promise<void> {
     let left = Math.min(count, this.stats.queued);
     this.head += left;
