@@ -41,7 +41,7 @@ const DRAIN_S = Number(process.env.BENCH_DRAIN_S ?? 60);
 const TD = "x0tta6bl4.mesh";
 const ROOT = packageRoot();
 const modes = modesFromEnv();
-const workerObservability = observabilityOf(modes.find((mode) => observabilityOf(mode).tracing) ?? "off");
+const workerObservability = modes.map((mode) => observabilityOf(mode)).find((o) => o.tracing) ?? observabilityOf("off");
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
