@@ -47,6 +47,8 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
 export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"]]; cycle: [number] }> {
   readonly stats: EdgeStats = { batchesSent: 0, itemsSent: 0, duplicatesReported: 0, retries: 0, itemsRefused: 0, itemsDroppedOverflow: 0 };
   private sending = false;
+  /** Items arrived while a pump was under way: it looks again before it calls the queue drained. */
+  private pumpAgain = false;
   /** The last delivery attempt reached the edge (false while it is down and being retried). */
   reachable = true;
   private attempt = 0;
@@ -109,13 +111,18 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
   }
 
   private async pump(): Promise<void> {
+    if (this.sending) this.pumpAgain = true;
     if (this.sending || this.stopped || this.retryTimer) return;
     this.sending = true;
     const peeked = await this.queue.peek(this.config.batch.maxItems);
     const { items } = peeked;
     if (items.length === 0) {
       this.sending = false;
-      for (const resolve of this.idle.splice(0)) resolve();
+      // An append that landed while the queue was being read would otherwise wait for the next one.
+      if (this.pumpAgain) {
+        this.pumpAgain = false;
+        void this.pump();
+      } else for (const resolve of this.idle.splice(0)) resolve();
       return;
     }
     try {

@@ -69,7 +69,8 @@ describe("EdgeClient", () => {
   it("keeps what the edge has not acknowledged across a gateway restart, and sends it first", async () => {
     const queueDir = await dir();
     edge.respond = (_batch, res) => { res.writeHead(503).end(); };
-    const before = await EdgeClient.open("gw-1", config(), queueDir, silentLogger);
+    // No second attempt before the stop: one still under way when the edge comes back would deliver twice.
+    const before = await EdgeClient.open("gw-1", config({ retry: { initialMs: 60_000, maxMs: 60_000, requestTimeoutMs: 2000 } }), queueDir, silentLogger);
     before.enqueue(items(0, 3));
     await waitFor(() => before.stats.retries >= 1);
     before.stop();
