@@ -149,7 +149,7 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
   const monitorLog = log.child({ component: "monitor" });
   const reflexes = new Reflexes(actions, monitorLog, { ...DEFAULT_REFLEXES, ...config.reflexes });
   const node = new NodeAgent(connected, client, new TelemetrySampler(config.nodeId, config.role, mesh, dataplane), monitorLog, buffer, reflexes, tracer);
-  const bridge = config.gateway && edge ? new TelemetryBridge(client, config.gateway, edge, log.child({ component: "bridge" }), tracer) : undefined;
+  const bridge = config.gateway && edge ? new TelemetryBridge(client, config.gateway, edge, log.child({ component: "bridge" }), tracing) : undefined;
   const relay = config.gateway && credentials && config.identity
     ? new DenyListRelay(config.identity.edgeUrl, credentials.token, client, deny, log.child({ component: "deny-list" }))
     : undefined;

@@ -1,12 +1,12 @@
-import { SpanKind, type Tracer } from "@opentelemetry/api";
+import { SpanKind } from "@opentelemetry/api";
 import type { MqttClient } from "mqtt";
 import { decodeNodeMessage, parseSharedFilter, parseTraceparent, topicMatches, topics, type BatchItem, type CycleResponse, type NodeMessage } from "../../protocol/index.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { errorText, type Logger } from "../log.js";
 import type { EmbeddedBroker } from "../mqtt/broker.js";
 import { RejectionNotifier } from "../mqtt/rejections.js";
-import { contextOf, continuing, messagingAttributes, traceparentOf, traceparentOfPacket, traceProperties } from "../tracing/propagation.js";
-import { endSpan, untraced } from "../tracing/tracing.js";
+import { contextOf, messagingAttributes, traceparentOf, traceparentOfPacket, traceProperties } from "../tracing/propagation.js";
+import { endSpan, untraced, type Tracing } from "../tracing/tracing.js";
 import { Batcher } from "./batcher.js";
 import { IntakeControl } from "./intake.js";
 import type { EdgeClient } from "./edge-client.js";
@@ -35,7 +35,7 @@ export class TelemetryBridge {
     private readonly config: GatewayConfig,
     private readonly edge: EdgeClient,
     private readonly log: Logger,
-    private readonly tracer: Tracer = untraced.tracer,
+    private readonly tracing: Tracing = untraced,
   ) {
     this.batcher = new Batcher(config.batch, (items) => {
       edge.enqueue(items);
@@ -75,7 +75,7 @@ export class TelemetryBridge {
   deliver(actions: CycleResponse["actions"]): void {
     for (const { nodeId, action, traceparent } of actions) {
       const topic = topics.actions(nodeId);
-      const span = traceparent === undefined ? undefined : this.tracer.startSpan(`${topic} publish`, { kind: SpanKind.PRODUCER, attributes: messagingAttributes(topic, "send") }, contextOf(traceparent));
+      const span = traceparent === undefined ? undefined : this.tracing.tracer.startSpan(`${topic} publish`, { kind: SpanKind.PRODUCER, attributes: messagingAttributes(topic, "send") }, contextOf(traceparent));
       this.client.publish(topic, JSON.stringify(action), { qos: 1, ...traceProperties(span && traceparentOf(span)) }, (error) => {
         if (error) this.log.warn("action delivery failed", { nodeId, error: errorText(error) });
         if (span) endSpan(span, error);
@@ -123,9 +123,7 @@ export class TelemetryBridge {
     const parent = parseTraceparent(traceparent);
     if (!parent) return undefined;
     if (!parent.sampled) return traceparent;
-    const span = this.tracer.startSpan(`${topic} receive`, { kind: SpanKind.CONSUMER, attributes: messagingAttributes(topic, "receive") }, continuing(parent));
-    span.end();
-    return traceparentOf(span);
+    return this.tracing.recordPassage({ name: `${topic} receive`, kind: SpanKind.CONSUMER, attributes: messagingAttributes(topic, "receive"), parent });
   }
 }
 

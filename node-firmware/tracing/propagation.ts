@@ -13,17 +13,14 @@ export function traceparentOf(span: Span): string | undefined {
 }
 
 /** A parsed traceparent as the OpenTelemetry API's context of a remote parent. */
-function remoteContext({ traceId, spanId, sampled }: TraceparentContext): SpanContext {
+export function remoteContext({ traceId, spanId, sampled }: TraceparentContext): SpanContext {
   return { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: true };
 }
-
-/** The context that continues a parsed traceparent. */
-export const continuing = (parsed: TraceparentContext): Context => trace.setSpanContext(ROOT_CONTEXT, remoteContext(parsed));
 
 /** The context a received traceparent continues; the root context when there is none or it is invalid. */
 export function contextOf(traceparent: string | undefined): Context {
   const parsed = traceparent === undefined ? null : parseTraceparent(traceparent);
-  return parsed ? continuing(parsed) : ROOT_CONTEXT;
+  return parsed ? trace.setSpanContext(ROOT_CONTEXT, remoteContext(parsed)) : ROOT_CONTEXT;
 }
 
 export const childContext = (span: Span): Context => trace.setSpan(ROOT_CONTEXT, span);

@@ -11,6 +11,7 @@ import {
 } from "@opentelemetry/sdk-trace";
 import { RELEASE, type Role } from "../../protocol/index.js";
 import { errorText } from "../log.js";
+import { passOn, passageRecorder, type PassageRecorder } from "./passage.js";
 
 export interface TracingConfig {
   /** OTLP/HTTP traces endpoint of a collector (Jaeger, Zipkin, an OTel Collector), e.g. http://127.0.0.1:4318/v1/traces. */
@@ -22,6 +23,8 @@ export interface TracingConfig {
 /** One agent's tracer and the way to get its spans out before it exits. */
 export interface Tracing {
   readonly tracer: Tracer;
+  /** Records a message passing through as a span of the trace it carries. */
+  readonly recordPassage: PassageRecorder;
   /** Exports what has ended, then stops. */
   shutdown(): Promise<void>;
 }
@@ -38,6 +41,7 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 export const untraced: Tracing = {
   tracer: trace.getTracer(SCOPE),
+  recordPassage: passOn,
   shutdown: () => Promise.resolve(),
 };
 
@@ -48,12 +52,18 @@ export const untraced: Tracing = {
  */
 export function startTracing(identity: { nodeId: string; role: Role }, config: TracingConfig | undefined, exporter?: SpanExporter): Tracing {
   if (!config && !exporter) return untraced;
+  const resource = resourceFromAttributes({ "service.name": `x0-${identity.role}`, "service.instance.id": identity.nodeId, "service.version": RELEASE });
+  const processor = exporter ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: config?.endpoint, timeoutMillis: EXPORT_TIMEOUT_MS }) });
   const provider = new TracerProvider({
-    resource: resourceFromAttributes({ "service.name": `x0-${identity.role}`, "service.instance.id": identity.nodeId, "service.version": RELEASE }),
+    resource,
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config?.sampleRatio ?? 1) }),
-    spanProcessors: [exporter ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: config?.endpoint, timeoutMillis: EXPORT_TIMEOUT_MS }) })],
+    spanProcessors: [processor],
   });
-  return { tracer: provider.getTracer(SCOPE, RELEASE), shutdown: () => Promise.race([provider.shutdown(), delay(SHUTDOWN_BOUND_MS)]) };
+  return {
+    tracer: provider.getTracer(SCOPE, RELEASE),
+    recordPassage: passageRecorder(processor, resource, { name: SCOPE, version: RELEASE }),
+    shutdown: () => Promise.race([provider.shutdown(), delay(SHUTDOWN_BOUND_MS)]),
+  };
 }
 
 /** Ends the span, marked as failed when there was an error. */

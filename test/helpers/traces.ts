@@ -27,6 +27,8 @@ export interface Collector {
   /** The OTLP/HTTP traces endpoint. */
   url: string;
   spans: CollectedSpan[];
+  /** The export requests' bodies, as JSON parsed them. */
+  requests: unknown[];
   /** Export requests that were not OTLP JSON. */
   refused: number;
   close(): Promise<void>;
@@ -34,7 +36,7 @@ export interface Collector {
 
 /** An OpenTelemetry collector's OTLP/HTTP JSON receiver, keeping what it gets in memory. */
 export async function startCollector(): Promise<Collector> {
-  const collector: Collector = { url: "", spans: [], refused: 0, close: () => Promise.resolve() };
+  const collector: Collector = { url: "", spans: [], requests: [], refused: 0, close: () => Promise.resolve() };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -43,7 +45,9 @@ export async function startCollector(): Promise<Collector> {
         const body = Buffer.concat(chunks);
         const text = (req.headers["content-encoding"] === "gzip" ? gunzipSync(body) : body).toString();
         if (req.url !== "/v1/traces" || !req.headers["content-type"]?.startsWith("application/json")) throw new Error("not OTLP JSON");
-        collector.spans.push(...spansOfRequest(JSON.parse(text) as OtlpRequest));
+        const request: unknown = JSON.parse(text);
+        collector.requests.push(request);
+        collector.spans.push(...spansOfRequest(request as OtlpRequest));
         res.writeHead(200, { "content-type": "application/json" }).end("{}");
       } catch {
         collector.refused++;
