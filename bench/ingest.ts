@@ -14,9 +14,7 @@
  * then traces as the first tracing mode says, and only the gateways' figures are per mode.
  * BENCH_GATEWAY_CPU=n runs broker+gateway on CPU n only (taskset), as on a mesh, where the gateway
  * is a router of its own: its CPU per message then does not depend on what workerd and the load
- * generator do on the same core (run this process elsewhere, e.g. `taskset -c 0`). A rate held in
- * several phases (BENCH_RATES=1,1,1) reports each gateway's CPU per message in the last of them,
- * and in the first as `first_…`: a gateway's JIT takes minutes to settle.
+ * generator do on the same core (run this process elsewhere, e.g. `taskset -c 0`).
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -229,9 +227,7 @@ function recordCpu(from: Reading, to: Reading, offered: number): void {
     const relayed = (to.posts[k]?.acknowledged ?? 0) - (from.posts[k]?.acknowledged ?? 0);
     if (relayed <= 0) return;
     const ms = cpuMsPer1k(from, to, g.name, relayed);
-    const figures = (gatewayResults[g.mode] ??= {});
-    figures[`first_${key}`] ??= ms;
-    figures[key] = ms;
+    gatewayResults[g.mode] = { ...gatewayResults[g.mode], [key]: ms };
     summary.push(`${String(offered)} msg/s offered: ${g.name} ${ms.toFixed(1)} CPU ms per 1000 messages stored`);
   });
 }

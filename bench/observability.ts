@@ -14,9 +14,7 @@
  *   overload happens to batch the samples, and varies from run to run far more than observability
  *   costs.
  * - Gateway: its CPU per message comes from BENCH_GATEWAY_RUNS runs with one gateway per mode side
- *   by side on that core, the 1000 nodes dealt out among them (250 each). Each run holds the rate
- *   for BENCH_GATEWAY_PHASES phases, and the target is judged on the last: a gateway's JIT takes
- *   minutes to settle, and the first phase, shown beside it, adds tracing's one-off warm-up.
+ *   by side on that core, the 1000 nodes dealt out among them (250 each).
  * - In both, "control" is off again: off against control is the machine's noise alone, and a
  *   figure whose control strays past the target is one this machine cannot judge: shown, and held
  *   against the verdict ("not shown") only when its estimate is past the target.
@@ -24,7 +22,7 @@
  * half-round). Target: < 5 %, met when the whole interval is below it; the exit code is the
  * verdict for sampled tracing.
  *   npm run bench:observability
- *   BENCH_LOOP_RUNS=8 BENCH_CYCLES=250 BENCH_INGEST_ROUNDS=2 BENCH_GATEWAY_RUNS=6 BENCH_GATEWAY_PHASES=3 BENCH_NODES=1000 BENCH_INGEST_RATE=1 BENCH_SECONDS=50 BENCH_SAMPLED_RATIO=0.1 npm run bench:observability
+ *   BENCH_LOOP_RUNS=8 BENCH_CYCLES=250 BENCH_INGEST_ROUNDS=2 BENCH_GATEWAY_RUNS=6 BENCH_NODES=1000 BENCH_INGEST_RATE=1 BENCH_SECONDS=50 BENCH_SAMPLED_RATIO=0.1 npm run bench:observability
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
@@ -41,7 +39,6 @@ const LOOP_MODES: Mode[] = [...MODES, "control"];
 const INGEST_MODES: Mode[] = ["off", "control", "all", "sampled"];
 const INGEST_ROUNDS = Number(process.env.BENCH_INGEST_ROUNDS ?? 2);
 const GATEWAY_RUNS = Number(process.env.BENCH_GATEWAY_RUNS ?? 6);
-const GATEWAY_PHASES = Number(process.env.BENCH_GATEWAY_PHASES ?? 3);
 const CYCLES = process.env.BENCH_CYCLES ?? "250";
 const NODES = process.env.BENCH_NODES ?? "1000";
 const INGEST_RATE = process.env.BENCH_INGEST_RATE ?? "1";
@@ -168,8 +165,7 @@ async function gatewayRuns(sink: Sink, cores: Cores | undefined): Promise<Unit<I
   const units: Unit<IngestResult>[] = [];
   for (let i = 0; i < GATEWAY_RUNS; i++) {
     const order = [...INGEST_MODES.slice(i % INGEST_MODES.length), ...INGEST_MODES.slice(0, i % INGEST_MODES.length)];
-    const env = { ...ingestEnv(order, sink, cores), BENCH_RATES: Array<string>(GATEWAY_PHASES).fill(INGEST_RATE).join(",") };
-    const { gateways } = await run<IngestOutput>("ingest", env, cores?.rest);
+    const { gateways } = await run<IngestOutput>("ingest", ingestEnv(order, sink, cores), cores?.rest);
     units.push(Object.fromEntries(order.map((mode) => [mode, gateways[mode] ? [gateways[mode]] : []])));
     console.log(`[observability] gateways side by side ${String(i + 1)}/${String(GATEWAY_RUNS)}: ${order.map((mode) => `${mode} ${rounded(gateways[mode] ?? {})}`).join("; ")}`);
   }
@@ -184,8 +180,6 @@ interface Figure<R> {
   unit: string;
   of: (results: readonly R[]) => number;
   worseWhen: "higher" | "lower";
-  /** False for a figure shown for what it tells, not held against the target. */
-  judged?: boolean;
 }
 
 const pooledPercentile = (p: number) => (results: readonly LoopResult[]) => percentile(results.flatMap((r) => r.cycles).sort((a, b) => a - b), p);
@@ -216,16 +210,15 @@ const unresolved: string[] = [];
 function report<R>(figure: Figure<R>, units: readonly Unit<R>[]): void {
   const control = units.some((u) => u.control) ? overhead(figure, units, "control") : undefined;
   const resolvable = !control || (control.high < TARGET && control.low > -TARGET);
-  const judged = figure.judged ?? true;
-  if (judged && !resolvable) unresolved.push(figure.label.trim());
+  if (!resolvable) unresolved.push(figure.label.trim());
   const cells = (["all", "sampled"] as const).map((mode) => {
     const i = overhead(figure, units, mode);
-    const verdict: Verdict = resolvable ? verdictOf(i) : i.estimate >= TARGET ? "not shown" : "met";
-    if (judged) verdicts[mode] = worse(verdicts[mode], verdict);
+    const judged: Verdict = resolvable ? verdictOf(i) : i.estimate >= TARGET ? "not shown" : "met";
+    verdicts[mode] = worse(verdicts[mode], judged);
     return `${mode} ${valueIn(figure, units, mode).toFixed(1).padStart(7)} (${interval(i)})`;
   });
   if (control) cells.push(`control ${valueIn(figure, units, "control").toFixed(1).padStart(7)} (${interval(control)})`);
-  console.log(`  ${figure.label.padEnd(48)} off ${valueIn(figure, units, "off").toFixed(1).padStart(7)} ${figure.unit}   ${cells.join("   ")}`);
+  console.log(`  ${figure.label.padEnd(36)} off ${valueIn(figure, units, "off").toFixed(1).padStart(7)} ${figure.unit}   ${cells.join("   ")}`);
 }
 
 const sink = await startSink();
@@ -244,9 +237,7 @@ console.log(`\n[observability] overhead against off, with its 90 % bootstrap int
 for (const p of [50, 95, 99]) report({ label: `control loop p${String(p)}, ms (${String(LOOP_RUNS * Number(CYCLES))} cycles)`, unit: "ms", of: pooledPercentile(p), worseWhen: "higher" }, loop);
 report({ label: `ingest stored, msg/s (${offered} offered)`, unit: "msg/s", of: meanOf(`accepted_at_${offered}`), worseWhen: "lower" }, ingest.units);
 report({ label: "  workerd CPU, ms per 1000 stored", unit: "ms", of: meanOf(`workerd_cpu_ms_per_1k_at_${offered}`), worseWhen: "higher" }, ingest.units);
-const phases = `of ${String(GATEWAY_PHASES)} phases`;
-report({ label: `gateway CPU ms/1000, 1st ${phases} (not judged)`, unit: "ms", of: meanOf(`first_cpu_ms_per_1k_at_${offered}`), worseWhen: "higher", judged: false }, sideBySide);
-report({ label: `gateway CPU ms/1000, last ${phases}, side by side`, unit: "ms", of: meanOf(`cpu_ms_per_1k_at_${offered}`), worseWhen: "higher" }, sideBySide);
+report({ label: "gateway CPU, ms/1000 (side by side)", unit: "ms", of: meanOf(`cpu_ms_per_1k_at_${offered}`), worseWhen: "higher" }, sideBySide);
 console.log(`  spans exported: loop ${String(loopSpans)} (all and sampled together); ingest ${INGEST_MODES.map((m) => `${m} ${String(ingest.spans[m] ?? 0)}`).join(", ")} (${String(Math.round(sink.received.bytes / 2 ** 20))} MiB of OTLP JSON in all)`);
 if (unresolved.length > 0) console.log(`  not resolvable on this machine (off against off, the control, strays past ${String(TARGET * 100)} %): ${unresolved.join("; ")}`);
 console.log(`  target with every cycle traced: ${verdicts.all}`);
