@@ -1,14 +1,14 @@
 import { SpanKind } from "@opentelemetry/api";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import { describe, expect, it } from "vitest";
-import { parseTraceparent, type SpanContext } from "../../../protocol/index.js";
+import { parseTraceparent, topics, type SpanContext } from "../../../protocol/index.js";
 import { contextOf, messagingAttributes } from "../../../node-firmware/tracing/propagation.js";
 import { startTracing, untraced } from "../../../node-firmware/tracing/tracing.js";
 import { startCollector } from "../../helpers/traces.js";
 
 const GATEWAY = { nodeId: "gw-1", role: "gateway" as const };
 const RECEIVED = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-const TOPIC = "x0/nodes/node-1/telemetry";
+const TOPIC = topics.telemetry("node-1");
 const parent = parseTraceparent(RECEIVED) as SpanContext;
 const passage = { name: `${TOPIC} receive`, kind: SpanKind.CONSUMER, attributes: messagingAttributes(TOPIC, "receive"), parent };
 
