@@ -115,14 +115,13 @@ export class TelemetryBridge {
   }
 
   /**
-   * The relay as a span of the node's trace (a gateway that does not trace hands the node's
-   * traceparent on as it came). A trace the node did not sample goes on as it came, with no work
-   * here; a malformed traceparent goes no further, so it cannot spoil the batch.
+   * The relay as a span of the node's trace (a gateway that does not trace, or a trace the node
+   * did not sample, hands the node's traceparent on as it came); a malformed traceparent goes no
+   * further, so it cannot spoil the batch.
    */
   private relaySpan(topic: string, traceparent: string): string | undefined {
     const parent = parseTraceparent(traceparent);
     if (!parent) return undefined;
-    if (!parent.sampled) return traceparent;
     return this.tracing.recordPassage({ name: `${topic} receive`, kind: SpanKind.CONSUMER, attributes: messagingAttributes(topic, "receive"), parent });
   }
 }

@@ -64,4 +64,13 @@ describe("a message's passage through the gateway, recorded as a span", () => {
   it("with tracing off records nothing and hands the sender's traceparent on unchanged", () => {
     expect(untraced.recordPassage(passage)).toBe(RECEIVED);
   });
+
+  it("records nothing for a trace its sender did not sample, and hands it on unchanged", async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = startTracing(GATEWAY, undefined, exporter);
+    const unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+    expect(tracing.recordPassage({ ...passage, parent: parseTraceparent(unsampled) as SpanContext })).toBe(unsampled);
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    await tracing.shutdown();
+  });
 });
