@@ -5,7 +5,7 @@
  * the batch size the gateway sent, and the CPU and RSS of broker+gateway, workerd and this load
  * generator.
  *   npm run bench:ingest                       (1000 connections; 1 Hz then 10 Hz, 60 s each)
- *   BENCH_NODES=1000 BENCH_RATES=1,10 BENCH_SECONDS=60 BENCH_DRAIN_S=60 npm run bench:ingest
+ *   BENCH_NODES=1000 BENCH_RATES=1,10 BENCH_SECONDS=60 BENCH_DRAIN_S=60 BENCH_WARMUP_S=0 npm run bench:ingest
  * Must: 1000 nodes at 1 Hz. Target: 10,000 messages/s from ≥ 1000 connections on this machine.
  * With BENCH_OBSERVE=all or sampled (see observe.ts) the gateway's metrics are scraped, and the
  * messages of sampled traces carry a traceparent, which the gateway and the Worker continue.
@@ -36,6 +36,12 @@ const NODES = Number(process.env.BENCH_NODES ?? 1000);
 const RATES = (process.env.BENCH_RATES ?? "1,10").split(",").map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const WINDOW_S = 10;
+/**
+ * Seconds the load holds the first rate before the measured phases, its figures apart
+ * (`warmup_…`): a gateway's JIT goes on compiling what it runs for minutes after it starts, and a
+ * traced gateway has more to compile (see bench/observability.ts).
+ */
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 0);
 /** How long a phase waits for what is still on its way once the load stops. */
 const DRAIN_S = Number(process.env.BENCH_DRAIN_S ?? 60);
 const TD = "x0tta6bl4.mesh";
@@ -216,19 +222,20 @@ function describeWindow(a: Reading, b: Reading): { rate: number; line: string } 
 const cpuMsPer1k = (from: Reading, to: Reading, name: string, messages: number) => (1e6 * ((to.cpu[name] ?? 0) - (from.cpu[name] ?? 0))) / messages;
 
 /** CPU per 1000 stored messages over the sustained windows: workerd's, and each gateway's for the messages it relayed. */
-function recordCpu(from: Reading, to: Reading, offered: number): void {
-  const key = `cpu_ms_per_1k_at_${String(offered)}`;
+function recordCpu(from: Reading, to: Reading, offered: number, warmUp: boolean): void {
+  const key = `${warmUp ? "warmup_" : ""}cpu_ms_per_1k_at_${String(offered)}`;
+  const during = `${warmUp ? "warm-up, " : ""}${String(offered)} msg/s offered`;
   const messages = total(to.posts, "acknowledged") - total(from.posts, "acknowledged");
   if (messages > 0) {
     result[`workerd_${key}`] = cpuMsPer1k(from, to, "workerd", messages);
-    summary.push(`${String(offered)} msg/s offered: workerd ${(result[`workerd_${key}`] ?? 0).toFixed(1)} CPU ms per 1000 messages stored`);
+    summary.push(`${during}: workerd ${(result[`workerd_${key}`] ?? 0).toFixed(1)} CPU ms per 1000 messages stored`);
   }
   gateways.forEach((g, k) => {
     const relayed = (to.posts[k]?.acknowledged ?? 0) - (from.posts[k]?.acknowledged ?? 0);
     if (relayed <= 0) return;
     const ms = cpuMsPer1k(from, to, g.name, relayed);
     gatewayResults[g.mode] = { ...gatewayResults[g.mode], [key]: ms };
-    summary.push(`${String(offered)} msg/s offered: ${g.name} ${ms.toFixed(1)} CPU ms per 1000 messages stored`);
+    summary.push(`${during}: ${g.name} ${ms.toFixed(1)} CPU ms per 1000 messages stored`);
   });
 }
 
@@ -237,15 +244,16 @@ const summary: string[] = [];
 const result: Record<string, number> = {};
 /** Per mode, each gateway's figures. */
 const gatewayResults: Partial<Record<Mode, Record<string, number>>> = {};
-for (const rate of RATES) {
+const phases = [...(WARMUP_S > 0 ? [{ rate: RATES[0] ?? 1, seconds: WARMUP_S, warmUp: true }] : []), ...RATES.map((rate) => ({ rate, seconds: SECONDS, warmUp: false }))];
+for (const { rate, seconds, warmUp } of phases) {
   const offered = NODES * rate;
-  console.log(`[ingest] phase: ${String(NODES)} nodes × ${String(rate)} Hz = ${String(offered)} msg/s offered, ${String(SECONDS)} s`);
+  console.log(`[ingest] ${warmUp ? "warm-up" : "phase"}: ${String(NODES)} nodes × ${String(rate)} Hz = ${String(offered)} msg/s offered, ${String(seconds)} s`);
   const sentAtStart = sent;
   const storedAtStart = (await stored()).stored;
   const rates: number[] = [];
   let last = read();
   let sustainedFrom: Reading | undefined; // the first window includes the ramp-up
-  await publishAt(rate, SECONDS, () => {
+  await publishAt(rate, seconds, () => {
     const now = read();
     const { rate: accepted, line } = describeWindow(last, now);
     rates.push(accepted);
@@ -253,10 +261,11 @@ for (const rate of RATES) {
     sustainedFrom ??= now;
     last = now;
   });
-  if (sustainedFrom) recordCpu(sustainedFrom, last, offered);
+  if (sustainedFrom) recordCpu(sustainedFrom, last, offered, warmUp);
   const phaseSent = sent - sentAtStart;
   const drainStart = Date.now();
   while ((await stored()).stored - storedAtStart < phaseSent && Date.now() - drainStart < DRAIN_S * 1000) await sleep(500);
+  if (warmUp) continue;
   const phaseStored = (await stored()).stored - storedAtStart;
   const sustained = rates.slice(1);
   const first = sustained[0] ?? 0;
