@@ -1,6 +1,8 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { RunningAgent } from "../agent/run.js";
 import type { RejectionCounts } from "../mqtt/rejections.js";
+import { gauge } from "./gauge.js";
+import { processMetrics } from "./process-metrics.js";
 
 /** Latency buckets for a loop that should answer in tens of milliseconds, seconds at worst. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -33,10 +35,6 @@ class MirroredCounter<L extends string> {
   }
 }
 
-function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
-  return new Gauge({ name, help, labelNames, registers: [registry] });
-}
-
 /**
  * The agent's Prometheus metrics: mesh health, data plane, the control loop, buffers, rejects,
  * and the process. Everything but the two latency histograms is read from the agent's own state
@@ -45,9 +43,7 @@ function gauge<L extends string>(registry: Registry, name: string, help: string,
 export function agentMetrics(agent: RunningAgent): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ node: agent.config.nodeId, role: agent.config.role });
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_RESOLUTION_MS });
-  // prom-client names these gauges `_total`, which Prometheus reserves for counters (promtool says so).
-  for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(name);
+  processMetrics(registry, EVENT_LOOP_RESOLUTION_MS);
 
   // Registered first: the registry collects in registration order, so this one refreshes the rest
   // from the agent's state before they are read.
@@ -79,7 +75,10 @@ export function agentMetrics(agent: RunningAgent): Registry {
       bufferDropped.set(sample?.buffer?.dropped ?? 0);
       for (const [outcome, n] of Object.entries(agent.executor.stats)) actions.set(n, { outcome });
       for (const [kind, n] of Object.entries(agent.reflexes.taken)) reflexes.set(n, { kind });
-      if (agent.broker) rejections("broker", agent.broker.rejections.counts);
+      if (agent.broker) {
+        brokerClients.set(agent.broker.clients);
+        rejections("broker", agent.broker.rejections.counts);
+      }
       if (agent.bridge) rejections("bridge", agent.bridge.rejections.counts);
       const intake = agent.bridge?.intake;
       if (intake) {
@@ -114,6 +113,7 @@ export function agentMetrics(agent: RunningAgent): Registry {
   const actions = new MirroredCounter(registry, "x0_actions_total", "Signed actions received, by outcome", ["outcome"]);
   const reflexes = new MirroredCounter(registry, "x0_reflexes_total", "Repairs taken locally without the edge, by kind", ["kind"]);
   const rejected = new MirroredCounter(registry, "x0_rejected_messages_total", "MQTT messages refused as invalid, by component and reason", ["component", "reason"]);
+  const brokerClients = gauge(registry, "x0_broker_clients", "MQTT clients connected to the embedded broker (gateways)");
   const edgeQueue = gauge(registry, "x0_edge_queue_items", "Items waiting for the edge (gateways)");
   const edgeDropped = new MirroredCounter(registry, "x0_edge_items_dropped_total", "Items dropped, oldest first, because the edge queue was full (gateways)");
   const edgeRetries = new MirroredCounter(registry, "x0_edge_retries_total", "Failed deliveries to the edge that were retried (gateways)");

@@ -121,6 +121,11 @@ export class EmbeddedBroker {
     return new EmbeddedBroker(aedes, server, port, shared, rejections, secure, taps, intake);
   }
 
+  /** MQTT clients connected now. */
+  get clients(): number {
+    return this.aedes.connectedClients;
+  }
+
   /** A rotated SVID: new handshakes present it; established connections keep theirs. */
   updateSvid(svid: SvidMaterial): void {
     this.secure?.updateSvid(svid);

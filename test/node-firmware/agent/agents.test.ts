@@ -180,6 +180,8 @@ describe("gateway", () => {
     const metrics = await (await fetch(`http://127.0.0.1:${String(gw.metricsPort)}/metrics`)).text();
     expect(metrics).toMatch(/^x0_mape_cycle_duration_seconds_count\{node="gw-1",role="gateway"\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^x0_edge_queue_items\{node="gw-1",role="gateway"\} \d+$/m);
+    const clients = /^x0_broker_clients\{node="gw-1",role="gateway"\} (\d+)$/m.exec(metrics)?.[1];
+    expect(Number(clients)).toBeGreaterThanOrEqual(2); // node-1 and node-2, and the gateway's own client
     expect(metrics).toMatch(/^x0_rejected_messages_total\{component="broker",reason="schema",node="gw-1",role="gateway"\} 0$/m);
     if (hasPromtool) expect(promtoolCheck(metrics)).toEqual({ status: 0, said: "" });
   });
