@@ -18,10 +18,8 @@ export function processMetrics(registry: Registry, eventLoopResolutionMs: number
   const registers = [registry];
   const delay = monitorEventLoopDelay({ resolution: eventLoopResolutionMs });
   delay.enable();
-  const cpuUser = new Counter({ name: "process_cpu_user_seconds_total", help: "Total user CPU time spent in seconds.", registers });
-  const cpuSystem = new Counter({ name: "process_cpu_system_seconds_total", help: "Total system CPU time spent in seconds.", registers });
-  const cpuTotal = new Counter({ name: "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.", registers });
   let lastCpu = { user: 0, system: 0 };
+  // Registered before the gauges it sets: the registry collects in registration order.
   new Gauge({
     name: "process_resident_memory_bytes",
     help: "Resident memory size in bytes.",
@@ -42,6 +40,9 @@ export function processMetrics(registry: Registry, eventLoopResolutionMs: number
       eventLoopDelay(delay, lag);
     },
   });
+  const cpuUser = new Counter({ name: "process_cpu_user_seconds_total", help: "Total user CPU time spent in seconds.", registers });
+  const cpuSystem = new Counter({ name: "process_cpu_system_seconds_total", help: "Total system CPU time spent in seconds.", registers });
+  const cpuTotal = new Counter({ name: "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.", registers });
   const heapTotal = gauge(registry, "nodejs_heap_size_total_bytes", "Process heap size from Node.js in bytes.");
   const heapUsed = gauge(registry, "nodejs_heap_size_used_bytes", "Process heap size used from Node.js in bytes.");
   const external = gauge(registry, "nodejs_external_memory_bytes", "Node.js external memory size in bytes.");
