@@ -20,6 +20,9 @@
  *   minutes, fewer after), a traced gateway has more code to compile, and every gateway's CPU per
  *   message was still falling at five minutes. The warm-up's own figure is shown, not judged; the
  *   two differed less than expected (sampled +9.6 % in the warm-up, +8.3 % after, on one run).
+ *   Read per thread (/proc/<pid>/task), the traced gateway's extra CPU is in its main thread; its
+ *   other threads (V8's compiler and GC helpers, libuv) used about what off's did (160 against 152
+ *   CPU ticks over 130 s, one run).
  * - In both, "control" is off again: off against control is the machine's noise alone, and a
  *   figure whose control strays past the target is one this machine cannot judge: shown, and held
  *   against the verdict ("not shown") only when its estimate is past the target.
