@@ -8,12 +8,11 @@
  */
 import { createServer, connect, type Socket } from "node:net";
 import { Registry, collectDefaultMetrics } from "prom-client";
-import { processMetrics } from "../node-firmware/metrics/process-metrics.js";
+import { EVENT_LOOP_RESOLUTION_MS, processMetrics } from "../node-firmware/metrics/process-metrics.js";
 
 const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 1000);
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 300);
 const COLD = Number(process.env.BENCH_COLD ?? 20);
-const EVENT_LOOP_RESOLUTION_MS = 100;
 
 async function openSockets(count: number): Promise<{ close(): void }> {
   const accepted: Socket[] = [];
@@ -40,7 +39,7 @@ const sockets = await openSockets(SOCKETS);
 const defaults = new Registry();
 collectDefaultMetrics({ register: defaults, eventLoopMonitoringPrecision: EVENT_LOOP_RESOLUTION_MS });
 const own = new Registry();
-processMetrics(own, EVENT_LOOP_RESOLUTION_MS);
+processMetrics(own);
 const cpu = { defaults: [] as number[], own: [] as number[] };
 for (let i = 0; i < SCRAPES; i++) {
   cpu.defaults.push(await scrapeCpuUs(defaults));

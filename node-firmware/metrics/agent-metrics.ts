@@ -1,39 +1,11 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Gauge, Histogram, Registry } from "prom-client";
 import type { RunningAgent } from "../agent/run.js";
 import type { RejectionCounts } from "../mqtt/rejections.js";
-import { gauge } from "./gauge.js";
+import { MirroredCounter, gauge } from "./families.js";
 import { processMetrics } from "./process-metrics.js";
 
 /** Latency buckets for a loop that should answer in tens of milliseconds, seconds at worst. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
-/**
- * How often the event-loop delay monitor behind `nodejs_eventloop_lag_*` wakes the loop.
- * prom-client's 10 ms cost a gateway relaying 250 msg/s about 5 % more CPU per message
- * (bench:ingest, gateways side by side); at 100 ms the cost was lost in the noise. A stall
- * longer than that always shows; a shorter one shows when it holds up a wake-up.
- */
-const EVENT_LOOP_RESOLUTION_MS = 100;
-
-/**
- * A Counter that mirrors a cumulative count kept elsewhere (an agent's stats): each scrape adds
- * what it grew by. A count that went backwards (its source restarted) adds nothing until it grows again.
- */
-class MirroredCounter<L extends string> {
-  private readonly last = new Map<string, number>();
-  readonly counter: Counter<L>;
-
-  constructor(registry: Registry, name: string, help: string, labelNames: readonly L[] = []) {
-    this.counter = new Counter({ name, help, labelNames, registers: [registry] });
-  }
-
-  set(value: number, labels: Partial<Record<L, string>> = {}): void {
-    const key = JSON.stringify(labels);
-    const grown = value - (this.last.get(key) ?? 0);
-    this.last.set(key, value);
-    this.counter.inc(labels, Math.max(0, grown)); // 0 too: the series exists from the first scrape
-  }
-}
 
 /**
  * The agent's Prometheus metrics: mesh health, data plane, the control loop, buffers, rejects,
@@ -43,7 +15,7 @@ class MirroredCounter<L extends string> {
 export function agentMetrics(agent: RunningAgent): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ node: agent.config.nodeId, role: agent.config.role });
-  processMetrics(registry, EVENT_LOOP_RESOLUTION_MS);
+  processMetrics(registry);
 
   // Registered first: the registry collects in registration order, so this one refreshes the rest
   // from the agent's state before they are read.
