@@ -85,10 +85,7 @@ export class NodeAgent {
     if (this.buffer && (!this.client.connected || this.draining || this.buffer.size > 0)) {
       monitor.setAttribute("x0.telemetry.buffered", true);
       monitor.end();
-      this.buffer.push(sample).then(
-        () => this.drain(),
-        (error: unknown) => { this.log.error("telemetry buffer write failed", { error: errorText(error) }); },
-      );
+      this.keep(sample);
       return;
     }
     if (!this.client.connected) {
@@ -109,12 +106,24 @@ export class NodeAgent {
       if (error) {
         this.stats.publishErrors++;
         this.log.warn("telemetry publish failed", { error: errorText(error), seq: sample.seq });
+        // mqtt.js fails, rather than keeps, a publish made while it resent its store after a
+        // reconnect when the connection drops again (mqttjs/MQTT.js#2015): buffered, it goes
+        // again in order; if the broker did take it, the edge drops the copy as a duplicate.
+        if (!refusedByBroker(error)) this.keep(sample);
       } else {
         this.stats.published++;
       }
       endSpan(publish, error);
       endSpan(monitor, error);
     });
+  }
+
+  /** Buffers a sample for the replay; while the buffer holds anything, later samples queue behind it. */
+  private keep(sample: NodeTelemetry): void {
+    this.buffer?.push(sample).then(
+      () => this.drain(),
+      (error: unknown) => { this.log.error("telemetry buffer write failed", { error: errorText(error) }); },
+    );
   }
 
   /**
@@ -178,4 +187,9 @@ export class NodeAgent {
       if (error) this.log.warn("status publish failed", { error: errorText(error), state });
     });
   }
+}
+
+/** A PUBACK with a failure reason code (mqtt.js gives its error the code): sending it again would be refused again. */
+function refusedByBroker(error: Error): boolean {
+  return typeof (error as Error & { code?: unknown }).code === "number";
 }

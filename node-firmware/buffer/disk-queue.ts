@@ -35,6 +35,8 @@ export class DiskQueue<T> {
    */
   private readonly parsed = new Map<number, T[]>();
   readonly stats: DiskQueueStats = { queued: 0, dropped: 0 };
+  /** The last push: the next one starts after it, so overlapping pushes land in the order they were made. */
+  private appending: Promise<void> = Promise.resolve();
 
   private constructor(private readonly options: DiskQueueOptions) {
     this.perSegment = options.itemsPerSegment ?? 256;
@@ -62,8 +64,14 @@ export class DiskQueue<T> {
     return this.pushAll([item]);
   }
 
-  /** Appends items in order, one write per segment they land in. */
-  async pushAll(items: readonly T[]): Promise<void> {
+  /** Appends items in order, after every push made before this one, one write per segment they land in. */
+  pushAll(items: readonly T[]): Promise<void> {
+    const appended = this.appending.then(() => this.append(items));
+    this.appending = appended.catch(() => undefined);
+    return appended;
+  }
+
+  private async append(items: readonly T[]): Promise<void> {
     let next = 0;
     while (next < items.length) {
       let tail = this.segments.at(-1);

@@ -113,6 +113,47 @@ describe("node agent during a broker outage", () => {
     expect(replayed.map((t) => t.seq)).toEqual([...replayed.map((t) => t.seq)].sort((x, y) => x - y));
     expect(replayed.some((t) => (t.buffer?.queued ?? 0) > 0)).toBe(true);
   });
+
+  it("keeps a live sample mqtt.js fails when the connection drops while it resends its store (mqttjs/MQTT.js#2015)", async () => {
+    const port = await freePort();
+    const accepted: number[] = [];
+    const brokerOnPort = async (holding: boolean) => {
+      const b = await EmbeddedBroker.start({ host: "127.0.0.1", port }, silentLogger);
+      if (holding) b.pauseIntake(); // no PUBACK: mqtt.js keeps what it sent in its store
+      b.tap((message) => { if (message.channel === "telemetry") accepted.push(message.value.seq); });
+      return b;
+    };
+    const bufferDir = await mkdtemp(join(tmpdir(), "x0-buffer-"));
+    cleanup.push(() => rm(bufferDir, { recursive: true, force: true }));
+    const agent = await run(validateConfig("test", {
+      nodeId: "node-1",
+      role: "node",
+      broker: { url: `mqtt://127.0.0.1:${String(port)}`, keepaliveS: 5, reconnectMs: 100 },
+      telemetry: { intervalMs: 500, bufferDir },
+      mesh: { backend: "simulated", peers },
+    }));
+    const seq = () => agent.node.lastSample?.seq ?? 0;
+    const nextTick = async () => {
+      const now = seq();
+      await waitFor(() => seq() > now, 3000, "the next sample");
+    };
+    let b = await brokerOnPort(false);
+    await waitFor(() => accepted.length >= 2, 5000, "first samples");
+    b.pauseIntake();
+    await nextTick(); // sent, never acknowledged
+    await b.close();
+    b = await brokerOnPort(true); // the reconnect resends that sample first, and it is held again…
+    await waitFor(() => b.clients === 1, 1000, "the reconnect, before the next sample");
+    await nextTick(); // …so mqtt.js queues this live sample behind the resend
+    const lost = seq();
+    await b.close(); // the connection drops with it still queued: mqtt.js fails it
+    await waitFor(() => agent.node.stats.publishErrors === 1, 3000, "the failed live publish");
+    b = await brokerOnPort(false);
+    cleanup.push(() => b.close());
+    await waitFor(() => accepted.includes(lost + 2), 5000, "replay and live samples after the outage");
+    const seqs = [...new Set(accepted)].sort((x, y) => x - y);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => (seqs[0] ?? 0) + i));
+  });
 });
 
 describe("gateway", () => {

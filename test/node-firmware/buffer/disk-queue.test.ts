@@ -34,6 +34,16 @@ describe("DiskQueue", () => {
     expect((await reopened.peek(10)).items).toEqual([42]);
   });
 
+  it("keeps the order pushes were made in when they overlap, on disk and in memory", async () => {
+    const d = await dir();
+    const q = await DiskQueue.open<string>({ dir: d, maxItems: 1000, itemsPerSegment: 4 });
+    const items = Array.from({ length: 40 }, (_, i) => `${String(i)}:${"x".repeat((i * 7919) % 5000)}`);
+    await Promise.all(items.map((item) => q.push(item)));
+    expect((await q.peek(100)).items).toEqual(items);
+    const reopened = await DiskQueue.open<string>({ dir: d, maxItems: 1000, itemsPerSegment: 4 });
+    expect((await reopened.peek(100)).items).toEqual(items);
+  });
+
   it("drops the oldest past the bound and counts every item lost", async () => {
     const q = await DiskQueue.open<number>({ dir: await dir(), maxItems: 8, itemsPerSegment: 4 });
     for (let i = 0; i < 20; i++) await q.push(i);
