@@ -15,6 +15,7 @@
  * BENCH_GATEWAY_CPU=n runs broker+gateway on CPU n only (taskset), as on a mesh, where the gateway
  * is a router of its own: its CPU per message then does not depend on what workerd and the load
  * generator do on the same core (run this process elsewhere, e.g. `taskset -c 0`).
+ * BENCH_GATEWAY_PROFILE=<dir> has each gateway write a CPU profile there (see bench:profile-share).
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -106,6 +107,12 @@ const adminBearer = await adminToken(admin.credential, api);
 const gatewayPorts = await freePortRange(2 * modes.length);
 let stopping = false;
 
+/** With BENCH_GATEWAY_PROFILE=<dir>, a gateway writes its V8 CPU profile there as it stops (see bench:profile-share). */
+const profileFlags = (id: string): string[] => {
+  const dir = process.env.BENCH_GATEWAY_PROFILE;
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${id}.cpuprofile`] : [];
+};
+
 /** One gateway (embedded broker + bridge, its own process) observing as `mode` says. */
 async function startGateway(mode: Mode, k: number) {
   const id = `gw-${mode}`;
@@ -125,7 +132,7 @@ async function startGateway(mode: Mode, k: number) {
       ...agentSections(observability, metricsPort),
     }),
   );
-  const [command = "", ...args] = onCpus(process.env.BENCH_GATEWAY_CPU, [process.execPath, "--max-semi-space-size=16", join(ROOT, "dist", "node-firmware", "cli.js"), "--config", configFile]);
+  const [command = "", ...args] = onCpus(process.env.BENCH_GATEWAY_CPU, [process.execPath, "--max-semi-space-size=16", ...profileFlags(id), join(ROOT, "dist", "node-firmware", "cli.js"), "--config", configFile]);
   const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
   child.once("exit", (code, signal) => {
     if (stopping) return;
