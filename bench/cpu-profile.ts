@@ -60,7 +60,7 @@ export function groupShares(profile: CpuProfile, groups: readonly CodeGroup[], s
     const group = groupOfNode.get(id);
     if (group !== undefined) totals[group] = (totals[group] ?? 0) + delta;
   });
-  const seconds = Math.max(0, (profile.endTime - Math.max(from, profile.startTime)) / 1e6);
+  const seconds = Math.max(0, (profile.endTime - from) / 1e6);
   const perSecond = (us: number) => (seconds > 0 ? us / 1000 / seconds : 0);
   return { seconds, busyMsPerS: perSecond(busy), groups: Object.fromEntries(Object.entries(totals).map(([name, us]) => [name, perSecond(us)])) };
 }

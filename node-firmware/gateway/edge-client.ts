@@ -55,7 +55,7 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private idle: (() => void)[] = [];
-  /** Appends go one after another, so items reach the queue in the order they were handed over. */
+  /** The newest append to the queue (which keeps appends in order), for `drained()`. */
   private appending: Promise<void> = Promise.resolve();
   private appendingItems = 0;
 
@@ -81,8 +81,8 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
 
   enqueue(items: BatchItem[]): void {
     this.appendingItems += items.length;
-    this.appending = this.appending
-      .then(() => this.queue.pushAll(items))
+    this.appending = this.queue
+      .pushAll(items)
       .finally(() => { this.appendingItems -= items.length; })
       .then(
         () => {
