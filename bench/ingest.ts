@@ -32,6 +32,7 @@ import { createJoinToken, ensureCa, ensureLocalAdmin } from "../stack/provision.
 import { startLocalWorker } from "../stack/worker.js";
 import { readWranglerToml } from "../stack/wrangler-config.js";
 import { agentSections, controlPlaneVars, messageTraceProperties, modesFromEnv, observabilityOf, onCpus, reportResult, scrapeEvery, type Mode } from "./observe.js";
+import { tickOrder } from "./tick-order.js";
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
 const RATES = (process.env.BENCH_RATES ?? "1,10").split(",").map(Number);
@@ -176,7 +177,7 @@ function sample(i: number, now: number): string {
 
 let sent = 0;
 let publishErrors = 0;
-/** Every node publishes `rate` times a second, spread evenly over the second. */
+/** Every node publishes `rate` times a second, spread evenly over the second, each tick's nodes in the order tickOrder gives. */
 async function publishAt(rate: number, seconds: number, onWindow: () => void): Promise<void> {
   const tickMs = 10;
   const perTick = (NODES * rate * tickMs) / 1000;
@@ -187,13 +188,15 @@ async function publishAt(rate: number, seconds: number, onWindow: () => void): P
   while (Date.now() < end) {
     const started = Date.now();
     due += perTick;
-    for (; due >= 1; due--) {
-      const i = next++ % NODES;
+    const count = Math.floor(due);
+    due -= count;
+    for (const i of tickOrder(next, count, NODES)) {
       const tracing = gatewayOf(i).observability.tracing;
       const trace = tracing ? messageTraceProperties(tracing.sampleRatio) : {};
       clients[i]?.publish(topics.telemetry(ids[i] as string), sample(i, started), { qos: 1, ...trace }, (error) => { if (error) publishErrors++; });
       sent++;
     }
+    next += count;
     if (Date.now() >= nextWindow) {
       nextWindow += WINDOW_S * 1000;
       onWindow();
@@ -246,7 +249,7 @@ function recordCpu(from: Reading, to: Reading, offered: number, warmUp: boolean)
   });
 }
 
-const stopScraping = scrapeEvery(() => gateways.filter((g) => g.observability.on).map((g) => g.metricsUrl));
+const stopScraping = scrapeEvery(() => gateways.filter((g) => g.observability.metrics).map((g) => g.metricsUrl));
 const summary: string[] = [];
 const result: Record<string, number> = {};
 /** Per mode, each gateway's figures. */

@@ -3,8 +3,9 @@
  * names the mode: `off`; `all`, where the agents serve /metrics (scraped every BENCH_SCRAPE_S
  * seconds, default 5) and every process traces every cycle to the OTLP endpoint in
  * BENCH_OTLP_ENDPOINT; `sampled`, the same with new traces sampled at BENCH_SAMPLED_RATIO
- * (default 0.1); `control`, off again. bench:loop takes a comma-separated list and runs one loop
- * per mode side by side.
+ * (default 0.1); `control`, off again; `metrics` and `traced`, sampled's two halves apart (its
+ * /metrics alone, its tracing alone), to split what sampled costs. bench:loop takes a
+ * comma-separated list and runs one loop per mode side by side.
  */
 import { randomBytes } from "node:crypto";
 import { formatTraceparent } from "../protocol/index.js";
@@ -13,11 +14,13 @@ import type { TracingConfig } from "../node-firmware/tracing/tracing.js";
 import { workerTracingVars } from "../stack/stack.js";
 
 export const MODES = ["off", "all", "sampled"] as const;
+const HALVES = ["metrics", "traced"] as const;
 /** `control` is `off` again: two identical loops side by side show what the machine's noise alone does. */
-export type Mode = (typeof MODES)[number] | "control";
+export type Mode = (typeof MODES)[number] | (typeof HALVES)[number] | "control";
 
 export interface Observability {
-  on: boolean;
+  /** The agents serve /metrics, and the benchmark scrapes it. */
+  metrics: boolean;
   tracing?: TracingConfig;
 }
 
@@ -26,26 +29,30 @@ export const SAMPLED_RATIO = Number(process.env.BENCH_SAMPLED_RATIO ?? 0.1);
 /** The modes BENCH_OBSERVE names (default: off). */
 export function modesFromEnv(): Mode[] {
   const names = (process.env.BENCH_OBSERVE ?? "off").split(",");
-  const known: readonly string[] = [...MODES, "control"];
+  const known: readonly string[] = [...MODES, ...HALVES, "control"];
   const unknown = names.filter((name) => !known.includes(name));
   if (unknown.length > 0) throw new Error(`BENCH_OBSERVE takes ${known.join(", ")} (comma-separated for bench:loop), not ${unknown.join(", ")}`);
   return names as Mode[];
 }
 
 export function observabilityOf(mode: Mode): Observability {
-  if (mode === "off" || mode === "control") return { on: false };
+  if (mode === "off" || mode === "control") return { metrics: false };
+  if (mode === "metrics") return { metrics: true };
   const endpoint = process.env.BENCH_OTLP_ENDPOINT;
   if (!endpoint) throw new Error(`BENCH_OBSERVE=${mode} needs BENCH_OTLP_ENDPOINT (an OTLP/HTTP traces endpoint)`);
   const sampleRatio = mode === "all" ? 1 : SAMPLED_RATIO;
   if (!(sampleRatio >= 0 && sampleRatio <= 1)) throw new Error("BENCH_SAMPLED_RATIO must be from 0 to 1");
-  return { on: true, tracing: { endpoint, sampleRatio } };
+  return { metrics: mode !== "traced", tracing: { endpoint, sampleRatio } };
 }
 
 /** The control plane's vars for it: its request counters are always on; tracing is what changes. */
 export const controlPlaneVars = (o: Observability): Record<string, string> => (o.tracing ? workerTracingVars(o.tracing) : {});
 
 /** The agent config sections for it. */
-export const agentSections = (o: Observability, metricsPort = 0) => (o.on && o.tracing ? { metrics: { host: "127.0.0.1", port: metricsPort }, tracing: o.tracing } : {});
+export const agentSections = (o: Observability, metricsPort = 0) => ({
+  ...(o.metrics ? { metrics: { host: "127.0.0.1", port: metricsPort } } : {}),
+  ...(o.tracing ? { tracing: o.tracing } : {}),
+});
 
 /** Seconds between scrapes of the agents' /metrics (Prometheus' default is 15 s; 5 is a busy setup). */
 export const SCRAPE_INTERVAL_MS = Number(process.env.BENCH_SCRAPE_S ?? 5) * 1000;
