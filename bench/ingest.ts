@@ -7,9 +7,9 @@
  *   npm run bench:ingest                       (1000 connections; 1 Hz then 10 Hz, 60 s each)
  *   BENCH_NODES=1000 BENCH_RATES=1,10 BENCH_SECONDS=60 BENCH_DRAIN_S=60 BENCH_WARMUP_S=0 npm run bench:ingest
  * Must: 1000 nodes at 1 Hz. Target: 10,000 messages/s from ≥ 1000 connections on this machine.
- * With BENCH_OBSERVE=all, sampled or metrics (see observe.ts) the gateway's metrics are scraped;
- * with all, sampled or traced the messages of sampled traces carry a traceparent, which the
- * gateway and the Worker continue.
+ * With BENCH_OBSERVE=all, sampled, rare or metrics (see observe.ts) the gateway's metrics are
+ * scraped; with all, sampled, rare or traced the messages of sampled traces carry a traceparent,
+ * which the gateway and the Worker continue.
  * BENCH_OBSERVE=off,sampled,… runs one gateway per mode side by side, the nodes dealt out among
  * them in turn, so that a slow spell of the machine falls on every gateway alike; the Worker
  * then traces as the first tracing mode says, and only the gateways' figures are per mode.

@@ -4,8 +4,9 @@
  * seconds, default 5) and every process traces every cycle to the OTLP endpoint in
  * BENCH_OTLP_ENDPOINT; `sampled`, the same with new traces sampled at BENCH_SAMPLED_RATIO
  * (default 0.1); `control`, off again; `metrics` and `traced`, sampled's two halves apart (its
- * /metrics alone, its tracing alone), to split what sampled costs. bench:loop takes a
- * comma-separated list and runs one loop per mode side by side.
+ * /metrics alone, its tracing alone), to split what sampled costs; `rare`, sampled with a tenth
+ * of its ratio, to see what the number of traces costs. bench:loop takes a comma-separated list
+ * and runs one loop per mode side by side.
  */
 import { randomBytes } from "node:crypto";
 import { formatTraceparent } from "../protocol/index.js";
@@ -14,9 +15,10 @@ import type { TracingConfig } from "../node-firmware/tracing/tracing.js";
 import { workerTracingVars } from "../stack/stack.js";
 
 export const MODES = ["off", "all", "sampled"] as const;
-const HALVES = ["metrics", "traced"] as const;
+/** Modes that take sampled apart. */
+const PARTS = ["metrics", "traced", "rare"] as const;
 /** `control` is `off` again: two identical loops side by side show what the machine's noise alone does. */
-export type Mode = (typeof MODES)[number] | (typeof HALVES)[number] | "control";
+export type Mode = (typeof MODES)[number] | (typeof PARTS)[number] | "control";
 
 export interface Observability {
   /** The agents serve /metrics, and the benchmark scrapes it. */
@@ -29,7 +31,7 @@ export const SAMPLED_RATIO = Number(process.env.BENCH_SAMPLED_RATIO ?? 0.1);
 /** The modes BENCH_OBSERVE names (default: off). */
 export function modesFromEnv(): Mode[] {
   const names = (process.env.BENCH_OBSERVE ?? "off").split(",");
-  const known: readonly string[] = [...MODES, ...HALVES, "control"];
+  const known: readonly string[] = [...MODES, ...PARTS, "control"];
   const unknown = names.filter((name) => !known.includes(name));
   if (unknown.length > 0) throw new Error(`BENCH_OBSERVE takes ${known.join(", ")} (comma-separated for bench:loop), not ${unknown.join(", ")}`);
   return names as Mode[];
@@ -40,7 +42,7 @@ export function observabilityOf(mode: Mode): Observability {
   if (mode === "metrics") return { metrics: true };
   const endpoint = process.env.BENCH_OTLP_ENDPOINT;
   if (!endpoint) throw new Error(`BENCH_OBSERVE=${mode} needs BENCH_OTLP_ENDPOINT (an OTLP/HTTP traces endpoint)`);
-  const sampleRatio = mode === "all" ? 1 : SAMPLED_RATIO;
+  const sampleRatio = mode === "all" ? 1 : mode === "rare" ? SAMPLED_RATIO / 10 : SAMPLED_RATIO;
   if (!(sampleRatio >= 0 && sampleRatio <= 1)) throw new Error("BENCH_SAMPLED_RATIO must be from 0 to 1");
   return { metrics: mode !== "traced", tracing: { endpoint, sampleRatio } };
 }
