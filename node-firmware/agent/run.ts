@@ -126,7 +126,7 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
   const mesh = new SimulatedMesh(config.nodeId, config.mesh.peers, config.mesh.seed, config.mesh.neighbors);
   const dataplane = await openDataPlane(config, mesh.neighborIds, log.child({ component: "dataplane" }));
   const actions = routeActions(mesh, dataplane);
-  const edge = config.gateway && edgeQueueDir ? await EdgeClient.open(config.nodeId, config.gateway, edgeQueueDir, log.child({ component: "edge" }), credentials, tracer) : undefined;
+  const edge = config.gateway && edgeQueueDir ? await EdgeClient.open(config.nodeId, config.gateway, edgeQueueDir, log.child({ component: "edge" }), credentials, tracing.traceRequest) : undefined;
   // From here to the end of setup nothing may await: every `connect` listener must be in place
   // before the client can connect, or it misses the first connection.
   const client = connectMqtt(connected, svid ? clientTlsOptions(svid, serverPolicy()) : undefined);

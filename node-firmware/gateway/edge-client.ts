@@ -1,11 +1,10 @@
 import { EventEmitter } from "node:events";
-import { SpanKind, type Span, type Tracer } from "@opentelemetry/api";
 import { CycleResponse, PROBLEM_CONTENT_TYPE, TRACEPARENT, type BatchItem, type TelemetryBatch } from "../../protocol/index.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { DiskQueue } from "../buffer/disk-queue.js";
 import { errorText, type Logger } from "../log.js";
-import { linksTo, traceparentOf } from "../tracing/propagation.js";
-import { endSpan, untraced } from "../tracing/tracing.js";
+import { linksTo } from "../tracing/propagation.js";
+import { untracedRequests, type RequestSpan, type RequestTracer } from "../tracing/request.js";
 
 export interface EdgeStats {
   batchesSent: number;
@@ -65,15 +64,15 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
     private readonly queue: DiskQueue<BatchItem>,
     private readonly log: Logger,
     private readonly credentials?: Credentials,
-    private readonly tracer: Tracer = untraced.tracer,
+    private readonly traceRequest: RequestTracer = untracedRequests,
   ) {
     super();
   }
 
   /** The gateway's queue lives in `dir`: what the edge has not acknowledged survives an outage and a restart. */
-  static async open(gatewayId: string, config: GatewayConfig, dir: string, log: Logger, credentials?: Credentials, tracer?: Tracer): Promise<EdgeClient> {
+  static async open(gatewayId: string, config: GatewayConfig, dir: string, log: Logger, credentials?: Credentials, traceRequest?: RequestTracer): Promise<EdgeClient> {
     const queue = await DiskQueue.open<BatchItem>({ dir, maxItems: config.maxQueuedItems, itemsPerSegment: Math.min(config.batch.maxItems, 1000) });
-    const client = new EdgeClient(gatewayId, config, queue, log, credentials, tracer);
+    const client = new EdgeClient(gatewayId, config, queue, log, credentials, traceRequest);
     if (queue.size > 0) log.info("resuming the queue left by the last run", { items: queue.size });
     void client.pump();
     return client;
@@ -154,23 +153,23 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
   /** One attempt, traced as an HTTP client span linked to the traces of the items it carries. */
   private async send(items: BatchItem[]): Promise<void> {
     const url = new URL(CYCLE_PATH, this.config.edgeUrl);
-    const span = this.tracer.startSpan(`POST ${CYCLE_PATH}`, {
-      kind: SpanKind.CLIENT,
+    const span = this.traceRequest({
+      name: `POST ${CYCLE_PATH}`,
       attributes: { "http.request.method": "POST", "url.full": url.href, "x0.batch.items": items.length },
-      links: linksTo(items.map((item) => item.traceparent), MAX_LINKS),
+      links: () => linksTo(items.map((item) => item.traceparent), MAX_LINKS),
     });
     try {
       await this.post(url, items, span);
-      endSpan(span);
+      span.end();
     } catch (error) {
-      endSpan(span, error);
+      span.end(error);
       throw error;
     }
   }
 
-  private async post(url: URL, items: BatchItem[], span: Span): Promise<void> {
+  private async post(url: URL, items: BatchItem[], span: RequestSpan): Promise<void> {
     const batch: TelemetryBatch = { gatewayId: this.gatewayId, sentAt: Date.now(), items };
-    const traceparent = traceparentOf(span);
+    const { traceparent } = span;
     let response: Response;
     const startedAt = performance.now();
     try {
@@ -184,7 +183,7 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
     } catch (error) {
       throw new RetriableError(errorText(error));
     }
-    span.setAttribute("http.response.status_code", response.status);
+    span.answered(response.status);
     const text = await response.text().catch(() => "");
     if (response.ok) {
       this.emit("cycle", (performance.now() - startedAt) / 1000);

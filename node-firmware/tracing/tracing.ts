@@ -12,6 +12,7 @@ import {
 import { RELEASE, type Role } from "../../protocol/index.js";
 import { errorText } from "../log.js";
 import { passOn, passageRecorder, type PassageRecorder } from "./passage.js";
+import { requestTracer, untracedRequests, type RequestTracer } from "./request.js";
 
 export interface TracingConfig {
   /** OTLP/HTTP traces endpoint of a collector (Jaeger, Zipkin, an OTel Collector), e.g. http://127.0.0.1:4318/v1/traces. */
@@ -25,6 +26,8 @@ export interface Tracing {
   readonly tracer: Tracer;
   /** Records a message passing through as a span of the trace it carries. */
   readonly recordPassage: PassageRecorder;
+  /** Traces an HTTP request the agent sends as a trace of its own. */
+  readonly traceRequest: RequestTracer;
   /** Exports what has ended, then stops. */
   shutdown(): Promise<void>;
 }
@@ -42,6 +45,7 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export const untraced: Tracing = {
   tracer: trace.getTracer(SCOPE),
   recordPassage: passOn,
+  traceRequest: untracedRequests,
   shutdown: () => Promise.resolve(),
 };
 
@@ -52,16 +56,19 @@ export const untraced: Tracing = {
  */
 export function startTracing(identity: { nodeId: string; role: Role }, config: TracingConfig | undefined, exporter?: SpanExporter): Tracing {
   if (!config && !exporter) return untraced;
+  const sampleRatio = config?.sampleRatio ?? 1;
   const resource = resourceFromAttributes({ "service.name": `x0-${identity.role}`, "service.instance.id": identity.nodeId, "service.version": RELEASE });
   const processor = exporter ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: config?.endpoint, timeoutMillis: EXPORT_TIMEOUT_MS }) });
   const provider = new TracerProvider({
     resource,
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config?.sampleRatio ?? 1) }),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio) }),
     spanProcessors: [processor],
   });
+  const sink = { processor, resource, instrumentationScope: { name: SCOPE, version: RELEASE } };
   return {
     tracer: provider.getTracer(SCOPE, RELEASE),
-    recordPassage: passageRecorder(processor, resource, { name: SCOPE, version: RELEASE }),
+    recordPassage: passageRecorder(sink),
+    traceRequest: requestTracer(sink, sampleRatio),
     shutdown: () => Promise.race([provider.shutdown(), delay(SHUTDOWN_BOUND_MS)]),
   };
 }

@@ -7,6 +7,8 @@ export interface FakeEdge {
   batches: TelemetryBatch[];
   /** The Authorization header of each accepted batch. */
   authorizations: string[];
+  /** The traceparent header of each batch, accepted or not (undefined where there was none). */
+  traceparents: (string | undefined)[];
   /** Decides each response; default 200 with an acceptance body. */
   respond: (batch: TelemetryBatch, res: ServerResponse) => void;
   close(): Promise<void>;
@@ -22,11 +24,12 @@ const accept = (batch: TelemetryBatch, res: ServerResponse) => {
  * answers (outages, refusals); it validates bodies with the same protocol schema as the Worker.
  */
 export async function startFakeEdge(): Promise<FakeEdge> {
-  const edge: FakeEdge = { url: "", batches: [], authorizations: [], respond: accept, close: () => Promise.resolve() };
+  const edge: FakeEdge = { url: "", batches: [], authorizations: [], traceparents: [], respond: accept, close: () => Promise.resolve() };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
+      edge.traceparents.push(req.headers.traceparent as string | undefined);
       const parsed = TelemetryBatch.safeParse(JSON.parse(Buffer.concat(chunks).toString()));
       if (!parsed.success) {
         res.writeHead(400, { "content-type": "application/problem+json" }).end(JSON.stringify({ title: "invalid" }));

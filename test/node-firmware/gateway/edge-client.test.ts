@@ -1,7 +1,12 @@
+import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseTraceparent, type BatchItem, type SpanContext } from "../../../protocol/index.js";
 import type { GatewayConfig } from "../../../node-firmware/config/schema.js";
 import { EdgeClient, backoffDelay } from "../../../node-firmware/gateway/edge-client.js";
 import { silentLogger } from "../../../node-firmware/log.js";
+import { remoteContext } from "../../../node-firmware/tracing/propagation.js";
+import { startTracing } from "../../../node-firmware/tracing/tracing.js";
 import { telemetryItem, telemetrySample } from "../../helpers/fixtures.js";
 import { acceptBatch, startFakeEdge, type FakeEdge } from "../../helpers/edge.js";
 import { useTempDirs } from "../../helpers/tmp.js";
@@ -26,6 +31,7 @@ function config(overrides: Partial<GatewayConfig> = {}): GatewayConfig {
   };
 }
 
+const ITEM_TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const items = (from: number, count: number) =>
   Array.from({ length: count }, (_, i) => telemetryItem(telemetrySample("n-1", { seq: from + i })));
 const seqs = () => edge.batches.flatMap((b) => b.items.map((i) => (i.kind === "telemetry" ? i.telemetry.seq : -1)));
@@ -95,6 +101,38 @@ describe("EdgeClient", () => {
     await client.drained();
     expect(seqs()).toEqual([2, 3]);
     expect(client.stats.itemsRefused).toBe(2);
+  });
+
+  it("traces each POST as a client span it carries over traceparent, linked to its items' traces, failed when refused", async () => {
+    edge.respond = (batch, res) => {
+      if (batch.items.length === 1) res.writeHead(400, { "content-type": "application/problem+json" }).end(JSON.stringify({ title: "bad" }));
+      else acceptBatch(batch, res);
+    };
+    const exporter = new InMemorySpanExporter();
+    const tracing = startTracing({ nodeId: "gw-1", role: "gateway" }, undefined, exporter);
+    const client = await EdgeClient.open("gw-1", config(), await dir(), silentLogger, undefined, tracing.traceRequest);
+    const [traced, untracedItem] = items(0, 2) as [BatchItem, BatchItem];
+    traced.traceparent = ITEM_TRACEPARENT;
+    client.enqueue([traced, untracedItem]);
+    client.enqueue(items(2, 1));
+    await client.drained();
+    const [accepted, refused, ...others] = exporter.getFinishedSpans();
+    expect(others).toEqual([]);
+    expect(edge.traceparents.map((t) => parseTraceparent(t ?? ""))).toEqual(
+      [accepted, refused].map((s) => ({ traceId: s?.spanContext().traceId, spanId: s?.spanContext().spanId, sampled: true })),
+    );
+    expect(accepted).toMatchObject({ name: "POST /api/v1/mape/cycle", kind: SpanKind.CLIENT, status: { code: SpanStatusCode.UNSET } });
+    expect(accepted?.attributes).toMatchObject({ "http.request.method": "POST", "x0.batch.items": 2, "http.response.status_code": 200 });
+    expect(accepted?.links.map((l) => l.context)).toEqual([remoteContext(parseTraceparent(ITEM_TRACEPARENT) as SpanContext)]);
+    expect(refused).toMatchObject({ status: { code: SpanStatusCode.ERROR }, attributes: { "x0.batch.items": 1, "http.response.status_code": 400 }, links: [] });
+    await tracing.shutdown();
+  });
+
+  it("sends no traceparent with tracing off", async () => {
+    const client = await EdgeClient.open("gw-1", config(), await dir(), silentLogger);
+    client.enqueue(items(0, 1));
+    await client.drained();
+    expect(edge.traceparents).toEqual([undefined]);
   });
 
   it("bounds the queue: the oldest items go first and are counted", async () => {
