@@ -56,19 +56,19 @@ export const untraced: Tracing = {
  */
 export function startTracing(identity: { nodeId: string; role: Role }, config: TracingConfig | undefined, exporter?: SpanExporter): Tracing {
   if (!config && !exporter) return untraced;
-  const sampleRatio = config?.sampleRatio ?? 1;
+  const rootSampler = new TraceIdRatioBasedSampler(config?.sampleRatio ?? 1);
   const resource = resourceFromAttributes({ "service.name": `x0-${identity.role}`, "service.instance.id": identity.nodeId, "service.version": RELEASE });
   const processor = exporter ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: config?.endpoint, timeoutMillis: EXPORT_TIMEOUT_MS }) });
   const provider = new TracerProvider({
     resource,
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio) }),
+    sampler: new ParentBasedSampler({ root: rootSampler }),
     spanProcessors: [processor],
   });
   const sink = { processor, resource, instrumentationScope: { name: SCOPE, version: RELEASE } };
   return {
     tracer: provider.getTracer(SCOPE, RELEASE),
     recordPassage: passageRecorder(sink),
-    traceRequest: requestTracer(sink, sampleRatio),
+    traceRequest: requestTracer(sink, rootSampler),
     shutdown: () => Promise.race([provider.shutdown(), delay(SHUTDOWN_BOUND_MS)]),
   };
 }
