@@ -77,24 +77,24 @@ async function isFree(port: number): Promise<boolean> {
   return bound;
 }
 
+const handedOut = new Set<number>();
+
 /**
  * `count` consecutive free ports below Linux's ephemeral range (32768+), where no outgoing
- * connection can take one between this check and their use.
+ * connection can take one between this check and their use. A port is handed out once per
+ * process, so two callers that have not bound theirs yet never share one.
  */
 export async function freePortRange(count: number): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * (12_000 - count));
     const ports = Array.from({ length: count }, (_, i) => base + i);
+    if (ports.some((port) => handedOut.has(port))) continue;
+    for (const port of ports) handedOut.add(port);
     if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
+    for (const port of ports) handedOut.delete(port);
   }
   throw new Error(`no ${String(count)} consecutive free ports between 20000 and 32000`);
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  if (typeof address !== "object" || address === null) throw new Error("no port");
-  return address.port;
-}
+/** One free port, chosen as `freePortRange` chooses: outside the range the kernel gives client sockets. */
+export const freePort = (): Promise<number> => freePortRange(1);
