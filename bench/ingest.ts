@@ -17,16 +17,21 @@
  * is a router of its own: its CPU per message then does not depend on what workerd and the load
  * generator do on the same core (run this process elsewhere, e.g. `taskset -c 0`).
  * BENCH_GATEWAY_PROFILE=<dir> has each gateway write a CPU profile there (see bench:profile-share).
+ * BENCH_EDGE=answer has each gateway's proxy answer its batches itself, as the Worker would (the
+ * same CycleResponse, gzipped when asked), instead of passing them to workerd: what the gateways
+ * can relay, past what workerd can store on this machine's other core. Identities still come
+ * from the Worker. "Stored" is then what the proxies acknowledged, and nothing is checked by
+ * sequence in D1.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, request, type IncomingMessage } from "node:http";
+import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
-import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
+import { brotliDecompressSync, gunzipSync, gzipSync, inflateSync } from "node:zlib";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { adminToken } from "../ctl/credential.js";
-import { CycleResponse, RELEASE, topics, type NodeTelemetry } from "../protocol/index.js";
+import { CycleResponse, RELEASE, TelemetryBatch, topics, type NodeTelemetry } from "../protocol/index.js";
 import { packageRoot } from "../node-firmware/package-root.js";
 import { commandLine, cpuSeconds, descendantsOf, freePort, freePortRange, rssBytes } from "../stack/proc.js";
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "../stack/provision.js";
@@ -47,6 +52,8 @@ const WINDOW_S = 10;
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 0);
 /** How long a phase waits for what is still on its way once the load stops. */
 const DRAIN_S = Number(process.env.BENCH_DRAIN_S ?? 60);
+const EDGE = process.env.BENCH_EDGE ?? "worker";
+if (EDGE !== "worker" && EDGE !== "answer") throw new Error(`BENCH_EDGE takes worker or answer, not ${EDGE}`);
 const TD = "x0tta6bl4.mesh";
 const ROOT = packageRoot();
 const modes = modesFromEnv();
@@ -64,6 +71,7 @@ const worker = await startLocalWorker({ root: ROOT, stateDir: state, host: "127.
 const api = worker.url.origin;
 const workerdPid = descendantsOf(process.pid).find((pid) => commandLine(pid).includes("workerd")) as number;
 
+const CYCLE_PATH = "/api/v1/mape/cycle";
 const DECODERS: Record<string, (body: Buffer) => Buffer> = { gzip: gunzipSync, br: brotliDecompressSync, deflate: inflateSync };
 interface Posts { requests: number; failed: number; acknowledged: number; lastAckAt: number }
 
@@ -79,6 +87,27 @@ function countAcknowledged(answer: IncomingMessage, posts: Posts): void {
   });
 }
 
+/** Acknowledges a batch as the Worker does when it stores every item and plans nothing. */
+function answerBatch(req: IncomingMessage, res: ServerResponse, posts: Posts): void {
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
+  req.on("end", () => {
+    posts.requests++;
+    const batch = TelemetryBatch.safeParse(JSON.parse(Buffer.concat(chunks).toString()));
+    if (!batch.success) {
+      posts.failed++;
+      res.writeHead(400).end();
+      return;
+    }
+    const answer: CycleResponse = { accepted: batch.data.items.length, duplicates: 0, actions: [] };
+    const gzip = /\bgzip\b/.test(req.headers["accept-encoding"] ?? "");
+    const body = Buffer.from(JSON.stringify(answer));
+    res.writeHead(200, { "content-type": "application/json", ...(gzip ? { "content-encoding": "gzip" } : {}) }).end(gzip ? gzipSync(body) : body);
+    posts.acknowledged += answer.accepted;
+    posts.lastAckAt = Date.now();
+  });
+}
+
 /**
  * A gateway's way to the Worker, which counts its requests and the samples the Worker
  * acknowledged with the time it did: a rate between two acknowledgements has no error of a batch
@@ -87,10 +116,14 @@ function countAcknowledged(answer: IncomingMessage, posts: Posts): void {
 async function startProxy(): Promise<{ url: string; posts: Posts; close: () => void }> {
   const posts: Posts = { requests: 0, failed: 0, acknowledged: 0, lastAckAt: Date.now() };
   const proxy = createServer((req, res) => {
+    if (EDGE === "answer" && req.url === CYCLE_PATH) {
+      answerBatch(req, res, posts);
+      return;
+    }
     const upstream = request(`${api}${req.url ?? "/"}`, { method: req.method, headers: req.headers }, (answer) => {
       posts.requests++;
       if ((answer.statusCode ?? 500) >= 400) posts.failed++;
-      else if (req.url === "/api/v1/mape/cycle") countAcknowledged(answer, posts);
+      else if (req.url === CYCLE_PATH) countAcknowledged(answer, posts);
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });
@@ -208,6 +241,7 @@ async function publishAt(rate: number, seconds: number, onWindow: () => void): P
 
 const db = await worker.database();
 async function stored(): Promise<{ stored: number; missing: number }> {
+  if (EDGE === "answer") return { stored: total(gateways.map((g) => g.proxy.posts), "acknowledged"), missing: 0 };
   const row = await db.prepare("SELECT coalesce(sum(samples_stored), 0) AS stored, coalesce(sum(samples_missing), 0) AS missing FROM nodes WHERE id LIKE 'load-%'").first<{ stored: number; missing: number }>();
   return row ?? { stored: 0, missing: 0 };
 }
