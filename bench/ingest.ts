@@ -93,7 +93,13 @@ function answerBatch(req: IncomingMessage, res: ServerResponse, posts: Posts): v
   req.on("data", (c: Buffer) => chunks.push(c));
   req.on("end", () => {
     posts.requests++;
-    const batch = TelemetryBatch.safeParse(JSON.parse(Buffer.concat(chunks).toString()));
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.concat(chunks).toString());
+    } catch {
+      json = undefined; // refused below, as the Worker refuses it
+    }
+    const batch = TelemetryBatch.safeParse(json);
     if (!batch.success) {
       posts.failed++;
       res.writeHead(400).end();
