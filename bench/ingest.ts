@@ -32,6 +32,7 @@ import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { adminToken } from "../ctl/credential.js";
 import { CycleResponse, RELEASE, TelemetryBatch, topics, type NodeTelemetry } from "../protocol/index.js";
+import { CYCLE_PATH } from "../node-firmware/gateway/edge-client.js";
 import { packageRoot } from "../node-firmware/package-root.js";
 import { commandLine, cpuSeconds, descendantsOf, freePort, freePortRange, rssBytes } from "../stack/proc.js";
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "../stack/provision.js";
@@ -71,7 +72,6 @@ const worker = await startLocalWorker({ root: ROOT, stateDir: state, host: "127.
 const api = worker.url.origin;
 const workerdPid = descendantsOf(process.pid).find((pid) => commandLine(pid).includes("workerd")) as number;
 
-const CYCLE_PATH = "/api/v1/mape/cycle";
 const DECODERS: Record<string, (body: Buffer) => Buffer> = { gzip: gunzipSync, br: brotliDecompressSync, deflate: inflateSync };
 interface Posts { requests: number; failed: number; acknowledged: number; lastAckAt: number }
 

@@ -179,9 +179,8 @@ async function ingestRuns(sink: Sink, cores: Cores | undefined): Promise<{ units
  * time, a gateway's CPU per message varied by up to 20 % (198 and 239 ms per 1000 minutes apart).
  * The order of the modes turns from run to run.
  */
-async function gatewayRuns(sink: Sink, cores: Cores | undefined, runs: number, load: Record<string, string> = {}): Promise<Unit<IngestResult>[]> {
+async function gatewayRuns(sink: Sink, cores: Cores | undefined, runs: number, what: string, load: Record<string, string> = {}): Promise<Unit<IngestResult>[]> {
   const units: Unit<IngestResult>[] = [];
-  const what = load.BENCH_EDGE ? `at ${load.BENCH_RATES ?? ""} Hz a node, answered by the proxies` : "side by side";
   for (let i = 0; i < runs; i++) {
     const order = [...INGEST_MODES.slice(i % INGEST_MODES.length), ...INGEST_MODES.slice(0, i % INGEST_MODES.length)];
     const { gateways } = await run<IngestOutput>("ingest", { ...ingestEnv(order, sink, cores, GATEWAY_WARMUP_S), ...load }, cores?.rest);
@@ -248,8 +247,8 @@ const loop = await loopRuns(sink);
 const loopSpans = sink.received.spans - loopSpansBefore;
 // Throughput is what is compared: no need to wait for the backlog to drain after each run.
 const ingest = await ingestRuns(sink, cores);
-const sideBySide = await gatewayRuns(sink, cores, GATEWAY_RUNS);
-const atLoad = await gatewayRuns(sink, cores, CAPACITY_RUNS, { BENCH_EDGE: "answer", BENCH_RATES: CAPACITY_RATE });
+const sideBySide = await gatewayRuns(sink, cores, GATEWAY_RUNS, "side by side");
+const atLoad = await gatewayRuns(sink, cores, CAPACITY_RUNS, `at ${CAPACITY_RATE} Hz a node, answered by the proxies`, { BENCH_EDGE: "answer", BENCH_RATES: CAPACITY_RATE });
 await sink.close();
 
 const offered = String(Number(NODES) * Number(INGEST_RATE));

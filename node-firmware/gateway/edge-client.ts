@@ -20,7 +20,8 @@ export interface EdgeStats {
 
 class RetriableError extends Error {}
 
-const CYCLE_PATH = "/api/v1/mape/cycle";
+/** Where a gateway POSTs its batches on the edge. */
+export const CYCLE_PATH = "/api/v1/mape/cycle";
 /** OpenTelemetry SDKs keep 128 links a span by default; a batch links that many of its items' traces. */
 const MAX_LINKS = 128;
 
