@@ -45,6 +45,19 @@ export const SourceReading = z.strictObject({
 });
 export type SourceReading = z.infer<typeof SourceReading>;
 
+/** Packets the data plane has seen since it started, dropped ones included, by what they carry. */
+export const PacketsByProtocol = z.strictObject({
+  ipv4: Counter,
+  ipv6: Counter,
+  /** batman-adv frames (ethertype 0x4305): the mesh's own traffic, always passed. */
+  batadv: Counter,
+  /** ARP and anything else the filter does not parse: passed. */
+  other: Counter,
+  /** Shorter than the header their ethertype announces: passed. */
+  truncated: Counter,
+});
+export type PacketsByProtocol = z.infer<typeof PacketsByProtocol>;
+
 /** Where the node's packet counters come from, and what its filter holds. */
 export const DataPlaneReading = z.strictObject({
   /** `xdp`: eBPF in the kernel; `sysfs`: interface counters only (no per-source view); `simulated`. */
@@ -59,6 +72,8 @@ export const DataPlaneReading = z.strictObject({
   rateLimitedSources: Counter,
   /** Cumulative drops since the data plane started. */
   dropped: z.strictObject({ blocked: Counter, rateLimited: Counter }),
+  /** Absent with `sysfs`: interface counters cannot tell one protocol from another. */
+  packets: PacketsByProtocol.optional(),
 });
 export type DataPlaneReading = z.infer<typeof DataPlaneReading>;
 

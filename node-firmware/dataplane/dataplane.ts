@@ -1,4 +1,4 @@
-import type { DataPlaneReading, InterfaceCounters } from "../../protocol/index.js";
+import type { DataPlaneReading, InterfaceCounters, PacketsByProtocol } from "../../protocol/index.js";
 
 /** Cumulative counters of one traffic source since the data plane started. */
 export interface SourceCounters {
@@ -15,6 +15,8 @@ export interface DataPlaneSnapshot {
   blocked: ReadonlySet<string>;
   rateLimitedSources: number;
   dropped: { blocked: number; rateLimited: number };
+  /** What the filter has seen, by protocol, when it sees every packet (not from interface counters). */
+  packets?: PacketsByProtocol;
   /** The mesh interface's own counters, when the data plane sits on a real interface. */
   interfaceCounters?: InterfaceCounters;
 }

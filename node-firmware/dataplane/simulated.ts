@@ -17,6 +17,8 @@ interface Tally {
   droppedRate: number;
 }
 
+const total = (tallies: readonly (readonly [string, Tally])[], field: keyof Tally) => tallies.reduce((n, [, t]) => n + t[field], 0);
+
 /**
  * A node's packet filter, modelled: each neighbor sends a steady trickle, injected floods add
  * their rate, and the blocklist and token buckets drop what XDP would drop, with the same TTLs.
@@ -47,7 +49,9 @@ export class SimulatedDataPlane implements DataPlane {
       sources: tallies.map(([source, t]) => ({ source, packets: t.packets, bytes: t.bytes, dropped: t.droppedBlocked + t.droppedRate })),
       blocked: new Set(this.blocked.keys()),
       rateLimitedSources: this.limits.size,
-      dropped: { blocked: tallies.reduce((n, [, t]) => n + t.droppedBlocked, 0), rateLimited: tallies.reduce((n, [, t]) => n + t.droppedRate, 0) },
+      dropped: { blocked: total(tallies, "droppedBlocked"), rateLimited: total(tallies, "droppedRate") },
+      // Every modelled source is an IPv4 address.
+      packets: { ipv4: total(tallies, "packets"), ipv6: 0, batadv: 0, other: 0, truncated: 0 },
     });
   }
 

@@ -45,6 +45,7 @@ export async function readDataPlane(dataplane: DataPlane, rates: SourceRates, no
     blocklistSize: snapshot.blocked.size,
     rateLimitedSources: snapshot.rateLimitedSources,
     dropped: snapshot.dropped,
+    ...(snapshot.packets ? { packets: snapshot.packets } : {}),
   };
   return { reading, snapshot };
 }

@@ -98,6 +98,7 @@ export class XdpGuard implements DataPlane {
       blocked: new Set(blocked),
       rateLimitedSources: limited.length,
       dropped: { blocked: counters.droppedBlocked, rateLimited: counters.droppedRate },
+      packets: { ipv4: counters.ipv4, ipv6: counters.ipv6, batadv: counters.batadv, other: counters.other, truncated: counters.truncated },
       interfaceCounters,
     };
   }

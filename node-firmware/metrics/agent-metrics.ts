@@ -1,4 +1,5 @@
 import { Gauge, Histogram, Registry } from "prom-client";
+import type { InterfaceCounters } from "../../protocol/index.js";
 import type { RunningAgent } from "../agent/run.js";
 import type { RejectionCounts } from "../mqtt/rejections.js";
 import { MirroredCounter, gauge } from "./families.js";
@@ -40,6 +41,8 @@ export function agentMetrics(agent: RunningAgent): Registry {
       limited.set(dp?.rateLimitedSources ?? 0);
       dropped.set(dp?.dropped.blocked ?? 0, { reason: "blocked" });
       dropped.set(dp?.dropped.rateLimited ?? 0, { reason: "rate_limited" });
+      for (const [protocol, n] of Object.entries(dp?.packets ?? {})) packets.set(n, { protocol });
+      if (sample) mirrorInterface(sample.counters);
       switches.set(agent.mesh.pathSwitches);
       published.set(agent.node.stats.published);
       publishErrors.set(agent.node.stats.publishErrors);
@@ -77,6 +80,10 @@ export function agentMetrics(agent: RunningAgent): Registry {
   const blocklist = gauge(registry, "x0_dataplane_blocklist_entries", "Sources on the data plane's blocklist");
   const limited = gauge(registry, "x0_dataplane_rate_limited_sources", "Sources under a rate limit");
   const dropped = new MirroredCounter(registry, "x0_dataplane_dropped_packets_total", "Packets the data plane dropped, by reason", ["reason"]);
+  const packets = new MirroredCounter(registry, "x0_dataplane_packets_total", "Packets the data plane saw, dropped ones included, by protocol (XDP and the simulator)", ["protocol"]);
+  const interfacePackets = new MirroredCounter(registry, "x0_mesh_interface_packets_total", "Packets through the mesh interfaces, by direction", ["direction"]);
+  const interfaceBytes = new MirroredCounter(registry, "x0_mesh_interface_bytes_total", "Bytes through the mesh interfaces, by direction", ["direction"]);
+  const interfaceDropped = new MirroredCounter(registry, "x0_mesh_interface_dropped_packets_total", "Packets the mesh interfaces dropped, by direction", ["direction"]);
   const switches = new MirroredCounter(registry, "x0_path_switches_total", "Changes of batman-adv's best next hop to any originator");
   const published = new MirroredCounter(registry, "x0_telemetry_published_total", "Telemetry samples the broker acknowledged");
   const publishErrors = new MirroredCounter(registry, "x0_telemetry_publish_errors_total", "Telemetry publishes that failed");
@@ -93,6 +100,14 @@ export function agentMetrics(agent: RunningAgent): Registry {
   const intakePauses = new MirroredCounter(registry, "x0_gateway_intake_pauses_total", "Times the embedded broker stopped reading its clients for the edge to catch up");
   const intakePausedSeconds = new MirroredCounter(registry, "x0_gateway_intake_paused_seconds_total", "Time the embedded broker spent not reading its clients for the edge to catch up");
 
+  const mirrorInterface = (c: InterfaceCounters) => {
+    interfacePackets.set(c.rxPackets, { direction: "receive" });
+    interfacePackets.set(c.txPackets, { direction: "transmit" });
+    interfaceBytes.set(c.rxBytes, { direction: "receive" });
+    interfaceBytes.set(c.txBytes, { direction: "transmit" });
+    interfaceDropped.set(c.rxDropped, { direction: "receive" });
+    interfaceDropped.set(c.txDropped, { direction: "transmit" });
+  };
   const rejections = (component: string, counts: RejectionCounts) => {
     for (const [reason, n] of Object.entries(counts)) rejected.set(n, { component, reason });
   };

@@ -51,6 +51,7 @@ describe.skipIf(unavailable !== null)(`the mesh lab (namespaces, veths, real age
     expect(sample?.neighbors.map((n) => n.neighbor)).toEqual(["n1", "n3"]);
     // The pings between neighbors are real traffic through XDP.
     expect(sample?.dataplane?.sources.map((s) => s.source)).toEqual(expect.arrayContaining([linkAddresses(0)[0], linkAddresses(1)[1]]));
+    expect(sample?.dataplane?.packets?.ipv4).toBeGreaterThan(0);
   });
 
   it("discovers neighbors over mDNS on each link: node id, SPIFFE ID, firmware", async () => {

@@ -93,6 +93,16 @@ describe.skipIf(unavailable !== null)(`xdp_guard in the kernel${unavailable ? ` 
     expect(await sourceStats("fd00::7")).toMatchObject({ packets: 1 });
   });
 
+  it("reports what it counted by protocol in its snapshot, which telemetry and /metrics carry", async () => {
+    const before = (await guard.snapshot()).packets;
+    await run(frames.ipv6("fd00:0:0:0:0:0:0:8").bytes);
+    await run(frames.batadv().bytes);
+    await run(frames.batadv().bytes);
+    const after = (await guard.snapshot()).packets;
+    expect(before).toBeDefined();
+    expect(after).toEqual({ ...before, ipv6: (before?.ipv6 ?? 0) + 1, batadv: (before?.batadv ?? 0) + 2 });
+  });
+
   it("passes a frame cut anywhere inside a header and counts it as truncated (the kernel refuses frames under 14 bytes)", async () => {
     const cases: Frame[] = [frames.ipv4("10.1.0.3"), frames.ipv4("10.1.0.3", true), frames.ipv6("fd00:0:0:0:0:0:0:3")];
     for (const frame of cases) {
