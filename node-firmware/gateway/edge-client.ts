@@ -6,19 +6,31 @@ import { errorText, type Logger } from "../log.js";
 import { linksTo } from "../tracing/propagation.js";
 import { untracedRequests, type RequestSpan, type RequestTracer } from "../tracing/request.js";
 
+/** Why an attempt failed in a way worth retrying: the edge unreachable or slow, or an HTTP status that may pass. */
+export type EdgeRetryReason = "network" | "timeout" | "http_401" | "http_408" | "http_429" | "http_5xx";
+
 export interface EdgeStats {
   batchesSent: number;
   itemsSent: number;
   duplicatesReported: number;
   /** Failed attempts that will be retried. */
   retries: number;
+  /** The same attempts by reason. */
+  retriesByReason: Partial<Record<EdgeRetryReason, number>>;
   /** Items the edge refused (4xx): dropped, since sending them again cannot succeed. */
   itemsRefused: number;
   /** Items dropped, oldest first, because the queue was full while the edge was unreachable. */
   itemsDroppedOverflow: number;
 }
 
-class RetriableError extends Error {}
+class RetriableError extends Error {
+  constructor(
+    readonly reason: EdgeRetryReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** Where a gateway POSTs its batches on the edge. */
 export const CYCLE_PATH = "/api/v1/mape/cycle";
@@ -45,7 +57,7 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
  */
 /** Emits `actions`, the signed actions a cycle answered with, for delivery to their nodes; and `cycle`, each delivered batch's round trip in seconds. */
 export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"]]; cycle: [number] }> {
-  readonly stats: EdgeStats = { batchesSent: 0, itemsSent: 0, duplicatesReported: 0, retries: 0, itemsRefused: 0, itemsDroppedOverflow: 0 };
+  readonly stats: EdgeStats = { batchesSent: 0, itemsSent: 0, duplicatesReported: 0, retries: 0, retriesByReason: {}, itemsRefused: 0, itemsDroppedOverflow: 0 };
   private sending = false;
   /** Items arrived while a pump was under way: it looks again before it calls the queue drained. */
   private pumpAgain = false;
@@ -134,6 +146,7 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
         this.reachable = false;
         this.sending = false;
         this.stats.retries++;
+        this.stats.retriesByReason[error.reason] = (this.stats.retriesByReason[error.reason] ?? 0) + 1;
         const delay = backoffDelay(this.attempt++, this.config.retry.initialMs, this.config.retry.maxMs);
         this.log.warn("edge unavailable, will retry", { error: error.message, delayMs: delay, queuedItems: this.queue.size });
         this.retryTimer = setTimeout(() => {
@@ -182,7 +195,7 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
         signal: AbortSignal.timeout(this.config.retry.requestTimeoutMs),
       });
     } catch (error) {
-      throw new RetriableError(errorText(error));
+      throw new RetriableError(error instanceof Error && error.name === "TimeoutError" ? "timeout" : "network", errorText(error));
     }
     span.answered(response.status);
     const text = await response.text().catch(() => "");
@@ -202,9 +215,10 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
     const detail = `HTTP ${response.status}${response.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE) ? `: ${text.slice(0, 500)}` : ""}`;
     if (response.status === 401 && this.credentials) {
       this.credentials.invalidate();
-      throw new RetriableError(detail);
+      throw new RetriableError("http_401", detail);
     }
-    if (response.status >= 500 || response.status === 408 || response.status === 429) throw new RetriableError(detail);
+    if (response.status >= 500) throw new RetriableError("http_5xx", detail);
+    if (response.status === 408 || response.status === 429) throw new RetriableError(response.status === 408 ? "http_408" : "http_429", detail);
     throw new Error(detail);
   }
 }

@@ -63,8 +63,9 @@ export function agentMetrics(agent: RunningAgent): Registry {
       }
       if (agent.edge) {
         edgeQueue.set(agent.edge.queued);
-        edgeDropped.set(agent.edge.stats.itemsDroppedOverflow);
-        edgeRetries.set(agent.edge.stats.retries);
+        edgeDropped.set(agent.edge.stats.itemsDroppedOverflow, { reason: "overflow" });
+        edgeDropped.set(agent.edge.stats.itemsRefused, { reason: "refused" });
+        for (const [reason, n] of Object.entries(agent.edge.stats.retriesByReason)) edgeRetries.set(n, { reason });
       }
     },
   });
@@ -94,8 +95,8 @@ export function agentMetrics(agent: RunningAgent): Registry {
   const rejected = new MirroredCounter(registry, "x0_rejected_messages_total", "MQTT messages refused as invalid, by component and reason", ["component", "reason"]);
   const brokerClients = gauge(registry, "x0_broker_clients", "MQTT clients connected to the embedded broker (gateways)");
   const edgeQueue = gauge(registry, "x0_edge_queue_items", "Items waiting for the edge (gateways)");
-  const edgeDropped = new MirroredCounter(registry, "x0_edge_items_dropped_total", "Items dropped, oldest first, because the edge queue was full (gateways)");
-  const edgeRetries = new MirroredCounter(registry, "x0_edge_retries_total", "Failed deliveries to the edge that were retried (gateways)");
+  const edgeDropped = new MirroredCounter(registry, "x0_edge_items_dropped_total", "Items dropped, by reason: overflow (oldest first, the edge queue was full) or refused (the edge answered 4xx, so sending again cannot succeed) (gateways)", ["reason"]);
+  const edgeRetries = new MirroredCounter(registry, "x0_edge_retries_total", "Failed deliveries to the edge that were retried, by reason: network, timeout, http_401, http_408, http_429, http_5xx (gateways)", ["reason"]);
   const intakePaused = gauge(registry, "x0_gateway_intake_paused", "1 while the embedded broker stops reading its clients because the edge is falling behind");
   const intakePauses = new MirroredCounter(registry, "x0_gateway_intake_pauses_total", "Times the embedded broker stopped reading its clients for the edge to catch up");
   const intakePausedSeconds = new MirroredCounter(registry, "x0_gateway_intake_paused_seconds_total", "Time the embedded broker spent not reading its clients for the edge to catch up");

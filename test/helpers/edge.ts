@@ -9,7 +9,7 @@ export interface FakeEdge {
   authorizations: string[];
   /** The traceparent header of each batch, accepted or not (undefined where there was none). */
   traceparents: (string | undefined)[];
-  /** Decides each response; default 200 with an acceptance body. */
+  /** Decides each response; default 200 with an acceptance body. A batch counts as accepted when it answers 200 at once. */
   respond: (batch: TelemetryBatch, res: ServerResponse) => void;
   close(): Promise<void>;
 }
@@ -36,7 +36,7 @@ export async function startFakeEdge(): Promise<FakeEdge> {
         return;
       }
       edge.respond(parsed.data, res);
-      if (res.statusCode === 200) {
+      if (res.headersSent && res.statusCode === 200) {
         edge.batches.push(parsed.data);
         edge.authorizations.push(req.headers.authorization ?? "");
       }

@@ -12,7 +12,7 @@ import { freePort } from "../../helpers/processes.js";
 import { telemetrySample } from "../../helpers/fixtures.js";
 import { TEST_TRUST_DOMAIN } from "../../helpers/pki.js";
 import { startControlPlane, type ControlPlane } from "../../helpers/control-plane.js";
-import { startFakeEdge, type FakeEdge } from "../../helpers/edge.js";
+import { acceptBatch, startFakeEdge, type FakeEdge } from "../../helpers/edge.js";
 import { collect, connectClient, startBroker, waitFor } from "../../helpers/mqtt.js";
 import { hasPromtool, promtoolCheck } from "../../helpers/promtool.js";
 
@@ -224,6 +224,24 @@ describe("gateway", () => {
     const clients = /^x0_broker_clients\{node="gw-1",role="gateway"\} (\d+)$/m.exec(metrics)?.[1];
     expect(Number(clients)).toBeGreaterThanOrEqual(2); // node-1 and node-2, and the gateway's own client
     expect(metrics).toMatch(/^x0_rejected_messages_total\{component="broker",reason="schema",node="gw-1",role="gateway"\} 0$/m);
+    if (hasPromtool) expect(promtoolCheck(metrics)).toEqual({ status: 0, said: "" });
+  });
+
+  it("counts on /metrics why deliveries to the edge were retried and what the edge refused", async () => {
+    const gw = await gateway();
+    const answers = [503, 400];
+    edge.respond = (batch, res) => {
+      const status = answers.shift();
+      if (status === undefined) acceptBatch(batch, res);
+      else res.writeHead(status, { "content-type": "application/problem+json" }).end(JSON.stringify({ title: "no" }));
+    };
+    const accepted = edge.batches.length;
+    await waitFor(() => answers.length === 0 && edge.batches.length > accepted, 8000, "a batch accepted after a 503 and a 400");
+    const metrics = await (await fetch(`http://127.0.0.1:${String(gw.metricsPort)}/metrics`)).text();
+    expect(metrics).toMatch(/^x0_edge_retries_total\{reason="http_5xx",node="gw-1",role="gateway"\} 1$/m);
+    expect(metrics).toMatch(/^x0_edge_items_dropped_total\{reason="refused",node="gw-1",role="gateway"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^x0_edge_items_dropped_total\{reason="overflow",node="gw-1",role="gateway"\} 0$/m);
+    expect(/^x0_edge_items_dropped_total\{reason="refused",.*\} (\d+)$/m.exec(metrics)?.[1]).toBe(String(gw.edge?.stats.itemsRefused));
     if (hasPromtool) expect(promtoolCheck(metrics)).toEqual({ status: 0, said: "" });
   });
 

@@ -59,6 +59,22 @@ describe("EdgeClient", () => {
     await client.drained();
     expect(seqs()).toEqual([0, 1, 2, 3]);
     expect(client.stats.retries).toBe(4);
+    expect(client.stats.retriesByReason).toEqual({ http_5xx: 4 });
+  });
+
+  it("counts each retry by why it failed: throttled, timed out at the edge, or no answer in time", async () => {
+    const answers = [429, 408, 0];
+    edge.respond = (batch, res) => {
+      const status = answers.shift();
+      if (status === undefined) acceptBatch(batch, res);
+      else if (status > 0) res.writeHead(status).end();
+      else setTimeout(() => res.writeHead(503).end(), 1000); // past the request timeout
+    };
+    const client = await EdgeClient.open("gw-1", config({ retry: { initialMs: 10, maxMs: 40, requestTimeoutMs: 300 } }), await dir(), silentLogger);
+    client.enqueue(items(0, 2));
+    await client.drained();
+    expect(seqs()).toEqual([0, 1]);
+    expect(client.stats.retriesByReason).toEqual({ http_429: 1, http_408: 1, timeout: 1 });
   });
 
   it("retries when nothing listens, until the edge comes back", async () => {
@@ -69,6 +85,7 @@ describe("EdgeClient", () => {
     await waitFor(() => client.stats.retries >= 2);
     client.stop();
     expect(client.queued).toBe(2);
+    expect(client.stats.retriesByReason).toEqual({ network: client.stats.retries });
     edge = await startFakeEdge();
   });
 
