@@ -11,9 +11,14 @@ export async function signAction(action: Action, privateKey: Key, kid: string): 
   return { v: 1, payload: base64url(bytes), signature: base64url(signature), kid };
 }
 
+/** Why a signed action was refused, as a stable code (the reason text says more). */
+export type ActionRefusal = "unknown_key" | "not_base64url" | "bad_signature" | "not_json" | "malformed" | "wrong_node" | "expired";
+
 export type OpenedAction =
   | { ok: true; action: Action }
-  | { ok: false; outcome: Extract<ActionOutcome, "rejected" | "expired">; reason: string; action?: Action };
+  | { ok: false; outcome: Extract<ActionOutcome, "rejected" | "expired">; refusal: ActionRefusal; reason: string; action?: Action };
+
+const refused = (refusal: Exclude<ActionRefusal, "expired">, reason: string, action?: Action): OpenedAction => ({ ok: false, outcome: "rejected", refusal, reason, ...(action ? { action } : {}) });
 
 /**
  * Verifies before it parses: an action is only read once its signature checks out against a
@@ -21,27 +26,27 @@ export type OpenedAction =
  */
 export async function openSignedAction(signed: SignedAction, keys: ReadonlyMap<string, Key>, nodeId: string, now: number): Promise<OpenedAction> {
   const key = keys.get(signed.kid);
-  if (!key) return { ok: false, outcome: "rejected", reason: `unknown signing key "${signed.kid.slice(0, 64)}"` };
+  if (!key) return refused("unknown_key", `unknown signing key "${signed.kid.slice(0, 64)}"`);
   let bytes: Uint8Array;
   let signature: Uint8Array;
   try {
     bytes = fromBase64url(signed.payload);
     signature = fromBase64url(signed.signature);
   } catch {
-    return { ok: false, outcome: "rejected", reason: "payload or signature is not base64url" };
+    return refused("not_base64url", "payload or signature is not base64url");
   }
-  if (!(await crypto.subtle.verify(ED25519, key, signature, bytes))) return { ok: false, outcome: "rejected", reason: "signature does not verify" };
+  if (!(await crypto.subtle.verify(ED25519, key, signature, bytes))) return refused("bad_signature", "signature does not verify");
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
-    return { ok: false, outcome: "rejected", reason: "signed payload is not JSON" };
+    return refused("not_json", "signed payload is not JSON");
   }
   const parsed = Action.safeParse(json);
-  if (!parsed.success) return { ok: false, outcome: "rejected", reason: `unknown or malformed action: ${parsed.error.issues[0]?.message ?? "invalid"}` };
+  if (!parsed.success) return refused("malformed", `unknown or malformed action: ${parsed.error.issues[0]?.message ?? "invalid"}`);
   const action = parsed.data;
-  if (action.nodeId !== nodeId) return { ok: false, outcome: "rejected", reason: `addressed to ${action.nodeId}`, action };
-  if (action.expiresAt <= now) return { ok: false, outcome: "expired", reason: `expired ${now - action.expiresAt} ms ago`, action };
+  if (action.nodeId !== nodeId) return refused("wrong_node", `addressed to ${action.nodeId}`, action);
+  if (action.expiresAt <= now) return { ok: false, outcome: "expired", refusal: "expired", reason: `expired ${now - action.expiresAt} ms ago`, action };
   return { ok: true, action };
 }
 

@@ -1,5 +1,16 @@
 import { ROOT_CONTEXT, SpanKind, type Context, type Tracer } from "@opentelemetry/api";
-import { SignedAction, decodePayload, importActionPublicKey, openSignedAction, type ActionKey, type ActionOutcome, type ActionParams, type ActionResult } from "../../protocol/index.js";
+import {
+  SignedAction,
+  decodePayload,
+  importActionPublicKey,
+  openSignedAction,
+  type ActionKey,
+  type ActionOutcome,
+  type ActionParams,
+  type ActionRefusal,
+  type ActionResult,
+  type DecodeReason,
+} from "../../protocol/index.js";
 import { errorText, type Logger } from "../log.js";
 import { messagingAttributes, traceparentOf } from "../tracing/propagation.js";
 import { untraced } from "../tracing/tracing.js";
@@ -10,6 +21,11 @@ export interface ActionBackend {
 }
 
 export type ExecutorStats = Record<ActionOutcome | "duplicates", number>;
+
+/** Why an action message was refused: its envelope (too large, not JSON, malformed) or what opening it found. */
+export type RefusalReason = ActionRefusal | "too_large";
+
+const ENVELOPE_REFUSALS: Record<DecodeReason, RefusalReason> = { "too-large": "too_large", "not-json": "not_json", schema: "malformed" };
 
 const REMEMBERED = 1024;
 
@@ -24,6 +40,8 @@ type Key = Awaited<ReturnType<typeof importActionPublicKey>>;
  */
 export class ActionExecutor {
   readonly stats: ExecutorStats = { applied: 0, rejected: 0, failed: 0, expired: 0, duplicates: 0 };
+  /** The rejected and expired ones by reason. */
+  readonly refusals: Partial<Record<RefusalReason, number>> = {};
   private keys = new Map<string, Key>();
   private readonly done = new Map<string, ActionResult>();
 
@@ -58,9 +76,9 @@ export class ActionExecutor {
 
   private async execute(payload: Uint8Array, now: number): Promise<ActionResult> {
     const decoded = decodePayload(SignedAction, payload);
-    if (!decoded.ok) return this.count(this.result("rejected", now, `${decoded.reason}: ${decoded.detail}`));
+    if (!decoded.ok) return this.refuse(this.result("rejected", now, `${decoded.reason}: ${decoded.detail}`), ENVELOPE_REFUSALS[decoded.reason]);
     const opened = await openSignedAction(decoded.value, this.keys, this.nodeId, now);
-    if (!opened.ok) return this.count(this.result(opened.outcome, now, opened.reason, opened.action));
+    if (!opened.ok) return this.refuse(this.result(opened.outcome, now, opened.reason, opened.action), opened.refusal);
     const { action } = opened;
     const earlier = this.done.get(action.idempotencyKey);
     if (earlier) {
@@ -87,8 +105,13 @@ export class ActionExecutor {
 
   private count(result: ActionResult): ActionResult {
     this.stats[result.outcome]++;
-    if (result.outcome === "rejected" || result.outcome === "expired") this.log.warn("action refused", { outcome: result.outcome, reason: result.reason });
     return result;
+  }
+
+  private refuse(result: ActionResult, refusal: RefusalReason): ActionResult {
+    this.refusals[refusal] = (this.refusals[refusal] ?? 0) + 1;
+    this.log.warn("action refused", { outcome: result.outcome, refusal, reason: result.reason });
+    return this.count(result);
   }
 
   private result(outcome: ActionOutcome, ts: number, reason?: string, action?: { id: string; decisionId: string }): ActionResult {

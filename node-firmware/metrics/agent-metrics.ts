@@ -49,6 +49,7 @@ export function agentMetrics(agent: RunningAgent): Registry {
       bufferItems.set(sample?.buffer?.queued ?? 0);
       bufferDropped.set(sample?.buffer?.dropped ?? 0);
       for (const [outcome, n] of Object.entries(agent.executor.stats)) actions.set(n, { outcome });
+      for (const [reason, n] of Object.entries(agent.executor.refusals)) actionsRefused.set(n, { reason });
       for (const [kind, n] of Object.entries(agent.reflexes.taken)) reflexes.set(n, { kind });
       if (agent.broker) {
         brokerClients.set(agent.broker.clients);
@@ -91,6 +92,7 @@ export function agentMetrics(agent: RunningAgent): Registry {
   const bufferItems = gauge(registry, "x0_telemetry_buffer_items", "Samples waiting in the on-disk buffer for the broker");
   const bufferDropped = new MirroredCounter(registry, "x0_telemetry_buffer_dropped_total", "Samples dropped, oldest first, because the buffer was full");
   const actions = new MirroredCounter(registry, "x0_actions_total", "Signed actions received, by outcome", ["outcome"]);
+  const actionsRefused = new MirroredCounter(registry, "x0_actions_refused_total", "Signed actions rejected or expired, by reason: bad_signature, unknown_key, wrong_node, expired, malformed, not_json, not_base64url, too_large", ["reason"]);
   const reflexes = new MirroredCounter(registry, "x0_reflexes_total", "Repairs taken locally without the edge, by kind", ["kind"]);
   const rejected = new MirroredCounter(registry, "x0_rejected_messages_total", "MQTT messages refused as invalid, by component and reason", ["component", "reason"]);
   const brokerClients = gauge(registry, "x0_broker_clients", "MQTT clients connected to the embedded broker (gateways)");

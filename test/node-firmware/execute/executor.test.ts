@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { base64url, type ActionResult } from "../../../protocol/index.js";
 import { SimulatedDataPlane } from "../../../node-firmware/dataplane/simulated.js";
 import { routeActions } from "../../../node-firmware/execute/backend.js";
-import { ActionExecutor } from "../../../node-firmware/execute/executor.js";
+import { ActionExecutor, type RefusalReason } from "../../../node-firmware/execute/executor.js";
 import { silentLogger } from "../../../node-firmware/log.js";
 import { SimulatedMesh } from "../../../node-firmware/mesh/simulated.js";
 import { action, actionSigner, type TestSigner } from "../../helpers/actions.js";
@@ -71,23 +71,28 @@ describe("ActionExecutor", () => {
     const forged = await other.sign(action("node-1", { kind: "isolate_source", source: "10.0.0.9", ttlSeconds: 60 }));
     const tampered = { ...valid, payload: base64url(Buffer.from(Buffer.from(valid.payload, "base64url").toString().replace("10.0.0.9", "10.0.0.1"))) };
     const unknownKind = await signer.sign({ ...action("node-1", { kind: "retry_probe", neighbor: "node-2" }), params: { kind: "format_disk" } as never });
-    const cases: [string, Buffer, RegExp][] = [
-      ["garbage", Buffer.from("{{{"), /not-json/],
-      ["huge", Buffer.alloc(70_000, 0x20), /too-large/],
-      ["unsigned", bytes({ v: 1, payload: valid.payload }), /schema/],
-      ["unknown key", bytes({ ...forged }), /unknown signing key/],
-      ["forged", bytes({ ...forged, kid: signer.key.kid }), /signature does not verify/],
-      ["tampered", bytes(tampered), /signature does not verify/],
-      ["other node", bytes(await signer.sign(action("node-2", { kind: "retry_probe", neighbor: "node-1" }))), /addressed to node-2/],
-      ["unknown kind", bytes(unknownKind), /unknown or malformed action/],
+    const notBase64url = { ...valid, payload: "A" }; // one character: no base64 decodes it
+    const cases: [string, Buffer, RegExp, RefusalReason][] = [
+      ["garbage", Buffer.from("{{{"), /not-json/, "not_json"],
+      ["huge", Buffer.alloc(70_000, 0x20), /too-large/, "too_large"],
+      ["unsigned", bytes({ v: 1, payload: valid.payload }), /schema/, "malformed"],
+      ["unknown key", bytes({ ...forged }), /unknown signing key/, "unknown_key"],
+      ["forged", bytes({ ...forged, kid: signer.key.kid }), /signature does not verify/, "bad_signature"],
+      ["tampered", bytes(tampered), /signature does not verify/, "bad_signature"],
+      ["not base64url", bytes(notBase64url), /not base64url/, "not_base64url"],
+      ["other node", bytes(await signer.sign(action("node-2", { kind: "retry_probe", neighbor: "node-1" }))), /addressed to node-2/, "wrong_node"],
+      ["unknown kind", bytes(unknownKind), /unknown or malformed action/, "malformed"],
     ];
-    for (const [what, payload, reason] of cases) {
+    for (const [what, payload, reason, refusal] of cases) {
+      const before = executor.refusals[refusal] ?? 0;
       const result = await executor.handle(payload);
       expect(result.outcome, what).toBe("rejected");
       expect(result.reason, what).toMatch(reason);
+      expect(executor.refusals[refusal], what).toBe(before + 1);
     }
     const late = await executor.handle(bytes(await signer.sign(action("node-1", { kind: "retry_probe", neighbor: "node-2" }, { expiresAt: Date.now() - 1 }))));
     expect(late.outcome).toBe("expired");
+    expect(executor.refusals.expired).toBe(1);
     expect(await blockedNow()).toBe(before);
     expect(executor.stats.rejected).toBeGreaterThanOrEqual(cases.length);
   });

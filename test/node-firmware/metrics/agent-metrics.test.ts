@@ -29,6 +29,7 @@ describe("node agent /metrics", () => {
     );
     const running = agent;
     await waitFor(() => running.node.stats.published >= 3, 5000, "samples published");
+    await running.executor.handle(Buffer.from("{{{")); // as if it came on the node's actions topic
     const res = await fetch(`http://127.0.0.1:${String(running.metricsPort)}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -39,6 +40,8 @@ describe("node agent /metrics", () => {
       /^x0_link_latency_seconds\{neighbor="[\w-]+",node="node-1",role="node"\} 0\.\d+/m,
       /^x0_telemetry_publish_duration_seconds_count\{node="node-1",role="node"\} [1-9]\d*$/m,
       /^x0_telemetry_published_total\{node="node-1",role="node"\} [1-9]\d*$/m,
+      /^x0_actions_total\{outcome="rejected",node="node-1",role="node"\} 1$/m,
+      /^x0_actions_refused_total\{reason="not_json",node="node-1",role="node"\} 1$/m,
       /^x0_dataplane_dropped_packets_total\{reason="blocked",node="node-1",role="node"\} 0$/m,
       /^x0_dataplane_packets_total\{protocol="ipv4",node="node-1",role="node"\} [1-9]\d*$/m,
       /^x0_dataplane_packets_total\{protocol="batadv",node="node-1",role="node"\} 0$/m,
