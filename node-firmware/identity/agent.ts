@@ -40,6 +40,9 @@ const Stored = z.object({
 
 const JWT_REFRESH_BEFORE_MS = 60_000;
 
+/** What the identity agent does against the edge, each of which can fail (and is retried). */
+export type IdentityOperation = "attest" | "rotate" | "jwt_refresh" | "bundle_refresh";
+
 /**
  * The node side of the identity fabric: keeps the node key, attests (join token first, proof of
  * possession after), rotates the X.509-SVID at half its lifetime, refreshes the bundle by its
@@ -58,6 +61,8 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
   private bundleTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   private stopped = false;
+  /** Failed attempts, by operation. */
+  readonly failed: Record<IdentityOperation, number> = { attest: 0, rotate: 0, jwt_refresh: 0, bundle_refresh: 0 };
 
   constructor(
     private readonly config: IdentityConfig,
@@ -104,6 +109,7 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
         this.jwt = { token: minted.token, expiresAt: Date.parse(minted.expiresAt) };
         return this.jwt.token;
       } catch (error) {
+        this.failed.jwt_refresh++;
         this.log.warn("JWT-SVID refresh failed, re-attesting", { error: errorText(error) });
       }
     }
@@ -123,6 +129,7 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
         return;
       } catch (error) {
         if (this.stopped) throw error;
+        this.failed.attest++;
         if (error instanceof EdgeRequestError && !error.retriable) throw error;
         const delay = backoffDelay(this.failures++, 500, 30_000);
         this.log.warn("attestation failed, retrying", { error: errorText(error), delayMs: delay });
@@ -205,6 +212,7 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
     const delay = delayMs ?? Math.max(0, half - Date.now());
     this.rotationTimer = setTimeout(() => {
       this.renew().catch((error: unknown) => {
+        this.failed.rotate++;
         const retry = backoffDelay(this.failures++, 1000, 60_000);
         this.log.warn("SVID rotation failed, retrying", { error: errorText(error), delayMs: retry });
         this.scheduleRotation(retry);
@@ -226,7 +234,10 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
             this.emit("bundle", bundle);
           }
         })
-        .catch((error: unknown) => { this.log.warn("bundle refresh failed", { error: errorText(error) }); })
+        .catch((error: unknown) => {
+          this.failed.bundle_refresh++;
+          this.log.warn("bundle refresh failed", { error: errorText(error) });
+        })
         .finally(() => { this.scheduleBundleRefresh(); });
     }, this.svid.bundle.spiffe_refresh_hint * 1000);
     this.bundleTimer.unref();

@@ -9,7 +9,10 @@ export interface PeerPolicy {
   deny: DenyView;
 }
 
-export type PeerCheck = { ok: true; spiffeId: string } | { ok: false; reason: string };
+/** Why a peer was refused, as a stable code (the reason text says more). */
+export type PeerRefusal = "handshake" | "no_certificate" | "untrusted_chain" | "bad_certificate" | "not_spiffe" | "lifetime" | "revoked" | "unauthorized";
+
+export type PeerCheck = { ok: true; spiffeId: string } | { ok: false; refusal: PeerRefusal; reason: string };
 
 /**
  * The SPIFFE checks OpenSSL does not do: exactly one URI SAN holding a valid SPIFFE ID, a lifetime
@@ -20,17 +23,17 @@ export function checkPeerCertificate(der: Uint8Array, policy: PeerPolicy): PeerC
   try {
     cert = new x509.X509Certificate(der);
   } catch {
-    return { ok: false, reason: "peer certificate does not parse" };
+    return { ok: false, refusal: "bad_certificate", reason: "peer certificate does not parse" };
   }
   const uris = (cert.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? []).filter((n) => n.type === "url");
-  if (uris.length !== 1) return { ok: false, reason: `peer certificate must have exactly one URI SAN, has ${uris.length}` };
+  if (uris.length !== 1) return { ok: false, refusal: "not_spiffe", reason: `peer certificate must have exactly one URI SAN, has ${uris.length}` };
   const spiffeId = (uris[0] as { value: string }).value;
   const parsed = parseSpiffeId(spiffeId);
-  if (!parsed.ok) return { ok: false, reason: `peer URI SAN is not a SPIFFE ID: ${parsed.reason}` };
+  if (!parsed.ok) return { ok: false, refusal: "not_spiffe", reason: `peer URI SAN is not a SPIFFE ID: ${parsed.reason}` };
   const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime();
-  if (lifetime > MAX_SVID_LIFETIME_MS) return { ok: false, reason: `peer certificate lifetime ${Math.round(lifetime / 1000)} s exceeds 3600 s` };
-  if (policy.deny.denies(spiffeId, cert.serialNumber)) return { ok: false, reason: `${spiffeId} is revoked` };
-  if (!authorizes(policy.authorizer, spiffeId)) return { ok: false, reason: `${spiffeId} is not authorized here` };
+  if (lifetime > MAX_SVID_LIFETIME_MS) return { ok: false, refusal: "lifetime", reason: `peer certificate lifetime ${Math.round(lifetime / 1000)} s exceeds 3600 s` };
+  if (policy.deny.denies(spiffeId, cert.serialNumber)) return { ok: false, refusal: "revoked", reason: `${spiffeId} is revoked` };
+  if (!authorizes(policy.authorizer, spiffeId)) return { ok: false, refusal: "unauthorized", reason: `${spiffeId} is not authorized here` };
   return { ok: true, spiffeId };
 }
 
@@ -77,7 +80,7 @@ export function createSvidTlsServer(
   svid: SvidMaterial,
   policy: PeerPolicy,
   onAccepted: (socket: TLSSocket, spiffeId: string) => void,
-  onRefused: (reason: string, remote: string | undefined) => void,
+  onRefused: (refusal: PeerRefusal, reason: string, remote: string | undefined) => void,
 ): SvidTlsServer {
   const server = createServer(serverTlsOptions(svid), (socket) => {
     const check = checkTlsClient(socket, policy);
@@ -85,10 +88,10 @@ export function createSvidTlsServer(
       onAccepted(socket, check.spiffeId);
       return;
     }
-    onRefused(check.reason, socket.remoteAddress);
+    onRefused(check.refusal, check.reason, socket.remoteAddress);
     socket.destroy();
   });
-  server.on("tlsClientError", (error) => { onRefused(`TLS handshake failed: ${error.message}`, undefined); });
+  server.on("tlsClientError", (error) => { onRefused("handshake", `TLS handshake failed: ${error.message}`, undefined); });
   return { server, updateSvid: (next) => { server.setSecureContext(serverTlsOptions(next)); } };
 }
 
@@ -107,7 +110,7 @@ export function clientTlsOptions(svid: SvidMaterial, policy: PeerPolicy): Client
 /** After a server handshake: chain verdict, then the SPIFFE checks, since Node offers no server-side verify hook. */
 function checkTlsClient(socket: TLSSocket, policy: PeerPolicy): PeerCheck {
   const peer = socket.getPeerCertificate();
-  if (Object.keys(peer).length === 0) return { ok: false, reason: "no client certificate" };
-  if (!socket.authorized) return { ok: false, reason: `client certificate refused: ${String(socket.authorizationError)}` };
+  if (Object.keys(peer).length === 0) return { ok: false, refusal: "no_certificate", reason: "no client certificate" };
+  if (!socket.authorized) return { ok: false, refusal: "untrusted_chain", reason: `client certificate refused: ${String(socket.authorizationError)}` };
   return checkPeerCertificate(peer.raw, policy);
 }

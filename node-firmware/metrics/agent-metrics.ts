@@ -1,6 +1,10 @@
 import { Gauge, Histogram, Registry } from "prom-client";
-import type { InterfaceCounters } from "../../protocol/index.js";
+import type { DataPlaneReading, InterfaceCounters, NodeTelemetry } from "../../protocol/index.js";
 import type { RunningAgent } from "../agent/run.js";
+import type { EdgeClient } from "../gateway/edge-client.js";
+import type { IntakeControl } from "../gateway/intake.js";
+import type { IdentityAgent } from "../identity/agent.js";
+import type { EmbeddedBroker } from "../mqtt/broker.js";
 import type { RejectionCounts } from "../mqtt/rejections.js";
 import { MirroredCounter, gauge } from "./families.js";
 import { processMetrics } from "./process-metrics.js";
@@ -27,47 +31,14 @@ export function agentMetrics(agent: RunningAgent): Registry {
     collect() {
       this.set(1);
       const sample = agent.node.lastSample;
-      neighbors.set(sample?.neighbors.length ?? 0);
-      tq.reset();
-      latency.reset();
-      loss.reset();
-      for (const n of sample?.neighbors ?? []) {
-        tq.set({ neighbor: n.neighbor }, n.tq);
-        latency.set({ neighbor: n.neighbor }, n.latencyMs / 1000);
-        loss.set({ neighbor: n.neighbor }, n.loss);
-      }
-      const dp = sample?.dataplane;
-      blocklist.set(dp?.blocklistSize ?? 0);
-      limited.set(dp?.rateLimitedSources ?? 0);
-      dropped.set(dp?.dropped.blocked ?? 0, { reason: "blocked" });
-      dropped.set(dp?.dropped.rateLimited ?? 0, { reason: "rate_limited" });
-      for (const [protocol, n] of Object.entries(dp?.packets ?? {})) packets.set(n, { protocol });
-      if (sample) mirrorInterface(sample.counters);
-      switches.set(agent.mesh.pathSwitches);
-      published.set(agent.node.stats.published);
-      publishErrors.set(agent.node.stats.publishErrors);
-      bufferItems.set(sample?.buffer?.queued ?? 0);
-      bufferDropped.set(sample?.buffer?.dropped ?? 0);
-      for (const [outcome, n] of Object.entries(agent.executor.stats)) actions.set(n, { outcome });
-      for (const [reason, n] of Object.entries(agent.executor.refusals)) actionsRefused.set(n, { reason });
-      for (const [kind, n] of Object.entries(agent.reflexes.taken)) reflexes.set(n, { kind });
-      if (agent.broker) {
-        brokerClients.set(agent.broker.clients);
-        rejections("broker", agent.broker.rejections.counts);
-      }
+      mirrorMesh(sample);
+      mirrorDataPlane(sample?.dataplane);
+      mirrorNode(sample);
+      if (agent.broker) mirrorBroker(agent.broker);
       if (agent.bridge) rejections("bridge", agent.bridge.rejections.counts);
-      const intake = agent.bridge?.intake;
-      if (intake) {
-        intakePaused.set(intake.paused ? 1 : 0);
-        intakePauses.set(intake.stats.pauses);
-        intakePausedSeconds.set(intake.pausedMs / 1000);
-      }
-      if (agent.edge) {
-        edgeQueue.set(agent.edge.queued);
-        edgeDropped.set(agent.edge.stats.itemsDroppedOverflow, { reason: "overflow" });
-        edgeDropped.set(agent.edge.stats.itemsRefused, { reason: "refused" });
-        for (const [reason, n] of Object.entries(agent.edge.stats.retriesByReason)) edgeRetries.set(n, { reason });
-      }
+      if (agent.identity) mirrorIdentity(agent.identity);
+      if (agent.bridge?.intake) mirrorIntake(agent.bridge.intake);
+      if (agent.edge) mirrorEdge(agent.edge);
     },
   });
   const publish = new Histogram({ name: "x0_telemetry_publish_duration_seconds", help: "Time from publishing a telemetry sample to the broker's acknowledgement", buckets: LATENCY_BUCKETS, registers: [registry] });
@@ -95,7 +66,10 @@ export function agentMetrics(agent: RunningAgent): Registry {
   const actionsRefused = new MirroredCounter(registry, "x0_actions_refused_total", "Signed actions rejected or expired, by reason: bad_signature, unknown_key, wrong_node, expired, malformed, not_json, not_base64url, too_large", ["reason"]);
   const reflexes = new MirroredCounter(registry, "x0_reflexes_total", "Repairs taken locally without the edge, by kind", ["kind"]);
   const rejected = new MirroredCounter(registry, "x0_rejected_messages_total", "MQTT messages refused as invalid, by component and reason", ["component", "reason"]);
+  const identityFailures = new MirroredCounter(registry, "x0_identity_failures_total", "Failed identity operations against the edge, retried: attest, rotate, jwt_refresh, bundle_refresh", ["operation"]);
+  const svidExpiry = gauge(registry, "x0_svid_expiry_timestamp_seconds", "When the agent's X.509-SVID expires (Unix time); it rotates at half its lifetime", ["spiffe_id"]);
   const brokerClients = gauge(registry, "x0_broker_clients", "MQTT clients connected to the embedded broker (gateways)");
+  const brokerRefused = new MirroredCounter(registry, "x0_broker_connections_refused_total", "Connections the embedded broker refused before MQTT, by reason: handshake, no_certificate, untrusted_chain, revoked, unauthorized, lifetime, not_spiffe, bad_certificate, unknown_principal (gateways)", ["reason"]);
   const edgeQueue = gauge(registry, "x0_edge_queue_items", "Items waiting for the edge (gateways)");
   const edgeDropped = new MirroredCounter(registry, "x0_edge_items_dropped_total", "Items dropped, by reason: overflow (oldest first, the edge queue was full) or refused (the edge answered 4xx, so sending again cannot succeed) (gateways)", ["reason"]);
   const edgeRetries = new MirroredCounter(registry, "x0_edge_retries_total", "Failed deliveries to the edge that were retried, by reason: network, timeout, http_401, http_408, http_429, http_5xx (gateways)", ["reason"]);
@@ -103,6 +77,57 @@ export function agentMetrics(agent: RunningAgent): Registry {
   const intakePauses = new MirroredCounter(registry, "x0_gateway_intake_pauses_total", "Times the embedded broker stopped reading its clients for the edge to catch up");
   const intakePausedSeconds = new MirroredCounter(registry, "x0_gateway_intake_paused_seconds_total", "Time the embedded broker spent not reading its clients for the edge to catch up");
 
+  const mirrorMesh = (sample: NodeTelemetry | undefined) => {
+    neighbors.set(sample?.neighbors.length ?? 0);
+    tq.reset();
+    latency.reset();
+    loss.reset();
+    for (const n of sample?.neighbors ?? []) {
+      tq.set({ neighbor: n.neighbor }, n.tq);
+      latency.set({ neighbor: n.neighbor }, n.latencyMs / 1000);
+      loss.set({ neighbor: n.neighbor }, n.loss);
+    }
+    if (sample) mirrorInterface(sample.counters);
+    switches.set(agent.mesh.pathSwitches);
+  };
+  const mirrorDataPlane = (dp: DataPlaneReading | undefined) => {
+    blocklist.set(dp?.blocklistSize ?? 0);
+    limited.set(dp?.rateLimitedSources ?? 0);
+    dropped.set(dp?.dropped.blocked ?? 0, { reason: "blocked" });
+    dropped.set(dp?.dropped.rateLimited ?? 0, { reason: "rate_limited" });
+    for (const [protocol, n] of Object.entries(dp?.packets ?? {})) packets.set(n, { protocol });
+  };
+  const mirrorNode = (sample: NodeTelemetry | undefined) => {
+    published.set(agent.node.stats.published);
+    publishErrors.set(agent.node.stats.publishErrors);
+    bufferItems.set(sample?.buffer?.queued ?? 0);
+    bufferDropped.set(sample?.buffer?.dropped ?? 0);
+    for (const [outcome, n] of Object.entries(agent.executor.stats)) actions.set(n, { outcome });
+    for (const [reason, n] of Object.entries(agent.executor.refusals)) actionsRefused.set(n, { reason });
+    for (const [kind, n] of Object.entries(agent.reflexes.taken)) reflexes.set(n, { kind });
+  };
+  const mirrorBroker = (broker: EmbeddedBroker) => {
+    brokerClients.set(broker.clients);
+    for (const [reason, n] of Object.entries(broker.refusedClients)) brokerRefused.set(n, { reason });
+    rejections("broker", broker.rejections.counts);
+  };
+  const mirrorIdentity = (identity: IdentityAgent) => {
+    for (const [operation, n] of Object.entries(identity.failed)) identityFailures.set(n, { operation });
+    const svid = identity.current;
+    svidExpiry.reset();
+    if (svid) svidExpiry.set({ spiffe_id: svid.spiffeId }, svid.notAfter / 1000);
+  };
+  const mirrorIntake = (intake: IntakeControl) => {
+    intakePaused.set(intake.paused ? 1 : 0);
+    intakePauses.set(intake.stats.pauses);
+    intakePausedSeconds.set(intake.pausedMs / 1000);
+  };
+  const mirrorEdge = (edge: EdgeClient) => {
+    edgeQueue.set(edge.queued);
+    edgeDropped.set(edge.stats.itemsDroppedOverflow, { reason: "overflow" });
+    edgeDropped.set(edge.stats.itemsRefused, { reason: "refused" });
+    for (const [reason, n] of Object.entries(edge.stats.retriesByReason)) edgeRetries.set(n, { reason });
+  };
   const mirrorInterface = (c: InterfaceCounters) => {
     interfacePackets.set(c.rxPackets, { direction: "receive" });
     interfacePackets.set(c.txPackets, { direction: "transmit" });

@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from "aedes";
 import { decodeNodeMessage, decodeSharedMessage, parseSpiffeId, principalOf, type NodeMessage, type Principal } from "../../protocol/index.js";
 import type { SvidMaterial } from "../identity/agent.js";
-import { createSvidTlsServer, type PeerPolicy, type SvidTlsServer } from "../identity/tls.js";
+import { createSvidTlsServer, type PeerPolicy, type PeerRefusal, type SvidTlsServer } from "../identity/tls.js";
 import { errorText, type Logger } from "../log.js";
 import { mayPublish, maySubscribe, requiredClientId } from "./acl.js";
 import { traceparentOfPacket } from "../tracing/propagation.js";
@@ -31,6 +31,9 @@ interface Intake {
 /** Receives every node message the broker accepted, already decoded and validated, with the trace it carried. */
 export type NodeMessageTap = (message: NodeMessage, traceparent: string | undefined) => void;
 
+/** Why the broker refused a connection: its TLS peer checks, or an SVID that names no principal it knows. */
+export type ClientRefusal = PeerRefusal | "unknown_principal";
+
 /**
  * The gateway's embedded MQTT 5 broker (aedes) with shared subscriptions, and validation of
  * every payload published under our topics: an invalid one is never forwarded, it is counted
@@ -47,6 +50,8 @@ export class EmbeddedBroker {
     private readonly secure: SvidTlsServer | undefined,
     private readonly taps: Set<NodeMessageTap>,
     private readonly intake: Intake,
+    /** Connections refused before MQTT, by reason. */
+    readonly refusedClients: Partial<Record<ClientRefusal, number>>,
   ) {}
 
   /**
@@ -107,7 +112,12 @@ export class EmbeddedBroker {
       if (principal) principals.set(client, principal);
       shared.attach(client);
     };
-    const secure = options.tls ? tlsServer(options.tls, accept, log) : undefined;
+    const refusedClients: Partial<Record<ClientRefusal, number>> = {};
+    const refuse = (refusal: ClientRefusal, reason: string, remote: string | undefined) => {
+      refusedClients[refusal] = (refusedClients[refusal] ?? 0) + 1;
+      log.warn("mqtt client refused", { refusal, reason, remote });
+    };
+    const secure = options.tls ? tlsServer(options.tls, accept, refuse) : undefined;
     const server = secure?.server ?? createServer((socket) => { accept(socket); });
     aedes.on("clientDisconnect", (client) => { shared.forget(client.id); });
     aedes.on("clientError", (client, error) => { log.debug("mqtt client error", { clientId: client.id, error: errorText(error) }); });
@@ -118,7 +128,7 @@ export class EmbeddedBroker {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : options.port;
     log.info("embedded broker listening", { host: options.host, port });
-    return new EmbeddedBroker(aedes, server, port, shared, rejections, secure, taps, intake);
+    return new EmbeddedBroker(aedes, server, port, shared, rejections, secure, taps, intake, refusedClients);
   }
 
   /** MQTT clients connected now. */
@@ -139,8 +149,9 @@ export class EmbeddedBroker {
   }
 }
 
-function tlsServer(tls: NonNullable<BrokerOptions["tls"]>, accept: (socket: Socket, principal: Principal) => void, log: Logger): SvidTlsServer {
-  const refuse = (reason: string, remote: string | undefined) => { log.warn("mqtt client refused", { reason, remote }); };
+type Refuse = (refusal: ClientRefusal, reason: string, remote: string | undefined) => void;
+
+function tlsServer(tls: NonNullable<BrokerOptions["tls"]>, accept: (socket: Socket, principal: Principal) => void, refuse: Refuse): SvidTlsServer {
   return createSvidTlsServer(
     tls.svid,
     tls.policy,
@@ -149,7 +160,7 @@ function tlsServer(tls: NonNullable<BrokerOptions["tls"]>, accept: (socket: Sock
       const principal = parsed.ok ? principalOf(parsed.id, tls.trustDomain) : null;
       if (principal) accept(socket, principal);
       else {
-        refuse(`${spiffeId} names no principal of ${tls.trustDomain}`, socket.remoteAddress);
+        refuse("unknown_principal", `${spiffeId} names no principal of ${tls.trustDomain}`, socket.remoteAddress);
         socket.destroy();
       }
     },

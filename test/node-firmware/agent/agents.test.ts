@@ -224,6 +224,9 @@ describe("gateway", () => {
     const clients = /^x0_broker_clients\{node="gw-1",role="gateway"\} (\d+)$/m.exec(metrics)?.[1];
     expect(Number(clients)).toBeGreaterThanOrEqual(2); // node-1 and node-2, and the gateway's own client
     expect(metrics).toMatch(/^x0_rejected_messages_total\{component="broker",reason="schema",node="gw-1",role="gateway"\} 0$/m);
+    expect(metrics).toMatch(/^x0_identity_failures_total\{operation="attest",node="gw-1",role="gateway"\} 0$/m);
+    const expiry = /^x0_svid_expiry_timestamp_seconds\{spiffe_id="spiffe:\/\/[\w.-]+\/gateway\/gw-1",node="gw-1",role="gateway"\} (\d+)$/m.exec(metrics)?.[1];
+    expect(Number(expiry) * 1000).toBe(gw.identity?.current?.notAfter);
     if (hasPromtool) expect(promtoolCheck(metrics)).toEqual({ status: 0, said: "" });
   });
 

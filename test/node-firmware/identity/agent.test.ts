@@ -96,6 +96,15 @@ describe("IdentityAgent", () => {
     offline.stop();
   });
 
+  it("counts failed attestations, retried with backoff, while the edge is unreachable", async () => {
+    const agent = new IdentityAgent({ edgeUrl: "http://127.0.0.1:9", stateDir: join(work, "node-f"), joinToken: await cp.joinToken("node-f") }, silentLogger);
+    const starting = agent.start();
+    await waitFor(() => agent.failed.attest >= 2, 5000, "two failed attempts");
+    agent.stop();
+    await expect(starting).rejects.toThrow();
+    expect(agent.failed).toMatchObject({ rotate: 0, jwt_refresh: 0, bundle_refresh: 0 });
+  });
+
   it("refuses to start without a join token or a registration", async () => {
     const agent = new IdentityAgent({ edgeUrl: cp.url, stateDir: join(work, "node-e") }, silentLogger);
     await expect(agent.start()).rejects.toThrow(/no join token/);

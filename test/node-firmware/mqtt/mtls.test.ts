@@ -116,13 +116,15 @@ describe("embedded broker over mTLS with SVIDs", () => {
   });
 
   it.each([
-    ["expired", () => svid(spiffeIdOf.node(TD, "node-5"), { notBefore: Date.now() - 2 * HOUR, notAfter: Date.now() - HOUR }), /client certificate refused: CERT_HAS_EXPIRED/],
-    ["lifetime over 1 h", () => svid(spiffeIdOf.node(TD, "node-6"), { notBefore: Date.now() - 10_000, notAfter: Date.now() + 2 * HOUR }), /lifetime 7210 s exceeds 3600 s/],
-  ])("refuses a client certificate that is %s", async (what, make, logged) => {
+    ["expired", () => svid(spiffeIdOf.node(TD, "node-5"), { notBefore: Date.now() - 2 * HOUR, notAfter: Date.now() - HOUR }), /client certificate refused: CERT_HAS_EXPIRED/, "untrusted_chain"],
+    ["lifetime over 1 h", () => svid(spiffeIdOf.node(TD, "node-6"), { notBefore: Date.now() - 10_000, notAfter: Date.now() + 2 * HOUR }), /lifetime 7210 s exceeds 3600 s/, "lifetime"],
+  ] as const)("refuses a client certificate that is %s, and counts it by reason", async (what, make, logged, refusal) => {
     const material = await make();
     const mark = brokerLog.length;
+    const before = broker.refusedClients[refusal] ?? 0;
     expect(await refused(material, "node-5")).not.toBe("accepted");
     expect(loggedSince(mark), what).toMatch(logged);
+    expect(broker.refusedClients[refusal], what).toBe(before + 1);
   });
 
   it("refuses another trust domain and a revoked identity", async () => {
@@ -136,6 +138,7 @@ describe("embedded broker over mTLS with SVIDs", () => {
     deny.update({ v: 1, generatedAt: new Date().toISOString(), entries: [{ spiffeId: revoked.spiffeId, revokedAt: new Date().toISOString(), reason: "test" }] });
     expect(await refused(revoked, "node-8")).not.toBe("accepted");
     expect(loggedSince(mark)).toMatch(/node-8 is revoked/);
+    expect(broker.refusedClients.revoked).toBe(1);
     expect(await refused(await svid(spiffeIdOf.node(TD, "node-12")), "node-12")).toBe("accepted");
     deny.update({ v: 1, generatedAt: new Date().toISOString(), entries: [] });
   });
@@ -155,6 +158,8 @@ describe("embedded broker over mTLS with SVIDs", () => {
     const mark = brokerLog.length;
     expect(await attempt({ minVersion: "TLSv1.3" })).toMatch(/closed after handshake/);
     expect(loggedSince(mark)).toMatch(/no client certificate/);
+    expect(broker.refusedClients.no_certificate).toBe(1);
+    expect(broker.refusedClients.handshake).toBeGreaterThanOrEqual(1); // the TLS 1.2 attempt
   });
 
   it("verifies the broker by SPIFFE ID, not host name", async () => {
