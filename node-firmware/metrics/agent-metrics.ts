@@ -63,6 +63,9 @@ export function agentMetrics(agent: RunningAgent): Registry {
   const bufferItems = gauge(registry, "x0_telemetry_buffer_items", "Samples waiting in the on-disk buffer for the broker");
   const bufferDropped = new MirroredCounter(registry, "x0_telemetry_buffer_dropped_total", "Samples dropped, oldest first, because the buffer was full");
   const actions = new MirroredCounter(registry, "x0_actions_total", "Signed actions received, by outcome", ["outcome"]);
+  const reflexesFailed = new MirroredCounter(registry, "x0_reflexes_failed_total", "Local repairs taken that the mesh or data plane could not carry out, by kind", ["kind"]);
+  const sampleFailures = new MirroredCounter(registry, "x0_monitor_sample_failures_total", "Monitor samples lost because the mesh or data plane could not be read");
+  const skippedOffline = new MirroredCounter(registry, "x0_telemetry_skipped_offline_total", "Samples taken while the broker was unreachable with no buffer to keep them");
   const actionsRefused = new MirroredCounter(registry, "x0_actions_refused_total", "Signed actions rejected or expired, by reason: bad_signature, unknown_key, wrong_node, expired, malformed, not_json, not_base64url, too_large", ["reason"]);
   const reflexes = new MirroredCounter(registry, "x0_reflexes_total", "Repairs taken locally without the edge, by kind", ["kind"]);
   const rejected = new MirroredCounter(registry, "x0_rejected_messages_total", "MQTT messages refused as invalid, by component and reason", ["component", "reason"]);
@@ -105,6 +108,9 @@ export function agentMetrics(agent: RunningAgent): Registry {
     for (const [outcome, n] of Object.entries(agent.executor.stats)) actions.set(n, { outcome });
     for (const [reason, n] of Object.entries(agent.executor.refusals)) actionsRefused.set(n, { reason });
     for (const [kind, n] of Object.entries(agent.reflexes.taken)) reflexes.set(n, { kind });
+    for (const [kind, n] of Object.entries(agent.reflexes.failed)) reflexesFailed.set(n, { kind });
+    sampleFailures.set(agent.node.stats.sampleErrors);
+    skippedOffline.set(agent.node.stats.skippedOffline);
   };
   const mirrorBroker = (broker: EmbeddedBroker) => {
     brokerClients.set(broker.clients);

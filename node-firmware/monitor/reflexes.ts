@@ -28,6 +28,8 @@ export const DEFAULT_REFLEXES: ReflexSettings = { alpha: 0.3, warmup: 3, collaps
  */
 export class Reflexes {
   readonly taken: Record<Reflex["kind"], number> = { reroute: 0, isolate_source: 0 };
+  /** Taken, but the backend could not carry them out. */
+  readonly failed: Record<Reflex["kind"], number> = { reroute: 0, isolate_source: 0 };
   private readonly averages = new Map<string, { tq: number; samples: number }>();
   private readonly lastFired = new Map<string, number>();
 
@@ -96,6 +98,7 @@ export class Reflexes {
     this.taken[reflex.kind]++;
     const params = reflexAction(reflex);
     this.backend.apply(params, reflex.ts).catch((error: unknown) => {
+      this.failed[reflex.kind]++;
       this.log.warn("reflex failed", { ...params, error: errorText(error) });
     });
     this.log.info(`reflex: ${params.kind}`, { ...params, ...evidence });

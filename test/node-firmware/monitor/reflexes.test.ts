@@ -26,6 +26,15 @@ describe("Reflexes", () => {
     expect(reflexes.observe(mesh.sample(t * 1000 + DEFAULT_REFLEXES.cooldownMs).neighbors, [], t * 1000 + DEFAULT_REFLEXES.cooldownMs)).toHaveLength(1);
   });
 
+  it("counts a reflex the backend cannot carry out as failed, and stays up", async () => {
+    const reflexes = new Reflexes({ apply: () => Promise.reject(new Error("no packet filter on this node")) }, silentLogger);
+    const flood = { source: "10.66.0.2", packetsPerS: 50_000, bytesPerS: 5_000_000, droppedPerS: 0, blocked: false };
+    expect(reflexes.observe([], [flood], 1000)).toHaveLength(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(reflexes.taken.isolate_source).toBe(1);
+    expect(reflexes.failed).toEqual({ reroute: 0, isolate_source: 1 });
+  });
+
   it("leaves steady and poor-but-stable links alone", () => {
     const mesh = new SimulatedMesh("node-1", ["node-1", "node-2", "node-3", "node-4"], 3);
     const reflexes = new Reflexes(mesh, silentLogger);
