@@ -59,7 +59,8 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
   private jwt: { token: string; expiresAt: number } | undefined;
   private rotationTimer: NodeJS.Timeout | undefined;
   private bundleTimer: NodeJS.Timeout | undefined;
-  private failures = 0;
+  /** Failures in a row, for the backoff. */
+  private consecutiveFailures = 0;
   private stopped = false;
   /** Failed attempts, by operation. */
   readonly failed: Record<IdentityOperation, number> = { attest: 0, rotate: 0, jwt_refresh: 0, bundle_refresh: 0 };
@@ -131,7 +132,7 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
         if (this.stopped) throw error;
         this.failed.attest++;
         if (error instanceof EdgeRequestError && !error.retriable) throw error;
-        const delay = backoffDelay(this.failures++, 500, 30_000);
+        const delay = backoffDelay(this.consecutiveFailures++, 500, 30_000);
         this.log.warn("attestation failed, retrying", { error: errorText(error), delayMs: delay });
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
@@ -159,7 +160,7 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
       try {
         const { response, svidKey } = await attest(this.config.edgeUrl, nodeKey, claim);
         await this.store(response, await exportPkcs8Pem(svidKey.privateKey));
-        this.failures = 0;
+        this.consecutiveFailures = 0;
         return;
       } catch (error) {
         lastError = error;
@@ -213,7 +214,7 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
     this.rotationTimer = setTimeout(() => {
       this.renew().catch((error: unknown) => {
         this.failed.rotate++;
-        const retry = backoffDelay(this.failures++, 1000, 60_000);
+        const retry = backoffDelay(this.consecutiveFailures++, 1000, 60_000);
         this.log.warn("SVID rotation failed, retrying", { error: errorText(error), delayMs: retry });
         this.scheduleRotation(retry);
       });

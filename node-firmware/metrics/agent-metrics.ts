@@ -5,7 +5,6 @@ import type { EdgeClient } from "../gateway/edge-client.js";
 import type { IntakeControl } from "../gateway/intake.js";
 import type { IdentityAgent } from "../identity/agent.js";
 import type { EmbeddedBroker } from "../mqtt/broker.js";
-import type { RejectionCounts } from "../mqtt/rejections.js";
 import { MirroredCounter, gauge } from "./families.js";
 import { processMetrics } from "./process-metrics.js";
 
@@ -35,7 +34,7 @@ export function agentMetrics(agent: RunningAgent): Registry {
       mirrorDataPlane(sample?.dataplane);
       mirrorNode(sample);
       if (agent.broker) mirrorBroker(agent.broker);
-      if (agent.bridge) rejections("bridge", agent.bridge.rejections.counts);
+      if (agent.bridge) rejected.setEach("reason", agent.bridge.rejections.counts, { component: "bridge" });
       if (agent.identity) mirrorIdentity(agent.identity);
       if (agent.bridge?.intake) mirrorIntake(agent.bridge.intake);
       if (agent.edge) mirrorEdge(agent.edge);
@@ -98,27 +97,27 @@ export function agentMetrics(agent: RunningAgent): Registry {
     limited.set(dp?.rateLimitedSources ?? 0);
     dropped.set(dp?.dropped.blocked ?? 0, { reason: "blocked" });
     dropped.set(dp?.dropped.rateLimited ?? 0, { reason: "rate_limited" });
-    for (const [protocol, n] of Object.entries(dp?.packets ?? {})) packets.set(n, { protocol });
+    packets.setEach("protocol", dp?.packets ?? {});
   };
   const mirrorNode = (sample: NodeTelemetry | undefined) => {
     published.set(agent.node.stats.published);
     publishErrors.set(agent.node.stats.publishErrors);
     bufferItems.set(sample?.buffer?.queued ?? 0);
     bufferDropped.set(sample?.buffer?.dropped ?? 0);
-    for (const [outcome, n] of Object.entries(agent.executor.stats)) actions.set(n, { outcome });
-    for (const [reason, n] of Object.entries(agent.executor.refusals)) actionsRefused.set(n, { reason });
-    for (const [kind, n] of Object.entries(agent.reflexes.taken)) reflexes.set(n, { kind });
-    for (const [kind, n] of Object.entries(agent.reflexes.failed)) reflexesFailed.set(n, { kind });
+    actions.setEach("outcome", agent.executor.stats);
+    actionsRefused.setEach("reason", agent.executor.refusals);
+    reflexes.setEach("kind", agent.reflexes.taken);
+    reflexesFailed.setEach("kind", agent.reflexes.failed);
     sampleFailures.set(agent.node.stats.sampleErrors);
     skippedOffline.set(agent.node.stats.skippedOffline);
   };
   const mirrorBroker = (broker: EmbeddedBroker) => {
     brokerClients.set(broker.clients);
-    for (const [reason, n] of Object.entries(broker.refusedClients)) brokerRefused.set(n, { reason });
-    rejections("broker", broker.rejections.counts);
+    brokerRefused.setEach("reason", broker.refusedClients);
+    rejected.setEach("reason", broker.rejections.counts, { component: "broker" });
   };
   const mirrorIdentity = (identity: IdentityAgent) => {
-    for (const [operation, n] of Object.entries(identity.failed)) identityFailures.set(n, { operation });
+    identityFailures.setEach("operation", identity.failed);
     const svid = identity.current;
     svidExpiry.reset();
     if (svid) svidExpiry.set({ spiffe_id: svid.spiffeId }, svid.notAfter / 1000);
@@ -132,7 +131,7 @@ export function agentMetrics(agent: RunningAgent): Registry {
     edgeQueue.set(edge.queued);
     edgeDropped.set(edge.stats.itemsDroppedOverflow, { reason: "overflow" });
     edgeDropped.set(edge.stats.itemsRefused, { reason: "refused" });
-    for (const [reason, n] of Object.entries(edge.stats.retriesByReason)) edgeRetries.set(n, { reason });
+    edgeRetries.setEach("reason", edge.stats.retriesByReason);
   };
   const mirrorInterface = (c: InterfaceCounters) => {
     interfacePackets.set(c.rxPackets, { direction: "receive" });
@@ -141,9 +140,6 @@ export function agentMetrics(agent: RunningAgent): Registry {
     interfaceBytes.set(c.txBytes, { direction: "transmit" });
     interfaceDropped.set(c.rxDropped, { direction: "receive" });
     interfaceDropped.set(c.txDropped, { direction: "transmit" });
-  };
-  const rejections = (component: string, counts: RejectionCounts) => {
-    for (const [reason, n] of Object.entries(counts)) rejected.set(n, { component, reason });
   };
 
   return registry;

@@ -24,4 +24,9 @@ export class MirroredCounter<L extends string> {
     this.last.set(key, value);
     this.counter.inc(labels, Math.max(0, grown)); // 0 too: the series exists from the first scrape
   }
+
+  /** One series per key of `counts`, the key as the value of `label`, beside the `fixed` labels. */
+  setEach(label: L, counts: Readonly<Partial<Record<string, number>>>, fixed: Partial<Record<L, string>> = {}): void {
+    for (const [key, value] of Object.entries(counts)) if (value !== undefined) this.set(value, { ...fixed, [label]: key });
+  }
 }
