@@ -25,6 +25,7 @@ import { TelemetrySampler } from "../monitor/sampler.js";
 import type { EmbeddedBroker } from "../mqtt/broker.js";
 import { connectMqtt } from "../mqtt/connect.js";
 import { followDenyList } from "../mqtt/deny-list.js";
+import type { SpanExportStats } from "../tracing/otlp-export.js";
 import { startTracing } from "../tracing/tracing.js";
 import { NodeAgent } from "./node-agent.js";
 
@@ -41,6 +42,8 @@ export interface RunningAgent {
   readonly mesh: SimulatedMesh;
   readonly dataplane: DataPlane;
   readonly reflexes: Reflexes;
+  /** What became of the spans exported over OTLP/HTTP, when tracing is on. */
+  readonly spanExport?: SpanExportStats;
   /** Where /metrics listens, when configured. */
   readonly metricsPort?: number;
   stop(): Promise<void>;
@@ -90,7 +93,7 @@ export interface AgentOptions {
 /** Starts the agent for its role: every role runs the node loop; a gateway adds its broker and the edge bridge. */
 export async function startAgent(config: AgentConfig, log: Logger, options: AgentOptions = {}): Promise<RunningAgent> {
   const deny = new DenyView();
-  const tracing = startTracing(config, config.tracing, options.spanExporter);
+  const tracing = startTracing(config, config.tracing, options.spanExporter, log.child({ component: "tracing" }));
   const { tracer } = tracing;
   const identity = config.identity ? new IdentityAgent(config.identity, log.child({ component: "identity" })) : undefined;
   // With TLS the SVID is the certificate, so it must exist before any connection. Without TLS the
@@ -175,7 +178,7 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
     await dataplane.close().catch((error: unknown) => { log.warn("data plane close failed", { error: errorText(error) }); });
     await tracing.shutdown().catch((error: unknown) => { log.warn("trace export failed", { error: errorText(error) }); });
   };
-  const running: RunningAgent = { config, client, node, broker, bridge, edge, identity, deny, executor, mesh, dataplane, reflexes, stop };
+  const running: RunningAgent = { config, client, node, broker, bridge, edge, identity, deny, executor, mesh, dataplane, reflexes, spanExport: tracing.exportStats, stop };
   if (!config.metrics) return running;
   const metrics = await serveMetrics(agentMetrics(running), config.metrics.host, config.metrics.port, log.child({ component: "metrics" }));
   return {

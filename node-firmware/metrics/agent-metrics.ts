@@ -5,6 +5,7 @@ import type { EdgeClient } from "../gateway/edge-client.js";
 import type { IntakeControl } from "../gateway/intake.js";
 import type { IdentityAgent } from "../identity/agent.js";
 import type { EmbeddedBroker } from "../mqtt/broker.js";
+import type { SpanExportStats } from "../tracing/otlp-export.js";
 import { MirroredCounter, gauge } from "./families.js";
 import { processMetrics } from "./process-metrics.js";
 
@@ -38,6 +39,7 @@ export function agentMetrics(agent: RunningAgent): Registry {
       if (agent.identity) mirrorIdentity(agent.identity);
       if (agent.bridge?.intake) mirrorIntake(agent.bridge.intake);
       if (agent.edge) mirrorEdge(agent.edge);
+      if (agent.spanExport) mirrorSpanExport(agent.spanExport);
     },
   });
   const publish = new Histogram({ name: "x0_telemetry_publish_duration_seconds", help: "Time from publishing a telemetry sample to the broker's acknowledgement", buckets: LATENCY_BUCKETS, registers: [registry] });
@@ -75,6 +77,8 @@ export function agentMetrics(agent: RunningAgent): Registry {
   const edgeQueue = gauge(registry, "x0_edge_queue_items", "Items waiting for the edge (gateways)");
   const edgeDropped = new MirroredCounter(registry, "x0_edge_items_dropped_total", "Items dropped, by reason: overflow (oldest first, the edge queue was full) or refused (the edge answered 4xx, so sending again cannot succeed) (gateways)", ["reason"]);
   const edgeRetries = new MirroredCounter(registry, "x0_edge_retries_total", "Failed deliveries to the edge that were retried, by reason: network, timeout, http_401, http_408, http_429, http_5xx (gateways)", ["reason"]);
+  const spansExported = new MirroredCounter(registry, "x0_trace_spans_exported_total", "Spans the OTLP collector accepted (tracing on)");
+  const spansDropped = new MirroredCounter(registry, "x0_trace_spans_dropped_total", "Ended spans that never reached the OTLP collector, by reason: queue_full, export_failed (tracing on)", ["reason"]);
   const intakePaused = gauge(registry, "x0_gateway_intake_paused", "1 while the embedded broker stops reading its clients because the edge is falling behind");
   const intakePauses = new MirroredCounter(registry, "x0_gateway_intake_pauses_total", "Times the embedded broker stopped reading its clients for the edge to catch up");
   const intakePausedSeconds = new MirroredCounter(registry, "x0_gateway_intake_paused_seconds_total", "Time the embedded broker spent not reading its clients for the edge to catch up");
@@ -132,6 +136,10 @@ export function agentMetrics(agent: RunningAgent): Registry {
     edgeDropped.set(edge.stats.itemsDroppedOverflow, { reason: "overflow" });
     edgeDropped.set(edge.stats.itemsRefused, { reason: "refused" });
     edgeRetries.setEach("reason", edge.stats.retriesByReason);
+  };
+  const mirrorSpanExport = (stats: SpanExportStats) => {
+    spansExported.set(stats.exported);
+    spansDropped.setEach("reason", stats.dropped);
   };
   const mirrorInterface = (c: InterfaceCounters) => {
     interfacePackets.set(c.rxPackets, { direction: "receive" });

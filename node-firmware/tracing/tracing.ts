@@ -1,16 +1,9 @@
 import { SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  SimpleSpanProcessor,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-  type SpanExporter,
-} from "@opentelemetry/sdk-trace";
+import { resourceFromAttributes, type Resource } from "@opentelemetry/resources";
+import { ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, TracerProvider, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace";
 import { RELEASE, type Role } from "../../protocol/index.js";
-import { errorText } from "../log.js";
+import { errorText, type Logger } from "../log.js";
+import { OtlpJsonSpanProcessor, type SpanExportStats } from "./otlp-export.js";
 import { passOn, passageRecorder, type PassageRecorder } from "./passage.js";
 import { requestTracer, untracedRequests, type RequestTracer } from "./request.js";
 
@@ -28,6 +21,8 @@ export interface Tracing {
   readonly recordPassage: PassageRecorder;
   /** Traces an HTTP request the agent sends as a trace of its own. */
   readonly traceRequest: RequestTracer;
+  /** What became of the spans sent over OTLP/HTTP; none when tracing is off or spans go to a given exporter. */
+  readonly exportStats?: SpanExportStats;
   /** Exports what has ended, then stops. */
   shutdown(): Promise<void>;
 }
@@ -51,19 +46,25 @@ export const untraced: Tracing = {
 
 /**
  * The agent's own tracer provider (never the global one: tests run several agents in one
- * process). Spans go over OTLP/HTTP in batches; `exporter`, when given, takes them one by one
- * instead (the in-memory exporter of the tests).
+ * process). Spans go over OTLP/HTTP JSON in batches; `exporter`, when given, takes them one by
+ * one instead (the in-memory exporter of the tests).
  */
-export function startTracing(identity: { nodeId: string; role: Role }, config: TracingConfig | undefined, exporter?: SpanExporter): Tracing {
-  if (!config && !exporter) return untraced;
-  const rootSampler = new TraceIdRatioBasedSampler(config?.sampleRatio ?? 1);
+export function startTracing(identity: { nodeId: string; role: Role }, config: TracingConfig | undefined, exporter?: SpanExporter, log?: Logger): Tracing {
   const resource = resourceFromAttributes({ "service.name": `x0-${identity.role}`, "service.instance.id": identity.nodeId, "service.version": RELEASE });
-  const processor = exporter ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: config?.endpoint, timeoutMillis: EXPORT_TIMEOUT_MS }) });
-  const provider = new TracerProvider({
-    resource,
-    sampler: new ParentBasedSampler({ root: rootSampler }),
-    spanProcessors: [processor],
+  const sampleRatio = config?.sampleRatio ?? 1;
+  if (exporter) return tracingWith(resource, sampleRatio, new SimpleSpanProcessor({ exporter }));
+  if (!config) return untraced;
+  const otlp = new OtlpJsonSpanProcessor(resource, {
+    endpoint: config.endpoint,
+    timeoutMs: EXPORT_TIMEOUT_MS,
+    onDropped: (spans, error) => { log?.warn("trace export failed, spans dropped", { spans, error }); },
   });
+  return { ...tracingWith(resource, sampleRatio, otlp), exportStats: otlp.stats };
+}
+
+function tracingWith(resource: Resource, sampleRatio: number, processor: SpanProcessor): Tracing {
+  const rootSampler = new TraceIdRatioBasedSampler(sampleRatio);
+  const provider = new TracerProvider({ resource, sampler: new ParentBasedSampler({ root: rootSampler }), spanProcessors: [processor] });
   const sink = { processor, resource, instrumentationScope: { name: SCOPE, version: RELEASE } };
   return {
     tracer: provider.getTracer(SCOPE, RELEASE),

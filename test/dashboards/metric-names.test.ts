@@ -26,8 +26,9 @@ const exported = new Set<string>();
 
 beforeAll(async () => {
   broker = await startBroker();
+  // Tracing on, sampling nothing: the span export counters exist without a collector.
   agent = await startAgent(
-    validateConfig("test", { nodeId: "node-1", role: "node", broker: { url: `mqtt://127.0.0.1:${String(broker.port)}` }, mesh: { backend: "simulated", peers: ["node-1", "node-2"] }, metrics: { port: 0 } }),
+    validateConfig("test", { nodeId: "node-1", role: "node", broker: { url: `mqtt://127.0.0.1:${String(broker.port)}` }, mesh: { backend: "simulated", peers: ["node-1", "node-2"] }, metrics: { port: 0 }, tracing: { endpoint: "http://127.0.0.1:9/v1/traces", sampleRatio: 0 } }),
     silentLogger,
   );
   controlPlane = await startControlPlane();

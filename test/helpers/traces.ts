@@ -34,13 +34,23 @@ export interface Collector {
   close(): Promise<void>;
 }
 
-/** An OpenTelemetry collector's OTLP/HTTP JSON receiver, keeping what it gets in memory. */
-export async function startCollector(): Promise<Collector> {
+/**
+ * An OpenTelemetry collector's OTLP/HTTP JSON receiver, keeping what it gets in memory. `busy`
+ * answers the first requests with these statuses (and `Retry-After: 0`) without keeping them, as
+ * a collector under load does.
+ */
+export async function startCollector(busy: readonly number[] = []): Promise<Collector> {
   const collector: Collector = { url: "", spans: [], requests: [], refused: 0, close: () => Promise.resolve() };
+  const statuses = [...busy];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
+      const status = statuses.shift();
+      if (status !== undefined) {
+        res.writeHead(status, { "retry-after": "0" }).end();
+        return;
+      }
       try {
         const body = Buffer.concat(chunks);
         const text = (req.headers["content-encoding"] === "gzip" ? gunzipSync(body) : body).toString();

@@ -24,6 +24,7 @@ describe("node agent /metrics", () => {
         telemetry: { intervalMs: 100 },
         mesh: { backend: "simulated", peers: ["gw-1", "node-1", "node-2", "node-3"] },
         metrics: { port: 0 },
+        tracing: { endpoint: "http://127.0.0.1:9/v1/traces", sampleRatio: 0 },
       }),
       silentLogger,
     );
@@ -51,6 +52,9 @@ describe("node agent /metrics", () => {
       /^x0_mesh_interface_packets_total\{direction="receive",node="node-1",role="node"\} [1-9]\d*$/m,
       /^x0_mesh_interface_bytes_total\{direction="transmit",node="node-1",role="node"\} [1-9]\d*$/m,
       /^x0_mesh_interface_dropped_packets_total\{direction="receive",node="node-1",role="node"\} \d+$/m,
+      /^x0_trace_spans_exported_total\{node="node-1",role="node"\} 0$/m,
+      /^x0_trace_spans_dropped_total\{reason="queue_full",node="node-1",role="node"\} 0$/m,
+      /^x0_trace_spans_dropped_total\{reason="export_failed",node="node-1",role="node"\} 0$/m,
       /^process_resident_memory_bytes\{node="node-1",role="node"\} \d+$/m,
       /^nodejs_heap_size_used_bytes\{node="node-1",role="node"\} \d+$/m,
       /^nodejs_eventloop_lag_p99_seconds\{node="node-1",role="node"\} \d/m,

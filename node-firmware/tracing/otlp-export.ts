@@ -1,0 +1,194 @@
+import type { InstrumentationScope } from "@opentelemetry/core";
+import type { Resource } from "@opentelemetry/resources";
+import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace";
+import { backoffDelay } from "../gateway/edge-client.js";
+import { errorText } from "../log.js";
+import { encodeScopeOpening, encodeSpan, requestFrame } from "./otlp-json.js";
+
+/** Why ended spans never reached the collector. */
+export type SpanDropReason = "queue_full" | "export_failed";
+
+export interface SpanExportStats {
+  /** Spans the collector accepted. */
+  exported: number;
+  dropped: Record<SpanDropReason, number>;
+}
+
+export interface OtlpExportOptions {
+  /** OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces. */
+  endpoint: string;
+  /** One export request's time limit. */
+  timeoutMs: number;
+  /** Spans waiting at most; more are dropped and counted. The SDK's BatchSpanProcessor keeps 2048. */
+  maxQueuedSpans?: number;
+  /** Spans per export request: a full batch goes at once, a smaller one after `delayMs`. */
+  maxBatchSpans?: number;
+  delayMs?: number;
+  /** Attempts per batch while the collector answers that it may take it later (429, 502, 503, 504) or cannot be reached. */
+  maxAttempts?: number;
+  /** Told once per batch that is given up on. */
+  onDropped?: (spans: number, error: string) => void;
+}
+
+/** A collector's answer to one export request. */
+export type ExportOutcome = { ok: true } | { ok: false; retryable: boolean; error: string; retryAfterMs?: number };
+
+/** Sends one export request's body (UTF-8 JSON); the processor's way out, replaceable in tests. */
+export type ExportTransport = (body: Uint8Array) => Promise<ExportOutcome>;
+
+/** Statuses after which OTLP/HTTP says a client may send the same request again. */
+const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
+const RETRY_INITIAL_MS = 1000;
+const RETRY_MAX_MS = 5000;
+
+/** The collector's Retry-After in milliseconds, when it gave one in seconds. */
+function retryAfterMs(header: string | null): number | undefined {
+  const seconds = header === null ? Number.NaN : Number(header);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+/** POSTs OTLP/HTTP JSON with fetch (kept-alive connections), each request within `timeoutMs`. */
+export function fetchTransport(endpoint: string, timeoutMs: number): ExportTransport {
+  return async (body) => {
+    try {
+      const response = await fetch(endpoint, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(timeoutMs) });
+      await response.arrayBuffer().catch(() => undefined);
+      if (response.ok) return { ok: true };
+      const retryAfter = retryAfterMs(response.headers.get("retry-after"));
+      return { ok: false, retryable: RETRYABLE_STATUSES.has(response.status), error: `collector answered HTTP ${String(response.status)}`, ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }) };
+    } catch (error) {
+      return { ok: false, retryable: true, error: errorText(error) };
+    }
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+const COMMA = Buffer.from(",");
+
+/**
+ * A batching span processor that writes each span into OTLP JSON the moment it ends and keeps
+ * only those bytes until its batch goes: about 120 bytes of heap a waiting span, where the SDK's
+ * BatchSpanProcessor keeps the span itself (about 900). Batches as that one does: a full batch at
+ * once, the rest after a delay, one request at a time, a bounded queue whose overflow is dropped;
+ * and counts what it drops.
+ */
+export class OtlpJsonSpanProcessor implements SpanProcessor {
+  readonly stats: SpanExportStats = { exported: 0, dropped: { queue_full: 0, export_failed: 0 } };
+  private readonly maxQueued: number;
+  private readonly maxBatch: number;
+  private readonly delayMs: number;
+  private readonly maxAttempts: number;
+  /** Encoded spans and, at the same index, the opening of their scope. */
+  private spans: Buffer[] = [];
+  private scopes: string[] = [];
+  private readonly frame: { head: Buffer; scopeClosing: Buffer; tail: Buffer };
+  private readonly openings = new WeakMap<InstrumentationScope, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    resource: Resource,
+    private readonly options: OtlpExportOptions,
+    private readonly transport: ExportTransport = fetchTransport(options.endpoint, options.timeoutMs),
+  ) {
+    this.maxQueued = options.maxQueuedSpans ?? 2048;
+    this.maxBatch = Math.min(options.maxBatchSpans ?? 512, this.maxQueued);
+    this.delayMs = options.delayMs ?? 5000;
+    this.maxAttempts = options.maxAttempts ?? 5;
+    const { head, scopeClosing, tail } = requestFrame(resource);
+    this.frame = { head: Buffer.from(head), scopeClosing: Buffer.from(scopeClosing), tail: Buffer.from(tail) };
+  }
+
+  onStart(): void {
+    // Spans are read when they end.
+  }
+
+  onEnd(span: ReadableSpan): void {
+    if (this.closed) return;
+    if (this.spans.length >= this.maxQueued) {
+      this.stats.dropped.queue_full++;
+      return;
+    }
+    this.spans.push(Buffer.from(encodeSpan(span)));
+    this.scopes.push(this.openingOf(span.instrumentationScope));
+    if (this.spans.length >= this.maxBatch) this.send();
+    else this.timer ??= setTimeout(() => { this.send(); }, this.delayMs).unref();
+  }
+
+  /** Sends everything waiting and resolves once it is out (or given up on). */
+  async forceFlush(): Promise<void> {
+    while (this.sending || this.spans.length > 0) {
+      this.send();
+      await this.sending;
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    await this.forceFlush();
+  }
+
+  private openingOf(scope: InstrumentationScope): string {
+    let opening = this.openings.get(scope);
+    if (opening === undefined) {
+      opening = encodeScopeOpening(scope);
+      this.openings.set(scope, opening);
+    }
+    return opening;
+  }
+
+  /** Starts sending batches unless a request is already out (which sends on when it is done). */
+  private send(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.sending ??= this.sendBatches().finally(() => {
+      this.sending = undefined;
+      if (this.spans.length > 0 && !this.closed) this.timer ??= setTimeout(() => { this.send(); }, this.delayMs).unref();
+    });
+  }
+
+  /** What is waiting, as far as one batch (the caller asked for it or the delay is over), then any further full batches. */
+  private async sendBatches(): Promise<void> {
+    while (this.spans.length > 0) {
+      await this.sendBatch(this.takeBatch());
+      if (this.spans.length < this.maxBatch && !this.closed) return;
+    }
+  }
+
+  /** The oldest spans, up to a batch, as one request: their ScopeSpans in the order their scopes first appear. */
+  private takeBatch(): { body: Buffer; count: number } {
+    const spans = this.spans.splice(0, this.maxBatch);
+    const scopes = this.scopes.splice(0, this.maxBatch);
+    const byScope = new Map<string, Buffer[]>();
+    spans.forEach((span, i) => {
+      const opening = scopes[i] as string;
+      const group = byScope.get(opening);
+      if (group) group.push(COMMA, span);
+      else byScope.set(opening, [span]);
+    });
+    const parts = [this.frame.head];
+    for (const [opening, group] of byScope) {
+      if (parts.length > 1) parts.push(COMMA);
+      parts.push(Buffer.from(opening), ...group, this.frame.scopeClosing);
+    }
+    parts.push(this.frame.tail);
+    return { body: Buffer.concat(parts), count: spans.length };
+  }
+
+  private async sendBatch({ body, count }: { body: Buffer; count: number }): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.transport(body);
+      if (outcome.ok) {
+        this.stats.exported += count;
+        return;
+      }
+      if (!outcome.retryable || attempt >= this.maxAttempts || this.closed) {
+        this.stats.dropped.export_failed += count;
+        this.options.onDropped?.(count, outcome.error);
+        return;
+      }
+      await sleep(outcome.retryAfterMs ?? backoffDelay(attempt - 1, RETRY_INITIAL_MS, RETRY_MAX_MS));
+    }
+  }
+}
