@@ -40,11 +40,13 @@ export type ExportTransport = (body: Uint8Array) => Promise<ExportOutcome>;
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 const RETRY_INITIAL_MS = 1000;
 const RETRY_MAX_MS = 5000;
+/** A collector that asks for a longer wait is tried again after this: meanwhile the queue fills and drops. */
+const RETRY_AFTER_MAX_MS = 30_000;
 
-/** The collector's Retry-After in milliseconds, when it gave one in seconds. */
-function retryAfterMs(header: string | null): number | undefined {
-  const seconds = header === null ? Number.NaN : Number(header);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+/** The collector's Retry-After in milliseconds (at most RETRY_AFTER_MAX_MS), when it gave one in seconds. */
+export function retryAfterMs(header: string | null): number | undefined {
+  const seconds = header === null || header.trim() === "" ? Number.NaN : Number(header);
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds * 1000, RETRY_AFTER_MAX_MS) : undefined;
 }
 
 /** POSTs OTLP/HTTP JSON with fetch (kept-alive connections), each request within `timeoutMs`. */
