@@ -11,6 +11,7 @@ import {
   type ActionResult,
   type DecodeReason,
 } from "../../protocol/index.js";
+import { countOne, type Counts } from "../counts.js";
 import { errorText, type Logger } from "../log.js";
 import { messagingAttributes, traceparentOf } from "../tracing/propagation.js";
 import { untraced } from "../tracing/tracing.js";
@@ -41,7 +42,7 @@ type Key = Awaited<ReturnType<typeof importActionPublicKey>>;
 export class ActionExecutor {
   readonly stats: ExecutorStats = { applied: 0, rejected: 0, failed: 0, expired: 0, duplicates: 0 };
   /** The rejected and expired ones by reason. */
-  readonly refusals: Partial<Record<RefusalReason, number>> = {};
+  readonly refusals: Counts<RefusalReason> = {};
   private keys = new Map<string, Key>();
   private readonly done = new Map<string, ActionResult>();
 
@@ -109,7 +110,7 @@ export class ActionExecutor {
   }
 
   private refuse(result: ActionResult, refusal: RefusalReason): ActionResult {
-    this.refusals[refusal] = (this.refusals[refusal] ?? 0) + 1;
+    countOne(this.refusals, refusal);
     this.log.warn("action refused", { outcome: result.outcome, refusal, reason: result.reason });
     return this.count(result);
   }

@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { CycleResponse, PROBLEM_CONTENT_TYPE, TRACEPARENT, type BatchItem, type TelemetryBatch } from "../../protocol/index.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { DiskQueue } from "../buffer/disk-queue.js";
+import { countOne, type Counts } from "../counts.js";
 import { errorText, type Logger } from "../log.js";
 import { linksTo } from "../tracing/propagation.js";
 import { untracedRequests, type RequestSpan, type RequestTracer } from "../tracing/request.js";
@@ -16,7 +17,7 @@ export interface EdgeStats {
   /** Failed attempts that will be retried. */
   retries: number;
   /** The same attempts by reason. */
-  retriesByReason: Partial<Record<EdgeRetryReason, number>>;
+  retriesByReason: Counts<EdgeRetryReason>;
   /** Items the edge refused (4xx): dropped, since sending them again cannot succeed. */
   itemsRefused: number;
   /** Items dropped, oldest first, because the queue was full while the edge was unreachable. */
@@ -146,7 +147,7 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
         this.reachable = false;
         this.sending = false;
         this.stats.retries++;
-        this.stats.retriesByReason[error.reason] = (this.stats.retriesByReason[error.reason] ?? 0) + 1;
+        countOne(this.stats.retriesByReason, error.reason);
         const delay = backoffDelay(this.attempt++, this.config.retry.initialMs, this.config.retry.maxMs);
         this.log.warn("edge unavailable, will retry", { error: error.message, delayMs: delay, queuedItems: this.queue.size });
         this.retryTimer = setTimeout(() => {

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from "aedes";
 import { decodeNodeMessage, decodeSharedMessage, parseSpiffeId, principalOf, type NodeMessage, type Principal } from "../../protocol/index.js";
+import { countOne, type Counts } from "../counts.js";
 import type { SvidMaterial } from "../identity/agent.js";
 import { createSvidTlsServer, type PeerPolicy, type PeerRefusal, type SvidTlsServer } from "../identity/tls.js";
 import { errorText, type Logger } from "../log.js";
@@ -51,7 +52,7 @@ export class EmbeddedBroker {
     private readonly taps: Set<NodeMessageTap>,
     private readonly intake: Intake,
     /** Connections refused before MQTT, by reason. */
-    readonly refusedClients: Partial<Record<ClientRefusal, number>>,
+    readonly refusedClients: Counts<ClientRefusal>,
   ) {}
 
   /**
@@ -112,9 +113,9 @@ export class EmbeddedBroker {
       if (principal) principals.set(client, principal);
       shared.attach(client);
     };
-    const refusedClients: Partial<Record<ClientRefusal, number>> = {};
+    const refusedClients: Counts<ClientRefusal> = {};
     const refuse = (refusal: ClientRefusal, reason: string, remote: string | undefined) => {
-      refusedClients[refusal] = (refusedClients[refusal] ?? 0) + 1;
+      countOne(refusedClients, refusal);
       log.warn("mqtt client refused", { refusal, reason, remote });
     };
     const secure = options.tls ? tlsServer(options.tls, accept, refuse) : undefined;

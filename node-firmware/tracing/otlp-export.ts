@@ -3,7 +3,7 @@ import type { Resource } from "@opentelemetry/resources";
 import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace";
 import { backoffDelay } from "../gateway/edge-client.js";
 import { errorText } from "../log.js";
-import { encodeScopeOpening, encodeSpan, requestFrame } from "./otlp-json.js";
+import { encodeExportRequest, encodeScopeOpening, encodeSpan } from "./otlp-json.js";
 
 /** Why ended spans never reached the collector. */
 export type SpanDropReason = "queue_full" | "export_failed";
@@ -65,7 +65,6 @@ export function fetchTransport(endpoint: string, timeoutMs: number): ExportTrans
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
-const COMMA = Buffer.from(",");
 
 /**
  * A batching span processor that writes each span into OTLP JSON the moment it ends and keeps
@@ -83,14 +82,13 @@ export class OtlpJsonSpanProcessor implements SpanProcessor {
   /** Encoded spans and, at the same index, the opening of their scope. */
   private spans: Buffer[] = [];
   private scopes: string[] = [];
-  private readonly frame: { head: Buffer; scopeClosing: Buffer; tail: Buffer };
   private readonly openings = new WeakMap<InstrumentationScope, string>();
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> | undefined;
   private closed = false;
 
   constructor(
-    resource: Resource,
+    private readonly resource: Resource,
     private readonly options: OtlpExportOptions,
     private readonly transport: ExportTransport = fetchTransport(options.endpoint, options.timeoutMs),
   ) {
@@ -98,8 +96,6 @@ export class OtlpJsonSpanProcessor implements SpanProcessor {
     this.maxBatch = Math.min(options.maxBatchSpans ?? 512, this.maxQueued);
     this.delayMs = options.delayMs ?? 5000;
     this.maxAttempts = options.maxAttempts ?? 5;
-    const { head, scopeClosing, tail } = requestFrame(resource);
-    this.frame = { head: Buffer.from(head), scopeClosing: Buffer.from(scopeClosing), tail: Buffer.from(tail) };
   }
 
   onStart(): void {
@@ -166,16 +162,10 @@ export class OtlpJsonSpanProcessor implements SpanProcessor {
     spans.forEach((span, i) => {
       const opening = scopes[i] as string;
       const group = byScope.get(opening);
-      if (group) group.push(COMMA, span);
+      if (group) group.push(span);
       else byScope.set(opening, [span]);
     });
-    const parts = [this.frame.head];
-    for (const [opening, group] of byScope) {
-      if (parts.length > 1) parts.push(COMMA);
-      parts.push(Buffer.from(opening), ...group, this.frame.scopeClosing);
-    }
-    parts.push(this.frame.tail);
-    return { body: Buffer.concat(parts), count: spans.length };
+    return { body: encodeExportRequest(this.resource, byScope), count: spans.length };
   }
 
   private async sendBatch({ body, count }: { body: Buffer; count: number }): Promise<void> {

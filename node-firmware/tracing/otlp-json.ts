@@ -86,25 +86,23 @@ export function encodeScopeOpening({ name, version, schemaUrl }: Instrumentation
   return `{"scope":${scope}${schemaUrl ? `,"schemaUrl":${text(schemaUrl)}` : ""},"spans":[`;
 }
 
-/** An ExportTraceServiceRequest of one resource's spans, around its ScopeSpans and between them. */
-export interface RequestFrame {
-  head: string;
-  /** Ends one ScopeSpans' spans. */
-  scopeClosing: string;
-  tail: string;
-}
+const COMMA = Buffer.from(",");
 
-export function requestFrame(resource: Resource): RequestFrame {
+/**
+ * The whole request of one resource's spans, each already encoded (encodeSpan, as UTF-8),
+ * gathered under their scope's opening (encodeScopeOpening) in the order the scopes came.
+ */
+export function encodeExportRequest(resource: Resource, scopes: ReadonlyMap<string, readonly Uint8Array[]>): Buffer {
   const schemaUrl = resource.schemaUrl ? `,"schemaUrl":${text(resource.schemaUrl)}` : "";
-  return {
-    head: `{"resourceSpans":[{"resource":{"attributes":${keyValues(resource.attributes)},"droppedAttributesCount":0${schemaUrl}},"scopeSpans":[`,
-    scopeClosing: "]}",
-    tail: `]${schemaUrl}}]}`,
-  };
-}
-
-/** The whole request of one resource's spans, already encoded and gathered by their scope's opening (see encodeScopeOpening). */
-export function encodeExportRequest(resource: Resource, scopes: ReadonlyMap<string, readonly string[]>): string {
-  const { head, scopeClosing, tail } = requestFrame(resource);
-  return `${head}${[...scopes].map(([opening, spans]) => `${opening}${spans.join(",")}${scopeClosing}`).join(",")}${tail}`;
+  const parts: Uint8Array[] = [Buffer.from(`{"resourceSpans":[{"resource":{"attributes":${keyValues(resource.attributes)},"droppedAttributesCount":0${schemaUrl}},"scopeSpans":[`)];
+  for (const [opening, spans] of scopes) {
+    parts.push(Buffer.from(`${parts.length > 1 ? "," : ""}${opening}`));
+    spans.forEach((span, i) => {
+      if (i > 0) parts.push(COMMA);
+      parts.push(span);
+    });
+    parts.push(Buffer.from("]}"));
+  }
+  parts.push(Buffer.from(`]${schemaUrl}}]}`));
+  return Buffer.concat(parts);
 }

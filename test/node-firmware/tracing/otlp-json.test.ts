@@ -45,12 +45,12 @@ function endedSpans(): ReadableSpan[] {
 
 /** Encodes as the exporter does: each span at its end, grouped by scope in the order scopes first appear. */
 function encodeAll(spans: readonly ReadableSpan[]): string {
-  const byScope = new Map<string, string[]>();
+  const byScope = new Map<string, Buffer[]>();
   for (const span of spans) {
     const opening = encodeScopeOpening(span.instrumentationScope);
-    byScope.set(opening, [...(byScope.get(opening) ?? []), encodeSpan(span)]);
+    byScope.set(opening, [...(byScope.get(opening) ?? []), Buffer.from(encodeSpan(span))]);
   }
-  return encodeExportRequest(resource, byScope);
+  return encodeExportRequest(resource, byScope).toString();
 }
 
 const officialJson = (spans: ReadableSpan[]): unknown => JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(spans)));
