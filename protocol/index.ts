@@ -23,3 +23,4 @@ export * from "./svid-policy.js";
 export * from "./mape.js";
 export * from "./action-signing.js";
 export * from "./trace.js";
+export * from "./otlp-export.js";

@@ -1,7 +1,7 @@
 import type { MqttClient } from "mqtt";
 import type { SpanExporter } from "@opentelemetry/sdk-trace";
 import { join } from "node:path";
-import { DenyView, RELEASE, parseSpiffeId, spiffeIdOf, type NodeTelemetry, type SpiffeAuthorizer } from "../../protocol/index.js";
+import { DenyView, RELEASE, parseSpiffeId, spiffeIdOf, type NodeTelemetry, type SpanExportStats, type SpiffeAuthorizer } from "../../protocol/index.js";
 import { DiskQueue } from "../buffer/disk-queue.js";
 import type { AgentConfig } from "../config/schema.js";
 import { TelemetryBridge } from "../gateway/bridge.js";
@@ -25,7 +25,6 @@ import { TelemetrySampler } from "../monitor/sampler.js";
 import type { EmbeddedBroker } from "../mqtt/broker.js";
 import { connectMqtt } from "../mqtt/connect.js";
 import { followDenyList } from "../mqtt/deny-list.js";
-import type { SpanExportStats } from "../tracing/otlp-export.js";
 import { startTracing } from "../tracing/tracing.js";
 import { NodeAgent } from "./node-agent.js";
 

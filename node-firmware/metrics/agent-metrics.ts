@@ -1,11 +1,10 @@
 import { Gauge, Histogram, Registry } from "prom-client";
-import type { DataPlaneReading, InterfaceCounters, NodeTelemetry } from "../../protocol/index.js";
+import type { DataPlaneReading, InterfaceCounters, NodeTelemetry, SpanExportStats } from "../../protocol/index.js";
 import type { RunningAgent } from "../agent/run.js";
 import type { EdgeClient } from "../gateway/edge-client.js";
 import type { IntakeControl } from "../gateway/intake.js";
 import type { IdentityAgent } from "../identity/agent.js";
 import type { EmbeddedBroker } from "../mqtt/broker.js";
-import type { SpanExportStats } from "../tracing/otlp-export.js";
 import { MirroredCounter, gauge } from "./families.js";
 import { processMetrics } from "./process-metrics.js";
 

@@ -1,18 +1,9 @@
 import type { InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace";
+import { emptySpanExportStats, fetchTransport, sendWithRetries, type ExportTransport, type RetryPolicy, type SpanExportStats } from "../../protocol/index.js";
 import { backoffDelay } from "../gateway/edge-client.js";
-import { errorText } from "../log.js";
 import { encodeExportRequest, encodeScopeOpening, encodeSpan } from "./otlp-json.js";
-
-/** Why ended spans never reached the collector. */
-export type SpanDropReason = "queue_full" | "export_failed";
-
-export interface SpanExportStats {
-  /** Spans the collector accepted. */
-  exported: number;
-  dropped: Record<SpanDropReason, number>;
-}
 
 export interface OtlpExportOptions {
   /** OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces. */
@@ -30,39 +21,8 @@ export interface OtlpExportOptions {
   onDropped?: (spans: number, error: string) => void;
 }
 
-/** A collector's answer to one export request. */
-export type ExportOutcome = { ok: true } | { ok: false; retryable: boolean; error: string; retryAfterMs?: number };
-
-/** Sends one export request's body (UTF-8 JSON); the processor's way out, replaceable in tests. */
-export type ExportTransport = (body: Uint8Array) => Promise<ExportOutcome>;
-
-/** Statuses after which OTLP/HTTP says a client may send the same request again. */
-const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 const RETRY_INITIAL_MS = 1000;
 const RETRY_MAX_MS = 5000;
-/** A collector that asks for a longer wait is tried again after this: meanwhile the queue fills and drops. */
-const RETRY_AFTER_MAX_MS = 30_000;
-
-/** The collector's Retry-After in milliseconds (at most RETRY_AFTER_MAX_MS), when it gave one in seconds. */
-export function retryAfterMs(header: string | null): number | undefined {
-  const seconds = header === null || header.trim() === "" ? Number.NaN : Number(header);
-  return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds * 1000, RETRY_AFTER_MAX_MS) : undefined;
-}
-
-/** POSTs OTLP/HTTP JSON with fetch (kept-alive connections), each request within `timeoutMs`. */
-export function fetchTransport(endpoint: string, timeoutMs: number): ExportTransport {
-  return async (body) => {
-    try {
-      const response = await fetch(endpoint, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(timeoutMs) });
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.ok) return { ok: true };
-      const retryAfter = retryAfterMs(response.headers.get("retry-after"));
-      return { ok: false, retryable: RETRYABLE_STATUSES.has(response.status), error: `collector answered HTTP ${String(response.status)}`, ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }) };
-    } catch (error) {
-      return { ok: false, retryable: true, error: errorText(error) };
-    }
-  };
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -74,11 +34,11 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * and counts what it drops.
  */
 export class OtlpJsonSpanProcessor implements SpanProcessor {
-  readonly stats: SpanExportStats = { exported: 0, dropped: { queue_full: 0, export_failed: 0 } };
+  readonly stats: SpanExportStats = emptySpanExportStats();
   private readonly maxQueued: number;
   private readonly maxBatch: number;
   private readonly delayMs: number;
-  private readonly maxAttempts: number;
+  private readonly retries: RetryPolicy;
   /** Encoded spans and, at the same index, the opening of their scope. */
   private spans: Buffer[] = [];
   private scopes: string[] = [];
@@ -95,7 +55,12 @@ export class OtlpJsonSpanProcessor implements SpanProcessor {
     this.maxQueued = options.maxQueuedSpans ?? 2048;
     this.maxBatch = Math.min(options.maxBatchSpans ?? 512, this.maxQueued);
     this.delayMs = options.delayMs ?? 5000;
-    this.maxAttempts = options.maxAttempts ?? 5;
+    this.retries = {
+      maxAttempts: options.maxAttempts ?? 5,
+      backoffMs: (attempt) => backoffDelay(attempt - 1, RETRY_INITIAL_MS, RETRY_MAX_MS),
+      sleep,
+      stopping: () => this.closed,
+    };
   }
 
   onStart(): void {
@@ -169,18 +134,12 @@ export class OtlpJsonSpanProcessor implements SpanProcessor {
   }
 
   private async sendBatch({ body, count }: { body: Buffer; count: number }): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const outcome = await this.transport(body);
-      if (outcome.ok) {
-        this.stats.exported += count;
-        return;
-      }
-      if (!outcome.retryable || attempt >= this.maxAttempts || this.closed) {
-        this.stats.dropped.export_failed += count;
-        this.options.onDropped?.(count, outcome.error);
-        return;
-      }
-      await sleep(outcome.retryAfterMs ?? backoffDelay(attempt - 1, RETRY_INITIAL_MS, RETRY_MAX_MS));
+    const outcome = await sendWithRetries(this.transport, body, this.retries);
+    if (outcome.ok) {
+      this.stats.exported += count;
+      return;
     }
+    this.stats.dropped.export_failed += count;
+    this.options.onDropped?.(count, outcome.error);
   }
 }

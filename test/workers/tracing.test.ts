@@ -16,15 +16,23 @@ const app = createApp();
 const realFetch = globalThis.fetch;
 let exported: { body: OtlpRequest; contentType: string | null }[];
 let collectorDown: boolean;
+/** Statuses the collector answers before it takes a request (with Retry-After: 0), in order. */
+let refusals: number[];
+let attempts: number;
 
 /** The Worker's exporter posts with the global fetch: this stands in for the collector. */
 beforeEach(() => {
   exported = [];
   collectorDown = false;
+  refusals = [];
+  attempts = 0;
   globalThis.fetch = async (input, init) => {
     const request = new Request(input, init);
     if (request.url !== COLLECTOR) return realFetch(input, init);
+    attempts++;
     if (collectorDown) throw new Error("connection refused");
+    const refusal = refusals.shift();
+    if (refusal !== undefined) return new Response("busy", { status: refusal, headers: { "retry-after": "0" } });
     exported.push({ body: await request.json<OtlpRequest>(), contentType: request.headers.get("content-type") });
     return new Response("{}", { status: 200 });
   };
@@ -43,6 +51,15 @@ async function traced(path: string, init: RequestInit = {}, vars: Record<string,
 
 const PARENT = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7" };
 const sampledParent = formatTraceparent({ ...PARENT, sampled: true });
+
+/** The isolate's span export counters as the control plane's /metrics shows them (asked untraced, so as not to add a span). */
+async function exportCounts(): Promise<{ exported: number; dropped: number }> {
+  const headers = { ...bearer(await adminToken()), traceparent: formatTraceparent({ ...PARENT, sampled: false }) };
+  const response = await app.request("/metrics", { headers }, { ...env, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: COLLECTOR }, createExecutionContext());
+  const text = await response.text();
+  const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+  return { exported: value(/^x0_trace_spans_exported_total (\d+)$/m), dropped: value(/^x0_trace_spans_dropped_total\{reason="export_failed"\} (\d+)$/m) };
+}
 
 describe("request tracing (OTLP/HTTP JSON)", () => {
   it("continues the caller's traceparent with a server span named by route, exported as OTLP JSON", async () => {
@@ -89,10 +106,25 @@ describe("request tracing (OTLP/HTTP JSON)", () => {
     expect(spansOfRequest(exported[0]?.body as OtlpRequest).map((s) => s.name)).toEqual(["GET /healthz", "GET /healthz", "GET /healthz"]);
   });
 
-  it("answers the request when the collector is down: those spans are lost, nothing else", async () => {
+  it("answers the request when the collector is down: three attempts, then those spans are lost and counted, nothing else", async () => {
+    const before = await exportCounts();
     collectorDown = true;
     const { response } = await traced("/healthz", { headers: { traceparent: sampledParent } });
     expect(response.status).toBe(200);
+    expect(attempts).toBe(3);
+    expect(await exportCounts()).toEqual({ exported: before.exported, dropped: before.dropped + 1 });
+  });
+
+  it("sends again after a busy collector's Retry-After (503, 429), and drops at once what it refuses (400)", async () => {
+    const before = await exportCounts();
+    refusals = [503, 429];
+    expect((await traced("/healthz", { headers: { traceparent: sampledParent } })).spans).toHaveLength(1);
+    expect(attempts).toBe(3);
+    refusals = [400];
+    attempts = 0;
+    await traced("/healthz", { headers: { traceparent: sampledParent } });
+    expect(attempts).toBe(1);
+    expect(await exportCounts()).toEqual({ exported: before.exported + 1, dropped: before.dropped + 1 });
   });
 
   it("records a refused request with its status, not as a failure of the control plane", async () => {

@@ -1,9 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { SpanExportStats } from "../../protocol/index.js";
 import { openDatabase } from "../db/client.js";
 import { readSettings } from "../env.js";
 import { guard } from "../http/guard.js";
 import { createRouter, problemResponses } from "../http/openapi.js";
 import { EXPOSITION_CONTENT_TYPE, renderExposition, type MetricFamily } from "./exposition.js";
+import { spanExportStats } from "../tracing/otlp.js";
 import { requestCounter } from "./requests.js";
 import { meshCounts } from "./store.js";
 
@@ -49,6 +51,15 @@ export const metricsRoutes = createRouter().openapi(getMetrics, async (c) => {
       help: "Requests this isolate answered, by route, method and status class (empty when counted in Analytics Engine)",
       samples: requestCounter(c.env).snapshot().map((r) => ({ labels: { route: r.route, method: r.method, status: r.status }, value: r.count })),
     },
+    ...(c.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ? spanExportFamilies(spanExportStats) : []),
   ];
   return c.body(renderExposition(families), 200, { "content-type": EXPOSITION_CONTENT_TYPE });
 });
+
+/** Under the agents' names; a Worker's exporter drops only what the collector would not take. */
+function spanExportFamilies(stats: SpanExportStats): MetricFamily[] {
+  return [
+    { name: "x0_trace_spans_exported_total", type: "counter", help: "Spans this isolate exported to the OTLP collector", samples: [{ value: stats.exported }] },
+    { name: "x0_trace_spans_dropped_total", type: "counter", help: "Spans this isolate gave up exporting, by reason", samples: [{ labels: { reason: "export_failed" }, value: stats.dropped.export_failed }] },
+  ];
+}

@@ -1,3 +1,4 @@
+import { emptySpanExportStats, fetchTransport, sendWithRetries, type ExportTransport, type RetryPolicy, type SpanExportStats } from "../../protocol/index.js";
 import type { Attributes, AttributeValue, FinishedSpan } from "./span.js";
 import type { SpanExporter } from "./tracer.js";
 
@@ -12,6 +13,7 @@ function anyValue(value: AttributeValue) {
 
 const keyValues = (attributes: Attributes) => Object.entries(attributes).map(([key, value]) => ({ key, value: anyValue(value) }));
 const nanos = (ms: number) => `${String(ms)}000000`;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** OTLP/HTTP JSON (ExportTraceServiceRequest) for one service's spans. */
 export function otlpTraceRequest(resource: Attributes, spans: readonly FinishedSpan[]) {
@@ -41,21 +43,38 @@ export function otlpTraceRequest(resource: Attributes, spans: readonly FinishedS
   };
 }
 
-/** Posts spans to a collector's OTLP/HTTP traces endpoint as JSON. */
+/** What the isolate's exporters did with their spans, for /metrics; from zero when the isolate is recycled. */
+export const spanExportStats: SpanExportStats = emptySpanExportStats();
+
+const EXPORT_TIMEOUT_MS = 5000;
+const RETRY_INITIAL_MS = 500;
+
+/**
+ * Posts spans to a collector's OTLP/HTTP traces endpoint as JSON. A collector that is busy or
+ * unreachable gets two more tries, 0.5 and 1 s apart or after its Retry-After: the export runs in
+ * `waitUntil`, which Cloudflare ends 30 s after the response. What is given up on is counted.
+ */
 export class OtlpHttpExporter implements SpanExporter {
+  private readonly transport: ExportTransport;
+
   constructor(
-    private readonly endpoint: string,
+    endpoint: string,
     private readonly resource: Attributes,
-  ) {}
+    private readonly retries: RetryPolicy = { maxAttempts: 3, backoffMs: (attempt) => RETRY_INITIAL_MS * 2 ** (attempt - 1), sleep },
+    private readonly stats: SpanExportStats = spanExportStats,
+  ) {
+    this.transport = fetchTransport(endpoint, EXPORT_TIMEOUT_MS);
+  }
 
   async export(spans: readonly FinishedSpan[]): Promise<void> {
-    const response = await fetch(this.endpoint, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(otlpTraceRequest(this.resource, spans)),
-    });
-    await response.body?.cancel();
-    if (!response.ok) throw new Error(`collector answered HTTP ${String(response.status)}`);
+    const body = new TextEncoder().encode(JSON.stringify(otlpTraceRequest(this.resource, spans)));
+    const outcome = await sendWithRetries(this.transport, body, this.retries);
+    if (outcome.ok) {
+      this.stats.exported += spans.length;
+      return;
+    }
+    this.stats.dropped.export_failed += spans.length;
+    throw new Error(outcome.error);
   }
 }
 

@@ -2,7 +2,8 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { describe, expect, it } from "vitest";
-import { OtlpJsonSpanProcessor, fetchTransport, retryAfterMs, type ExportOutcome, type ExportTransport, type OtlpExportOptions } from "../../../node-firmware/tracing/otlp-export.js";
+import { OtlpJsonSpanProcessor, type OtlpExportOptions } from "../../../node-firmware/tracing/otlp-export.js";
+import { fetchTransport, type ExportOutcome, type ExportTransport } from "../../../protocol/index.js";
 import { spansOfRequest, type OtlpRequest } from "../../helpers/otlp-json.js";
 import { freePort } from "../../helpers/processes.js";
 import { startCollector } from "../../helpers/traces.js";
@@ -110,11 +111,6 @@ describe("the OTLP JSON span processor", () => {
     expect(outcomes).toHaveLength(2);
     expect(outcomes[0]).toMatchObject({ ok: false, retryable: true });
     expect(processor.stats.dropped.export_failed).toBe(1);
-  });
-
-  it("waits as long as a collector's Retry-After asks, 30 s at most, and backs off by itself without one it can read", () => {
-    expect([retryAfterMs("0"), retryAfterMs("2"), retryAfterMs("3600")]).toEqual([0, 2000, 30_000]);
-    expect([retryAfterMs(null), retryAfterMs(""), retryAfterMs("soon"), retryAfterMs("-1"), retryAfterMs("Fri, 27 Nov 2026 22:00:00 GMT")]).toEqual([undefined, undefined, undefined, undefined, undefined]);
   });
 
   it("sends what is waiting when it shuts down, and takes nothing after", async () => {
