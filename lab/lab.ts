@@ -8,14 +8,29 @@ import type { LabTopology } from "./topology.js";
 
 const run = promisify(execFile);
 
-/** Every namespace the lab makes carries this prefix: `down` finds them by it, also after a crash. */
-const LAB_PREFIX = "x0lab-";
-export const CORE_NS = `${LAB_PREFIX}core`;
+/**
+ * A lab's namespaces, all under one prefix by which `down` finds them, also after a crash: the
+ * default lab's `x0lab-core` and `x0lab-<node>`, a named lab's `x0lab.<name>-core` and
+ * `x0lab.<name>-<node>` (node ids hold no dot, so no lab's prefix takes in another's).
+ */
+export interface LabNamespaces {
+  prefix: string;
+  core: string;
+  node: (id: string) => string;
+}
+
+const LAB_NAME = /^[a-z0-9-]{1,20}$/;
+
+export function labNamespaces(name?: string): LabNamespaces {
+  if (name !== undefined && !LAB_NAME.test(name)) throw new Error(`lab name "${name}" must be 1-20 chars of a-z, 0-9 and '-'`);
+  const prefix = name === undefined ? "x0lab-" : `x0lab.${name}-`;
+  return { prefix, core: `${prefix}core`, node: (id) => `${prefix}${id}` };
+}
+
 export const BROKER_IP = "10.99.0.254";
 const BROKER_PORT = 1883;
 const STOP_GRACE_MS = 8000;
 
-export const nodeNamespace = (id: string) => `${LAB_PREFIX}${id}`;
 /** In `a`'s namespace the link to `b` is the interface `to-b`. */
 const linkInterface = (to: string) => `to-${to}`;
 
@@ -27,6 +42,7 @@ export function linkAddresses(index: number): [string, string] {
 
 export interface Lab {
   topology: LabTopology;
+  namespaces: LabNamespaces;
   agents: ReadonlyMap<string, Supervised>;
   /** Runs a command inside a lab namespace. */
   exec(ns: string, ...command: string[]): Promise<string>;
@@ -35,6 +51,8 @@ export interface Lab {
 
 export interface LabOptions {
   topology: LabTopology;
+  /** Keeps this lab apart from others on the machine (the tests' from an operator's); none: the default lab. */
+  name?: string;
   stateDir: string;
   print: (line: string) => void;
   /** Background pings between neighbors, every this many seconds (0: none). */
@@ -43,10 +61,11 @@ export interface LabOptions {
 
 const ip = (...args: string[]) => run("ip", args);
 
-/** Removes every lab namespace (and with them their veths and attached programs), killing what runs in them. */
-export async function labDown(): Promise<string[]> {
+/** Removes a lab's namespaces (and with them their veths and attached programs), killing what runs in them. */
+export async function labDown(name?: string): Promise<string[]> {
+  const { prefix } = labNamespaces(name);
   const { stdout } = await run("ip", ["-j", "netns", "list"]);
-  const namespaces = (JSON.parse(stdout.trim() || "[]") as { name: string }[]).map((n) => n.name).filter((n) => n.startsWith(LAB_PREFIX));
+  const namespaces = (JSON.parse(stdout.trim() || "[]") as { name: string }[]).map((n) => n.name).filter((n) => n.startsWith(prefix));
   for (const ns of namespaces) {
     const pids = (await run("ip", ["netns", "pids", ns]).catch(() => ({ stdout: "" }))).stdout.split("\n").filter(Boolean);
     for (const pid of pids) {
@@ -61,19 +80,19 @@ export async function labDown(): Promise<string[]> {
   return namespaces;
 }
 
-async function buildNetwork(topology: LabTopology): Promise<void> {
-  await ip("netns", "add", CORE_NS);
-  await ip("-n", CORE_NS, "link", "set", "lo", "up");
-  await ip("-n", CORE_NS, "link", "add", "br0", "type", "bridge");
-  await ip("-n", CORE_NS, "addr", "add", `${BROKER_IP}/24`, "dev", "br0");
-  await ip("-n", CORE_NS, "link", "set", "br0", "up");
+async function buildNetwork(topology: LabTopology, { core, node: nodeNamespace }: LabNamespaces): Promise<void> {
+  await ip("netns", "add", core);
+  await ip("-n", core, "link", "set", "lo", "up");
+  await ip("-n", core, "link", "add", "br0", "type", "bridge");
+  await ip("-n", core, "addr", "add", `${BROKER_IP}/24`, "dev", "br0");
+  await ip("-n", core, "link", "set", "br0", "up");
   for (const [i, id] of topology.nodes.entries()) {
     const ns = nodeNamespace(id);
     await ip("netns", "add", ns);
     await ip("-n", ns, "link", "set", "lo", "up");
     // Management: one veth per node into the core's bridge, where the broker listens.
-    await ip("link", "add", `m-${id}`, "netns", CORE_NS, "type", "veth", "peer", "name", "mgmt", "netns", ns);
-    await ip("-n", CORE_NS, "link", "set", `m-${id}`, "master", "br0", "up");
+    await ip("link", "add", `m-${id}`, "netns", core, "type", "veth", "peer", "name", "mgmt", "netns", ns);
+    await ip("-n", core, "link", "set", `m-${id}`, "master", "br0", "up");
     await ip("-n", ns, "addr", "add", `10.99.0.${String(i + 1)}/24`, "dev", "mgmt");
     await ip("-n", ns, "link", "set", "mgmt", "up");
   }
@@ -111,14 +130,16 @@ function agentConfig(topology: LabTopology, id: string, stateDir: string) {
 export async function startLab(options: LabOptions): Promise<Lab> {
   const root = packageRoot();
   execFileSync("make", ["-s", "-C", join(root, "bpf")]);
-  const removed = await labDown();
+  const removed = await labDown(options.name);
   if (removed.length > 0) options.print(`[lab] removed ${String(removed.length)} namespaces left by an earlier run`);
   const { topology } = options;
-  await buildNetwork(topology);
+  const namespaces = labNamespaces(options.name);
+  const { core, node: nodeNamespace } = namespaces;
+  await buildNetwork(topology, namespaces);
   await mkdir(join(options.stateDir, "config"), { recursive: true });
   const background: ChildProcess[] = [];
   const inNs = (ns: string, command: string[]) => ["netns", "exec", ns, ...command];
-  const broker = supervise("broker", "ip", inNs(CORE_NS, [process.execPath, join(root, "dist", "lab", "broker.js"), "--host", BROKER_IP, "--port", String(BROKER_PORT)]), options.print);
+  const broker = supervise("broker", "ip", inNs(core, [process.execPath, join(root, "dist", "lab", "broker.js"), "--host", BROKER_IP, "--port", String(BROKER_PORT)]), options.print);
   const agents = new Map<string, Supervised>();
   for (const id of topology.nodes) {
     const file = join(options.stateDir, "config", `${id}.json`);
@@ -135,6 +156,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
   }
   return {
     topology,
+    namespaces,
     agents,
     exec: async (ns, ...command) => (await run("ip", inNs(ns, command), { maxBuffer: 64 * 1024 * 1024 })).stdout,
     stop: async () => {
@@ -142,7 +164,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       // Agents first: they detach their programs; then the broker; then the namespaces go.
       await stopAll([...agents.values()], STOP_GRACE_MS);
       await stopAll([broker], STOP_GRACE_MS);
-      await labDown();
+      await labDown(options.name);
       await rm(join(options.stateDir, "agents"), { recursive: true, force: true });
     },
   };

@@ -5,16 +5,19 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NodeTelemetry } from "../../protocol/index.js";
 import { packageRoot } from "../../node-firmware/package-root.js";
-import { BROKER_IP, CORE_NS, labDown, linkAddresses, nodeNamespace, startLab, type Lab } from "../../lab/lab.js";
+import { BROKER_IP, labDown, linkAddresses, startLab, type Lab } from "../../lab/lab.js";
 import { parseTopology } from "../../lab/topology.js";
 import { kernelTestsUnavailable } from "../helpers/kernel.js";
 import { waitFor } from "../helpers/mqtt.js";
 
 const unavailable = kernelTestsUnavailable();
+const LAB_NAME = "test";
+/** A namespace of the default lab's, which the tests' lab must leave alone. */
+const BYSTANDER = "x0lab-bystander";
 
 /** Program ids of the XDP programs attached in a lab namespace. */
 function attachedPrograms(lab: Lab, id: string): Promise<number[]> {
-  return lab.exec(nodeNamespace(id), "ip", "-j", "link", "show").then((out) =>
+  return lab.exec(lab.namespaces.node(id), "ip", "-j", "link", "show").then((out) =>
     (JSON.parse(out) as { xdp?: { prog?: { id: number } } }[]).flatMap((l) => (l.xdp?.prog ? [l.xdp.prog.id] : [])),
   );
 }
@@ -28,7 +31,8 @@ describe.skipIf(unavailable !== null)(`the mesh lab (namespaces, veths, real age
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "x0-lab-"));
     execFileSync("gcc", ["-O2", "-o", join(dir, "udp-flood"), join(packageRoot(), "bench", "native", "udp-flood.c")]);
-    lab = await startLab({ topology: await parseTopology("line:3"), stateDir: dir, print: (line) => output.push(line) });
+    // A lab of its own name: an operator's lab on this machine is neither in the way nor taken down.
+    lab = await startLab({ topology: await parseTopology("line:3"), name: LAB_NAME, stateDir: dir, print: (line) => output.push(line) });
   });
 
   afterAll(async () => {
@@ -38,7 +42,7 @@ describe.skipIf(unavailable !== null)(`the mesh lab (namespaces, veths, real age
 
   /** n2's telemetry as published to the lab broker, `count` messages. */
   function telemetryOfN2(count: number): Promise<NodeTelemetry[]> {
-    const sub = spawn("ip", ["netns", "exec", CORE_NS, "mosquitto_sub", "-h", BROKER_IP, "-t", "x0/v1/nodes/n2/telemetry", "-C", String(count), "-W", "20"]);
+    const sub = spawn("ip", ["netns", "exec", lab.namespaces.core, "mosquitto_sub", "-h", BROKER_IP, "-t", "x0/v1/nodes/n2/telemetry", "-C", String(count), "-W", "20"]);
     let out = "";
     sub.stdout.on("data", (d: Buffer) => (out += d.toString()));
     return new Promise((resolve) => sub.once("exit", () => { resolve(out.trim().split("\n").filter(Boolean).map((l) => NodeTelemetry.parse(JSON.parse(l)))); }));
@@ -68,7 +72,7 @@ describe.skipIf(unavailable !== null)(`the mesh lab (namespaces, veths, real age
     const watching = telemetryOfN2(5);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const floodStart = Date.now();
-    await lab.exec(nodeNamespace("n1"), join(dir, "udp-flood"), linkAddresses(0)[1], "9", "3");
+    await lab.exec(lab.namespaces.node("n1"), join(dir, "udp-flood"), linkAddresses(0)[1], "9", "3");
     const samples = await watching;
     const reflexSample = samples.find((s) => s.reflexes?.some((r) => r.kind === "isolate_source" && r.source === n1OnLink));
     expect(reflexSample, JSON.stringify(samples.map((s) => s.dataplane))).toBeDefined();
@@ -87,8 +91,15 @@ describe.skipIf(unavailable !== null)(`the mesh lab (namespaces, veths, real age
     lab.agents.get("n2")?.child.kill("SIGKILL");
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(loadedPrograms()).toEqual(expect.arrayContaining(programs)); // still attached: nobody detached it
-    await labDown();
-    expect(execFileSync("ip", ["netns", "list"], { encoding: "utf8" })).not.toMatch(/x0lab-/);
+    execFileSync("ip", ["netns", "add", BYSTANDER]); // as if an operator's lab ran beside the tests
+    try {
+      await labDown(LAB_NAME);
+      const left = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+      expect(left).not.toMatch(/x0lab\.test-/);
+      expect(left).toContain(BYSTANDER);
+    } finally {
+      execFileSync("ip", ["netns", "del", BYSTANDER]);
+    }
     await waitFor(() => programs.every((id) => !loadedPrograms().includes(id)), 5000, "programs freed with their interfaces");
   });
 });
