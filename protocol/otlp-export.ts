@@ -54,6 +54,8 @@ export interface RetryPolicy {
   sleep(ms: number): Promise<void>;
   /** True once the exporter is stopping: no further attempt then. */
   stopping?(): boolean;
+  /** A collector asking for a longer wait than this is given up on (the Worker's `waitUntil` ends 30 s after the response). */
+  maxWaitMs?: number;
 }
 
 /** Sends `body` until the collector takes it, refuses it for good, or the attempts run out; the last outcome. */
@@ -61,6 +63,8 @@ export async function sendWithRetries(transport: ExportTransport, body: Uint8Arr
   for (let attempt = 1; ; attempt++) {
     const outcome = await transport(body);
     if (outcome.ok || !outcome.retryable || attempt >= policy.maxAttempts || policy.stopping?.()) return outcome;
-    await policy.sleep(outcome.retryAfterMs ?? policy.backoffMs(attempt));
+    const wait = outcome.retryAfterMs ?? policy.backoffMs(attempt);
+    if (wait > (policy.maxWaitMs ?? Infinity)) return outcome;
+    await policy.sleep(wait);
   }
 }

@@ -26,7 +26,7 @@ describe("OTLP/HTTP export retries", () => {
     expect(run.waits).toEqual([100, 2000, 300]);
   });
 
-  it("stops at a refusal that must not be sent again, when the attempts run out, and when the exporter is stopping", async () => {
+  it("stops at a refusal that must not be sent again, when the attempts run out, when the exporter is stopping, and at a wait longer than it may take", async () => {
     const refused: ExportOutcome = { ok: false, retryable: false, error: "collector answered HTTP 400" };
     const once = scripted([refused]);
     expect(await once.send()).toEqual(refused);
@@ -37,5 +37,8 @@ describe("OTLP/HTTP export retries", () => {
     const stopping = scripted([busy(), busy()], { stopping: () => true });
     expect(await stopping.send()).toMatchObject({ ok: false });
     expect(stopping.sent()).toBe(1);
+    const tooLong = scripted([busy(500), busy(6000)], { maxWaitMs: 5000 });
+    expect(await tooLong.send()).toMatchObject({ ok: false, retryAfterMs: 6000 });
+    expect([tooLong.sent(), tooLong.waits]).toEqual([2, [500]]);
   });
 });

@@ -48,11 +48,14 @@ export const spanExportStats: SpanExportStats = emptySpanExportStats();
 
 const EXPORT_TIMEOUT_MS = 5000;
 const RETRY_INITIAL_MS = 500;
+/** Three attempts of at most 5 s and two waits of at most 5 s stay within `waitUntil`'s 30 s. */
+const RETRY_MAX_WAIT_MS = 5000;
 
 /**
  * Posts spans to a collector's OTLP/HTTP traces endpoint as JSON. A collector that is busy or
- * unreachable gets two more tries, 0.5 and 1 s apart or after its Retry-After: the export runs in
- * `waitUntil`, which Cloudflare ends 30 s after the response. What is given up on is counted.
+ * unreachable gets two more tries, 0.5 and 1 s apart or after its Retry-After (given up on when
+ * that is over 5 s): the export runs in `waitUntil`, which Cloudflare ends 30 s after the
+ * response. What is given up on is counted.
  */
 export class OtlpHttpExporter implements SpanExporter {
   private readonly transport: ExportTransport;
@@ -60,7 +63,7 @@ export class OtlpHttpExporter implements SpanExporter {
   constructor(
     endpoint: string,
     private readonly resource: Attributes,
-    private readonly retries: RetryPolicy = { maxAttempts: 3, backoffMs: (attempt) => RETRY_INITIAL_MS * 2 ** (attempt - 1), sleep },
+    private readonly retries: RetryPolicy = { maxAttempts: 3, backoffMs: (attempt) => RETRY_INITIAL_MS * 2 ** (attempt - 1), sleep, maxWaitMs: RETRY_MAX_WAIT_MS },
     private readonly stats: SpanExportStats = spanExportStats,
   ) {
     this.transport = fetchTransport(endpoint, EXPORT_TIMEOUT_MS);
