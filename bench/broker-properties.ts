@@ -7,17 +7,17 @@
  * Run it as `taskset -c 0 npm run …`: the brokers go to BENCH_BROKER_CPU (default 1).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import mqtt, { type MqttClient } from "mqtt";
-import { RELEASE, formatTraceparent, topics, type NodeTelemetry } from "../protocol/index.js";
+import type { MqttClient } from "mqtt";
+import { topics } from "../protocol/index.js";
 import { silentLogger } from "../node-firmware/log.js";
 import { EmbeddedBroker } from "../node-firmware/mqtt/broker.js";
-import { traceProperties } from "../node-firmware/tracing/propagation.js";
 import { cpuSeconds, freePortRange } from "../stack/proc.js";
-import { onCpus } from "./observe.js";
+import { connectWhenUp, telemetryJson } from "./mqtt-load.js";
+import { messageTraceProperties, onCpus } from "./observe.js";
 
 const BROKER_FLAG = "--broker-port";
+const NEIGHBORS = [1, 2, 3].map((d) => ({ neighbor: `peer-${String(d)}`, tq: 200 + d, latencyMs: 3, loss: 0.01 }));
 
 interface Feed {
   share: number;
@@ -30,38 +30,12 @@ async function serveBroker(port: number): Promise<void> {
   await EmbeddedBroker.start({ host: "127.0.0.1", port }, silentLogger);
 }
 
-function telemetry(nodeId: string, seq: number): string {
-  const sample: NodeTelemetry = {
-    v: 1, nodeId, role: "node", seq, ts: Date.now(), firmware: RELEASE, uptimeS: 1,
-    neighbors: [1, 2, 3].map((d) => ({ neighbor: `peer-${String(d)}`, tq: 200 + d, latencyMs: 3, loss: 0.01 })),
-    counters: { rxBytes: 1000, txBytes: 2000, rxPackets: 10, txPackets: 20, rxDropped: 0, txDropped: 0 },
-    process: { rssBytes: 40_000_000, cpuPercent: 1 },
-  };
-  return JSON.stringify(sample);
-}
-
-function sampledTraceparent(): string {
-  const ids = randomBytes(24).toString("hex");
-  return formatTraceparent({ traceId: ids.slice(0, 32), spanId: ids.slice(32), sampled: true });
-}
-
 async function startFeed(share: number, port: number, cpu: string, clientsPerBroker: number): Promise<Feed> {
   const [command = "", ...args] = onCpus(cpu, [process.execPath, "--max-semi-space-size=16", fileURLToPath(import.meta.url), BROKER_FLAG, String(port)]);
   const child = spawn(command, args, { stdio: "inherit" });
-  const connectOnce = (nodeId: string) => mqtt.connectAsync(`mqtt://127.0.0.1:${String(port)}`, { protocolVersion: 5, clientId: nodeId, reconnectPeriod: 0 });
-  const connect = async (nodeId: string): Promise<MqttClient> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await connectOnce(nodeId);
-      } catch (error) {
-        if (attempt >= 50) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-  };
   const clients = await Promise.all(Array.from({ length: clientsPerBroker }, async (_, i) => {
     const nodeId = `b${String(port)}-n${String(i)}`;
-    return { client: await connect(nodeId), nodeId };
+    return { client: await connectWhenUp(nodeId, port), nodeId };
   }));
   return { share, process: child, clients, acked: 0 };
 }
@@ -84,8 +58,7 @@ async function main(): Promise<void> {
         for (let k = 0; k < feeds.length; k++) {
           const feed = feeds[(k + tick) % feeds.length] as Feed; // no broker always first
           const { client, nodeId } = feed.clients[seq % clientsPerBroker] as Feed["clients"][number];
-          const properties = Math.random() < feed.share ? traceProperties(sampledTraceparent()) : {};
-          client.publish(topics.telemetry(nodeId), telemetry(nodeId, seq), { qos: 1, ...properties }, (error) => { if (!error) feed.acked++; });
+          client.publish(topics.telemetry(nodeId), telemetryJson(nodeId, seq, NEIGHBORS), { qos: 1, ...messageTraceProperties(feed.share) }, (error) => { if (!error) feed.acked++; });
         }
         seq++;
       }

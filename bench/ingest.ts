@@ -29,15 +29,16 @@ import { createServer, request, type IncomingMessage, type ServerResponse } from
 import { tmpdir } from "node:os";
 import { brotliDecompressSync, gunzipSync, gzipSync, inflateSync } from "node:zlib";
 import { join } from "node:path";
-import mqtt, { type MqttClient } from "mqtt";
+import type { MqttClient } from "mqtt";
 import { adminToken } from "../ctl/credential.js";
-import { CycleResponse, RELEASE, TelemetryBatch, topics, type NodeTelemetry } from "../protocol/index.js";
+import { CycleResponse, TelemetryBatch, topics } from "../protocol/index.js";
 import { CYCLE_PATH } from "../node-firmware/gateway/edge-client.js";
 import { packageRoot } from "../node-firmware/package-root.js";
 import { commandLine, cpuSeconds, descendantsOf, freePort, freePortRange, rssBytes } from "../stack/proc.js";
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "../stack/provision.js";
 import { startLocalWorker } from "../stack/worker.js";
 import { readWranglerToml } from "../stack/wrangler-config.js";
+import { connectWhenUp, telemetryJson } from "./mqtt-load.js";
 import { agentSections, controlPlaneVars, messageTraceProperties, modesFromEnv, observabilityOf, onCpus, reportResult, scrapeEvery, type Mode } from "./observe.js";
 import { tickOrder } from "./tick-order.js";
 
@@ -184,21 +185,11 @@ async function startGateway(mode: Mode, k: number) {
 }
 const gateways = await Promise.all(modes.map(startGateway));
 
-async function connect(id: string, mqttPort: number): Promise<MqttClient> {
-  for (;;) {
-    try {
-      return await mqtt.connectAsync(`mqtt://127.0.0.1:${String(mqttPort)}`, { protocolVersion: 5, clientId: id, reconnectPeriod: 1000, keepalive: 60 });
-    } catch {
-      await sleep(200); // the gateway is still starting
-    }
-  }
-}
-
 /** Node i publishes through gateway i mod the number of gateways. */
 const gatewayOf = (i: number) => gateways[i % gateways.length] as (typeof gateways)[number];
 const ids = Array.from({ length: NODES }, (_, i) => `load-${String(i + 1).padStart(4, "0")}`);
 const clients: MqttClient[] = [];
-for (let i = 0; i < ids.length; i += 50) clients.push(...(await Promise.all(ids.slice(i, i + 50).map((id, j) => connect(id, gatewayOf(i + j).mqttPort)))));
+for (let i = 0; i < ids.length; i += 50) clients.push(...(await Promise.all(ids.slice(i, i + 50).map((id, j) => connectWhenUp(id, gatewayOf(i + j).mqttPort)))));
 console.log(`[ingest] ${String(clients.length)} MQTT connections up`);
 
 const seqs = new Array<number>(NODES).fill(0);
@@ -207,12 +198,7 @@ function sample(i: number, now: number): string {
   const seq = seqs[i] ?? 0;
   seqs[i] = seq + 1;
   const neighbors = [1, 2, 3].map((d) => ({ neighbor: ids[(i + d) % NODES] as string, tq: 200 + ((i + d) % 50), latencyMs: 3 + (d % 3), loss: 0.01 }));
-  const telemetry: NodeTelemetry = {
-    v: 1, nodeId, role: "node", seq, ts: now, firmware: RELEASE, uptimeS: now / 1000 % 1e6, neighbors,
-    counters: { rxBytes: 1000, txBytes: 2000, rxPackets: 10, txPackets: 20, rxDropped: 0, txDropped: 0 },
-    process: { rssBytes: 40_000_000, cpuPercent: 1 },
-  };
-  return JSON.stringify(telemetry);
+  return telemetryJson(nodeId, seq, neighbors, now);
 }
 
 let sent = 0;
