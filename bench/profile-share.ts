@@ -14,7 +14,8 @@ import { groupShares, type CodeGroup, type CpuProfile } from "./cpu-profile.js";
 const OBSERVABILITY: CodeGroup[] = [
   { name: "tracing", matches: (url) => url.includes("/node_modules/@opentelemetry/") || url.includes("/node-firmware/tracing/") || url.includes("/protocol/trace.") },
   { name: "metrics", matches: (url) => url.includes("/node_modules/prom-client/") || url.includes("/node-firmware/metrics/") },
-  // A gateway's own HTTP is fetch (undici); node:http serves /metrics and carries the OTLP export.
+  // node:http serves /metrics. The OTLP export goes through fetch (undici), as the gateway's edge
+  // requests do, so its share is not told apart.
   { name: "node:http", matches: (url) => url.startsWith("node:_http_") },
 ];
 
