@@ -22,8 +22,12 @@
  * can relay, past what workerd can store on this machine's other core. Identities still come
  * from the Worker. "Stored" is then what the proxies acknowledged, and nothing is checked by
  * sequence in D1.
+ * BENCH_BROKER=mosquitto gives each gateway a Mosquitto of its own (Debian's `mosquitto`, on this
+ * process's CPUs) instead of its embedded broker, as at scale: the nodes publish to it, and the
+ * gateway takes their messages through its shared subscription and validates them itself. The
+ * gateway's CPU is then its own, the broker's apart.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
@@ -56,6 +60,8 @@ const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 0);
 const DRAIN_S = Number(process.env.BENCH_DRAIN_S ?? 60);
 const EDGE = process.env.BENCH_EDGE ?? "worker";
 if (EDGE !== "worker" && EDGE !== "answer") throw new Error(`BENCH_EDGE takes worker or answer, not ${EDGE}`);
+const BROKER = process.env.BENCH_BROKER ?? "embedded";
+if (BROKER !== "embedded" && BROKER !== "mosquitto") throw new Error(`BENCH_BROKER takes embedded or mosquitto, not ${BROKER}`);
 const TD = "x0tta6bl4.mesh";
 const ROOT = packageRoot();
 const modes = modesFromEnv();
@@ -155,12 +161,27 @@ const profileFlags = (id: string): string[] => {
   return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${id}.cpuprofile`] : [];
 };
 
+/** A Mosquitto of its own for one gateway, on loopback, persisting nothing and queueing whatever its subscriber has not yet taken. */
+async function startMosquitto(id: string, port: number): Promise<ChildProcess> {
+  const configFile = join(state, `${id}-mosquitto.conf`);
+  await writeFile(configFile, [`listener ${String(port)} 127.0.0.1`, "allow_anonymous true", "persistence false", "max_queued_messages 0", "max_inflight_messages 0", "log_dest stderr", "log_type error", ""].join("\n"));
+  return spawn("mosquitto", ["-c", configFile], { stdio: ["ignore", "inherit", "inherit"] });
+}
+
+/** Where a gateway's config names its broker: the Mosquitto on `port` (the agent's section), or its embedded broker there (the gateway's). */
+const brokerSections = (port: number): { agent: object; gateway: object } =>
+  BROKER === "mosquitto"
+    ? { agent: { broker: { url: `mqtt://127.0.0.1:${String(port)}` } }, gateway: {} }
+    : { agent: {}, gateway: { embeddedBroker: { host: "127.0.0.1", port, tls: false } } };
+
 /** One gateway (embedded broker + bridge, its own process) observing as `mode` says. */
 async function startGateway(mode: Mode, k: number) {
   const id = `gw-${mode}`;
   const observability = observabilityOf(mode);
   const [mqttPort, metricsPort, proxy] = [gatewayPorts + 2 * k, gatewayPorts + 2 * k + 1, await startProxy()];
   const configFile = join(state, `${id}.json`);
+  const mosquitto = BROKER === "mosquitto" ? await startMosquitto(id, mqttPort) : undefined;
+  const brokerConfig = brokerSections(mqttPort);
   await writeFile(
     configFile,
     JSON.stringify({
@@ -168,9 +189,10 @@ async function startGateway(mode: Mode, k: number) {
       role: "gateway",
       logLevel: "warn",
       mesh: { backend: "simulated", peers: [id] },
+      ...brokerConfig.agent,
       identity: { edgeUrl: api, stateDir: join(state, id), joinToken: await createJoinToken(api, adminBearer, id, "gateway") },
       // Plain MQTT on loopback: 1000 mTLS identities would measure attestation, not ingest.
-      gateway: { embeddedBroker: { host: "127.0.0.1", port: mqttPort, tls: false }, edgeUrl: proxy.url, batch: { maxItems: 500, maxDelayMs: 100 } },
+      gateway: { ...brokerConfig.gateway, edgeUrl: proxy.url, batch: { maxItems: 500, maxDelayMs: 100 } },
       ...agentSections(observability, metricsPort),
     }),
   );
@@ -181,7 +203,7 @@ async function startGateway(mode: Mode, k: number) {
     console.error(`[ingest] gateway ${id} exited (${signal ?? `code ${String(code)}`}) before the end`);
     process.exit(1);
   });
-  return { mode, name: modes.length > 1 ? id : "broker+gateway", observability, mqttPort, metricsUrl: `http://127.0.0.1:${String(metricsPort)}/metrics`, proxy, child, pid: child.pid as number };
+  return { mode, name: modes.length > 1 ? id : BROKER === "mosquitto" ? "gateway" : "broker+gateway", observability, mqttPort, metricsUrl: `http://127.0.0.1:${String(metricsPort)}/metrics`, proxy, child, mosquitto, pid: child.pid as number };
 }
 const gateways = await Promise.all(modes.map(startGateway));
 
@@ -324,9 +346,10 @@ reportResult({ ...result, missing, gateways: gatewayResults });
 stopScraping();
 await Promise.all(clients.map((c) => c.endAsync(true)));
 stopping = true;
-await Promise.all(gateways.map(async ({ child, proxy }) => {
+await Promise.all(gateways.map(async ({ child, proxy, mosquitto }) => {
   child.kill("SIGTERM");
   await new Promise((resolve) => child.once("exit", resolve));
+  mosquitto?.kill("SIGTERM");
   proxy.close();
 }));
 await worker.dispose();
