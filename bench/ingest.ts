@@ -165,7 +165,17 @@ const profileFlags = (id: string): string[] => {
 async function startMosquitto(id: string, port: number): Promise<ChildProcess> {
   const configFile = join(state, `${id}-mosquitto.conf`);
   await writeFile(configFile, [`listener ${String(port)} 127.0.0.1`, "allow_anonymous true", "persistence false", "max_queued_messages 0", "max_inflight_messages 0", "log_dest stderr", "log_type error", ""].join("\n"));
-  return spawn("mosquitto", ["-c", configFile], { stdio: ["ignore", "inherit", "inherit"] });
+  const broker = spawn("mosquitto", ["-c", configFile], { stdio: ["ignore", "inherit", "inherit"] });
+  broker.once("error", (error) => {
+    console.error(`[ingest] cannot start mosquitto for ${id} (BENCH_BROKER=mosquitto needs Debian's mosquitto): ${error.message}`);
+    process.exit(1);
+  });
+  broker.once("exit", (code, signal) => {
+    if (stopping) return;
+    console.error(`[ingest] mosquitto of ${id} exited (${signal ?? `code ${String(code)}`}) before the end`);
+    process.exit(1);
+  });
+  return broker;
 }
 
 /** Where a gateway's config names its broker: the Mosquitto on `port` (the agent's section), or its embedded broker there (the gateway's). */
@@ -174,7 +184,7 @@ const brokerSections = (port: number): { agent: object; gateway: object } =>
     ? { agent: { broker: { url: `mqtt://127.0.0.1:${String(port)}` } }, gateway: {} }
     : { agent: {}, gateway: { embeddedBroker: { host: "127.0.0.1", port, tls: false } } };
 
-/** One gateway (embedded broker + bridge, its own process) observing as `mode` says. */
+/** One gateway (bridge and embedded broker, or bridge alone with BENCH_BROKER=mosquitto; its own process) observing as `mode` says. */
 async function startGateway(mode: Mode, k: number) {
   const id = `gw-${mode}`;
   const observability = observabilityOf(mode);
