@@ -1,4 +1,4 @@
-import { PROBLEM_CONTENT_TYPE, Problem, type SimFault } from "../protocol/index.js";
+import { PROBLEM_CONTENT_TYPE, Problem, errorText, type SimFault } from "../protocol/index.js";
 import type { z } from "zod";
 
 export const DEFAULT_API = "http://127.0.0.1:8787";
@@ -33,7 +33,7 @@ export async function request<S extends z.ZodType>(session: ApiSession, path: st
     });
   } catch (error) {
     if (error instanceof ApiError) throw error;
-    throw new ApiError(`cannot reach the control plane at ${session.api}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ApiError(`cannot reach the control plane at ${session.api}: ${errorText(error)}`);
   }
   const parsedBody: unknown = await response.json().catch(() => undefined);
   if (!response.ok) {

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { CaSecret, DenyEntry, JoinTokenResponse, NodeId, NodeList, SimFault, Topology, isValidTrustDomain } from "../protocol/index.js";
+import { CaSecret, DenyEntry, JoinTokenResponse, NodeId, NodeList, SimFault, Topology, errorText, isValidTrustDomain } from "../protocol/index.js";
 import { writePrivate } from "../node-firmware/identity/keystore.js";
 import { ApiError, request, type ApiSession } from "./api.js";
 import { exportRootKey, importRoot, initCa, prepareNext, promoteNext } from "./ca/authority.js";
@@ -84,7 +84,7 @@ async function caInit(ctx: CommandContext): Promise<void> {
 /** Refusals of the CA library (nothing prepared, already prepared) are the operator's to read, not stack traces. */
 const asCliError = <T>(work: Promise<T>): Promise<T> =>
   work.catch((error: unknown) => {
-    throw new ApiError(error instanceof Error ? error.message : String(error));
+    throw new ApiError(errorText(error));
   });
 
 async function readCaDir(ctx: CommandContext) {

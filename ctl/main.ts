@@ -6,6 +6,7 @@ import { ApiError, DEFAULT_API, type ApiSession } from "./api.js";
 import { COMMANDS } from "./commands.js";
 import { adminToken, readCredential, type Credential } from "./credential.js";
 import { publishSimFault } from "./sim.js";
+import { errorText } from "../protocol/index.js";
 
 const LOCAL_CREDENTIAL = "admin-credential.json";
 /** The state folder of a local stack (`npm start -- --state DIR`), where its admin credential lives. */
@@ -44,7 +45,7 @@ function session(api: string, credentialFile: string | undefined, localCredentia
   const readIt = () => {
     if (!credentialFile) return Promise.reject(new ApiError(`no admin credential: pass --credential or set X0_CREDENTIAL (npm start writes ${localCredential})`));
     credential ??= readCredential(credentialFile).catch((error: unknown) => {
-      throw new ApiError(`cannot read the credential ${credentialFile}: ${error instanceof Error ? error.message : String(error)}`);
+      throw new ApiError(`cannot read the credential ${credentialFile}: ${errorText(error)}`);
     });
     return credential;
   };
@@ -57,7 +58,7 @@ function session(api: string, credentialFile: string | undefined, localCredentia
     token: () => {
       token ??= readIt().then((c) => adminToken(c, api)).catch((error: unknown) => {
         if (error instanceof ApiError) throw error;
-        throw new ApiError(`cannot authenticate as admin: ${error instanceof Error ? error.message : String(error)}`);
+        throw new ApiError(`cannot authenticate as admin: ${errorText(error)}`);
       });
       return token;
     },
@@ -93,7 +94,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, { out, err 
       },
     });
   } catch (error) {
-    err(`x0ctl: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    err(`x0ctl: ${errorText(error)}\n\n${USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;

@@ -1,5 +1,5 @@
 import mqtt from "mqtt";
-import { DenyView, parseSpiffeId, simTopic, type SimFault } from "../protocol/index.js";
+import { DenyView, errorText, parseSpiffeId, simTopic, type SimFault } from "../protocol/index.js";
 import { attest } from "../node-firmware/identity/client.js";
 import { exportPkcs8Pem, importPkcs8 } from "../node-firmware/identity/keystore.js";
 import { clientTlsOptions } from "../node-firmware/identity/tls.js";
@@ -27,7 +27,7 @@ export async function publishSimFault(credential: Credential, api: string, mqttU
   try {
     client = await mqtt.connectAsync(mqttUrl, { protocolVersion: 5, clientId: `x0ctl-${crypto.randomUUID().slice(0, 8)}`, reconnectPeriod: 0, connectTimeout: 5000, ...tls });
   } catch (error) {
-    throw new ApiError(`cannot reach the broker at ${mqttUrl}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ApiError(`cannot reach the broker at ${mqttUrl}: ${errorText(error)}`);
   }
   try {
     await client.publishAsync(simTopic(nodeId), JSON.stringify(fault), { qos: 1 });

@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BROKER_IP, labDown, labNamespaces, linkAddresses, startLab } from "./lab.js";
 import { parseTopology } from "./topology.js";
+import { errorText } from "../protocol/index.js";
 
 const USAGE = `Usage: npm run lab -- [--topology ring:N | line:N | grid:RxC | FILE.json] [--state DIR] [--name NAME]
        npm run lab -- down [--name NAME]
@@ -61,7 +62,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => { process.exitCode = code; },
   (error: unknown) => {
-    console.error(`[lab] ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`[lab] ${errorText(error)}`);
     process.exitCode = 1;
   },
 );

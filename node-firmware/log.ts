@@ -30,4 +30,4 @@ export function createLogger(
 
 export const silentLogger: Logger = createLogger({}, "error", () => {});
 
-export const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+export { errorText } from "../protocol/index.js";

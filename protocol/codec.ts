@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { errorText } from "./error-text.js";
 import { limits } from "./limits.js";
 
 export type DecodeFailure =
@@ -33,7 +34,7 @@ export function decodePayload<S extends z.ZodType>(
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(payload));
   } catch (error) {
-    return { ok: false, reason: "not-json", detail: error instanceof Error ? error.message : String(error) };
+    return { ok: false, reason: "not-json", detail: errorText(error) };
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {

@@ -24,3 +24,4 @@ export * from "./mape.js";
 export * from "./action-signing.js";
 export * from "./trace.js";
 export * from "./otlp-export.js";
+export * from "./error-text.js";

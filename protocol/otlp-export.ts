@@ -1,3 +1,5 @@
+import { errorText } from "./error-text.js";
+
 /**
  * How both halves send spans to an OTLP/HTTP collector: one request's outcome, which refusals may
  * be sent again (OTLP/HTTP: 429, 502, 503, 504, or no answer at all), and the retries.
@@ -41,7 +43,7 @@ export function fetchTransport(endpoint: string, timeoutMs: number): ExportTrans
       const retryAfter = retryAfterMs(response.headers.get("retry-after"));
       return { ok: false, retryable: RETRYABLE_STATUSES.has(response.status), error: `collector answered HTTP ${String(response.status)}`, ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }) };
     } catch (error) {
-      return { ok: false, retryable: true, error: error instanceof Error ? error.message : String(error) };
+      return { ok: false, retryable: true, error: errorText(error) };
     }
   };
 }
@@ -56,6 +58,12 @@ export interface RetryPolicy {
   stopping?(): boolean;
   /** A collector asking for a longer wait than this is given up on (the Worker's `waitUntil` ends 30 s after the response). */
   maxWaitMs?: number;
+}
+
+/** Counts a request's spans as exported, or as dropped because the collector would not take them. */
+export function countExport(stats: SpanExportStats, outcome: ExportOutcome, spans: number): void {
+  if (outcome.ok) stats.exported += spans;
+  else stats.dropped.export_failed += spans;
 }
 
 /** Sends `body` until the collector takes it, refuses it for good, or the attempts run out; the last outcome. */

@@ -5,6 +5,7 @@ import { adminToken, readCredential } from "../ctl/credential.js";
 import { GATEWAY_ID } from "./configs.js";
 import { startStack } from "./stack.js";
 import type { TracingConfig } from "../node-firmware/tracing/tracing.js";
+import { errorText } from "../protocol/index.js";
 
 const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--mqtt-port P] [--state DIR]
 
@@ -115,6 +116,6 @@ function stopOnSignal(stop: () => Promise<void>): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`[stack] ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`[stack] ${errorText(error)}`);
   process.exit(1);
 });

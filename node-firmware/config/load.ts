@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { parse as parseToml } from "smol-toml";
-import { describeIssues } from "../../protocol/index.js";
+import { describeIssues, errorText } from "../../protocol/index.js";
 import { AgentConfig } from "./schema.js";
 
 export class ConfigError extends Error {
@@ -20,7 +20,7 @@ function parseText(file: string, text: string): unknown {
     if (ext === ".toml") return parseToml(text);
     if (ext === ".json") return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new ConfigError(file, [`cannot parse ${ext.slice(1).toUpperCase()}: ${error instanceof Error ? error.message : String(error)}`]);
+    throw new ConfigError(file, [`cannot parse ${ext.slice(1).toUpperCase()}: ${errorText(error)}`]);
   }
   throw new ConfigError(file, [`unknown config format "${ext}": use .toml or .json`]);
 }
@@ -40,7 +40,7 @@ export async function loadConfig(file: string): Promise<AgentConfig> {
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    throw new ConfigError(file, [`cannot read: ${error instanceof Error ? error.message : String(error)}`]);
+    throw new ConfigError(file, [`cannot read: ${errorText(error)}`]);
   }
   return validateConfig(file, parseText(file, text));
 }

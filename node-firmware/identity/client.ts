@@ -7,6 +7,7 @@ import {
   SpiffeBundle,
   buildAttestRequest,
   createCsr,
+  errorText,
   generateSvidKey,
   type AttestClaim,
   type KeyPair,
@@ -36,7 +37,7 @@ async function call<S extends z.ZodType>(edgeUrl: string, path: string, schema: 
   try {
     response = await fetch(new URL(path, edgeUrl), { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (error) {
-    throw new EdgeRequestError(`${path}: ${error instanceof Error ? error.message : String(error)}`, null);
+    throw new EdgeRequestError(`${path}: ${errorText(error)}`, null);
   }
   const body: unknown = await response.json().catch(() => undefined);
   if (!response.ok) {

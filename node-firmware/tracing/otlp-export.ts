@@ -1,7 +1,7 @@
 import type { InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace";
-import { emptySpanExportStats, fetchTransport, sendWithRetries, type ExportTransport, type RetryPolicy, type SpanExportStats } from "../../protocol/index.js";
+import { countExport, emptySpanExportStats, fetchTransport, sendWithRetries, type ExportTransport, type RetryPolicy, type SpanExportStats } from "../../protocol/index.js";
 import { backoffDelay } from "../gateway/edge-client.js";
 import { encodeExportRequest, encodeScopeOpening, encodeSpan } from "./otlp-json.js";
 
@@ -135,11 +135,7 @@ export class OtlpJsonSpanProcessor implements SpanProcessor {
 
   private async sendBatch({ body, count }: { body: Buffer; count: number }): Promise<void> {
     const outcome = await sendWithRetries(this.transport, body, this.retries);
-    if (outcome.ok) {
-      this.stats.exported += count;
-      return;
-    }
-    this.stats.dropped.export_failed += count;
-    this.options.onDropped?.(count, outcome.error);
+    countExport(this.stats, outcome, count);
+    if (!outcome.ok) this.options.onDropped?.(count, outcome.error);
   }
 }

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
-import { parseTraceparent, RELEASE, TRACEPARENT } from "../../protocol/index.js";
+import { errorText, parseTraceparent, RELEASE, TRACEPARENT } from "../../protocol/index.js";
 import { readSettings, type AppEnv, type Env } from "../env.js";
 import { BatchingExporter, OtlpHttpExporter } from "./otlp.js";
 import { SpanKind, type Span } from "./span.js";
@@ -69,7 +69,7 @@ export async function inSpan<T>(c: Context<AppEnv>, name: string, work: (span: S
     span.end();
     return result;
   } catch (error) {
-    span.end(error instanceof Error ? error.message : String(error));
+    span.end(errorText(error));
     throw error;
   }
 }

@@ -1,4 +1,4 @@
-import { emptySpanExportStats, fetchTransport, sendWithRetries, type ExportTransport, type RetryPolicy, type SpanExportStats } from "../../protocol/index.js";
+import { countExport, emptySpanExportStats, fetchTransport, sendWithRetries, type ExportTransport, type RetryPolicy, type SpanExportStats } from "../../protocol/index.js";
 import type { Attributes, AttributeValue, FinishedSpan } from "./span.js";
 import type { SpanExporter } from "./tracer.js";
 
@@ -72,12 +72,8 @@ export class OtlpHttpExporter implements SpanExporter {
   async export(spans: readonly FinishedSpan[]): Promise<void> {
     const body = new TextEncoder().encode(JSON.stringify(otlpTraceRequest(this.resource, spans)));
     const outcome = await sendWithRetries(this.transport, body, this.retries);
-    if (outcome.ok) {
-      this.stats.exported += spans.length;
-      return;
-    }
-    this.stats.dropped.export_failed += spans.length;
-    throw new Error(outcome.error);
+    countExport(this.stats, outcome, spans.length);
+    if (!outcome.ok) throw new Error(outcome.error);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { SpanContext } from "../../protocol/index.js";
+import { errorText, type SpanContext } from "../../protocol/index.js";
 import { RecordedSpan, UnsampledSpan, type FinishedSpan, type Span, type SpanOptions } from "./span.js";
 
 /** Where finished spans go: OTLP/HTTP in production, memory in tests. */
@@ -48,7 +48,7 @@ export class Tracer {
     this.finished = [];
     if (spans.length === 0 || !this.exporter) return;
     await this.exporter.export(spans).catch((error: unknown) => {
-      console.warn(`trace export failed: ${error instanceof Error ? error.message : String(error)}`);
+      console.warn(`trace export failed: ${errorText(error)}`);
     });
   }
 }
