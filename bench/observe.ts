@@ -3,7 +3,7 @@
  * names the mode: `off`; `all`, where the agents serve /metrics (scraped every BENCH_SCRAPE_S
  * seconds, default 5) and every process traces every cycle to the OTLP endpoint in
  * BENCH_OTLP_ENDPOINT; `sampled`, the same with new traces sampled at BENCH_SAMPLED_RATIO
- * (default 0.1); `control`, off again; `metrics` and `traced`, sampled's two halves apart (its
+ * (default 0.01); `control`, off again; `metrics` and `traced`, sampled's two halves apart (its
  * /metrics alone, its tracing alone), to split what sampled costs; `rare`, sampled with a tenth
  * of its ratio, to see what the number of traces costs. bench:loop takes a comma-separated list
  * and runs one loop per mode side by side.
@@ -26,7 +26,7 @@ export interface Observability {
   tracing?: TracingConfig;
 }
 
-export const SAMPLED_RATIO = Number(process.env.BENCH_SAMPLED_RATIO ?? 0.1);
+export const SAMPLED_RATIO = Number(process.env.BENCH_SAMPLED_RATIO ?? 0.01);
 
 /** The modes BENCH_OBSERVE names (default: off). */
 export function modesFromEnv(): Mode[] {
