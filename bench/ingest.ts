@@ -62,6 +62,8 @@ const EDGE = process.env.BENCH_EDGE ?? "worker";
 if (EDGE !== "worker" && EDGE !== "answer") throw new Error(`BENCH_EDGE takes worker or answer, not ${EDGE}`);
 const BROKER = process.env.BENCH_BROKER ?? "embedded";
 if (BROKER !== "embedded" && BROKER !== "mosquitto") throw new Error(`BENCH_BROKER takes embedded or mosquitto, not ${BROKER}`);
+/** What a gateway's process holds, as a lone gateway's figures name it. */
+const GATEWAY_PROCESS = BROKER === "mosquitto" ? "gateway" : "broker+gateway";
 const TD = "x0tta6bl4.mesh";
 const ROOT = packageRoot();
 const modes = modesFromEnv();
@@ -213,7 +215,7 @@ async function startGateway(mode: Mode, k: number) {
     console.error(`[ingest] gateway ${id} exited (${signal ?? `code ${String(code)}`}) before the end`);
     process.exit(1);
   });
-  return { mode, name: modes.length > 1 ? id : BROKER === "mosquitto" ? "gateway" : "broker+gateway", observability, mqttPort, metricsUrl: `http://127.0.0.1:${String(metricsPort)}/metrics`, proxy, child, mosquitto, pid: child.pid as number };
+  return { mode, name: modes.length > 1 ? id : GATEWAY_PROCESS, observability, mqttPort, metricsUrl: `http://127.0.0.1:${String(metricsPort)}/metrics`, proxy, child, mosquitto, pid: child.pid as number };
 }
 const gateways = await Promise.all(modes.map(startGateway));
 

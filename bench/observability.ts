@@ -17,10 +17,10 @@
  *   costs.
  * - Gateway: its CPU per message comes from BENCH_GATEWAY_RUNS runs (default 3) with one gateway
  *   per mode side by side on that core, the 1000 nodes dealt out among them (250 each), each run
- *   measured after BENCH_GATEWAY_WARMUP_S seconds under the same load. For minutes after a start a gateway's JIT
- *   is still compiling (V8's --trace-opt: 15 to 25 optimising compiles per 10 s in the first three
- *   minutes, fewer after), a traced gateway has more code to compile, and every gateway's CPU per
- *   message was still falling at five minutes. The warm-up's own figure is shown, not judged; the
+ *   measured after BENCH_GATEWAY_WARMUP_S seconds under the same load. For minutes after a start
+ *   a gateway's JIT is still compiling (V8's --trace-opt: 15 to 25 optimising compiles per 10 s in
+ *   the first three minutes, fewer after), a traced gateway has more code to compile, and every
+ *   gateway's CPU per message was still falling at five minutes. The warm-up's own figure is shown, not judged; the
  *   two differed less than expected (sampled +9.6 % in the warm-up, +8.3 % after, on one run).
  *   Read per thread (/proc/<pid>/task), the traced gateway's extra CPU is in its main thread; its
  *   other threads (V8's compiler and GC helpers, libuv) used about what off's did (160 against 152
