@@ -20,8 +20,9 @@
  *   measured after BENCH_GATEWAY_WARMUP_S seconds under the same load. For minutes after a start
  *   a gateway's JIT is still compiling (V8's --trace-opt: 15 to 25 optimising compiles per 10 s in
  *   the first three minutes, fewer after), a traced gateway has more code to compile, and every
- *   gateway's CPU per message was still falling at five minutes. The warm-up's own figure is shown, not judged; the
- *   two differed less than expected (sampled +9.6 % in the warm-up, +8.3 % after, on one run).
+ *   gateway's CPU per message was still falling at five minutes. The warm-up's own figure is
+ *   shown, not judged; the two differed less than expected (sampled +9.6 % in the warm-up, +8.3 %
+ *   after, on one run).
  *   Read per thread (/proc/<pid>/task), the traced gateway's extra CPU is in its main thread; its
  *   other threads (V8's compiler and GC helpers, libuv) used about what off's did (160 against 152
  *   CPU ticks over 130 s, one run).
@@ -280,7 +281,7 @@ if (GATEWAY_RUNS > 0) {
   report({ label: `  in its warm-up (${GATEWAY_WARMUP_S} s), not judged`, unit: "ms", of: meanOf(`warmup_cpu_ms_per_1k_at_${offered}`), worseWhen: "higher" }, sideBySide, false);
   const perGateway = Number(offered) / INGEST_MODES.length;
   const extraPerSecond = (mode: Mode) => ((valueIn(cpuPer1k, sideBySide, mode) - valueIn(cpuPer1k, sideBySide, "off")) * perGateway) / 1000;
-  console.log(`  that is, per gateway relaying ${String(perGateway)} msg/s: ${(["all", "sampled", "control"] as const).map((mode) => `${mode} ${extraPerSecond(mode).toFixed(1)}`).join(", ")} ms of CPU a second more than off`);
+  console.log(`  that is, per gateway relaying ${String(perGateway)} msg/s: ${INGEST_MODES.filter((mode) => mode !== "off").map((mode) => `${mode} ${extraPerSecond(mode).toFixed(1)}`).join(", ")} ms of CPU a second more than off`);
 }
 const loaded = String(Number(NODES) * Number(CAPACITY_RATE));
 if (CAPACITY_RUNS > 0) report({ label: `gateway CPU at ${loaded} msg/s, ms/1000`, unit: "ms", of: meanOf(`cpu_ms_per_1k_at_${loaded}`), worseWhen: "higher" }, atLoad);
