@@ -16,7 +16,8 @@
  * BENCH_GATEWAY_CPU=n runs broker+gateway on CPU n only (taskset), as on a mesh, where the gateway
  * is a router of its own: its CPU per message then does not depend on what workerd and the load
  * generator do on the same core (run this process elsewhere, e.g. `taskset -c 0`).
- * BENCH_GATEWAY_PROFILE=<dir> has each gateway write a CPU profile there (see bench:profile-share).
+ * BENCH_GATEWAY_PROFILE=<dir> has each gateway write a CPU profile there (see bench:profile-share),
+ * BENCH_GATEWAY_IC_LOG=<dir> a V8 inline-cache log (see bench:ic-diff).
  * BENCH_EDGE=answer has each gateway's proxy answer its batches itself, as the Worker would (the
  * same CycleResponse, gzipped when asked), instead of passing them to workerd: what the gateways
  * can relay, past what workerd can store on this machine's other core. Identities still come
@@ -157,10 +158,16 @@ const adminBearer = await adminToken(admin.credential, api);
 const gatewayPorts = await freePortRange(2 * modes.length);
 let stopping = false;
 
-/** With BENCH_GATEWAY_PROFILE=<dir>, a gateway writes its V8 CPU profile there as it stops (see bench:profile-share). */
-const profileFlags = (id: string): string[] => {
-  const dir = process.env.BENCH_GATEWAY_PROFILE;
-  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${id}.cpuprofile`] : [];
+/**
+ * With BENCH_GATEWAY_PROFILE=<dir>, a gateway writes its V8 CPU profile there as it stops (see
+ * bench:profile-share); with BENCH_GATEWAY_IC_LOG=<dir>, its inline-cache log (see bench:ic-diff).
+ */
+const diagnosticFlags = (id: string): string[] => {
+  const [profileDir, icLogDir] = [process.env.BENCH_GATEWAY_PROFILE, process.env.BENCH_GATEWAY_IC_LOG];
+  return [
+    ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${id}.cpuprofile`] : []),
+    ...(icLogDir ? ["--log-ic", "--no-logfile-per-isolate", `--logfile=${join(icLogDir, `${id}.log`)}`] : []),
+  ];
 };
 
 /** A Mosquitto of its own for one gateway, on loopback, persisting nothing and queueing whatever its subscriber has not yet taken. */
@@ -208,7 +215,7 @@ async function startGateway(mode: Mode, k: number) {
       ...agentSections(observability, metricsPort),
     }),
   );
-  const [command = "", ...args] = onCpus(process.env.BENCH_GATEWAY_CPU, [process.execPath, "--max-semi-space-size=16", ...profileFlags(id), join(ROOT, "dist", "node-firmware", "cli.js"), "--config", configFile]);
+  const [command = "", ...args] = onCpus(process.env.BENCH_GATEWAY_CPU, [process.execPath, "--max-semi-space-size=16", ...diagnosticFlags(id), join(ROOT, "dist", "node-firmware", "cli.js"), "--config", configFile]);
   const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
   child.once("exit", (code, signal) => {
     if (stopping) return;
