@@ -7,7 +7,6 @@ import { createSvidTlsServer, type PeerPolicy, type PeerRefusal, type SvidTlsSer
 import { errorText, type Logger } from "../log.js";
 import { mayPublish, maySubscribe, requiredClientId } from "./acl.js";
 import { traceparentOfPacket } from "../tracing/propagation.js";
-import { uniformPacketShape } from "./packet-shape.js";
 import { RejectionNotifier } from "./rejections.js";
 import { SharedSubscriptions } from "./shared-subscriptions.js";
 
@@ -89,7 +88,6 @@ export class EmbeddedBroker {
   }
 
   static async start(options: BrokerOptions, log: Logger): Promise<EmbeddedBroker> {
-    uniformPacketShape();
     const shared = new SharedSubscriptions();
     const principals = new WeakMap<Client, Principal>();
     let answer = (_topic: string, _payload: string): void => undefined; // bound once aedes exists

@@ -3,7 +3,6 @@ import mqtt, { type MqttClient } from "mqtt";
 import { RELEASE, topics, type NodeStatus, type Role } from "../../protocol/index.js";
 import type { AgentConfig } from "../config/schema.js";
 import type { ClientTls } from "../identity/tls.js";
-import { uniformPacketShape } from "./packet-shape.js";
 
 export function statusMessage(nodeId: string, role: Role, state: NodeStatus["state"]): NodeStatus {
   return { v: 1, nodeId, role, state, ts: Date.now(), firmware: RELEASE };
@@ -15,7 +14,6 @@ export function statusMessage(nodeId: string, role: Role, state: NodeStatus["sta
  * the caller decides what to keep. With `tls` (an SVID and a SPIFFE check of the broker) it is mTLS.
  */
 export function connectMqtt(config: AgentConfig, tls?: ClientTls): MqttClient {
-  uniformPacketShape();
   const will = statusMessage(config.nodeId, config.role, "offline");
   const client = mqtt.connect(config.broker.url, {
     ...tls,
