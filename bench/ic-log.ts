@@ -13,6 +13,7 @@ export interface IcSite {
   where: string;
   /** LoadIC, StoreIC, KeyedLoadIC, KeyedStoreIC, … */
   type: string;
+  /** The property named; for a keyed access (`o[k]`), the first key it was logged with. */
   key: string;
   /** The function whose code holds the site (in optimised code, what inlined it). */
   inFunction: string;
@@ -84,7 +85,8 @@ export async function readIcSites(file: string, root = ""): Promise<Map<string, 
       const [, pc = "0", , lineNo, column, , state = "", map = "", key = ""] = fields;
       const { script, inFunction } = scriptOf(code.find(BigInt(pc))?.name, root);
       const where = `${script}:${lineNo ?? "?"}:${column ?? "?"}`;
-      const id = `${where} ${event} ${key}`;
+      // A keyed access is one site whatever key it reads.
+      const id = event.startsWith("Keyed") ? `${where} ${event}` : `${where} ${event} ${key}`;
       const site = sites.get(id) ?? { where, type: event, key, inFunction, states: "", maps: 0, degree: 0, seenMaps: new Set<string>() };
       if (!site.states.includes(state)) site.states += state;
       site.seenMaps.add(map);

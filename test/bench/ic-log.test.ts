@@ -5,11 +5,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newlyPolymorphic, readIcSites, type IcSite } from "../../bench/ic-log.js";
 
-/** Reads `o.a` off objects of one shape, or of three when run with `mixed`. */
+/** Reads `o.a` off objects of one shape, or of three when run with `mixed`; then `o[k]` with three keys. */
 const SCRIPT = `function read(o) { return o.a; }
 const shapes = process.argv[2] === "mixed" ? [{ a: 1 }, { a: 1, b: 2 }, { b: 1, a: 2 }] : [{ a: 1 }];
 let sum = 0;
 for (let i = 0; i < 3000; i++) sum += read(shapes[i % shapes.length]);
+function get(o, k) { return o[k]; }
+for (let i = 0; i < 300; i++) get({ a: 1, b: 2, c: 3 }, ["a", "b", "c"][i % 3]);
 `;
 
 let dir: string;
@@ -36,6 +38,12 @@ describe("V8 inline-cache log", () => {
     expect(readSite(uniform)).toMatchObject({ inFunction: "read", states: "1", maps: 1, degree: 1 });
     expect(readSite(mixed)).toMatchObject({ inFunction: "read", maps: 3, degree: 2 });
     expect(readSite(mixed)?.states).toContain("P");
+  });
+
+  it("takes a keyed access as one site whatever keys it reads", () => {
+    const keyed = [...uniform.values()].filter((s) => s.where.startsWith("shapes.cjs:5:") && s.type === "KeyedLoadIC");
+    expect(keyed).toHaveLength(1);
+    expect(keyed[0]).toMatchObject({ inFunction: "get", key: "a" });
   });
 
   it("reports the site that went polymorphic in the second log, and nothing the other way round", () => {
