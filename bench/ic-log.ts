@@ -72,10 +72,14 @@ function scriptOf(codeName: string | undefined, root: string): { script: string;
   return { script, inFunction: match[1] || "(top level)" };
 }
 
+type SiteSeen = Omit<IcSite, "maps" | "degree"> & { maps: Set<string> };
+
+const degreeOf = (states: string): number => Math.max(0, ...Array.from(states, (state) => DEGREE[state] ?? 0));
+
 /** Reads every shape-bearing IC site of a `--log-ic` log; paths under `root` are shown relative to it. */
 export async function readIcSites(file: string, root = ""): Promise<Map<string, IcSite>> {
   const code = new CodeMap();
-  const sites = new Map<string, IcSite & { seenMaps: Set<string> }>();
+  const sites = new Map<string, SiteSeen>();
   for await (const line of createInterface({ input: createReadStream(file) })) {
     const fields = line.split(",");
     const [event = ""] = fields;
@@ -87,15 +91,13 @@ export async function readIcSites(file: string, root = ""): Promise<Map<string, 
       const where = `${script}:${lineNo ?? "?"}:${column ?? "?"}`;
       // A keyed access is one site whatever key it reads.
       const id = event.startsWith("Keyed") ? `${where} ${event}` : `${where} ${event} ${key}`;
-      const site = sites.get(id) ?? { where, type: event, key, inFunction, states: "", maps: 0, degree: 0, seenMaps: new Set<string>() };
+      const site = sites.get(id) ?? { where, type: event, key, inFunction, states: "", maps: new Set<string>() };
       if (!site.states.includes(state)) site.states += state;
-      site.seenMaps.add(map);
-      site.maps = site.seenMaps.size;
-      site.degree = Math.max(site.degree, DEGREE[state] ?? 0);
+      site.maps.add(map);
       sites.set(id, site);
     }
   }
-  return new Map([...sites].map(([id, { seenMaps: _, ...site }]) => [id, site]));
+  return new Map([...sites].map(([id, site]) => [id, { ...site, maps: site.maps.size, degree: degreeOf(site.states) }]));
 }
 
 /** Sites `after` took past monomorphic that stayed below that degree (or never ran) in `before`, by where they are. */
