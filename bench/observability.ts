@@ -27,7 +27,7 @@
  *   other threads (V8's compiler and GC helpers, libuv) used about what off's did (160 against 152
  *   CPU ticks over 130 s, one run).
  * - Gateway at load: BENCH_CAPACITY_RUNS more such runs (default 3) at BENCH_CAPACITY_RATE Hz a
- *   node (default 7: 7000 msg/s from 1000 nodes, about 60 % of the gateways' core), their batches
+ *   node (default 7: 7000 msg/s from 1000 nodes, which nearly fills the gateways' core), their batches
  *   answered by bench:ingest's proxies as the Worker would (BENCH_EDGE=answer), since workerd
  *   stores about 1000 msg/s on this machine's other core. What a gateway can relay is set by its
  *   CPU per message at load, where its per-second costs count for little; side by side there,

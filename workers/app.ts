@@ -1,6 +1,6 @@
 import { routePath } from "hono/route";
 import { limits } from "../protocol/index.js";
-import { limitBody } from "./http/body.js";
+import { drainUnreadBody, limitBody } from "./http/body.js";
 import { SECURITY_SCHEME } from "./http/guard.js";
 import { requireJwtSvid } from "./identity/auth.js";
 import { identityRoutes } from "./identity/routes.js";
@@ -27,6 +27,7 @@ export function createApp() {
     requestCounter(c.env).count(routePath(c, -1), c.req.method, c.res.status);
   });
   app.use("*", traceRequests());
+  app.use("/api/*", drainUnreadBody(4 * limits.httpBodyBytes));
   app.use("/api/*", limitBody(limits.httpBodyBytes));
   app.use(OPENAPI_PATH, requireJwtSvid);
   app.route("/", systemRoutes);

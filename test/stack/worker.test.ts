@@ -77,6 +77,26 @@ describe("local control plane (Miniflare + local D1)", () => {
   }, 60_000);
 });
 
+describe("early refusals over a real socket", () => {
+  it("a client still uploading gets its 401 or 413, not a reset connection", async () => {
+    const { worker } = await start(await stateDir());
+    const refuse = async (size: number) => {
+      const headers = { "content-type": "application/json", authorization: "Bearer not.a.jwt" };
+      const res = await fetch(new URL("/api/v1/telemetry", worker.url), { method: "POST", body: "[".repeat(size), headers });
+      await res.text();
+      return res.status;
+    };
+    try {
+      const statuses = [];
+      for (let i = 0; i < 150; i++) statuses.push(await refuse(2 * 1024 * 1024));
+      for (let i = 0; i < 20; i++) statuses.push(await refuse(900 * 1024));
+      expect(new Set(statuses)).toEqual(new Set([413, 401]));
+    } finally {
+      await worker.dispose();
+    }
+  }, 60_000);
+});
+
 describe("splitStatements", () => {
   it("splits drizzle-kit output on its breakpoints and plain SQL on semicolons at line ends", () => {
     expect(splitStatements("CREATE TABLE a (x int);\n--> statement-breakpoint\nCREATE INDEX i ON a (x);")).toEqual([

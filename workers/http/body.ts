@@ -33,3 +33,34 @@ export function limitBody(maxSize: number): MiddlewareHandler {
     },
   });
 }
+
+/**
+ * An answer given before the body was read (an early 401, 413 or 415) would otherwise leave unread
+ * bytes in the socket when workerd closes it: the kernel then resets the connection and the client
+ * can lose the answer mid-upload. Reading the rest, up to `maxDrainBytes`, lets the answer arrive;
+ * a body declared larger than that is not worth reading, and its sender may see the reset.
+ */
+export function drainUnreadBody(maxDrainBytes: number): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    const { body, bodyUsed } = c.req.raw;
+    if (body === null || bodyUsed) return;
+    if (Number(c.req.header("content-length") ?? 0) > maxDrainBytes) return;
+    await discard(body, maxDrainBytes);
+  };
+}
+
+async function discard(body: ReadableStream<unknown>, maxBytes: number): Promise<void> {
+  const reader = body.getReader();
+  let read = 0;
+  try {
+    while (read <= maxBytes) {
+      const chunk = await reader.read();
+      if (chunk.done) return;
+      read += ArrayBuffer.isView(chunk.value) ? chunk.value.byteLength : 0;
+    }
+    await reader.cancel();
+  } catch {
+    // The sender went away or the body limit tripped mid-stream: nothing more to read either way.
+  }
+}
