@@ -6,7 +6,9 @@
  * BoringSSL-backed API but is not what is measured here.
  */
 import { initCa } from "../ctl/ca/authority.js";
-import { controlPlaneAudience, createCsr, generateSvidKey } from "../protocol/index.js";
+import { controlPlaneAudience } from "../protocol/index.js";
+import { createCsr, generateSvidKey } from "../node-firmware/identity/attest-request.js";
+import type { x509 } from "../spiffe/index.js";
 import { loadAuthority } from "../workers/identity/authority.js";
 import { mintJwtSvid, verifyJwtSvid } from "../workers/identity/jwtsvid.js";
 import { checkCsr, issueX509Svid } from "../workers/identity/x509svid.js";
@@ -40,7 +42,7 @@ const audience = controlPlaneAudience(TD);
 const spiffeId = `spiffe://${TD}/node/bench`;
 const EC = { name: "ECDSA", hash: "SHA-256" } as const;
 const payload = new TextEncoder().encode("x".repeat(200));
-const publicKey = (authority.jwtKeys.get(authority.signer.kid) as { publicKey: CryptoKey }).publicKey;
+const publicKey = await (authority.signer.chain[0] as x509.X509Certificate).publicKey.export({ name: "ECDSA", namedCurve: "P-256" }, ["verify"]);
 const signature = await crypto.subtle.sign(EC, authority.signer.privateKey, payload);
 const token = (await mintJwtSvid(authority, spiffeId, [audience], 300, Date.now())).token;
 const csr = await createCsr(await generateSvidKey(), spiffeId);

@@ -14,7 +14,7 @@ import { join, resolve } from "node:path";
 import mqtt from "mqtt";
 import { adminToken } from "../ctl/credential.js";
 import { RELEASE, spiffeIdOf, topics, type NodeTelemetry } from "../protocol/index.js";
-import { DenyView } from "../protocol/svid-policy.js";
+import { DenyView } from "../node-firmware/identity/deny-view.js";
 import { startAgent } from "../node-firmware/agent/run.js";
 import { validateConfig } from "../node-firmware/config/load.js";
 import { ActionExecutor } from "../node-firmware/execute/executor.js";

@@ -110,7 +110,7 @@ static __always_inline int blocked(struct xg_source *src, __u64 now)
 static __always_inline int over_rate(struct xg_source *src, __u64 now)
 {
 	struct xg_limit *limit = bpf_map_lookup_elem(&xg_limits, src);
-	__u64 refill, cap;
+	__u64 elapsed_ms, refill, cap;
 	int drop;
 
 	if (!limit)
@@ -123,13 +123,17 @@ static __always_inline int over_rate(struct xg_source *src, __u64 now)
 	cap = limit->burst * 1000;
 	if (limit->last_ns == 0) {
 		limit->tokens_milli = cap;
-	} else if (now > limit->last_ns) {
-		/* rate_pps tokens per second = rate_pps milli-tokens per millisecond */
-		refill = (now - limit->last_ns) / 1000000 * limit->rate_pps;
-		limit->tokens_milli = limit->tokens_milli + refill > cap ? cap : limit->tokens_milli + refill;
-	}
-	if (limit->last_ns == 0 || now - limit->last_ns >= 1000000)
 		limit->last_ns = now;
+	} else if (now > limit->last_ns) {
+		/* rate_pps tokens per second = rate_pps milli-tokens per millisecond. Only whole
+		 * milliseconds are credited, and last_ns moves by exactly what was credited: the
+		 * remainder carries over to the next packet instead of being lost with each one.
+		 */
+		elapsed_ms = (now - limit->last_ns) / 1000000;
+		refill = elapsed_ms * limit->rate_pps;
+		limit->tokens_milli = limit->tokens_milli + refill > cap ? cap : limit->tokens_milli + refill;
+		limit->last_ns += elapsed_ms * 1000000;
+	}
 	drop = limit->tokens_milli < 1000;
 	if (!drop)
 		limit->tokens_milli -= 1000;

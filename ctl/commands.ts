@@ -1,7 +1,8 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { CaSecret, DenyEntry, JoinTokenResponse, NodeId, NodeList, SimFault, Topology, errorText, isValidTrustDomain } from "../protocol/index.js";
+import { CaSecret, DenyEntry, JoinTokenResponse, NodeId, NodeList, SimFault, Topology, errorText } from "../protocol/index.js";
+import { isValidTrustDomain } from "../spiffe/index.js";
 import { writePrivate } from "../node-firmware/identity/keystore.js";
 import { ApiError, request, type ApiSession } from "./api.js";
 import { exportRootKey, importRoot, initCa, prepareNext, promoteNext } from "./ca/authority.js";
@@ -125,10 +126,23 @@ function faultFrom(ctx: CommandContext, kind: SimFault["kind"]): SimFault {
 
 const DONE: Record<SimFault["kind"], string> = { degrade: "degraded", link_down: "cut", restore: "restored", flood: "flooding", calm: "calmed" };
 
+/**
+ * The node's neighbours as the control plane last saw them. A degrade of a link the node does not
+ * have is refused here, with the ones it has: the node would ignore it, and MQTT has no answer.
+ */
+async function checkNeighbor(ctx: CommandContext, nodeId: string, neighbor: string): Promise<void> {
+  const graph = await request(ctx.session, "/api/v1/mesh/topology", Topology);
+  const neighbors = [...new Set(graph.links.filter((l) => l.from === nodeId).map((l) => l.to))].sort();
+  if (!neighbors.includes(neighbor)) {
+    throw new ApiError(`${nodeId} has no link to ${neighbor}; its neighbors: ${neighbors.length > 0 ? neighbors.join(", ") : "none known"}`);
+  }
+}
+
 async function simFault(ctx: CommandContext, kind: SimFault["kind"]): Promise<void> {
   const nodeId = NodeId.parse(required(ctx, "node"));
   const parsed = SimFault.safeParse(faultFrom(ctx, kind));
   if (!parsed.success) throw new ApiError(`invalid fault: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+  if (parsed.data.kind === "degrade") await checkNeighbor(ctx, nodeId, parsed.data.neighbor);
   await ctx.session.simFault(nodeId, parsed.data);
   const f = parsed.data;
   ctx.out(`${DONE[kind]} ${nodeId} ${"neighbor" in f ? `→ ${f.neighbor}` : `← ${f.source}`}`);

@@ -1,5 +1,7 @@
 import mqtt from "mqtt";
-import { DenyView, errorText, parseSpiffeId, simTopic, type SimFault } from "../protocol/index.js";
+import { errorText, simTopic, type SimFault } from "../protocol/index.js";
+import { parseBundle, parseSpiffeId } from "../spiffe/index.js";
+import { DenyView } from "../node-firmware/identity/deny-view.js";
 import { attest } from "../node-firmware/identity/client.js";
 import { exportPkcs8Pem, importPkcs8 } from "../node-firmware/identity/keystore.js";
 import { clientTlsOptions } from "../node-firmware/identity/tls.js";
@@ -19,7 +21,8 @@ export async function publishSimFault(credential: Credential, api: string, mqttU
     notBefore: Date.now(),
     notAfter: Date.parse(response.x509Svid.expiresAt),
     receivedAt: Date.now(),
-    bundle: response.bundle,
+    bundle: (await parseBundle(parsed.id.trustDomain, response.bundle)).bundle,
+    bundleDocument: response.bundle,
     actionKeys: response.actionKeys,
   };
   const tls = clientTlsOptions(svid, { authorizer: { kind: "trust-domain", trustDomain: parsed.id.trustDomain }, deny: new DenyView() });

@@ -54,20 +54,20 @@ export type X509Svid = z.infer<typeof X509Svid>;
 export const JwtSvid = z.strictObject({ token: z.string(), expiresAt: IsoTime });
 export type JwtSvid = z.infer<typeof JwtSvid>;
 
-/** SPIFFE Trust Domain and Bundle: a JWK Set with SPIFFE parameters. */
+/**
+ * SPIFFE Trust Domain and Bundle: a JWK Set with SPIFFE parameters. The contract fixes only its
+ * shape and size; what its keys mean (and which to ignore) is read by `spiffe/bundle.ts`.
+ */
 export const BundleKey = z.looseObject({
-  kty: z.literal("EC"),
-  crv: z.literal("P-256"),
-  x: z.string(),
-  y: z.string(),
-  use: z.enum(["x509-svid", "jwt-svid"]),
-  kid: z.string().optional(),
-  x5c: z.array(z.string()).length(1).optional(),
+  kty: z.string().max(16),
+  use: z.string().max(32).optional(),
+  kid: z.string().max(256).optional(),
+  x5c: z.array(z.string().max(16 * 1024)).max(4).optional(),
 });
 export const SpiffeBundle = z.looseObject({
-  keys: z.array(BundleKey),
-  spiffe_sequence: z.number().int().nonnegative(),
-  spiffe_refresh_hint: z.number().int().positive(),
+  keys: z.array(BundleKey).max(64),
+  spiffe_sequence: z.number().int().nonnegative().optional(),
+  spiffe_refresh_hint: z.number().int().positive().optional(),
 });
 export type SpiffeBundle = z.infer<typeof SpiffeBundle>;
 

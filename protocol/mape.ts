@@ -39,13 +39,16 @@ export const Action = z.strictObject({
 });
 export type Action = z.infer<typeof Action>;
 
-/** On a node's actions topic: the action as signed bytes plus an Ed25519 signature and the key id. */
+const Base64url = z.string().regex(/^[A-Za-z0-9_-]*$/, "must be base64url without padding");
+
+/**
+ * On a node's actions topic: a JWS in the flattened JSON serialization (RFC 7515 §7.2.2) whose
+ * payload is the Action's JSON, signed EdDSA (Ed25519) with `kid` in the protected header.
+ */
 export const SignedAction = z.strictObject({
-  v: z.literal(1),
-  /** The Action as JSON, exactly as signed (base64url of its UTF-8 bytes). */
-  payload: z.string().regex(/^[A-Za-z0-9_-]+$/).max(8192),
-  signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
-  kid: z.string().min(1).max(128),
+  protected: Base64url.max(1024),
+  payload: Base64url.max(8192),
+  signature: Base64url.length(86),
 });
 export type SignedAction = z.infer<typeof SignedAction>;
 

@@ -1,5 +1,5 @@
 import type { webcrypto } from "node:crypto";
-import { x509 } from "../../protocol/x509.js";
+import { x509 } from "../../spiffe/index.js";
 import { pemToDer, type ActionSigningKey, type CaSecret, type SigningCa } from "../../protocol/index.js";
 
 const EC = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;

@@ -1,7 +1,9 @@
 import type { MqttClient } from "mqtt";
 import type { SpanExporter } from "@opentelemetry/sdk-trace";
 import { join } from "node:path";
-import { DenyView, RELEASE, parseSpiffeId, spiffeIdOf, type NodeTelemetry, type SpanExportStats, type SpiffeAuthorizer } from "../../protocol/index.js";
+import { RELEASE, spiffeIdOf, type NodeTelemetry, type SpanExportStats } from "../../protocol/index.js";
+import { parseSpiffeId, type Authorizer } from "../../spiffe/index.js";
+import { DenyView } from "../identity/deny-view.js";
 import { DiskQueue } from "../buffer/disk-queue.js";
 import type { AgentConfig } from "../config/schema.js";
 import { TelemetryBridge } from "../gateway/bridge.js";
@@ -100,7 +102,7 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
   const svid = identity && usesTls(config) ? await identity.start() : undefined;
   if (identity && !svid) identity.start().catch((error: unknown) => { log.error("identity unavailable", { error: errorText(error) }); });
   const trustDomain = svid ? trustDomainOf(svid) : undefined;
-  const policy = (authorizer: SpiffeAuthorizer): PeerPolicy => ({ authorizer, deny });
+  const policy = (authorizer: Authorizer): PeerPolicy => ({ authorizer, deny });
 
   const bufferDir = config.telemetry.bufferDir ?? (config.identity ? join(config.identity.stateDir, "buffer") : undefined);
   const buffer = bufferDir ? await DiskQueue.open<NodeTelemetry>({ dir: bufferDir, maxItems: config.telemetry.bufferMaxItems, itemsPerSegment: Math.min(256, Math.ceil(config.telemetry.bufferMaxItems / 8)) }) : undefined;

@@ -2,16 +2,14 @@ import { ROOT_CONTEXT, SpanKind, type Context, type Tracer } from "@opentelemetr
 import {
   SignedAction,
   decodePayload,
-  importActionPublicKey,
-  openSignedAction,
   type ActionKey,
   type ActionOutcome,
   type ActionParams,
-  type ActionRefusal,
   type ActionResult,
   type DecodeReason,
 } from "../../protocol/index.js";
 import { countOne, type Counts } from "../counts.js";
+import { importActionKey, openSignedAction, type ActionRefusal } from "./signed-action.js";
 import { errorText, type Logger } from "../log.js";
 import { messagingAttributes, traceparentOf } from "../tracing/propagation.js";
 import { untraced } from "../tracing/tracing.js";
@@ -30,8 +28,6 @@ const ENVELOPE_REFUSALS: Record<DecodeReason, RefusalReason> = { "too-large": "t
 
 const REMEMBERED = 1024;
 
-type Key = Awaited<ReturnType<typeof importActionPublicKey>>;
-
 /**
  * The Execute step. Every message on the node's actions topic gets exactly one result:
  * `applied`, `failed` (the backend threw), `rejected` (unsigned, unknown key, bad signature,
@@ -43,7 +39,7 @@ export class ActionExecutor {
   readonly stats: ExecutorStats = { applied: 0, rejected: 0, failed: 0, expired: 0, duplicates: 0 };
   /** The rejected and expired ones by reason. */
   readonly refusals: Counts<RefusalReason> = {};
-  private keys = new Map<string, Key>();
+  private keys = new Map<string, CryptoKey>();
   private readonly done = new Map<string, ActionResult>();
 
   constructor(
@@ -56,7 +52,7 @@ export class ActionExecutor {
   ) {}
 
   async trust(keys: readonly ActionKey[]): Promise<void> {
-    const imported = await Promise.all(keys.map(async (k) => [k.kid, await importActionPublicKey(k.publicKey)] as const));
+    const imported = await Promise.all(keys.map(async (k) => [k.kid, await importActionKey(k.publicKey)] as const));
     this.keys = new Map(imported);
   }
 

@@ -1,5 +1,6 @@
 import type { MqttClient } from "mqtt";
-import { DenyList, sharedTopics, type DenyView } from "../../protocol/index.js";
+import { DenyList, sharedTopics } from "../../protocol/index.js";
+import type { DenyView } from "../identity/deny-view.js";
 import { callEdge } from "../identity/client.js";
 import { errorText, type Logger } from "../log.js";
 

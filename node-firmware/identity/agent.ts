@@ -1,8 +1,9 @@
 import { EventEmitter } from "node:events";
 import { z } from "zod";
-import { ActionKey, SpiffeBundle, controlPlaneAudience, parseSpiffeId, type AttestClaim, type AttestResponse, type KeyPair } from "../../protocol/index.js";
+import { ActionKey, SpiffeBundle, controlPlaneAudience, type AttestResponse } from "../../protocol/index.js";
+import type { AttestClaim, KeyPair } from "./attest-request.js";
+import { parseBundle, parseSpiffeId, x509, type Bundle } from "../../spiffe/index.js";
 import { backoffDelay } from "../gateway/edge-client.js";
-import { x509 } from "../../protocol/x509.js";
 import { errorText, type Logger } from "../log.js";
 import { EdgeRequestError, attest, fetchBundle, mintJwtSvid } from "./client.js";
 import { Keystore, exportPkcs8Pem, readOptional, writePrivate } from "./keystore.js";
@@ -23,7 +24,10 @@ export interface SvidMaterial {
   notAfter: number;
   /** When this node received it; the SVID's notBefore is backdated for clock skew. */
   receivedAt: number;
-  bundle: SpiffeBundle;
+  /** The trust domain's bundle, read by the SPIFFE rules. */
+  bundle: Bundle;
+  /** The bundle as the edge sent it, to notice a change and to persist. */
+  bundleDocument: SpiffeBundle;
   /** Keys MAPE-K actions must be signed with. */
   actionKeys: ActionKey[];
 }
@@ -39,6 +43,8 @@ const Stored = z.object({
 });
 
 const JWT_REFRESH_BEFORE_MS = 60_000;
+/** How often to fetch a bundle that gives no `spiffe_refresh_hint` (go-spiffe's default is 5 min). */
+const DEFAULT_REFRESH_HINT_S = 300;
 
 /** What the identity agent does against the edge, each of which can fail (and is retried). */
 export type IdentityOperation = "attest" | "rotate" | "jwt_refresh" | "bundle_refresh";
@@ -50,7 +56,7 @@ export type IdentityOperation = "attest" | "rotate" | "jwt_refresh" | "bundle_re
  * offline simply re-attests by proof of possession: no human is needed. Emits `svid` whenever the
  * SVID in use changes (loaded, issued or rotated).
  */
-export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: [SpiffeBundle] }> {
+export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: [Bundle] }> {
   private readonly keystore: Keystore;
   /** Loaded (or created) once: concurrent first calls must not each write a new key. */
   private nodeKey: Promise<KeyPair> | undefined;
@@ -180,12 +186,12 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
       notBefore: leafValidity.notBefore.getTime(),
       notAfter: leafValidity.notAfter.getTime(),
       receivedAt: Date.now(),
-      bundle: response.bundle,
+      bundle: await readBundle(response.spiffeId, response.bundle),
+      bundleDocument: response.bundle,
       actionKeys: response.actionKeys,
     };
     await writePrivate(this.keystore.path("svid-key.pem"), keyPem);
-    const { keyPem: _key, ...stored } = svid;
-    await writePrivate(this.keystore.path("svid.json"), JSON.stringify(stored, null, 2));
+    await this.persist(svid);
     await writePrivate(this.keystore.path("registration.json"), JSON.stringify({ spiffeId: svid.spiffeId }));
     this.svid = svid;
     this.jwt = { token: response.jwtSvid.token, expiresAt: Date.parse(response.jwtSvid.expiresAt) };
@@ -198,7 +204,15 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
     const [text, keyPem] = await Promise.all([readOptional(this.keystore.path("svid.json")), readOptional(this.keystore.path("svid-key.pem"))]);
     if (!text || !keyPem) return undefined;
     const parsed = Stored.safeParse(JSON.parse(text));
-    return parsed.success ? { ...parsed.data, keyPem } : undefined;
+    if (!parsed.success) return undefined;
+    const { bundle: bundleDocument, ...stored } = parsed.data;
+    return { ...stored, keyPem, bundle: await readBundle(stored.spiffeId, bundleDocument), bundleDocument };
+  }
+
+  /** Everything but the key (which has a file of its own), with the bundle as the edge sent it. */
+  private async persist(svid: SvidMaterial): Promise<void> {
+    const { keyPem: _key, bundle: _parsed, bundleDocument, ...rest } = svid;
+    await writePrivate(this.keystore.path("svid.json"), JSON.stringify({ ...rest, bundle: bundleDocument }, null, 2));
   }
 
   /**
@@ -227,22 +241,26 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
     if (this.stopped || !this.svid) return;
     this.bundleTimer = setTimeout(() => {
       fetchBundle(this.config.edgeUrl)
-        .then(async (bundle) => {
-          if (this.svid && bundle.spiffe_sequence !== this.svid.bundle.spiffe_sequence) {
-            this.svid = { ...this.svid, bundle };
-            const { keyPem: _key, ...stored } = this.svid;
-            await writePrivate(this.keystore.path("svid.json"), JSON.stringify(stored, null, 2));
-            this.emit("bundle", bundle);
-          }
+        .then(async (document) => {
+          if (!this.svid || JSON.stringify(document) === JSON.stringify(this.svid.bundleDocument)) return;
+          const bundle = await readBundle(this.svid.spiffeId, document);
+          this.svid = { ...this.svid, bundle, bundleDocument: document };
+          await this.persist(this.svid);
+          this.emit("bundle", bundle);
         })
         .catch((error: unknown) => {
           this.failed.bundle_refresh++;
           this.log.warn("bundle refresh failed", { error: errorText(error) });
         })
         .finally(() => { this.scheduleBundleRefresh(); });
-    }, this.svid.bundle.spiffe_refresh_hint * 1000);
+    }, (this.svid.bundle.refreshHintS ?? DEFAULT_REFRESH_HINT_S) * 1000);
     this.bundleTimer.unref();
   }
+}
+
+/** The bundle of our own trust domain, by the SPIFFE rules; a bundle they refuse is an error. */
+async function readBundle(spiffeId: string, document: SpiffeBundle): Promise<Bundle> {
+  return (await parseBundle(parseTrustDomain(spiffeId), document)).bundle;
 }
 
 function parseTrustDomain(spiffeId: string): string {

@@ -5,13 +5,9 @@ import {
   PROBLEM_CONTENT_TYPE,
   Problem,
   SpiffeBundle,
-  buildAttestRequest,
-  createCsr,
   errorText,
-  generateSvidKey,
-  type AttestClaim,
-  type KeyPair,
 } from "../../protocol/index.js";
+import { buildAttestRequest, createCsr, generateSvidKey, type AttestClaim, type KeyPair } from "./attest-request.js";
 import type { z } from "zod";
 
 export class EdgeRequestError extends Error {

@@ -1,6 +1,7 @@
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { generateNodeKey, pemToDer, type KeyPair } from "../../protocol/index.js";
+import { pemToDer } from "../../protocol/index.js";
+import { generateNodeKey, type KeyPair } from "./attest-request.js";
 
 const ED25519 = { name: "Ed25519" } as const;
 const EC = { name: "ECDSA", namedCurve: "P-256" } as const;

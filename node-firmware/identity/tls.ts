@@ -1,48 +1,75 @@
-import { createServer, type ConnectionOptions, type Server, type TLSSocket, type TlsOptions } from "node:tls";
-import { MAX_SVID_LIFETIME_MS, authorizes, parseSpiffeId, type DenyView, type SpiffeAuthorizer, type SpiffeBundle } from "../../protocol/index.js";
-import { x509 } from "../../protocol/x509.js";
+import { createServer, type ConnectionOptions, type DetailedPeerCertificate, type Server, type TLSSocket, type TlsOptions } from "node:tls";
+import { X509SvidError, authorizes, checkX509SvidChain, verifyX509Svid, type Authorizer, type Bundle, type VerifiedX509Svid, type X509SvidRule, type x509 } from "../../spiffe/index.js";
+import type { DenyView } from "./deny-view.js";
 import type { SvidMaterial } from "./agent.js";
 
-/** What a TLS endpoint demands of its peer's X.509-SVID, beyond a chain to the bundle's roots. */
+/** Longest X.509-SVID lifetime (notAfter - notBefore) any verifier here accepts: this mesh's policy, not the spec's. */
+export const MAX_SVID_LIFETIME_MS = 3600_000;
+
+/** What a TLS endpoint demands of its peer's X.509-SVID, beyond the SPIFFE rules and a chain to the bundle's roots. */
 export interface PeerPolicy {
-  authorizer: SpiffeAuthorizer;
+  authorizer: Authorizer;
   deny: DenyView;
 }
 
 /** Why a peer was refused, as a stable code (the reason text says more). */
-export type PeerRefusal = "handshake" | "no_certificate" | "untrusted_chain" | "bad_certificate" | "not_spiffe" | "lifetime" | "revoked" | "unauthorized";
+export type PeerRefusal = "handshake" | "no_certificate" | "untrusted_chain" | "bad_certificate" | "svid_rules" | "not_spiffe" | "lifetime" | "revoked" | "unauthorized";
 
 export type PeerCheck = { ok: true; spiffeId: string } | { ok: false; refusal: PeerRefusal; reason: string };
 
-/**
- * The SPIFFE checks OpenSSL does not do: exactly one URI SAN holding a valid SPIFFE ID, a lifetime
- * of at most an hour, not revoked (by ID or serial), and accepted by the authorizer.
- */
-export function checkPeerCertificate(der: Uint8Array, policy: PeerPolicy): PeerCheck {
-  let cert: x509.X509Certificate;
-  try {
-    cert = new x509.X509Certificate(der);
-  } catch {
-    return { ok: false, refusal: "bad_certificate", reason: "peer certificate does not parse" };
-  }
-  const uris = (cert.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? []).filter((n) => n.type === "url");
-  if (uris.length !== 1) return { ok: false, refusal: "not_spiffe", reason: `peer certificate must have exactly one URI SAN, has ${uris.length}` };
-  const spiffeId = (uris[0] as { value: string }).value;
-  const parsed = parseSpiffeId(spiffeId);
-  if (!parsed.ok) return { ok: false, refusal: "not_spiffe", reason: `peer URI SAN is not a SPIFFE ID: ${parsed.reason}` };
-  const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime();
+const ID_RULES: ReadonlySet<X509SvidRule> = new Set(["leaf-uri-san-count", "leaf-spiffe-id", "leaf-id-without-path"]);
+const TRUST_RULES: ReadonlySet<X509SvidRule> = new Set(["empty-chain", "chain-order", "chain-signature", "untrusted", "not-yet-valid", "expired"]);
+
+function refusalOf(error: unknown): PeerCheck {
+  if (!(error instanceof X509SvidError)) throw error;
+  const refusal: PeerRefusal = error.rule === "unparsable" ? "bad_certificate" : ID_RULES.has(error.rule) ? "not_spiffe" : TRUST_RULES.has(error.rule) ? "untrusted_chain" : "svid_rules";
+  return { ok: false, refusal, reason: `${error.rule}: ${error.message}` };
+}
+
+/** This mesh's policy on a chain that met the SPIFFE rules: a lifetime of at most an hour, not revoked, authorized. */
+function checkPolicy(verified: VerifiedX509Svid, policy: PeerPolicy): PeerCheck {
+  const leaf = verified.chain[0] as x509.X509Certificate;
+  const spiffeId = verified.id.uri;
+  const lifetime = leaf.notAfter.getTime() - leaf.notBefore.getTime();
   if (lifetime > MAX_SVID_LIFETIME_MS) return { ok: false, refusal: "lifetime", reason: `peer certificate lifetime ${Math.round(lifetime / 1000)} s exceeds 3600 s` };
-  if (policy.deny.denies(spiffeId, cert.serialNumber)) return { ok: false, refusal: "revoked", reason: `${spiffeId} is revoked` };
+  if (policy.deny.denies(spiffeId, leaf.serialNumber)) return { ok: false, refusal: "revoked", reason: `${spiffeId} is revoked` };
   if (!authorizes(policy.authorizer, spiffeId)) return { ok: false, refusal: "unauthorized", reason: `${spiffeId} is not authorized here` };
   return { ok: true, spiffeId };
 }
 
-/** Trust anchors of the bundle (its `x509-svid` keys) as PEM. */
-export function bundleRoots(bundle: SpiffeBundle): string[] {
-  return bundle.keys
-    .filter((k) => k.use === "x509-svid" && k.x5c?.[0])
-    .map((k) => `-----BEGIN CERTIFICATE-----\n${(k.x5c?.[0] ?? "").match(/.{1,64}/g)?.join("\n") ?? ""}\n-----END CERTIFICATE-----\n`);
+/**
+ * A peer's chain (leaf first) held to the SPIFFE X.509-SVID rules against our bundle, then to the
+ * policy. Synchronous, for Node's client-side hook: the signatures along the chain are OpenSSL's
+ * there (it verified them against the same roots before calling); `verifyPeerChain` checks them too.
+ */
+export function checkPeerChain(chain: readonly Uint8Array[], bundle: Bundle, policy: PeerPolicy, now = new Date()): PeerCheck {
+  try {
+    return checkPolicy(checkX509SvidChain(chain, bundle.x509Authorities, now, bundle.trustDomain), policy);
+  } catch (error) {
+    return refusalOf(error);
+  }
 }
+
+/** As `checkPeerChain`, and every signature along the chain verified in project code. */
+export async function verifyPeerChain(chain: readonly Uint8Array[], bundle: Bundle, policy: PeerPolicy, now = new Date()): Promise<PeerCheck> {
+  try {
+    return checkPolicy(await verifyX509Svid(chain, bundle.x509Authorities, now, bundle.trustDomain), policy);
+  } catch (error) {
+    return refusalOf(error);
+  }
+}
+
+/** The chain OpenSSL built for a peer, leaf first, up to the self-signed root. */
+function peerChain(peer: DetailedPeerCertificate): Uint8Array[] {
+  const chain: Uint8Array[] = [];
+  for (let cert: DetailedPeerCertificate | undefined = peer; cert?.raw && chain.length < 8; cert = cert.issuerCertificate === cert ? undefined : cert.issuerCertificate) {
+    chain.push(cert.raw);
+  }
+  return chain;
+}
+
+/** Trust anchors of the bundle (its X.509 authorities) as PEM, for OpenSSL. */
+export const bundleRoots = (bundle: Bundle): string[] => bundle.x509Authorities.map((root) => root.toString("pem"));
 
 const TLS13 = { minVersion: "TLSv1.3", maxVersion: "TLSv1.3" } as const;
 
@@ -82,17 +109,26 @@ export function createSvidTlsServer(
   onAccepted: (socket: TLSSocket, spiffeId: string) => void,
   onRefused: (refusal: PeerRefusal, reason: string, remote: string | undefined) => void,
 ): SvidTlsServer {
+  let current = svid;
   const server = createServer(serverTlsOptions(svid), (socket) => {
-    const check = checkTlsClient(socket, policy);
-    if (check.ok) {
-      onAccepted(socket, check.spiffeId);
-      return;
-    }
-    onRefused(check.refusal, check.reason, socket.remoteAddress);
-    socket.destroy();
+    // The socket stays paused until the application reads it, so no byte is taken before the verdict.
+    void checkTlsClient(socket, current.bundle, policy).then((check) => {
+      if (check.ok) {
+        onAccepted(socket, check.spiffeId);
+        return;
+      }
+      onRefused(check.refusal, check.reason, socket.remoteAddress);
+      socket.destroy();
+    });
   });
   server.on("tlsClientError", (error) => { onRefused("handshake", `TLS handshake failed: ${error.message}`, undefined); });
-  return { server, updateSvid: (next) => { server.setSecureContext(serverTlsOptions(next)); } };
+  return {
+    server,
+    updateSvid: (next) => {
+      current = next;
+      server.setSecureContext(serverTlsOptions(next));
+    },
+  };
 }
 
 /** Client side: TLS 1.3 only, our SVID presented, and the server's SPIFFE ID checked instead of its host name. */
@@ -101,16 +137,16 @@ export function clientTlsOptions(svid: SvidMaterial, policy: PeerPolicy): Client
     ...material(svid),
     rejectUnauthorized: true,
     checkServerIdentity: (_host, cert) => {
-      const check = checkPeerCertificate(cert.raw, policy);
+      const check = checkPeerChain(peerChain(cert as DetailedPeerCertificate), svid.bundle, policy);
       return check.ok ? undefined : new Error(check.reason);
     },
   };
 }
 
-/** After a server handshake: chain verdict, then the SPIFFE checks, since Node offers no server-side verify hook. */
-function checkTlsClient(socket: TLSSocket, policy: PeerPolicy): PeerCheck {
-  const peer = socket.getPeerCertificate();
+/** After a server handshake: OpenSSL's chain verdict, then the SPIFFE checks, since Node offers no server-side verify hook. */
+async function checkTlsClient(socket: TLSSocket, bundle: Bundle, policy: PeerPolicy): Promise<PeerCheck> {
+  const peer = socket.getPeerCertificate(true);
   if (Object.keys(peer).length === 0) return { ok: false, refusal: "no_certificate", reason: "no client certificate" };
   if (!socket.authorized) return { ok: false, refusal: "untrusted_chain", reason: `client certificate refused: ${String(socket.authorizationError)}` };
-  return checkPeerCertificate(peer.raw, policy);
+  return verifyPeerChain(peerChain(peer), bundle, policy);
 }

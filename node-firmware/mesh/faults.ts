@@ -21,6 +21,11 @@ export function acceptSimFaults(client: MqttClient, nodeId: string, mesh: Simula
       return;
     }
     const f = fault.value;
+    if ("neighbor" in f && !mesh.neighborIds.includes(f.neighbor)) {
+      // A fault on a link the node does not have would create one in the simulation.
+      log.warn("fault on a link this node does not have refused", { neighbor: f.neighbor, neighbors: mesh.neighborIds.join(", ") });
+      return;
+    }
     if (f.kind === "degrade") mesh.degrade(f.neighbor, f);
     else if (f.kind === "link_down") mesh.linkDown(f.neighbor);
     else if (f.kind === "restore") mesh.restore(f.neighbor);

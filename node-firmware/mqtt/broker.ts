@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from "aedes";
-import { decodeNodeMessage, decodeSharedMessage, parseSpiffeId, principalOf, type NodeMessage, type Principal } from "../../protocol/index.js";
+import { decodeNodeMessage, decodeSharedMessage, principalOf, type NodeMessage, type Principal } from "../../protocol/index.js";
+import { parseSpiffeId } from "../../spiffe/index.js";
 import { countOne, type Counts } from "../counts.js";
 import type { SvidMaterial } from "../identity/agent.js";
 import { createSvidTlsServer, type PeerPolicy, type PeerRefusal, type SvidTlsServer } from "../identity/tls.js";

@@ -1,5 +1,6 @@
 import type { MqttClient } from "mqtt";
-import { DenyList, decodePayload, sharedTopics, type DenyView } from "../../protocol/index.js";
+import { DenyList, decodePayload, sharedTopics } from "../../protocol/index.js";
+import type { DenyView } from "../identity/deny-view.js";
 import { errorText, type Logger } from "../log.js";
 
 /** Keeps a node's deny view in step with the retained deny list; an invalid one is counted and ignored. */

@@ -67,7 +67,7 @@ describe("CA rotation (x0ctl ca prepare / promote)", () => {
     api = await deploy();
     const prepared = await bundle(api);
     expect(jwtKids(prepared)).toHaveLength(2);
-    expect(prepared.spiffe_sequence).toBe(first.spiffe_sequence + 1);
+    expect(prepared.spiffe_sequence).toBe(first.spiffe_sequence! + 1);
     expect(kidOf(await adminToken(admin.credential, api))).toBe(kidOf(oldToken));
 
     expect((await cli("ca", "promote", "--dir", caDir)).code).toBe(0);
@@ -76,7 +76,7 @@ describe("CA rotation (x0ctl ca prepare / promote)", () => {
     const newToken = await adminToken(admin.credential, api);
     expect(kidOf(newToken)).not.toBe(kidOf(oldToken));
     expect(jwtKids(promoted).sort()).toEqual([kidOf(oldToken), kidOf(newToken)].sort());
-    expect(promoted.spiffe_sequence).toBe(prepared.spiffe_sequence + 1);
+    expect(promoted.spiffe_sequence).toBe(prepared.spiffe_sequence! + 1);
     expect(await status(api, oldToken)).toBe(200);
 
     const secret = await readSecret();
@@ -84,7 +84,7 @@ describe("CA rotation (x0ctl ca prepare / promote)", () => {
     api = await deploy();
     const retired = await bundle(api);
     expect(jwtKids(retired)).toEqual([kidOf(newToken)]);
-    expect(retired.spiffe_sequence).toBe(promoted.spiffe_sequence + 1);
+    expect(retired.spiffe_sequence).toBe(promoted.spiffe_sequence! + 1);
     expect(await status(api, oldToken)).toBe(401);
     expect(await status(api, newToken)).toBe(200);
     expect((await cli("ca", "promote", "--dir", caDir)).out).toMatch(/no next CA is prepared/);

@@ -53,6 +53,9 @@ describe("x0ctl against the real control plane", () => {
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/unknown command "reboot"/);
     expect((await run(["--help"])).code).toBe(0);
+    const notNeighbors = await run(["sim", "degrade", "--node", "node-1", "--neighbor", "node-2", "--credential", cp.credentialFile]);
+    expect(notNeighbors).toMatchObject({ code: 1 });
+    expect(notNeighbors.err).toMatch(/node-1 has no link to node-2; its neighbors: none known/);
   });
 
   it("ca init writes the offline root, its key (0600) and the Worker's secret", async () => {

@@ -7,12 +7,13 @@ import { adminToken, readCredential } from "../../ctl/credential.js";
 import { IdentityAgent } from "../../node-firmware/identity/agent.js";
 import { clientTlsOptions } from "../../node-firmware/identity/tls.js";
 import { silentLogger } from "../../node-firmware/log.js";
-import { DenyView, NodeList, spiffeIdOf, topics, type MeshNode } from "../../protocol/index.js";
+import { NodeList, spiffeIdOf, topics, type MeshNode } from "../../protocol/index.js";
 import { GATEWAY_ID } from "../../stack/configs.js";
 import { createJoinToken } from "../../stack/provision.js";
 import { startStack, type Stack } from "../../stack/stack.js";
 import { waitFor } from "../helpers/mqtt.js";
 import { freePort } from "../helpers/processes.js";
+import { DenyView } from "../../node-firmware/identity/deny-view.js";
 
 const NODES = 3;
 const OUTAGE_MS = 60_000;

@@ -149,6 +149,10 @@ describe("local stack (npm start)", () => {
   it("heals a degraded link: detected at the edge, rerouted by the node, recorded as applied", async () => {
     const topology = Topology.parse(await fetchJson("/api/v1/mesh/topology"));
     const neighbor = topology.links.find((l) => l.from === "node-1")?.to as string;
+    const stranger = await ctl("sim", "degrade", "--node", "node-1", "--neighbor", "node-99").then(() => ({ code: 0, stderr: "" }), (error: unknown) => error as { code: number; stderr: string });
+    expect(stranger.code).toBe(1);
+    expect(stranger.stderr).toContain("node-1 has no link to node-99; its neighbors: ");
+    expect(stranger.stderr).toContain(neighbor);
     // The edge trusts a link's baseline after 5 samples (1 s apart here); a fault before that is learnt as normal.
     await new Promise((resolve) => setTimeout(resolve, 6000));
     const startedAt = Date.now();

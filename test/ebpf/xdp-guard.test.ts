@@ -155,4 +155,21 @@ describe.skipIf(unavailable !== null)(`xdp_guard in the kernel${unavailable ? ` 
     expect((await guard.snapshot()).blocked.size).toBe(301);
     expect((await guard.snapshot()).rateLimitedSources).toBe(2);
   });
+
+  it.each([900, 1100, 1500])("holds the configured rate within 5 percent with packets %i µs apart (no refill lost between them)", async (spacingUs) => {
+    const driver = join(dir, "paced-run");
+    execFileSync("cc", ["-O2", "-Wall", "-Werror", "-o", driver, join(import.meta.dirname, "native", "paced-run.c"), "-lbpf"]);
+    const source = `10.1.1.${String(spacingUs % 251)}`;
+    const rate = 400;
+    const burst = 20;
+    await bpftoolBatch([updateCommand(map(XG_MAPS.limits), encodeSource(source), encodeLimit({ packetsPerSecond: rate, burst, expiresNs: process.hrtime.bigint() + 60_000_000_000n }))]);
+    const file = join(dir, `frame-${String(spacingUs)}.bin`);
+    await writeFile(file, frames.ipv4(source).bytes);
+    const out = execFileSync(driver, [join(pinRoot, veth.a, "prog"), file, String(spacingUs), "2000"], { encoding: "utf8" });
+    // Offered at 667 to 1111 packets/s, well above the limit.
+    const { passed, elapsedNs } = JSON.parse(out) as { passed: number; elapsedNs: number };
+    const enforced = (passed - burst) / (elapsedNs / 1e9);
+    console.log(`[measure] xdp_guard at ${String(spacingUs)} µs spacing: ${enforced.toFixed(1)} of ${String(rate)} pps enforced`);
+    expect(Math.abs(enforced / rate - 1), `enforced ${enforced.toFixed(1)} pps of ${String(rate)}`).toBeLessThan(0.05);
+  });
 });

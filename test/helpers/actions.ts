@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createActionKey } from "../../ctl/ca/authority.js";
-import { signAction, type Action, type ActionKey, type ActionParams, type SignedAction } from "../../protocol/index.js";
+import type { Action, ActionKey, ActionParams, SignedAction } from "../../protocol/index.js";
+import { signAction } from "../../workers/mape/sign-action.js";
 
 export interface TestSigner {
   key: ActionKey;

@@ -32,12 +32,18 @@ export interface Leaf {
   serial: string;
 }
 
+/** What a test leaf breaks of the X.509-SVID profile: a CA flag, or key usages beyond digitalSignature. */
+export interface LeafProfile {
+  ca?: boolean;
+  usages?: number;
+}
+
 /**
- * A leaf signed by a CA secret's active intermediate with whatever validity the test needs
- * (expired, over an hour, …): the cases the real issuer refuses to produce.
+ * A leaf signed by a CA secret's active intermediate with whatever validity and profile the test
+ * needs (expired, over an hour, a CA flag, …): the cases the real issuer refuses to produce.
  */
-export async function issueLeaf(secret: CaSecret, spiffeId: string, validity: { notBefore: number; notAfter: number }): Promise<Leaf> {
-  const { x509 } = await import("../../protocol/x509.js");
+export async function issueLeaf(secret: CaSecret, spiffeId: string, validity: { notBefore: number; notAfter: number }, profile: LeafProfile = {}): Promise<Leaf> {
+  const { x509 } = await import("../../spiffe/index.js");
   const issuer = new x509.X509Certificate(secret.active.chain[0] as string);
   const signingKey = await crypto.subtle.importKey("pkcs8", pemToDer(secret.active.key), EC, false, ["sign"]);
   const keys = await crypto.subtle.generateKey(EC, true, ["sign", "verify"]);
@@ -52,8 +58,10 @@ export async function issueLeaf(secret: CaSecret, spiffeId: string, validity: { 
     publicKey: keys.publicKey,
     signingKey,
     extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.BasicConstraintsExtension(profile.ca ?? false, undefined, true),
+      // KeyUsageFlags is a bit set: combined flags are plain numbers.
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
+      new x509.KeyUsagesExtension(profile.usages ?? x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
       new x509.SubjectAlternativeNameExtension([{ type: "url", value: spiffeId }], true),
     ],

@@ -31,6 +31,11 @@ describe("problem+json errors", () => {
     expect(body.instance).toBe("/api/v1/nope");
   });
 
+  it("404, not 405, for a known path with a trailing slash", async () => {
+    const body = await expectProblem(await get("/api/v1/mesh/nodes/"), 404, "not-found");
+    expect(body.instance).toBe("/api/v1/mesh/nodes/");
+  });
+
   it("405 with Allow for a known path and the wrong method", async () => {
     const res = await fetchWorker(`/api/v1/telemetry`, { method: "GET" });
     await expectProblem(res, 405, "method-not-allowed");

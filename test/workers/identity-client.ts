@@ -1,15 +1,7 @@
 import { env } from "cloudflare:workers";
-import {
-  AttestResponse,
-  NonceResponse,
-  buildAttestRequest,
-  createCsr,
-  fromBase64url,
-  generateNodeKey,
-  generateSvidKey,
-  type AttestClaim,
-  type KeyPair,
-} from "../../protocol/index.js";
+import { AttestResponse, NonceResponse } from "../../protocol/index.js";
+import { buildAttestRequest, createCsr, generateNodeKey, generateSvidKey, type AttestClaim, type KeyPair } from "../../node-firmware/identity/attest-request.js";
+import { fromBase64url } from "../../spiffe/index.js";
 import { fetchWorker, postJson } from "./client.js";
 
 export const TD = "x0tta6bl4.mesh";

@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { SignJWT, UnsecuredJWT, base64url as joseB64 } from "jose";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { DenyList, JwtSvid, Problem, SpiffeBundle, buildAttestRequest, controlPlaneAudience, createCsr, generateSvidKey, problemTypeUri } from "../../protocol/index.js";
-import { x509 } from "../../protocol/x509.js";
+import { DenyList, JwtSvid, Problem, SpiffeBundle, controlPlaneAudience, problemTypeUri } from "../../protocol/index.js";
+import { buildAttestRequest, createCsr, generateSvidKey } from "../../node-firmware/identity/attest-request.js";
+import { x509 } from "../../spiffe/index.js";
 import { loadAuthority } from "../../workers/identity/authority.js";
 import { issueNonce } from "../../workers/identity/nonce.js";
 import { get, postJson } from "./client.js";
@@ -84,6 +85,12 @@ describe("first attestation with a join token", () => {
     expect((await postJson("/api/v1/identity/attest", good)).status).toBe(200);
     const replay = await buildAttestRequest(good.nonce, nodeKey, csr, { spiffeId: `spiffe://${TD}/node/node-10` });
     expect((await expectProblem(await postJson("/api/v1/identity/attest", replay), 401, "attestation-failed")).detail).toMatch(/nonce was already used/);
+    // 40 bytes leave 4 spare bits in the last character: the same bytes spelt another way are refused.
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const respelt = `${good.nonce.slice(0, -1)}${alphabet[alphabet.indexOf(good.nonce.slice(-1)) | 0b1111]}`;
+    expect(respelt).not.toBe(good.nonce);
+    const replaySpelt = await buildAttestRequest(respelt, nodeKey, csr, { spiffeId: `spiffe://${TD}/node/node-10` });
+    expect((await expectProblem(await postJson("/api/v1/identity/attest", replaySpelt), 401, "attestation-failed")).detail).toMatch(/not base64url/);
 
     const authority = await loadAuthority(env.X0_CA);
     const stale = await issueNonce(authority.nonceKey, Date.now() - 1);
@@ -185,11 +192,11 @@ describe("JWT-SVIDs and API authentication", () => {
     const ed = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
     const authority = await loadAuthority(env.X0_CA);
     const es256 = (claims: Record<string, unknown>) =>
-      new SignJWT(claims).setProtectedHeader({ alg: "ES256", kid: authority.signer.kid }).setSubject(sub).sign(authority.signer.privateKey);
+      new SignJWT(claims).setProtectedHeader({ alg: "ES256", kid: authority.jwtSigner.kid }).setSubject(sub).sign(authority.jwtSigner.privateKey);
     const tokens: [string, string][] = [
       ["alg none", new UnsecuredJWT({ aud }).setSubject(sub).setExpirationTime(now + 60).encode()],
       ["HS256", await new SignJWT({ aud }).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setExpirationTime(now + 60).sign(new TextEncoder().encode("a-shared-secret-of-32-bytes-long!"))],
-      ["EdDSA", await new SignJWT({ aud }).setProtectedHeader({ alg: "EdDSA", kid: authority.signer.kid }).setSubject(sub).setExpirationTime(now + 60).sign((ed as CryptoKeyPair).privateKey)],
+      ["EdDSA", await new SignJWT({ aud }).setProtectedHeader({ alg: "EdDSA", kid: authority.jwtSigner.kid }).setSubject(sub).setExpirationTime(now + 60).sign((ed as CryptoKeyPair).privateKey)],
       ["missing aud", await es256({ exp: now + 60 })],
       ["foreign aud", await es256({ aud: "someone-else", exp: now + 60 })],
       ["expired", await es256({ aud, exp: now - 60, iat: now - 400 })],
@@ -229,7 +236,7 @@ describe("trust bundle", () => {
     expect(second.spiffe_sequence).toBe(first.spiffe_sequence);
     await env.DB.prepare("UPDATE bundle_state SET fingerprint = 'an older key set'").run();
     const changed = SpiffeBundle.parse(await (await get("/api/v1/identity/bundle")).json());
-    expect(changed.spiffe_sequence).toBe(first.spiffe_sequence + 1);
+    expect(changed.spiffe_sequence).toBe(first.spiffe_sequence! + 1);
   });
 });
 

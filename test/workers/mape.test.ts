@@ -1,5 +1,8 @@
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CycleResponse, DecisionList, importActionPublicKey, openSignedAction, type ActionKey, type BatchItem } from "../../protocol/index.js";
+import { MAX_RESULTS_PER_DECISION } from "../../workers/telemetry/store.js";
+import { CycleResponse, DecisionList, type ActionKey, type BatchItem } from "../../protocol/index.js";
+import { importActionKey, openSignedAction } from "../../node-firmware/execute/signed-action.js";
 import { DEFAULT_DETECTOR, observe, type Baseline } from "../../workers/mape/analyze.js";
 import { DEFAULT_GUARD_RAILS, plan } from "../../workers/mape/plan.js";
 import { batchOf, statusItem, statusMessage, telemetryItem, telemetrySample } from "../helpers/fixtures.js";
@@ -30,7 +33,7 @@ describe("POST /api/v1/mape/cycle", () => {
     const spiked = await cycle(sample("m-1", 80));
     expect(spiked.actions).toHaveLength(1);
     const [delivery] = spiked.actions;
-    const keys = new Map(await Promise.all(actionKeys.map(async (k) => [k.kid, await importActionPublicKey(k.publicKey)] as const)));
+    const keys = new Map(await Promise.all(actionKeys.map(async (k) => [k.kid, await importActionKey(k.publicKey)] as const)));
     const opened = await openSignedAction(delivery!.action, keys, "m-1", Date.now());
     if (!opened.ok) throw new Error(opened.reason);
     expect(opened.action.params).toEqual({ kind: "reroute", neighbor: "peer", hopPenalty: DEFAULT_GUARD_RAILS.reroutePenalty });
@@ -47,6 +50,26 @@ describe("POST /api/v1/mape/cycle", () => {
     await cycle({ kind: "result", result: { v: 1, nodeId: "m-1", actionId: opened.action.id, decisionId: opened.action.decisionId, outcome: "applied", ts: Date.now() } });
     const after = DecisionList.parse(await (await get(`/api/v1/mape/decisions?node=m-1&kind=reroute`, auth)).json());
     expect(after.decisions.find((d) => d.id === sent.id)?.outcome).toBe("applied");
+
+    // A late result (the node saw the action after its expiry) and a repeat: kept beside, never over.
+    const late = { v: 1, nodeId: "m-1", actionId: opened.action.id, decisionId: opened.action.decisionId, outcome: "expired", reason: "expired 10 ms ago", ts: Date.now() } as const;
+    await cycle({ kind: "result", result: late }, { kind: "result", result: { ...late, outcome: "applied", reason: undefined } });
+    const final = DecisionList.parse(await (await get(`/api/v1/mape/decisions?node=m-1&kind=reroute`, auth)).json());
+    expect(final.decisions.find((d) => d.id === sent.id)?.outcome).toBe("applied");
+    const kept = await env.DB.prepare("SELECT outcome FROM action_results WHERE decision_id = ? ORDER BY id").bind(sent.id).all<{ outcome: string }>();
+    expect(kept.results.map((r) => r.outcome)).toEqual(["applied", "expired", "applied"]);
+  });
+
+  it("keeps at most a bounded number of results per decision, and none for another node's decision", async () => {
+    for (let i = 0; i < 8; i++) await cycle(sample("m-9", 5 + (i % 3)));
+    const [delivery] = (await cycle(sample("m-9", 90))).actions;
+    const keys = new Map(await Promise.all(actionKeys.map(async (k) => [k.kid, await importActionKey(k.publicKey)] as const)));
+    const opened = await openSignedAction(delivery!.action, keys, "m-9", Date.now());
+    if (!opened.ok) throw new Error(opened.reason);
+    const result = { v: 1, nodeId: "m-9", actionId: opened.action.id, decisionId: opened.action.decisionId, outcome: "failed", ts: Date.now() } as const;
+    await cycle(...Array.from({ length: MAX_RESULTS_PER_DECISION + 5 }, () => ({ kind: "result" as const, result })), { kind: "result", result: { ...result, nodeId: "m-1" } });
+    const count = await env.DB.prepare("SELECT count(*) AS n FROM action_results WHERE decision_id = ?").bind(opened.action.decisionId).first<{ n: number }>();
+    expect(count?.n).toBe(MAX_RESULTS_PER_DECISION);
   });
 
   it("counts an anomaly the cooldown suppresses on one row, however often it comes back", async () => {
@@ -95,7 +118,7 @@ describe("POST /api/v1/mape/cycle", () => {
   });
 
   it("isolates a flooding source, confirms a node's reflex isolation while the flood goes on, and lets one lapse once it stops", async () => {
-    const keys = new Map(await Promise.all(actionKeys.map(async (k) => [k.kid, await importActionPublicKey(k.publicKey)] as const)));
+    const keys = new Map(await Promise.all(actionKeys.map(async (k) => [k.kid, await importActionKey(k.publicKey)] as const)));
     const source = (address: string, packetsPerS: number, blocked: boolean) => ({ source: address, packetsPerS, bytesPerS: packetsPerS * 100, droppedPerS: blocked ? packetsPerS : 0, blocked });
     const withSources = (nodeId: string, sources: ReturnType<typeof source>[], reflexes?: NonNullable<Parameters<typeof telemetrySample>[1]>["reflexes"]) => {
       const ts = (clock += 1000);

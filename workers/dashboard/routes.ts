@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { base64url } from "../../protocol/index.js";
+import { base64url } from "../../spiffe/index.js";
 import { guard } from "../http/guard.js";
 import { createRouter } from "../http/openapi.js";
 import { dashboardPage } from "./page.js";

@@ -76,6 +76,24 @@ export const decisions = sqliteTable(
   (t) => [index("decisions_node_ts_idx").on(t.nodeId, t.ts), index("decisions_kind_ts_idx").on(t.kind, t.ts)],
 );
 
+/**
+ * Every result a node sent for a decision, the first included: a decision's outcome is set once
+ * (by the first result), and later or repeated ones are kept here beside it, not over it.
+ */
+export const actionResults = sqliteTable(
+  "action_results",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    decisionId: text("decision_id").notNull(),
+    nodeId: text("node_id").notNull(),
+    actionId: text("action_id"),
+    outcome: text("outcome").notNull(),
+    reason: text("reason"),
+    ts: integer("ts").notNull(),
+  },
+  (t) => [index("action_results_decision_idx").on(t.decisionId)],
+);
+
 export const auditLog = sqliteTable(
   "audit_log",
   {

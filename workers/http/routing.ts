@@ -12,7 +12,7 @@ function toPattern(path: string): RegExp {
     .map((segment) => (segment.startsWith(":") ? "[^/]+" : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
     .join("/");
   // eslint-disable-next-line security/detect-non-literal-regexp -- built from our own route table, escaped above
-  return new RegExp(`^${escaped}/?$`);
+  return new RegExp(`^${escaped}$`);
 }
 
 /**

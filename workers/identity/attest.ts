@@ -2,7 +2,6 @@ import {
   BootstrapAdmins,
   attestationMessage,
   controlPlaneAudience,
-  parseSpiffeId,
   principalOf,
   type AttestRequest,
   type AttestResponse,
@@ -13,7 +12,8 @@ import type { Settings } from "../env.js";
 import { ProblemError } from "../http/problem.js";
 import type { Authority } from "./authority.js";
 import { currentBundle } from "./bundle.js";
-import { fromBase64url, sha256Hex } from "../../protocol/encoding.js";
+import { sha256Hex } from "../../protocol/encoding.js";
+import { fromBase64url, parseSpiffeId } from "../../spiffe/index.js";
 import { mintJwtSvid } from "./jwtsvid.js";
 import { checkNonce } from "./nonce.js";
 import { consumeJoinToken, findJoinToken, findRegistration, isRevoked, registrationUpsert, spendNonce, svidRecord } from "./store.js";

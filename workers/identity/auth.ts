@@ -1,11 +1,12 @@
 import type { MiddlewareHandler } from "hono";
-import { controlPlaneAudience, parseSpiffeId, principalOf, type Principal } from "../../protocol/index.js";
+import { controlPlaneAudience, principalOf, type Principal } from "../../protocol/index.js";
+import { JwtSvidError, type SpiffeId } from "../../spiffe/index.js";
 import { audit } from "../audit/log.js";
 import { openDatabase } from "../db/client.js";
 import type { AppEnv } from "../env.js";
 import { ProblemError } from "../http/problem.js";
 import { loadAuthority } from "./authority.js";
-import { JwtSvidError, verifyJwtSvid } from "./jwtsvid.js";
+import { verifyJwtSvid } from "./jwtsvid.js";
 import { isRevoked } from "./store.js";
 
 const challenge = { "www-authenticate": 'Bearer realm="x0tta6bl4", error="invalid_token"' };
@@ -21,16 +22,16 @@ export const requireJwtSvid: MiddlewareHandler<AppEnv> = async (c, next) => {
   const authority = await loadAuthority(c.env.X0_CA);
   const now = Date.now();
   const db = openDatabase(c.env.DB);
-  let spiffeId: string;
+  let id: SpiffeId;
   try {
-    ({ spiffeId } = await verifyJwtSvid(authority, match[1] as string, controlPlaneAudience(authority.trustDomain), now));
+    ({ id } = await verifyJwtSvid(authority, match[1] as string, controlPlaneAudience(authority.trustDomain), now));
   } catch (error) {
     if (!(error instanceof JwtSvidError)) throw error;
     await audit(db, { actor: "anonymous", action: "auth.jwt-svid", outcome: "denied", detail: { reason: error.message, path: c.req.path } });
     throw new ProblemError("unauthorized", `JWT-SVID refused: ${error.message}`, { headers: challenge });
   }
-  const parsed = parseSpiffeId(spiffeId);
-  const principal = parsed.ok ? principalOf(parsed.id, authority.trustDomain) : null;
+  const spiffeId = id.uri;
+  const principal = principalOf(id, authority.trustDomain);
   if (!principal) throw new ProblemError("forbidden", `${spiffeId} is not an identity this API serves`);
   if (await isRevoked(db, spiffeId)) {
     await audit(db, { actor: spiffeId, action: "auth.jwt-svid", subject: spiffeId, outcome: "denied", detail: { reason: "revoked" } });

@@ -1,24 +1,23 @@
-import { calculateJwkThumbprint, type JWK } from "jose";
-import { CaSecret, pemToDer, type ActionKey, type ActionSigningKey, type SpiffeBundle } from "../../protocol/index.js";
-import { x509 } from "../../protocol/x509.js";
+import { calculateJwkThumbprint } from "jose";
+import { CaSecret, pemToDer, type ActionKey, type ActionSigningKey } from "../../protocol/index.js";
+import { exportJwk, x509, type Bundle, type BundleJwk, type JwtAuthority, type JwtSigner } from "../../spiffe/index.js";
 import { ProblemError } from "../http/problem.js";
 
 const EC = { name: "ECDSA", namedCurve: "P-256" } as const;
 
-export interface JwtKey {
-  kid: string;
-  publicKey: CryptoKey;
-  jwk: JWK;
-}
-
 /** The control plane's signing material, parsed once per isolate from the `X0_CA` secret. */
 export interface Authority {
   trustDomain: string;
-  /** The CA that signs now: X.509-SVIDs and JWT-SVIDs alike. */
-  signer: { chain: x509.X509Certificate[]; chainPem: string[]; privateKey: CryptoKey; kid: string };
-  /** Keys a JWT-SVID may verify against: active, the prepared next one, and the previous until it retires. */
-  jwtKeys: Map<string, JwtKey>;
-  bundleKeys: SpiffeBundle["keys"];
+  /** The CA that signs X.509-SVIDs now. */
+  signer: { chain: x509.X509Certificate[]; chainPem: string[]; privateKey: CryptoKey };
+  /**
+   * JWT-SVIDs are signed with the same key, published as a JWT authority. A key of its own (as
+   * SPIRE has) buys nothing while both live in the one Worker secret; it will with the CA key in
+   * an HSM (issue: roots of trust).
+   */
+  jwtSigner: JwtSigner;
+  /** The trust domain's bundle: the roots, and the JWT keys (active, the prepared next one, the previous until it retires). */
+  bundle: Bundle;
   /** HMAC key for stateless attestation nonces, derived from the signing key. */
   nonceKey: CryptoKey;
   /** When the published key set changes by itself (the previous CA retiring): parse again then. */
@@ -29,11 +28,11 @@ export interface Authority {
 }
 
 
-async function jwtKeyOf(cert: x509.X509Certificate): Promise<JwtKey> {
-  const publicKey = await cert.publicKey.export(EC, ["verify"]);
-  const { kty, crv, x, y } = (await crypto.subtle.exportKey("jwk", publicKey)) as JWK;
-  const jwk: JWK = { kty, crv, x, y };
-  return { kid: await calculateJwkThumbprint(jwk, "sha256"), publicKey, jwk };
+/** A CA certificate's key as a JWT authority, its `kid` the key's JWK thumbprint. */
+async function jwtAuthorityOf(cert: x509.X509Certificate): Promise<JwtAuthority> {
+  const { kty = "EC", crv, x, y } = await exportJwk(await cert.publicKey.export(EC, ["verify"]));
+  const jwk: BundleJwk = { kty, crv, x, y };
+  return { kid: await calculateJwkThumbprint({ kty, crv, x, y }, "sha256"), jwk };
 }
 
 async function deriveNonceKey(pkcs8: Uint8Array): Promise<CryptoKey> {
@@ -59,27 +58,23 @@ async function parseAuthority(secretText: string, now: number): Promise<Authorit
   const chain = secret.active.chain.map((pem) => new x509.X509Certificate(pem));
   const keyDer = pemToDer(secret.active.key);
   const privateKey = await crypto.subtle.importKey("pkcs8", keyDer, EC, false, ["sign"]);
-  const active = await jwtKeyOf(chain[0] as x509.X509Certificate);
+  const active = await jwtAuthorityOf(chain[0] as x509.X509Certificate);
 
   const published = [active];
-  if (secret.next) published.push(await jwtKeyOf(new x509.X509Certificate(secret.next.chain[0] as string)));
+  if (secret.next) published.push(await jwtAuthorityOf(new x509.X509Certificate(secret.next.chain[0] as string)));
   const retireAt = secret.previous ? Date.parse(secret.previous.retireAt) : Infinity;
   if (secret.previous && retireAt > now) {
-    published.push(await jwtKeyOf(new x509.X509Certificate(secret.previous.chain[0] as string)));
+    published.push(await jwtAuthorityOf(new x509.X509Certificate(secret.previous.chain[0] as string)));
   }
-  const roots = secret.roots.map((pem) => new x509.X509Certificate(pem));
-  const rootKeys = await Promise.all(
-    roots.map(async (root) => {
-      const { kty, crv, x, y } = (await crypto.subtle.exportKey("jwk", await root.publicKey.export(EC, ["verify"]))) as JWK;
-      return { kty: kty as "EC", crv: crv as "P-256", x: x as string, y: y as string, use: "x509-svid" as const, x5c: [btoa(String.fromCharCode(...new Uint8Array(root.rawData)))] };
-    }),
-  );
-  const jwtBundleKeys = published.map((k) => ({ ...(k.jwk as { kty: "EC"; crv: "P-256"; x: string; y: string }), use: "jwt-svid" as const, kid: k.kid }));
   return {
     trustDomain: secret.trustDomain,
-    signer: { chain, chainPem: secret.active.chain, privateKey, kid: active.kid },
-    jwtKeys: new Map(published.map((k) => [k.kid, k])),
-    bundleKeys: [...rootKeys, ...jwtBundleKeys],
+    signer: { chain, chainPem: secret.active.chain, privateKey },
+    jwtSigner: { kid: active.kid, alg: "ES256", privateKey },
+    bundle: {
+      trustDomain: secret.trustDomain,
+      x509Authorities: secret.roots.map((pem) => new x509.X509Certificate(pem)),
+      jwtAuthorities: new Map(published.map((k) => [k.kid, k])),
+    },
     nonceKey: await deriveNonceKey(keyDer),
     validUntil: retireAt > now ? retireAt : Infinity,
     ...(secret.actionKey ? { actionSigner: await importActionKey(secret.actionKey) } : {}),

@@ -22,7 +22,8 @@ import { createRouter, jsonBody, jsonResponse, problemResponses, rejectInvalidAn
 import { attest } from "./attest.js";
 import { loadAuthority } from "./authority.js";
 import { currentBundle } from "./bundle.js";
-import { base64url, sha256Hex } from "../../protocol/encoding.js";
+import { sha256Hex } from "../../protocol/encoding.js";
+import { base64url } from "../../spiffe/index.js";
 import { mintJwtSvid } from "./jwtsvid.js";
 import { issueNonce } from "./nonce.js";
 import { inSpan } from "../tracing/middleware.js";

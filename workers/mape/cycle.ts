@@ -1,4 +1,4 @@
-import { reflexAction, signAction, type Action, type BatchItem, type CycleResponse, type Reflex, type TelemetryBatch } from "../../protocol/index.js";
+import { reflexAction, type Action, type BatchItem, type CycleResponse, type Reflex, type TelemetryBatch } from "../../protocol/index.js";
 import type { Database } from "../db/client.js";
 import type { Authority } from "../identity/authority.js";
 import { planIngest } from "../telemetry/ingest.js";
@@ -10,6 +10,7 @@ import { CycleTrace } from "./cycle-trace.js";
 import { judgeOutcomes, missedIncidents } from "./knowledge.js";
 import { plan, targetKey, type GuardRails, type PlannedDecision } from "./plan.js";
 import { baselineUpserts, decisionInsert, isolationState, loadBaselines, recentActions, recentDowns, suppressedRepeat } from "./store.js";
+import { signAction } from "./sign-action.js";
 
 const METRICS: Metric[] = ["latency", "loss", "tq"];
 const ACTION_TTL_MS = 30_000;

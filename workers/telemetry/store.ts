@@ -1,9 +1,9 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { BatchItem as BatchStatement } from "drizzle-orm/batch";
 import { itemNodeId, type BatchItem } from "../../protocol/index.js";
 import { chunkRows } from "../db/chunk.js";
 import { runBatch, type Database } from "../db/client.js";
-import { decisions, links, nodes, telemetryRollups } from "../db/schema.js";
+import { actionResults, decisions, links, nodes, telemetryRollups } from "../db/schema.js";
 import type { IngestPlan, KnownNode } from "./ingest.js";
 
 export async function loadKnownNodes(db: Database, items: readonly BatchItem[]): Promise<Map<string, KnownNode>> {
@@ -53,11 +53,7 @@ export async function writePlan(db: Database, plan: IngestPlan, alongside: reado
           setWhere: sql`excluded.updated_at >= ${links.updatedAt}`,
         }),
     ),
-    ...plan.results.flatMap((r) =>
-      r.decisionId
-        ? [db.update(decisions).set({ outcome: r.outcome, outcomeAt: r.ts }).where(and(eq(decisions.id, r.decisionId), eq(decisions.nodeId, r.nodeId)))]
-        : [],
-    ),
+    ...plan.results.flatMap((r) => (r.decisionId ? resultStatements(db, { ...r, decisionId: r.decisionId }) : [])),
     ...chunkRows(plan.rollups, 13).map((rows) =>
       db
         .insert(telemetryRollups)
@@ -81,4 +77,22 @@ export async function writePlan(db: Database, plan: IngestPlan, alongside: reado
     ),
   ];
   await runBatch(db, [...statements, ...alongside]);
+}
+
+/** Results kept per decision: enough for every retry a node makes, bounded against one that repeats itself. */
+export const MAX_RESULTS_PER_DECISION = 16;
+
+/**
+ * A decision's outcome moves one way only: from pending (null) to the first result's outcome,
+ * then never again. Every result, the first, a late one or a repeat, is kept beside it in
+ * `action_results`, for a decision of that node only and up to a bound per decision.
+ */
+function resultStatements(db: Database, r: IngestPlan["results"][number] & { decisionId: string }) {
+  return [
+    db.run(sql`INSERT INTO ${actionResults} (decision_id, node_id, action_id, outcome, reason, ts)
+      SELECT ${r.decisionId}, ${r.nodeId}, ${r.actionId ?? null}, ${r.outcome}, ${r.reason ?? null}, ${r.ts}
+      WHERE EXISTS (SELECT 1 FROM ${decisions} WHERE ${decisions.id} = ${r.decisionId} AND ${decisions.nodeId} = ${r.nodeId})
+        AND (SELECT count(*) FROM ${actionResults} WHERE ${actionResults.decisionId} = ${r.decisionId}) < ${MAX_RESULTS_PER_DECISION}`),
+    db.update(decisions).set({ outcome: r.outcome, outcomeAt: r.ts }).where(and(eq(decisions.id, r.decisionId), eq(decisions.nodeId, r.nodeId), isNull(decisions.outcome))),
+  ];
 }

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { base64url, type ActionResult } from "../../../protocol/index.js";
+import type { ActionResult } from "../../../protocol/index.js";
+import { base64url } from "../../../spiffe/index.js";
 import { SimulatedDataPlane } from "../../../node-firmware/dataplane/simulated.js";
 import { routeActions } from "../../../node-firmware/execute/backend.js";
 import { ActionExecutor, type RefusalReason } from "../../../node-firmware/execute/executor.js";
@@ -71,15 +72,16 @@ describe("ActionExecutor", () => {
     const forged = await other.sign(action("node-1", { kind: "isolate_source", source: "10.0.0.9", ttlSeconds: 60 }));
     const tampered = { ...valid, payload: base64url(Buffer.from(Buffer.from(valid.payload, "base64url").toString().replace("10.0.0.9", "10.0.0.1"))) };
     const unknownKind = await signer.sign({ ...action("node-1", { kind: "retry_probe", neighbor: "node-2" }), params: { kind: "format_disk" } as never });
-    const notBase64url = { ...valid, payload: "A" }; // one character: no base64 decodes it
+    const notBase64url = { ...valid, payload: "A" }; // one character: no base64 decodes it, and it was not signed
     const cases: [string, Buffer, RegExp, RefusalReason][] = [
       ["garbage", Buffer.from("{{{"), /not-json/, "not_json"],
       ["huge", Buffer.alloc(70_000, 0x20), /too-large/, "too_large"],
-      ["unsigned", bytes({ v: 1, payload: valid.payload }), /schema/, "malformed"],
+      ["unsigned", bytes({ protected: valid.protected, payload: valid.payload }), /schema/, "malformed"],
       ["unknown key", bytes({ ...forged }), /unknown signing key/, "unknown_key"],
-      ["forged", bytes({ ...forged, kid: signer.key.kid }), /signature does not verify/, "bad_signature"],
+      ["forged", bytes({ ...forged, protected: valid.protected }), /signature does not verify/, "bad_signature"],
       ["tampered", bytes(tampered), /signature does not verify/, "bad_signature"],
-      ["not base64url", bytes(notBase64url), /not base64url/, "not_base64url"],
+      ["not EdDSA", bytes({ ...valid, protected: base64url(Buffer.from(JSON.stringify({ alg: "HS256", kid: signer.key.kid }))) }), /alg/, "malformed"],
+      ["not base64url", bytes(notBase64url), /signature does not verify|base64/, "bad_signature"],
       ["other node", bytes(await signer.sign(action("node-2", { kind: "retry_probe", neighbor: "node-1" }))), /addressed to node-2/, "wrong_node"],
       ["unknown kind", bytes(unknownKind), /unknown or malformed action/, "malformed"],
     ];

@@ -7,19 +7,22 @@ import { connect as tlsConnect } from "node:tls";
 import { promisify } from "node:util";
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { DenyView, sharedTopics, spiffeIdOf, topics, type CaSecret, type SpiffeBundle } from "../../../protocol/index.js";
+import { sharedTopics, spiffeIdOf, topics, type CaSecret } from "../../../protocol/index.js";
+import { parseBundle, type Bundle } from "../../../spiffe/index.js";
+import { DenyView } from "../../../node-firmware/identity/deny-view.js";
 import type { SvidMaterial } from "../../../node-firmware/identity/agent.js";
 import { clientTlsOptions, type PeerPolicy } from "../../../node-firmware/identity/tls.js";
 import { createLogger } from "../../../node-firmware/log.js";
 import { EmbeddedBroker } from "../../../node-firmware/mqtt/broker.js";
-import { createTestPki, issueLeaf, TEST_TRUST_DOMAIN, type Leaf } from "../../helpers/pki.js";
+import { createTestPki, issueLeaf, TEST_TRUST_DOMAIN, type Leaf, type LeafProfile } from "../../helpers/pki.js";
+import { x509 } from "../../../spiffe/index.js";
 import { initCa } from "../../../ctl/ca/authority.js";
 import { statusMessage, telemetrySample } from "../../helpers/fixtures.js";
 
 const TD = TEST_TRUST_DOMAIN;
 const HOUR = 3600_000;
 let ca: CaSecret;
-let bundle: SpiffeBundle;
+let bundle: Bundle;
 let broker: EmbeddedBroker;
 let deny: DenyView;
 let work: string;
@@ -27,18 +30,21 @@ const clients: MqttClient[] = [];
 /** What the broker logged: why it refused each client. */
 const brokerLog: string[] = [];
 
-function bundleOf(secret: CaSecret): SpiffeBundle {
+/** The bundle as the edge publishes it, made here with Node's own X.509 and JWK code, and read by ours. */
+async function bundleOf(secret: CaSecret): Promise<Bundle> {
   const keys = secret.roots.map((pem) => {
     const root = new X509Certificate(pem);
     const jwk = root.publicKey.export({ format: "jwk" });
-    return { kty: "EC" as const, crv: "P-256" as const, x: jwk.x as string, y: jwk.y as string, use: "x509-svid" as const, x5c: [root.raw.toString("base64")] };
+    return { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y, use: "x509-svid", x5c: [root.raw.toString("base64")] };
   });
-  return { keys, spiffe_sequence: 1, spiffe_refresh_hint: 300 };
+  return (await parseBundle(TD, { keys, spiffe_sequence: 1, spiffe_refresh_hint: 300 })).bundle;
 }
 
-async function svid(spiffeId: string, validity = { notBefore: Date.now() - 10_000, notAfter: Date.now() + HOUR - 10_000 }, secret = ca): Promise<SvidMaterial & Leaf> {
-  const leaf = await issueLeaf(secret, spiffeId, validity);
-  return { ...leaf, spiffeId, notBefore: validity.notBefore, notAfter: validity.notAfter, receivedAt: Date.now(), bundle, actionKeys: [] };
+const usual = () => ({ notBefore: Date.now() - 10_000, notAfter: Date.now() + HOUR - 10_000 });
+
+async function svid(spiffeId: string, validity = usual(), secret = ca, profile: LeafProfile = {}): Promise<SvidMaterial & Leaf> {
+  const leaf = await issueLeaf(secret, spiffeId, validity, profile);
+  return { ...leaf, spiffeId, notBefore: validity.notBefore, notAfter: validity.notAfter, receivedAt: Date.now(), bundle, bundleDocument: { keys: [] }, actionKeys: [] };
 }
 
 const gatewayPolicy = (): PeerPolicy => ({ authorizer: { kind: "exact", spiffeId: spiffeIdOf.gateway(TD, "gw-1") }, deny: new DenyView() });
@@ -70,7 +76,7 @@ function refused(material: SvidMaterial, clientId = "node-x"): Promise<string> {
 
 beforeAll(async () => {
   ca = (await createTestPki()).caSecret;
-  bundle = bundleOf(ca);
+  bundle = await bundleOf(ca);
   deny = new DenyView();
   work = await mkdtemp(join(tmpdir(), "x0-mtls-"));
   const gateway = await svid(spiffeIdOf.gateway(TD, "gw-1"));
@@ -125,6 +131,33 @@ describe("embedded broker over mTLS with SVIDs", () => {
     expect(await refused(material, "node-5")).not.toBe("accepted");
     expect(loggedSince(mark), what).toMatch(logged);
     expect(broker.refusedClients[refusal], what).toBe(before + 1);
+  });
+
+  const U = x509.KeyUsageFlags;
+  it.each([
+    ["a CA (cA true)", { ca: true }, /leaf-ca/],
+    ["able to sign certificates (keyCertSign)", { usages: U.digitalSignature | U.keyCertSign }, /leaf-key-cert-sign/],
+    ["able to sign CRLs (cRLSign)", { usages: U.digitalSignature | U.cRLSign }, /leaf-crl-sign/],
+  ] as const)("refuses a client leaf that is %s, which OpenSSL lets through", async (_what, profile, logged) => {
+    const mark = brokerLog.length;
+    const before = broker.refusedClients.svid_rules ?? 0;
+    expect(await refused(await svid(spiffeIdOf.node(TD, "node-14"), usual(), ca, profile), "node-14")).not.toBe("accepted");
+    expect(loggedSince(mark)).toMatch(logged);
+    expect(broker.refusedClients.svid_rules).toBe(before + 1);
+  });
+
+  it("an agent refuses a broker whose leaf breaks the X.509-SVID rules", async () => {
+    const rogue = await svid(spiffeIdOf.gateway(TD, "gw-1"), usual(), ca, { ca: true });
+    const rogueBroker = await EmbeddedBroker.start({ host: "127.0.0.1", port: 0, tls: { svid: rogue, policy: { authorizer: { kind: "trust-domain", trustDomain: TD }, deny }, trustDomain: TD } }, createLogger({}, "error", () => undefined));
+    try {
+      const material = await svid(spiffeIdOf.node(TD, "node-15"));
+      const error = await mqtt
+        .connectAsync(`mqtts://127.0.0.1:${rogueBroker.port}`, { protocolVersion: 5, clientId: "node-15", reconnectPeriod: 0, connectTimeout: 3000, ...clientTlsOptions(material, gatewayPolicy()) })
+        .then((c) => { clients.push(c); return "accepted"; }, (e: unknown) => String(e));
+      expect(error).toMatch(/leaf-ca/);
+    } finally {
+      await rogueBroker.close();
+    }
   });
 
   it("refuses another trust domain and a revoked identity", async () => {

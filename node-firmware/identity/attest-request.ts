@@ -1,6 +1,5 @@
-import { base64url, sha256Hex } from "./encoding.js";
-import { attestationMessage, type AttestRequest } from "./identity.js";
-import { x509 } from "./x509.js";
+import { attestationMessage, sha256Hex, type AttestRequest } from "../../protocol/index.js";
+import { base64url, x509 } from "../../spiffe/index.js";
 
 /** `CryptoKey` in both Node and workerd typings. */
 export type Key = Parameters<typeof crypto.subtle.sign>[1];
