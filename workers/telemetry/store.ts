@@ -89,10 +89,26 @@ export const MAX_RESULTS_PER_DECISION = 16;
  */
 function resultStatements(db: Database, r: IngestPlan["results"][number] & { decisionId: string }) {
   return [
-    db.run(sql`INSERT INTO ${actionResults} (decision_id, node_id, action_id, outcome, reason, ts)
-      SELECT ${r.decisionId}, ${r.nodeId}, ${r.actionId ?? null}, ${r.outcome}, ${r.reason ?? null}, ${r.ts}
-      WHERE EXISTS (SELECT 1 FROM ${decisions} WHERE ${decisions.id} = ${r.decisionId} AND ${decisions.nodeId} = ${r.nodeId})
-        AND (SELECT count(*) FROM ${actionResults} WHERE ${actionResults.decisionId} = ${r.decisionId}) < ${MAX_RESULTS_PER_DECISION}`),
+    db.insert(actionResults).select(
+      db
+        .select({
+          id: sql<number>`NULL`.as("id"),
+          decisionId: decisions.id,
+          nodeId: sql<string>`${r.nodeId}`.as("node_id"),
+          actionId: sql<string | null>`${r.actionId ?? null}`.as("action_id"),
+          outcome: sql<string>`${r.outcome}`.as("outcome"),
+          reason: sql<string | null>`${r.reason ?? null}`.as("reason"),
+          ts: sql<number>`${r.ts}`.as("ts"),
+        })
+        .from(decisions)
+        .where(
+          and(
+            eq(decisions.id, r.decisionId),
+            eq(decisions.nodeId, r.nodeId),
+            sql`(SELECT count(*) FROM ${actionResults} WHERE ${actionResults.decisionId} = ${r.decisionId}) < ${MAX_RESULTS_PER_DECISION}`,
+          ),
+        ),
+    ),
     db.update(decisions).set({ outcome: r.outcome, outcomeAt: r.ts }).where(and(eq(decisions.id, r.decisionId), eq(decisions.nodeId, r.nodeId), isNull(decisions.outcome))),
   ];
 }
