@@ -23,13 +23,3 @@ export function fromBase64url(text: string): Uint8Array {
   if (base64url(bytes) !== text) throw new Base64urlError("not canonical base64url: the last character has unused bits set");
   return bytes;
 }
-
-/** True when `text` is canonical base64url (what `fromBase64url` accepts). */
-export function isBase64url(text: string): boolean {
-  try {
-    fromBase64url(text);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -1,5 +1,5 @@
 import { isValidTrustDomain } from "./id.js";
-import { exportJwk, exportSpki } from "./webcrypto.js";
+import { exportJwk, exportSpki, sameBytes, withHash, type KeyAlgorithm } from "./webcrypto.js";
 import { x509 } from "./x509.js";
 
 /** A JWK as bundles carry it: the public parameters of EC and RSA keys, and the SPIFFE ones. */
@@ -48,14 +48,7 @@ export interface IgnoredKey {
 
 export class BundleError extends Error {}
 
-/** How WebCrypto imports a key (typed here: the Worker and Node typings differ). */
-export interface KeyAlgorithm {
-  name: string;
-  namedCurve?: string;
-  hash?: string;
-}
-
-export const BUNDLE_CURVES: Readonly<Record<string, string>> = { "P-256": "P-256", "P-384": "P-384", "P-521": "P-521" };
+const CURVES: ReadonlySet<string> = new Set(["P-256", "P-384", "P-521"]);
 const SUPPORTED_KTY = new Set(["EC", "RSA"]);
 const KNOWN_USE = new Set(["x509-svid", "jwt-svid"]);
 
@@ -140,27 +133,18 @@ async function publicKeySpki(jwk: BundleJwk, index: number): Promise<Uint8Array>
 }
 
 /** How WebCrypto imports a bundle key; RSA's hash is irrelevant to the key itself. */
-export function importAlgorithm(jwk: Pick<BundleJwk, "kty" | "crv">): KeyAlgorithm | undefined {
+function importAlgorithm(jwk: Pick<BundleJwk, "kty" | "crv">): KeyAlgorithm | undefined {
   if (jwk.kty === "RSA") return { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
-  const curve = typeof jwk.crv === "string" ? BUNDLE_CURVES[jwk.crv] : undefined;
-  return curve ? { name: "ECDSA", namedCurve: curve } : undefined;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+  return typeof jwk.crv === "string" && CURVES.has(jwk.crv) ? { name: "ECDSA", namedCurve: jwk.crv } : undefined;
 }
 
 /** The JWK of a certificate's public key, with `use` x509-svid and the certificate in `x5c`. */
-export async function x509AuthorityJwk(cert: x509.X509Certificate): Promise<BundleJwk> {
+async function x509AuthorityJwk(cert: x509.X509Certificate): Promise<BundleJwk> {
   const exported = await exportJwk(await cert.publicKey.export(withHash(cert.publicKey.algorithm as KeyAlgorithm), ["verify"]));
   const { kty = "", crv, x, y, n, e } = exported;
   return { kty, ...(crv ? { crv, x, y } : { n, e }), use: "x509-svid", x5c: [btoa(String.fromCharCode(...new Uint8Array(cert.rawData)))] };
 }
 
-/** RSA keys import with a hash; which one does not change the key. */
-export function withHash(algorithm: KeyAlgorithm): KeyAlgorithm {
-  return algorithm.name === "RSASSA-PKCS1-v1_5" && algorithm.hash === undefined ? { ...algorithm, hash: "SHA-256" } : algorithm;
-}
 
 /** Writes a bundle in its JWK Set form: X.509 authorities first, then the JWT authorities. */
 export async function marshalBundle(bundle: Bundle): Promise<BundleDocument> {

@@ -4,6 +4,7 @@ export * from "./bundle.js";
 export * from "./envelope.js";
 export * from "./id.js";
 export * from "./jwtsvid.js";
+export * from "./pem.js";
 export * from "./x509.js";
 export * from "./x509svid.js";
 export * from "./webcrypto.js";

@@ -1,6 +1,6 @@
-import { withHash, type KeyAlgorithm } from "./bundle.js";
 import { parseSpiffeId, type SpiffeId } from "./id.js";
-import { exportJwk } from "./webcrypto.js";
+import { pemBlocks, pemToDer } from "./pem.js";
+import { exportJwk, sameBytes, withHash, type KeyAlgorithm } from "./webcrypto.js";
 import { x509 } from "./x509.js";
 
 /**
@@ -169,21 +169,12 @@ async function signedBy(cert: Certificate, issuer: Certificate): Promise<boolean
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
-}
 
 export interface X509Svid {
   id: SpiffeId;
   /** Leaf first, then the intermediates that signed it. */
   certificates: Certificate[];
   privateKey: CryptoKey;
-}
-
-const PEM_BLOCK = /-----BEGIN ([A-Z ]+)-----([^-]+)-----END \1-----/g;
-
-function pemBlocks(pem: string, label: string): string[] {
-  return [...pem.matchAll(PEM_BLOCK)].filter((m) => m[1] === label).map((m) => m[0]);
 }
 
 /**
@@ -205,7 +196,7 @@ export async function parseX509Svid(chainPem: string, keyPem: string): Promise<X
 async function importLeafKey(keyPem: string, leaf: Certificate): Promise<CryptoKey> {
   const block = pemBlocks(keyPem, "PRIVATE KEY")[0];
   if (!block) return fail("key-mismatch", "no PKCS#8 PRIVATE KEY block in the key PEM");
-  const der = Uint8Array.from(atob(block.replace(/-----[^-]+-----|\s/g, "")), (c) => c.charCodeAt(0));
+  const der = pemToDer(block);
   const algorithm = withHash(leaf.publicKey.algorithm as KeyAlgorithm);
   let privateKey: CryptoKey;
   try {

@@ -1,6 +1,6 @@
 import type { webcrypto } from "node:crypto";
-import { x509 } from "../../spiffe/index.js";
-import { pemToDer, type ActionSigningKey, type CaSecret, type SigningCa } from "../../protocol/index.js";
+import { pemToDer, x509 } from "../../spiffe/index.js";
+import type { ActionSigningKey, CaSecret, SigningCa } from "../../protocol/index.js";
 
 const EC = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 const DAY_MS = 86_400_000;

@@ -1,6 +1,6 @@
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { pemToDer } from "../../protocol/index.js";
+import { pemToDer } from "../../spiffe/index.js";
 import { generateNodeKey, type KeyPair } from "./attest-request.js";
 
 const ED25519 = { name: "Ed25519" } as const;

@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { initCa } from "../../ctl/ca/authority.js";
-import { pemToDer, type CaSecret } from "../../protocol/index.js";
+import type { CaSecret } from "../../protocol/index.js";
+import { pemToDer } from "../../spiffe/index.js";
 
 export const TEST_TRUST_DOMAIN = "x0tta6bl4.mesh";
 

@@ -1,6 +1,6 @@
 import { calculateJwkThumbprint } from "jose";
-import { CaSecret, pemToDer, type ActionKey, type ActionSigningKey } from "../../protocol/index.js";
-import { exportJwk, x509, type Bundle, type BundleJwk, type JwtAuthority, type JwtSigner } from "../../spiffe/index.js";
+import { CaSecret, type ActionKey, type ActionSigningKey } from "../../protocol/index.js";
+import { exportJwk, marshalBundle, pemToDer, x509, type Bundle, type BundleJwk, type JwtAuthority, type JwtSigner } from "../../spiffe/index.js";
 import { ProblemError } from "../http/problem.js";
 
 const EC = { name: "ECDSA", namedCurve: "P-256" } as const;
@@ -18,6 +18,8 @@ export interface Authority {
   jwtSigner: JwtSigner;
   /** The trust domain's bundle: the roots, and the JWT keys (active, the prepared next one, the previous until it retires). */
   bundle: Bundle;
+  /** The bundle's keys as published (a JWK Set's `keys`), written once per isolate. */
+  bundleKeys: BundleJwk[];
   /** HMAC key for stateless attestation nonces, derived from the signing key. */
   nonceKey: CryptoKey;
   /** When the published key set changes by itself (the previous CA retiring): parse again then. */
@@ -66,15 +68,17 @@ async function parseAuthority(secretText: string, now: number): Promise<Authorit
   if (secret.previous && retireAt > now) {
     published.push(await jwtAuthorityOf(new x509.X509Certificate(secret.previous.chain[0] as string)));
   }
+  const bundle: Bundle = {
+    trustDomain: secret.trustDomain,
+    x509Authorities: secret.roots.map((pem) => new x509.X509Certificate(pem)),
+    jwtAuthorities: new Map(published.map((k) => [k.kid, k])),
+  };
   return {
     trustDomain: secret.trustDomain,
     signer: { chain, chainPem: secret.active.chain, privateKey },
     jwtSigner: { kid: active.kid, alg: "ES256", privateKey },
-    bundle: {
-      trustDomain: secret.trustDomain,
-      x509Authorities: secret.roots.map((pem) => new x509.X509Certificate(pem)),
-      jwtAuthorities: new Map(published.map((k) => [k.kid, k])),
-    },
+    bundle,
+    bundleKeys: (await marshalBundle(bundle)).keys,
     nonceKey: await deriveNonceKey(keyDer),
     validUntil: retireAt > now ? retireAt : Infinity,
     ...(secret.actionKey ? { actionSigner: await importActionKey(secret.actionKey) } : {}),

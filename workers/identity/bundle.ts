@@ -1,4 +1,3 @@
-import { marshalBundle } from "../../spiffe/index.js";
 import type { SpiffeBundle } from "../../protocol/index.js";
 import type { Database } from "../db/client.js";
 import type { Authority } from "./authority.js";
@@ -7,7 +6,6 @@ import { bundleSequence } from "./store.js";
 
 /** SPIFFE trust bundle: roots as `x509-svid` keys, the published JWT keys as `jwt-svid` keys. */
 export async function currentBundle(db: Database, authority: Authority, refreshHintS: number, now: number): Promise<SpiffeBundle> {
-  const { keys } = await marshalBundle(authority.bundle);
-  const fingerprint = await sha256Hex(JSON.stringify(keys));
-  return { keys, spiffe_sequence: await bundleSequence(db, fingerprint, now), spiffe_refresh_hint: refreshHintS };
+  const fingerprint = await sha256Hex(JSON.stringify(authority.bundleKeys));
+  return { keys: authority.bundleKeys, spiffe_sequence: await bundleSequence(db, fingerprint, now), spiffe_refresh_hint: refreshHintS };
 }

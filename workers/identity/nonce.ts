@@ -1,5 +1,4 @@
-import { sameBytes } from "../../protocol/encoding.js";
-import { base64url, fromBase64url } from "../../spiffe/index.js";
+import { base64url, fromBase64url, sameBytes } from "../../spiffe/index.js";
 
 /** Nonces carry their expiry and an HMAC: issuing one stores nothing, so the endpoint cannot fill D1. */
 const RANDOM_BYTES = 16;
