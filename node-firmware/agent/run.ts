@@ -108,12 +108,15 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
   const buffer = bufferDir ? await DiskQueue.open<NodeTelemetry>({ dir: bufferDir, maxItems: config.telemetry.bufferMaxItems, itemsPerSegment: Math.min(256, Math.ceil(config.telemetry.bufferMaxItems / 8)) }) : undefined;
   if (!buffer) log.warn("no telemetry buffer: samples taken while the broker is unreachable are skipped (set identity.stateDir or telemetry.bufferDir)");
   const embedded = config.gateway?.embeddedBroker;
+  const edgeQueueDir = config.gateway?.queueDir ?? (config.identity ? join(config.identity.stateDir, "edge-queue") : undefined);
   // Loaded only where needed: a plain node never pays for the broker's code.
   const broker = embedded
     ? await (await import("../mqtt/broker.js")).EmbeddedBroker.start(
         {
           host: embedded.host,
           port: embedded.port,
+          // The bridge taps it further down; what arrives before then waits for it.
+          holdUntilTapped: edgeQueueDir !== undefined,
           ...(embedded.tls && svid && trustDomain ? { tls: { svid, policy: policy({ kind: "trust-domain", trustDomain }), trustDomain } } : {}),
         },
         log.child({ component: "broker" }),
@@ -126,7 +129,6 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
   const serverPolicy = () =>
     policy(config.broker.spiffeId ? { kind: "exact", spiffeId: config.broker.spiffeId } : { kind: "trust-domain", trustDomain: trustDomain as string });
   const credentials = identity && { token: () => identity.controlPlaneToken(), invalidate: () => { identity.invalidateToken(); } };
-  const edgeQueueDir = config.identity ? join(config.identity.stateDir, "edge-queue") : undefined;
   const mesh = new SimulatedMesh(config.nodeId, config.mesh.peers, config.mesh.seed, config.mesh.neighbors);
   const dataplane = await openDataPlane(config, mesh.neighborIds, log.child({ component: "dataplane" }));
   const actions = routeActions(mesh, dataplane);
@@ -166,12 +168,13 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
     await discovery?.stop();
     relay?.stop();
     await node.stop();
+    await buffer?.close();
     // Our own broker takes no more messages before the bridge flushes: what it acknowledged is
     // relayed; what it no longer acknowledges the nodes keep and send to the next broker.
     await broker?.close();
     if (bridge && edge) {
       await bridge.stop(FLUSH_ON_STOP_MS);
-      edge.stop();
+      await edge.stop();
       if (edge.queued > 0) log.warn("stopping with telemetry not delivered to the edge", { items: edge.queued });
     }
     identity?.stop();

@@ -67,6 +67,14 @@ const GatewaySection = z.strictObject({
     .prefault({}),
   /** Items held for the edge while it is unreachable; past this the oldest are dropped and counted. */
   maxQueuedItems: z.number().int().min(limits.batchItems).max(10_000_000).default(50_000),
+  /**
+   * A node's message is acknowledged once it is written to the edge queue (it survives a killed
+   * gateway); it reaches the disk itself within this many ms (what a power cut can take). 0 syncs
+   * before every acknowledgement.
+   */
+  queueSyncMs: z.number().int().min(0).max(60_000).default(1000),
+  /** Where the edge queue lives; `<identity.stateDir>/edge-queue` when absent. */
+  queueDir: z.string().min(1).optional(),
 });
 
 const IdentitySection = z.strictObject({

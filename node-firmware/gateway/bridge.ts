@@ -7,7 +7,6 @@ import type { EmbeddedBroker } from "../mqtt/broker.js";
 import { RejectionNotifier } from "../mqtt/rejections.js";
 import { contextOf, messagingAttributes, traceparentOf, traceparentOfPacket, traceProperties } from "../tracing/propagation.js";
 import { endSpan, untraced, type Tracing } from "../tracing/tracing.js";
-import { Batcher } from "./batcher.js";
 import { IntakeControl } from "./intake.js";
 import type { EdgeClient } from "./edge-client.js";
 
@@ -24,7 +23,6 @@ const INTAKE_RESUME_BATCHES = 4;
  */
 export class TelemetryBridge {
   readonly rejections: RejectionNotifier;
-  private readonly batcher: Batcher;
   private untap: (() => void) | undefined;
   /** Backpressure on the embedded broker's clients while the edge falls behind. */
   intake: IntakeControl | undefined;
@@ -37,10 +35,6 @@ export class TelemetryBridge {
     private readonly log: Logger,
     private readonly tracing: Tracing = untraced,
   ) {
-    this.batcher = new Batcher(config.batch, (items) => {
-      edge.enqueue(items);
-      this.intake?.check();
-    });
     edge.on("actions", (actions) => { this.deliver(actions); });
     edge.on("cycle", () => { this.intake?.check(); });
     this.rejections = new RejectionNotifier((topic, payload) => client.publish(topic, payload, { qos: 0 }), log);
@@ -52,17 +46,24 @@ export class TelemetryBridge {
 
   start(broker?: EmbeddedBroker): void {
     if (broker) {
-      this.untap = broker.tap((message, traceparent) => { this.relay(message, traceparent); });
+      this.untap = broker.tap((message, traceparent) => this.relay(message, traceparent));
       const batch = this.config.batch.maxItems;
       this.intake = new IntakeControl(broker, this.edge, INTAKE_PAUSE_BATCHES * batch, INTAKE_RESUME_BATCHES * batch);
       this.log.info("relaying node messages from the embedded broker");
       return;
     }
     const relayed = this.filters.map((f) => parseSharedFilter(f)?.filter ?? f);
-    // The client carries other subscriptions too (the deny list, the gateway's own actions).
-    this.client.on("message", (topic, payload, packet) => {
-      if (relayed.some((filter) => topicMatches(filter, topic))) this.handle(topic, payload, traceparentOfPacket(packet));
-    });
+    // mqtt.js acknowledges a message once this hook calls back: only when it is on disk. The
+    // client carries other subscriptions too (the deny list, the gateway's own actions).
+    const handleMessage = this.client.handleMessage.bind(this.client);
+    this.client.handleMessage = (packet, callback) => {
+      if (!relayed.some((filter) => topicMatches(filter, packet.topic))) {
+        handleMessage(packet, callback);
+        return;
+      }
+      const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
+      this.handle(packet.topic, payload, traceparentOfPacket(packet)).then(() => { callback(); }, (error: unknown) => { callback(error instanceof Error ? error : new Error(String(error))); });
+    };
     this.client.on("connect", () => {
       this.client.subscribe(this.filters, { qos: 1 }, (error, granted) => {
         if (error) this.log.error("subscribe failed", { error: errorText(error) });
@@ -92,26 +93,29 @@ export class TelemetryBridge {
         this.log.warn("unsubscribe failed", { error: errorText(error) });
       });
     }
-    this.batcher.flush();
+    this.edge.flush();
     await Promise.race([this.edge.drained(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
   }
 
-  /** Validates one message from the broker and batches it, or rejects it. */
-  handle(topic: string, payload: Buffer, traceparent?: string): void {
+  /** Validates one message from the broker and queues it for the edge, or rejects it; resolves once it is on disk. */
+  async handle(topic: string, payload: Buffer, traceparent?: string): Promise<void> {
     const result = decodeNodeMessage(topic, payload);
     if (!result.ok) {
       this.rejections.reject(topic, result.nodeId, result.reason, result.detail);
       return;
     }
-    this.relay(result.message, traceparent);
+    await this.relay(result.message, traceparent);
   }
 
-  private relay(message: NodeMessage, traceparent: string | undefined): void {
+  /** Resolves once the message is in the edge queue on disk: then, and not before, it may be acknowledged. */
+  private async relay(message: NodeMessage, traceparent: string | undefined): Promise<void> {
     const relayed = batchItemOf(message);
     if (!relayed) return;
     this.relayed++;
     relayed.item.traceparent = (traceparent && this.relaySpan(relayed.topic, traceparent)) || undefined;
-    this.batcher.push(relayed.item);
+    const written = this.edge.enqueue([relayed.item]);
+    this.intake?.check();
+    await written;
   }
 
   /**

@@ -66,9 +66,14 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
   reachable = true;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  private batchTimer: NodeJS.Timeout | undefined;
+  /** When the oldest item not yet taken for a batch arrived: a batch goes when full or when it is `maxDelayMs` old. */
+  private waitingSince: number | undefined;
+  /** Send what is queued without waiting for a batch to fill (stopping). */
+  private flushing = false;
   private stopped = false;
   private idle: (() => void)[] = [];
-  /** The newest append to the queue (which keeps appends in order), for `drained()`. */
+  /** The newest append to the queue (which writes appends in order), for `drained()`. */
   private appending: Promise<void> = Promise.resolve();
   private appendingItems = 0;
 
@@ -83,27 +88,32 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
     super();
   }
 
-  /** The gateway's queue lives in `dir`: what the edge has not acknowledged survives an outage and a restart. */
+  /** The gateway's queue lives in `dir`: what the edge has not acknowledged survives an outage, a restart and a kill. */
   static async open(gatewayId: string, config: GatewayConfig, dir: string, log: Logger, credentials?: Credentials, traceRequest?: RequestTracer): Promise<EdgeClient> {
-    const queue = await DiskQueue.open<BatchItem>({ dir, maxItems: config.maxQueuedItems, itemsPerSegment: Math.min(config.batch.maxItems, 1000) });
+    const queue = await DiskQueue.open<BatchItem>({ dir, maxItems: config.maxQueuedItems, itemsPerSegment: Math.min(config.batch.maxItems, 1000), syncIntervalMs: config.queueSyncMs });
     const client = new EdgeClient(gatewayId, config, queue, log, credentials, traceRequest);
+    if (queue.stats.setAside > 0) log.warn("set aside unreadable lines of the edge queue (a torn write)", { lines: queue.stats.setAside, dir });
     if (queue.size > 0) log.info("resuming the queue left by the last run", { items: queue.size });
     void client.pump();
     return client;
   }
 
-  enqueue(items: BatchItem[]): void {
+  /**
+   * Appends items to the queue on disk; resolves once they are there, which is when a broker may
+   * acknowledge them to their nodes. Fails if the disk refused them.
+   */
+  enqueue(items: BatchItem[]): Promise<void> {
     this.appendingItems += items.length;
-    this.appending = this.queue
-      .pushAll(items)
-      .finally(() => { this.appendingItems -= items.length; })
-      .then(
-        () => {
-          this.stats.itemsDroppedOverflow = this.queue.stats.dropped;
-          void this.pump();
-        },
-        (error: unknown) => { this.log.error("edge queue write failed", { error: errorText(error), items: items.length }); },
-      );
+    this.waitingSince ??= performance.now();
+    const appended = this.queue.pushAll(items).finally(() => { this.appendingItems -= items.length; });
+    this.appending = appended.then(
+      () => {
+        this.stats.itemsDroppedOverflow = this.queue.stats.dropped;
+        void this.pump();
+      },
+      (error: unknown) => { this.log.error("edge queue write failed", { error: errorText(error), items: items.length }); },
+    );
+    return appended;
   }
 
   /** Items waiting for the edge: in the queue, and on their way into it. */
@@ -118,14 +128,40 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
     await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
-  stop(): void {
+  /** Sends what is queued now, without waiting for batches to fill. */
+  flush(): void {
+    this.flushing = true;
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    void this.pump();
+  }
+
+  /** Stops sending, and closes the queue with everything appended synced to disk. */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.batchTimer);
+    await this.appending;
+    await this.queue.close();
+  }
+
+  /** A batch is due when full, when its oldest item is `maxDelayMs` old, or when flushing; else the wait left. */
+  private batchWait(): number {
+    if (this.flushing || this.waitingSince === undefined || this.queue.size >= this.config.batch.maxItems) return 0;
+    return this.waitingSince + this.config.batch.maxDelayMs - performance.now();
   }
 
   private async pump(): Promise<void> {
     if (this.sending) this.pumpAgain = true;
-    if (this.sending || this.stopped || this.retryTimer) return;
+    if (this.sending || this.stopped || this.retryTimer || this.batchTimer) return;
+    const wait = this.batchWait();
+    if (wait > 0 && this.queue.size > 0) {
+      this.batchTimer = setTimeout(() => {
+        this.batchTimer = undefined;
+        void this.pump();
+      }, wait);
+      return;
+    }
     this.sending = true;
     const peeked = await this.queue.peek(this.config.batch.maxItems);
     const { items } = peeked;
@@ -138,6 +174,7 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
       } else for (const resolve of this.idle.splice(0)) resolve();
       return;
     }
+    this.waitingSince = undefined;
     try {
       await this.send(items);
       this.attempt = 0;

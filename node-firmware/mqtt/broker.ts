@@ -16,6 +16,11 @@ export interface BrokerOptions {
   port: number;
   /** mTLS with SVIDs: every client presents an X.509-SVID and is held to the topic ACL of its identity. */
   tls?: { svid: SvidMaterial; policy: PeerPolicy; trustDomain: string };
+  /**
+   * Holds every publish until the first tap is in place: a gateway's broker listens before its
+   * bridge is ready, and a node message acknowledged with nobody to keep it would be lost.
+   */
+  holdUntilTapped?: boolean;
 }
 
 /** Past this the broker drops the connection with 0x95; between the payload limit and this it answers per message. */
@@ -30,8 +35,13 @@ interface Intake {
   held: (() => void)[] | undefined;
 }
 
-/** Receives every node message the broker accepted, already decoded and validated, with the trace it carried. */
-export type NodeMessageTap = (message: NodeMessage, traceparent: string | undefined) => void;
+/**
+ * Receives every node message the broker accepted, already decoded and validated, with the trace
+ * it carried. A promise holds the acknowledgement back until it resolves: the gateway's bridge
+ * resolves once the message is on disk. If it fails the client is disconnected unacknowledged,
+ * so the node keeps the message and sends it again.
+ */
+export type NodeMessageTap = (message: NodeMessage, traceparent: string | undefined) => Promise<void> | void;
 
 /** Why the broker refused a connection: its TLS peer checks, or an SVID that names no principal it knows. */
 export type ClientRefusal = PeerRefusal | "unknown_principal";
@@ -43,6 +53,9 @@ export type ClientRefusal = PeerRefusal | "unknown_principal";
  * rejections topic).
  */
 export class EmbeddedBroker {
+  /** Publishes are held until the first tap (`holdUntilTapped`). */
+  private holding = false;
+
   private constructor(
     private readonly aedes: Aedes,
     private readonly server: Server,
@@ -85,6 +98,10 @@ export class EmbeddedBroker {
    */
   tap(tap: NodeMessageTap): () => void {
     this.taps.add(tap);
+    if (this.taps.size === 1 && this.holding) {
+      this.holding = false;
+      this.resumeIntake();
+    }
     return () => this.taps.delete(tap);
   }
 
@@ -94,12 +111,18 @@ export class EmbeddedBroker {
     let answer = (_topic: string, _payload: string): void => undefined; // bound once aedes exists
     const rejections = new RejectionNotifier((topic, payload) => { answer(topic, payload); }, log);
     const taps = new Set<NodeMessageTap>();
-    const intake: Intake = { held: undefined };
+    const intake: Intake = { held: options.holdUntilTapped ? [] : undefined };
     const aedes = await Aedes.createBroker({
       maximumPacketSize: MAX_PACKET_BYTES,
       authenticate: (client, _user, _password, done) => { done(clientIdRefusal(client, principals.get(client)), true); },
       authorizePublish: (client, packet, done) => {
-        const decide = () => { done(aclRefusal(client ? principals.get(client) : undefined, packet.topic) ?? refusal(client, packet, rejections, taps)); };
+        const decide = () => {
+          const refused = aclRefusal(client ? principals.get(client) : undefined, packet.topic);
+          const checked = refused ? { refused } : validated(client, packet, rejections);
+          if ("refused" in checked) done(checked.refused);
+          else if (checked.message && client) tapped(client, checked.message, traceparentOfPacket(packet), taps, done, log);
+          else done(null);
+        };
         if (client && intake.held) intake.held.push(decide);
         else decide();
       },
@@ -130,7 +153,9 @@ export class EmbeddedBroker {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : options.port;
     log.info("embedded broker listening", { host: options.host, port });
-    return new EmbeddedBroker(aedes, server, port, shared, rejections, secure, taps, intake, refusedClients);
+    const broker = new EmbeddedBroker(aedes, server, port, shared, rejections, secure, taps, intake, refusedClients);
+    broker.holding = options.holdUntilTapped === true;
+    return broker;
   }
 
   /** MQTT clients connected now. */
@@ -185,19 +210,38 @@ function subscriptionAllowed(principal: Principal | undefined, sub: Subscription
   return !principal || maySubscribe(principal, sub.topic) ? sub : null;
 }
 
-/** null to accept (and tap a node message); an Error (whose message aedes returns as the PUBACK reason string) to refuse. */
-function refusal(client: Client | null, packet: PublishPacket, rejections: RejectionNotifier, taps: ReadonlySet<NodeMessageTap>): Error | null {
-  if (client === null || !packet.topic.startsWith(OUR_TOPICS)) return null;
+/**
+ * A publish under our topics, validated: refused with an Error (whose message aedes returns as the
+ * PUBACK reason string), or accepted with the node message it carries (none for shared topics).
+ */
+function validated(client: Client | null, packet: PublishPacket, rejections: RejectionNotifier): { refused: Error } | { message?: NodeMessage } {
+  if (client === null || !packet.topic.startsWith(OUR_TOPICS)) return {};
   const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
-  if (payload.byteLength === 0 && packet.retain) return null; // clearing a retained message
+  if (payload.byteLength === 0 && packet.retain) return {}; // clearing a retained message
   const shared = decodeSharedMessage(packet.topic, payload);
   const result = shared ?? decodeNodeMessage(packet.topic, payload);
-  if (result.ok) {
-    if (!shared) for (const tap of taps) tap(result.message, traceparentOfPacket(packet));
-    return null;
-  }
+  if (result.ok) return shared ? {} : { message: result.message };
   rejections.reject(packet.topic, result.nodeId, result.reason, result.detail);
-  return new Error(`${result.reason}: ${result.detail}`.slice(0, 512));
+  return { refused: new Error(`${result.reason}: ${result.detail}`.slice(0, 512)) };
+}
+
+/**
+ * Accepts a node message once every tap has it: aedes acknowledges it only when they are done.
+ * A tap that fails disconnects the client instead, unacknowledged.
+ */
+function tapped(client: Client, message: NodeMessage, traceparent: string | undefined, taps: ReadonlySet<NodeMessageTap>, done: (error: Error | null) => void, log: Logger): void {
+  const pending = [...taps].map((tap) => tap(message, traceparent)).filter((p) => p !== undefined);
+  if (pending.length === 0) {
+    done(null);
+    return;
+  }
+  Promise.all(pending).then(
+    () => { done(null); },
+    (error: unknown) => {
+      log.error("a node message could not be kept; disconnecting its client unacknowledged", { clientId: client.id, error: errorText(error) });
+      client.close();
+    },
+  );
 }
 
 function publishAsServer(aedes: Aedes, topic: string, payload: string): void {

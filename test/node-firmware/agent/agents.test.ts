@@ -257,14 +257,14 @@ describe("gateway", () => {
     const bridge = gw.bridge;
     if (!bridge) throw new Error("gateway has no bridge");
     await waitFor(() => gw.client.connected);
-    bridge.handle(topics.telemetry("node-9"), Buffer.from("{{{"));
-    bridge.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify({ ...telemetrySample("node-9"), v: 2 })));
-    bridge.handle("x0/v1/unknown", Buffer.from("{}"));
+    await bridge.handle(topics.telemetry("node-9"), Buffer.from("{{{"));
+    await bridge.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify({ ...telemetrySample("node-9"), v: 2 })));
+    await bridge.handle("x0/v1/unknown", Buffer.from("{}"));
     expect(bridge.rejections.counts).toMatchObject({ "not-json": 1, schema: 1, "unknown-topic": 1 });
     const answers = () => seen.filter((m) => m.topic === topics.rejections("node-9"));
     await waitFor(() => answers().length === 1, 5000, "rejection answer");
     expect(Rejection.parse(JSON.parse(answers()[0]?.payload ?? "")).reason).toBe("not-json");
-    bridge.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify(telemetrySample("node-9"))));
+    await bridge.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify(telemetrySample("node-9"))));
     await waitFor(() => edge.batches.some((b) => b.items.some((i) => i.kind === "telemetry" && i.telemetry.nodeId === "node-9")));
   });
 
@@ -272,8 +272,8 @@ describe("gateway", () => {
     const gw = await gateway();
     await waitFor(() => gw.client.connected);
     const unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
-    gw.bridge?.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify(telemetrySample("node-9", { seq: 1 }))), "00-not-a-trace-01");
-    gw.bridge?.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify(telemetrySample("node-9", { seq: 2 }))), unsampled);
+    await gw.bridge?.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify(telemetrySample("node-9", { seq: 1 }))), "00-not-a-trace-01");
+    await gw.bridge?.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify(telemetrySample("node-9", { seq: 2 }))), unsampled);
     const relayed = () => edge.batches.flatMap((b) => b.items).filter((i) => i.kind === "telemetry" && i.telemetry.nodeId === "node-9");
     await waitFor(() => relayed().length === 2, 5000, "both relayed");
     expect(relayed().map((i) => i.traceparent)).toEqual([undefined, unsampled]);

@@ -3,6 +3,7 @@ import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseTraceparent, type BatchItem, type SpanContext } from "../../../protocol/index.js";
 import type { GatewayConfig } from "../../../node-firmware/config/schema.js";
+import { DiskQueue } from "../../../node-firmware/buffer/disk-queue.js";
 import { EdgeClient, backoffDelay } from "../../../node-firmware/gateway/edge-client.js";
 import { silentLogger } from "../../../node-firmware/log.js";
 import { remoteContext } from "../../../node-firmware/tracing/propagation.js";
@@ -27,6 +28,7 @@ function config(overrides: Partial<GatewayConfig> = {}): GatewayConfig {
     batch: { maxItems: 10, maxDelayMs: 50 },
     retry: { initialMs: 10, maxMs: 40, requestTimeoutMs: 2000 },
     maxQueuedItems: 1000,
+    queueSyncMs: 1000,
     ...overrides,
   };
 }
@@ -37,14 +39,38 @@ const items = (from: number, count: number) =>
 const seqs = () => edge.batches.flatMap((b) => b.items.map((i) => (i.kind === "telemetry" ? i.telemetry.seq : -1)));
 
 describe("EdgeClient", () => {
-  it("delivers batches in order", async () => {
-    const client = await EdgeClient.open("gw-1", config(), await dir(), silentLogger);
-    client.enqueue(items(0, 3));
-    client.enqueue(items(3, 3));
+  it("delivers in order, in batches bounded by size", async () => {
+    const client = await EdgeClient.open("gw-1", config({ batch: { maxItems: 4, maxDelayMs: 50 } }), await dir(), silentLogger);
+    void client.enqueue(items(0, 3));
+    void client.enqueue(items(3, 3));
     await client.drained();
     expect(seqs()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(edge.batches.map((b) => b.items.length)).toEqual([4, 2]);
     expect(edge.batches[0]?.gatewayId).toBe("gw-1");
     expect(client.stats).toMatchObject({ batchesSent: 2, itemsSent: 6, retries: 0 });
+    await client.stop();
+  });
+
+  it("sends a batch that does not fill once its oldest item is maxDelayMs old, with what arrived meanwhile", async () => {
+    const client = await EdgeClient.open("gw-1", config({ batch: { maxItems: 100, maxDelayMs: 80 } }), await dir(), silentLogger);
+    const started = performance.now();
+    await client.enqueue(items(0, 1));
+    await client.enqueue(items(1, 1));
+    await client.drained();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(75);
+    expect(edge.batches.map((b) => b.items.length)).toEqual([2]);
+    await client.stop();
+  });
+
+  it("resolves an enqueue once its items are on disk: a client opened on the same folder finds them", async () => {
+    edge.respond = (_batch, res) => { res.writeHead(503).end(); };
+    const queueDir = await dir();
+    const client = await EdgeClient.open("gw-1", config({ retry: { initialMs: 60_000, maxMs: 60_000, requestTimeoutMs: 2000 } }), queueDir, silentLogger);
+    await client.enqueue(items(0, 5));
+    const onDisk = await DiskQueue.open<BatchItem>({ dir: queueDir, maxItems: 1000 });
+    expect((await onDisk.peek(10)).items.map((i) => (i.kind === "telemetry" ? i.telemetry.seq : -1))).toEqual([0, 1, 2, 3, 4]);
+    await onDisk.close();
+    await client.stop();
   });
 
   it("retries with backoff while the edge fails, then delivers everything in order", async () => {
@@ -54,8 +80,8 @@ describe("EdgeClient", () => {
       else acceptBatch(batch, res);
     };
     const client = await EdgeClient.open("gw-1", config(), await dir(), silentLogger);
-    client.enqueue(items(0, 2));
-    client.enqueue(items(2, 2));
+    void client.enqueue(items(0, 2));
+    void client.enqueue(items(2, 2));
     await client.drained();
     expect(seqs()).toEqual([0, 1, 2, 3]);
     expect(client.stats.retries).toBe(4);
@@ -71,7 +97,7 @@ describe("EdgeClient", () => {
       else setTimeout(() => res.writeHead(503).end(), 1000); // past the request timeout
     };
     const client = await EdgeClient.open("gw-1", config({ retry: { initialMs: 10, maxMs: 40, requestTimeoutMs: 300 } }), await dir(), silentLogger);
-    client.enqueue(items(0, 2));
+    void client.enqueue(items(0, 2));
     await client.drained();
     expect(seqs()).toEqual([0, 1]);
     expect(client.stats.retriesByReason).toEqual({ http_429: 1, http_408: 1, timeout: 1 });
@@ -81,9 +107,9 @@ describe("EdgeClient", () => {
     const url = edge.url;
     await edge.close();
     const client = await EdgeClient.open("gw-1", config({ edgeUrl: url }), await dir(), silentLogger);
-    client.enqueue(items(0, 2));
+    void client.enqueue(items(0, 2));
     await waitFor(() => client.stats.retries >= 2);
-    client.stop();
+    await client.stop();
     expect(client.queued).toBe(2);
     expect(client.stats.retriesByReason).toEqual({ network: client.stats.retries });
     edge = await startFakeEdge();
@@ -94,12 +120,12 @@ describe("EdgeClient", () => {
     edge.respond = (_batch, res) => { res.writeHead(503).end(); };
     // No second attempt before the stop: one still under way when the edge comes back would deliver twice.
     const before = await EdgeClient.open("gw-1", config({ retry: { initialMs: 60_000, maxMs: 60_000, requestTimeoutMs: 2000 } }), queueDir, silentLogger);
-    before.enqueue(items(0, 3));
+    void before.enqueue(items(0, 3));
     await waitFor(() => before.stats.retries >= 1);
-    before.stop();
+    await before.stop();
     edge.respond = acceptBatch;
     const after = await EdgeClient.open("gw-1", config(), queueDir, silentLogger);
-    after.enqueue(items(3, 2));
+    void after.enqueue(items(3, 2));
     await after.drained();
     expect(seqs()).toEqual([0, 1, 2, 3, 4]);
   });
@@ -112,9 +138,9 @@ describe("EdgeClient", () => {
         res.writeHead(400, { "content-type": "application/problem+json" }).end(JSON.stringify({ title: "bad" }));
       } else acceptBatch(batch, res);
     };
-    const client = await EdgeClient.open("gw-1", config(), await dir(), silentLogger);
-    client.enqueue(items(0, 2));
-    client.enqueue(items(2, 2));
+    const client = await EdgeClient.open("gw-1", config({ batch: { maxItems: 2, maxDelayMs: 50 } }), await dir(), silentLogger);
+    void client.enqueue(items(0, 2));
+    void client.enqueue(items(2, 2));
     await client.drained();
     expect(seqs()).toEqual([2, 3]);
     expect(client.stats.itemsRefused).toBe(2);
@@ -127,11 +153,11 @@ describe("EdgeClient", () => {
     };
     const exporter = new InMemorySpanExporter();
     const tracing = startTracing({ nodeId: "gw-1", role: "gateway" }, undefined, exporter);
-    const client = await EdgeClient.open("gw-1", config(), await dir(), silentLogger, undefined, tracing.traceRequest);
+    const client = await EdgeClient.open("gw-1", config({ batch: { maxItems: 2, maxDelayMs: 50 } }), await dir(), silentLogger, undefined, tracing.traceRequest);
     const [traced, untracedItem] = items(0, 2) as [BatchItem, BatchItem];
     traced.traceparent = ITEM_TRACEPARENT;
-    client.enqueue([traced, untracedItem]);
-    client.enqueue(items(2, 1));
+    void client.enqueue([traced, untracedItem]);
+    void client.enqueue(items(2, 1));
     await client.drained();
     const [accepted, refused, ...others] = exporter.getFinishedSpans();
     expect(others).toEqual([]);
@@ -147,7 +173,7 @@ describe("EdgeClient", () => {
 
   it("sends no traceparent with tracing off", async () => {
     const client = await EdgeClient.open("gw-1", config(), await dir(), silentLogger);
-    client.enqueue(items(0, 1));
+    void client.enqueue(items(0, 1));
     await client.drained();
     expect(edge.traceparents).toEqual([undefined]);
   });
@@ -159,7 +185,7 @@ describe("EdgeClient", () => {
       else acceptBatch(batch, res);
     };
     const client = await EdgeClient.open("gw-1", config({ maxQueuedItems: 500 }), await dir(), silentLogger);
-    for (let i = 0; i < 10; i++) client.enqueue(items(i * 100, 100));
+    for (let i = 0; i < 10; i++) void client.enqueue(items(i * 100, 100));
     expect(client.queued).toBe(1000); // handed over, on their way to the disk
     await waitFor(() => client.stats.retries >= 1 && client.stats.itemsDroppedOverflow >= 400);
     expect(client.queued).toBeLessThanOrEqual(500 + 100);
