@@ -115,7 +115,7 @@ function answerBatch(req: IncomingMessage, res: ServerResponse, posts: Posts): v
       res.writeHead(400).end();
       return;
     }
-    const answer: CycleResponse = { accepted: batch.data.items.length, duplicates: 0, actions: [] };
+    const answer: CycleResponse = { accepted: batch.data.items.length, duplicates: 0, revoked: 0, denyListRevision: 0, actions: [] };
     const gzip = /\bgzip\b/.test(req.headers["accept-encoding"] ?? "");
     const body = Buffer.from(JSON.stringify(answer));
     res.writeHead(200, { "content-type": "application/json", ...(gzip ? { "content-encoding": "gzip" } : {}) }).end(gzip ? gzipSync(body) : body);

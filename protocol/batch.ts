@@ -42,6 +42,10 @@ export const TelemetryAccepted = z.strictObject({
   accepted: z.number().int().nonnegative(),
   /** Telemetry samples not newer than what was already stored (replays); they changed nothing. */
   duplicates: z.number().int().nonnegative(),
+  /** Items of revoked identities: refused, counted, not stored. */
+  revoked: z.number().int().nonnegative(),
+  /** The deny list's revision now: a gateway holding an older one fetches it at once. */
+  denyListRevision: z.number().int().nonnegative(),
 });
 export type TelemetryAccepted = z.infer<typeof TelemetryAccepted>;
 
@@ -50,8 +54,7 @@ export type TelemetryAccepted = z.infer<typeof TelemetryAccepted>;
  * each with the Plan span it came from when its cause was traced.
  */
 export const CycleResponse = z.strictObject({
-  accepted: z.number().int().nonnegative(),
-  duplicates: z.number().int().nonnegative(),
+  ...TelemetryAccepted.shape,
   actions: z.array(z.strictObject({ nodeId: NodeId, action: SignedAction, traceparent: Traceparent.optional() })),
 });
 export type CycleResponse = z.infer<typeof CycleResponse>;

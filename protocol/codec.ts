@@ -14,10 +14,15 @@ export interface Issue {
   message: string;
 }
 
+/** At most this many issues, each path and message clipped: a hostile body must not make a huge answer. */
+const MAX_ISSUES = 20;
+const MAX_ISSUE_CHARS = 256;
+const clipped = (text: string) => (text.length > MAX_ISSUE_CHARS ? `${text.slice(0, MAX_ISSUE_CHARS - 1)}…` : text);
+
 export function describeIssues(error: z.ZodError): Issue[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.map(String).join(".") || "(root)",
-    message: issue.message,
+  return error.issues.slice(0, MAX_ISSUES).map((issue) => ({
+    path: clipped(issue.path.map(String).join(".") || "(root)"),
+    message: clipped(issue.message),
   }));
 }
 

@@ -111,5 +111,11 @@ export const DenyEntry = z.strictObject({
 export type DenyEntry = z.infer<typeof DenyEntry>;
 
 /** Everything revoked; also the payload of the retained MQTT deny list. */
-export const DenyList = z.strictObject({ v: z.literal(1), generatedAt: IsoTime, entries: z.array(DenyEntry) });
+export const DenyList = z.strictObject({
+  v: z.literal(1),
+  generatedAt: IsoTime,
+  /** Grows with every revocation: a gateway that holds an older revision fetches the list again. */
+  revision: z.number().int().nonnegative(),
+  entries: z.array(DenyEntry),
+});
 export type DenyList = z.infer<typeof DenyList>;

@@ -18,6 +18,8 @@ export interface Env {
   X509_SVID_TTL_S?: string;
   JWT_SVID_TTL_S?: string;
   BUNDLE_REFRESH_HINT_S?: string;
+  /** Days audit rows and refusal counters are kept (default 90); the cron trigger prunes older ones. */
+  AUDIT_RETENTION_DAYS?: string;
   /** "true": plans are recorded, never sent. */
   MAPE_DRY_RUN?: string;
   /** Guard rails of the Plan step (defaults: 60 s, 3). */

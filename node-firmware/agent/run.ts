@@ -7,6 +7,7 @@ import { DenyView } from "../identity/deny-view.js";
 import { DiskQueue } from "../buffer/disk-queue.js";
 import type { AgentConfig } from "../config/schema.js";
 import { TelemetryBridge } from "../gateway/bridge.js";
+import { readDenyListFile } from "../gateway/deny-list-file.js";
 import { DenyListRelay } from "../gateway/deny-list-relay.js";
 import { EdgeClient } from "../gateway/edge-client.js";
 import { openDataPlane } from "../dataplane/open.js";
@@ -71,6 +72,13 @@ function trustDomainOf(svid: SvidMaterial): string {
   return parsed.id.trustDomain;
 }
 
+async function loadDenyList(file: string, deny: DenyView, log: Logger): Promise<void> {
+  const stored = await readDenyListFile(file);
+  if (stored === undefined) log.warn("no deny list yet: nodes are refused until the first one is fetched");
+  else if ("invalid" in stored) log.error("the stored deny list is unreadable: nodes are refused until a fresh one is fetched", { file, reason: stored.invalid });
+  else deny.update(stored);
+}
+
 /** Announces this node on its mesh interfaces and logs the peers it finds; re-announces once it holds an SVID. */
 function startDiscovery(config: AgentConfig, identity: IdentityAgent | undefined, log: Logger): MeshDiscovery {
   const section = config.discovery as NonNullable<AgentConfig["discovery"]>;
@@ -108,6 +116,9 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
   const buffer = bufferDir ? await DiskQueue.open<NodeTelemetry>({ dir: bufferDir, maxItems: config.telemetry.bufferMaxItems, itemsPerSegment: Math.min(256, Math.ceil(config.telemetry.bufferMaxItems / 8)) }) : undefined;
   if (!buffer) log.warn("no telemetry buffer: samples taken while the broker is unreachable are skipped (set identity.stateDir or telemetry.bufferDir)");
   const embedded = config.gateway?.embeddedBroker;
+  const denyListFile = config.gateway && config.identity ? join(config.identity.stateDir, "deny-list.json") : undefined;
+  // The copy on disk is in force before the broker listens; without one, nodes wait for the first fetch.
+  if (denyListFile) await loadDenyList(denyListFile, deny, log);
   const edgeQueueDir = config.gateway?.queueDir ?? (config.identity ? join(config.identity.stateDir, "edge-queue") : undefined);
   // Loaded only where needed: a plain node never pays for the broker's code.
   const broker = embedded
@@ -156,9 +167,10 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
   const reflexes = new Reflexes(actions, monitorLog, { ...DEFAULT_REFLEXES, ...config.reflexes });
   const node = new NodeAgent(connected, client, new TelemetrySampler(config.nodeId, config.role, mesh, dataplane), monitorLog, buffer, reflexes, tracer);
   const bridge = config.gateway && edge ? new TelemetryBridge(client, config.gateway, edge, log.child({ component: "bridge" }), tracing) : undefined;
-  const relay = config.gateway && credentials && config.identity
-    ? new DenyListRelay(config.identity.edgeUrl, credentials.token, client, deny, log.child({ component: "deny-list" }))
+  const relay = credentials && config.identity && denyListFile
+    ? new DenyListRelay({ edgeUrl: config.identity.edgeUrl, token: credentials.token, file: denyListFile }, client, deny, log.child({ component: "deny-list" }))
     : undefined;
+  if (relay) edge?.on("denyListRevision", (revision) => { relay.announce(revision); });
   const discovery = config.discovery ? startDiscovery(config, identity, log.child({ component: "discovery" })) : undefined;
   bridge?.start(broker);
   relay?.start();

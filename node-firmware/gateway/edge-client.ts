@@ -22,6 +22,8 @@ export interface EdgeStats {
   itemsRefused: number;
   /** Items dropped, oldest first, because the queue was full while the edge was unreachable. */
   itemsDroppedOverflow: number;
+  /** Items the edge refused as coming from a revoked identity. */
+  itemsRevoked: number;
 }
 
 class RetriableError extends Error {
@@ -56,9 +58,13 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
  * the edge is down. The queue is on disk and bounded in items; on overflow the oldest go first and
  * are counted.
  */
-/** Emits `actions`, the signed actions a cycle answered with, for delivery to their nodes; and `cycle`, each delivered batch's round trip in seconds. */
-export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"]]; cycle: [number] }> {
-  readonly stats: EdgeStats = { batchesSent: 0, itemsSent: 0, duplicatesReported: 0, retries: 0, retriesByReason: {}, itemsRefused: 0, itemsDroppedOverflow: 0 };
+/**
+ * Emits `actions`, the signed actions a cycle answered with, for delivery to their nodes; `cycle`,
+ * each delivered batch's round trip in seconds; and `denyListRevision`, the edge's deny-list
+ * revision as each answer gives it (how a revocation reaches a gateway within a batch interval).
+ */
+export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"]]; cycle: [number]; denyListRevision: [number] }> {
+  readonly stats: EdgeStats = { batchesSent: 0, itemsSent: 0, duplicatesReported: 0, retries: 0, retriesByReason: {}, itemsRefused: 0, itemsDroppedOverflow: 0, itemsRevoked: 0 };
   private sending = false;
   /** Items arrived while a pump was under way: it looks again before it calls the queue drained. */
   private pumpAgain = false;
@@ -247,6 +253,8 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
         return;
       }
       this.stats.duplicatesReported += cycle.data.duplicates;
+      this.stats.itemsRevoked += cycle.data.revoked;
+      this.emit("denyListRevision", cycle.data.denyListRevision);
       if (cycle.data.actions.length > 0) this.emit("actions", cycle.data.actions);
       return;
     }

@@ -15,7 +15,8 @@ export interface PeerPolicy {
 /** Why a peer was refused, as a stable code (the reason text says more). */
 export type PeerRefusal = "handshake" | "no_certificate" | "untrusted_chain" | "bad_certificate" | "svid_rules" | "not_spiffe" | "lifetime" | "revoked" | "unauthorized";
 
-export type PeerCheck = { ok: true; spiffeId: string } | { ok: false; refusal: PeerRefusal; reason: string };
+/** An accepted peer: its SPIFFE ID and its leaf's serial (lower-case hex), what a deny list names. */
+export type PeerCheck = { ok: true; spiffeId: string; serial: string } | { ok: false; refusal: PeerRefusal; reason: string };
 
 const ID_RULES: ReadonlySet<X509SvidRule> = new Set(["leaf-uri-san-count", "leaf-spiffe-id", "leaf-id-without-path"]);
 const TRUST_RULES: ReadonlySet<X509SvidRule> = new Set(["empty-chain", "chain-order", "chain-signature", "untrusted", "not-yet-valid", "expired"]);
@@ -34,7 +35,7 @@ function checkPolicy(verified: VerifiedX509Svid, policy: PeerPolicy): PeerCheck 
   if (lifetime > MAX_SVID_LIFETIME_MS) return { ok: false, refusal: "lifetime", reason: `peer certificate lifetime ${Math.round(lifetime / 1000)} s exceeds 3600 s` };
   if (policy.deny.denies(spiffeId, leaf.serialNumber)) return { ok: false, refusal: "revoked", reason: `${spiffeId} is revoked` };
   if (!authorizes(policy.authorizer, spiffeId)) return { ok: false, refusal: "unauthorized", reason: `${spiffeId} is not authorized here` };
-  return { ok: true, spiffeId };
+  return { ok: true, spiffeId, serial: leaf.serialNumber.toLowerCase() };
 }
 
 /**
@@ -106,7 +107,7 @@ export interface SvidTlsServer {
 export function createSvidTlsServer(
   svid: SvidMaterial,
   policy: PeerPolicy,
-  onAccepted: (socket: TLSSocket, spiffeId: string) => void,
+  onAccepted: (socket: TLSSocket, peer: { spiffeId: string; serial: string }) => void,
   onRefused: (refusal: PeerRefusal, reason: string, remote: string | undefined) => void,
 ): SvidTlsServer {
   let current = svid;
@@ -114,7 +115,7 @@ export function createSvidTlsServer(
     // The socket stays paused until the application reads it, so no byte is taken before the verdict.
     void checkTlsClient(socket, current.bundle, policy).then((check) => {
       if (check.ok) {
-        onAccepted(socket, check.spiffeId);
+        onAccepted(socket, { spiffeId: check.spiffeId, serial: check.serial });
         return;
       }
       onRefused(check.refusal, check.reason, socket.remoteAddress);

@@ -43,8 +43,18 @@ interface Intake {
  */
 export type NodeMessageTap = (message: NodeMessage, traceparent: string | undefined) => Promise<void> | void;
 
-/** Why the broker refused a connection: its TLS peer checks, or an SVID that names no principal it knows. */
-export type ClientRefusal = PeerRefusal | "unknown_principal";
+/**
+ * Why the broker refused a connection: its TLS peer checks, an SVID that names no principal it
+ * knows, or a node arriving before this broker has ever held a deny list.
+ */
+export type ClientRefusal = PeerRefusal | "unknown_principal" | "no_deny_list";
+
+/** Who a TLS connection is: what the topic ACL and the deny list are applied to. */
+interface Session {
+  principal: Principal;
+  spiffeId: string;
+  serial: string;
+}
 
 /**
  * The gateway's embedded MQTT 5 broker (aedes) with shared subscriptions, and validation of
@@ -67,6 +77,8 @@ export class EmbeddedBroker {
     private readonly intake: Intake,
     /** Connections refused before MQTT, by reason. */
     readonly refusedClients: Counts<ClientRefusal>,
+    /** Sessions closed because the deny list came to name them. */
+    readonly revokedSessions: { closed: number },
   ) {}
 
   /**
@@ -107,7 +119,8 @@ export class EmbeddedBroker {
 
   static async start(options: BrokerOptions, log: Logger): Promise<EmbeddedBroker> {
     const shared = new SharedSubscriptions();
-    const principals = new WeakMap<Client, Principal>();
+    const sessions = new Map<Client, Session>();
+    const principals = { get: (client: Client) => sessions.get(client)?.principal };
     let answer = (_topic: string, _payload: string): void => undefined; // bound once aedes exists
     const rejections = new RejectionNotifier((topic, payload) => { answer(topic, payload); }, log);
     const taps = new Set<NodeMessageTap>();
@@ -130,11 +143,14 @@ export class EmbeddedBroker {
       authorizeForward: (client, packet) => (shared.allowForward(client, packet) ? packet : null),
     });
     answer = (topic, payload) => { publishAsServer(aedes, topic, payload); };
-    const accept = (socket: Socket, principal?: Principal) => {
+    const accept = (socket: Socket, session?: Session) => {
       // Small packets, latency-bound loop: Nagle's algorithm would hold them up to an ACK delay.
       socket.setNoDelay(true);
       const client = aedes.handle(socket);
-      if (principal) principals.set(client, principal);
+      if (session) {
+        sessions.set(client, session);
+        socket.once("close", () => sessions.delete(client));
+      }
       shared.attach(client);
     };
     const refusedClients: Counts<ClientRefusal> = {};
@@ -145,6 +161,20 @@ export class EmbeddedBroker {
     const secure = options.tls ? tlsServer(options.tls, accept, refuse) : undefined;
     const server = secure?.server ?? createServer((socket) => { accept(socket); });
     aedes.on("clientDisconnect", (client) => { shared.forget(client.id); });
+    const revokedSessions = { closed: 0 };
+    if (options.tls) {
+      const deny = options.tls.policy.deny;
+      // Within one deny-list update every session it now names is closed, whatever it was doing.
+      deny.onChange(() => {
+        for (const [client, session] of sessions) {
+          if (!deny.denies(session.spiffeId, session.serial)) continue;
+          sessions.delete(client);
+          revokedSessions.closed++;
+          log.warn("mqtt session of a revoked identity closed", { spiffeId: session.spiffeId, serial: session.serial });
+          client.close();
+        }
+      });
+    }
     aedes.on("clientError", (client, error) => { log.debug("mqtt client error", { clientId: client.id, error: errorText(error) }); });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -153,7 +183,7 @@ export class EmbeddedBroker {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : options.port;
     log.info("embedded broker listening", { host: options.host, port });
-    const broker = new EmbeddedBroker(aedes, server, port, shared, rejections, secure, taps, intake, refusedClients);
+    const broker = new EmbeddedBroker(aedes, server, port, shared, rejections, secure, taps, intake, refusedClients, revokedSessions);
     broker.holding = options.holdUntilTapped === true;
     return broker;
   }
@@ -178,18 +208,23 @@ export class EmbeddedBroker {
 
 type Refuse = (refusal: ClientRefusal, reason: string, remote: string | undefined) => void;
 
-function tlsServer(tls: NonNullable<BrokerOptions["tls"]>, accept: (socket: Socket, principal: Principal) => void, refuse: Refuse): SvidTlsServer {
+/** Nodes wait for a deny list: until this broker has held one, it cannot tell a revoked node from the others. */
+const needsDenyList = (principal: Principal) => principal.kind === "node" || principal.kind === "service";
+
+function tlsServer(tls: NonNullable<BrokerOptions["tls"]>, accept: (socket: Socket, session: Session) => void, refuse: Refuse): SvidTlsServer {
   return createSvidTlsServer(
     tls.svid,
     tls.policy,
-    (socket, spiffeId) => {
+    (socket, { spiffeId, serial }) => {
       const parsed = parseSpiffeId(spiffeId);
       const principal = parsed.ok ? principalOf(parsed.id, tls.trustDomain) : null;
-      if (principal) accept(socket, principal);
-      else {
+      if (!principal) {
         refuse("unknown_principal", `${spiffeId} names no principal of ${tls.trustDomain}`, socket.remoteAddress);
         socket.destroy();
-      }
+      } else if (needsDenyList(principal) && !tls.policy.deny.known) {
+        refuse("no_deny_list", `${spiffeId} refused: this gateway has not fetched a deny list yet`, socket.remoteAddress);
+        socket.destroy();
+      } else accept(socket, { principal, spiffeId, serial });
     },
     refuse,
   );

@@ -153,4 +153,78 @@ describe("the local stack through outages", () => {
     expect(nodesAfter.map((n) => n.id)).toEqual(nodesBefore.map((n) => n.id)); // intruder-1 stored nothing
     expect(nodesAfter.every((n) => n.samplesMissing === 0)).toBe(true);
   });
+
+  it("revokes within 5 s: the live session of a revoked node is closed by the gateway, it cannot come back, and the edge stores nothing more of it", async () => {
+    const identityDir = await mkdtemp(join(tmpdir(), "x0-revokee-"));
+    const jwt = await admin();
+    const identity = new IdentityAgent({ edgeUrl: stack.apiUrl, stateDir: identityDir, joinToken: await createJoinToken(stack.apiUrl, jwt, "revokee-1", "node") }, silentLogger);
+    const svid = await identity.start();
+    const options = {
+      ...clientTlsOptions(svid, { authorizer: { kind: "exact" as const, spiffeId: spiffeIdOf.gateway(TRUST_DOMAIN, GATEWAY_ID) }, deny: new DenyView() }),
+      protocolVersion: 5 as const,
+      clientId: "revokee-1",
+      reconnectPeriod: 0,
+    };
+    const client = await mqtt.connectAsync(stack.mqttUrl, options);
+    let seq = 0;
+    const publishing = setInterval(() => {
+      client.publish(topics.telemetry("revokee-1"), JSON.stringify({ v: 1, nodeId: "revokee-1", role: "node", seq: ++seq, ts: Date.now(), firmware: "0.1.0", uptimeS: 1, neighbors: [], counters: { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0 }, process: { rssBytes: 1, cpuPercent: 0 } }), { qos: 1 }, () => undefined);
+    }, 100);
+    await waitFor(async () => (await nodesNow()).some((n) => n.id === "revokee-1" && n.samplesStored > 3), 15_000, "revokee-1 stored");
+    const closed = new Promise<number>((resolve) => client.once("close", () => { resolve(performance.now()); }));
+    const revokedAt = performance.now();
+    const res = await fetch(`${stack.apiUrl}/api/v1/identity/revoke`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${jwt}`, "content-type": "application/json" },
+      body: JSON.stringify({ spiffeId: spiffeIdOf.node(TRUST_DOMAIN, "revokee-1"), reason: "stack test: router stolen" }),
+    });
+    expect(res.status).toBe(201);
+    const timeout = new Promise<number>((resolve) => setTimeout(() => { resolve(Number.NaN); }, 10_000));
+    const closedAfterMs = (await Promise.race([closed, timeout])) - revokedAt;
+    if (Number.isNaN(closedAfterMs)) console.log(output.slice(-40).join("\n"));
+    clearInterval(publishing);
+    expect(closedAfterMs).toBeLessThan(5000);
+    const storedAtClose = (await nodesNow()).find((n) => n.id === "revokee-1")?.samplesStored;
+    const retry = mqtt.connect(stack.mqttUrl, options);
+    const again = await new Promise<string>((resolve) => {
+      retry.once("connect", () => { resolve("accepted"); });
+      retry.once("error", (error) => { resolve(error.message); });
+      retry.once("close", () => { resolve("closed by the gateway"); });
+    });
+    await retry.endAsync(true);
+    expect(again).not.toBe("accepted");
+    const settled = Date.now() + 1000;
+    await waitFor(async () => (await nodesNow()).filter((n) => n.id !== "revokee-1").every((n) => Date.parse(n.lastSeen) > settled), 30_000, "the mesh heard from after the revocation");
+    expect((await nodesNow()).find((n) => n.id === "revokee-1")?.samplesStored).toBe(storedAtClose);
+    console.log(`[measure] revocation on the local stack: the revoked node's live MQTT session closed ${closedAfterMs.toFixed(0)} ms after POST /identity/revoke (bound 5000 ms); reconnect refused`);
+    identity.stop();
+    await rm(identityDir, { recursive: true, force: true });
+  });
+
+  it("counts a burst of anonymous bad requests instead of storing each: D1 grows by a bounded number of counters", async () => {
+    const db = await stack.database();
+    const size = async () => {
+      const audit = await db.prepare("SELECT count(*) AS rows, coalesce(sum(length(detail)), 0) AS bytes FROM audit_log").first<{ rows: number; bytes: number }>();
+      const refused = await db.prepare("SELECT count(*) AS rows, coalesce(sum(length(last_detail)), 0) AS bytes FROM refusals").first<{ rows: number; bytes: number }>();
+      return { auditRows: audit?.rows ?? 0, refusalRows: refused?.rows ?? 0, bytes: (audit?.bytes ?? 0) + (refused?.bytes ?? 0) };
+    };
+    const counted = async () => (await db.prepare("SELECT coalesce(sum(count), 0) AS n FROM refusals WHERE reason IN ('attest.invalid', 'auth.jwt-svid')").first<{ n: number }>())?.n ?? 0;
+    const before = await size();
+    const countedBefore = await counted();
+    const BURST = 100;
+    const hugeKey = "k".repeat(200_000);
+    for (let i = 0; i < BURST; i++) {
+      const attest = await fetch(`${stack.apiUrl}/api/v1/identity/attest`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ [hugeKey]: 1 }) });
+      expect(attest.status).toBe(400);
+      expect((await attest.text()).length).toBeLessThan(8192);
+      expect((await fetch(`${stack.apiUrl}/api/v1/mesh/nodes`, { headers: { authorization: "Bearer a.b.c" } })).status).toBe(401);
+    }
+    await waitFor(async () => (await counted()) - countedBefore === 2 * BURST, 5000, "every refusal counted");
+    const after = await size();
+    // Two reasons, one source, at most two windows: four counters, each detail clipped to 256 characters.
+    expect(after.auditRows).toBe(before.auditRows);
+    expect(after.refusalRows - before.refusalRows).toBeLessThanOrEqual(4);
+    expect(after.bytes - before.bytes).toBeLessThanOrEqual(4 * 256);
+    console.log(`[measure] ${String(2 * BURST)} anonymous bad requests (half with a 200 kB unknown key): audit_log +${String(after.auditRows - before.auditRows)} rows, refusals +${String(after.refusalRows - before.refusalRows)} rows, +${String(after.bytes - before.bytes)} bytes of detail`);
+  });
 });

@@ -16,7 +16,7 @@ export interface FakeEdge {
 
 const accept = (batch: TelemetryBatch, res: ServerResponse) => {
   res.writeHead(200, { "content-type": "application/json" });
-  res.end(JSON.stringify({ accepted: batch.items.length, duplicates: 0, actions: [] }));
+  res.end(JSON.stringify({ accepted: batch.items.length, duplicates: 0, revoked: 0, denyListRevision: 0, actions: [] }));
 };
 
 /**

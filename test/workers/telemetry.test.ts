@@ -24,7 +24,7 @@ describe("POST /api/v1/telemetry", () => {
     const t = Date.now();
     const a = telemetrySample("a", { ts: t, neighbors: [{ neighbor: "b", tq: 240, latencyMs: 2.5, loss: 0.01 }] });
     const b = telemetrySample("b", { ts: t, neighbors: [{ neighbor: "a", tq: 230, latencyMs: 2.7, loss: 0 }] });
-    expect(await ingest(telemetryItem(a), telemetryItem(b))).toEqual({ accepted: 2, duplicates: 0 });
+    expect(await ingest(telemetryItem(a), telemetryItem(b))).toMatchObject({ accepted: 2, duplicates: 0, revoked: 0 });
 
     const topo = Topology.parse(await (await get("/api/v1/mesh/topology")).json());
     expect(topo.nodes.map((n) => [n.id, n.status, n.spiffeId])).toEqual([
@@ -55,8 +55,8 @@ describe("POST /api/v1/telemetry", () => {
     const items = [1, 2, 3].map((i) =>
       telemetryItem(telemetrySample("e", { ts: t + i * 1000, seq: i, neighbors: [{ neighbor: "f", tq: 50 * i, latencyMs: i, loss: 0 }] })),
     );
-    expect(await ingest(...items)).toEqual({ accepted: 3, duplicates: 0 });
-    expect(await ingest(...items)).toEqual({ accepted: 0, duplicates: 3 });
+    expect(await ingest(...items)).toMatchObject({ accepted: 3, duplicates: 0, revoked: 0 });
+    expect(await ingest(...items)).toMatchObject({ accepted: 0, duplicates: 3, revoked: 0 });
     const rollup = await env.DB.prepare("SELECT minute, samples, link_samples, tq_sum FROM telemetry_rollups WHERE node_id='e'").all();
     expect(rollup.results).toEqual([{ minute: Date.UTC(2026, 0, 1, 12, 0, 0), samples: 3, link_samples: 3, tq_sum: 300 }]);
   });
@@ -101,8 +101,27 @@ describe("POST /api/v1/telemetry", () => {
     const items = Array.from({ length: limits.batchItems }, (_, i) =>
       telemetryItem(telemetrySample(`bulk-${i % 100}`, { ts: t - 1000 + Math.floor(i / 100), seq: i, neighbors })),
     );
-    expect(await ingest(...items)).toEqual({ accepted: limits.batchItems, duplicates: 0 });
+    expect(await ingest(...items)).toMatchObject({ accepted: limits.batchItems, duplicates: 0 });
     const count = await env.DB.prepare("SELECT count(*) AS n FROM links WHERE from_node LIKE 'bulk-%'").first<{ n: number }>();
     expect(count?.n).toBe(800);
+  });
+
+  it("refuses the items of a revoked node, whoever relays them, counts them, and announces the deny list's revision", async () => {
+    const before = await ingest(telemetryItem(telemetrySample("stolen-1", { ts: Date.now() - 1000, seq: 1 })));
+    expect(before).toMatchObject({ accepted: 1, revoked: 0 });
+    const res = await postJson("/api/v1/identity/revoke", { spiffeId: "spiffe://x0tta6bl4.mesh/node/stolen-1", reason: "test: stolen" }, auth);
+    expect(res.status).toBe(201);
+    const t = Date.now();
+    const after = await ingest(
+      telemetryItem(telemetrySample("stolen-1", { ts: t, seq: 2 })),
+      statusItem(statusMessage("stolen-1", "online", t)),
+      telemetryItem(telemetrySample("honest-1", { ts: t, seq: 1 })),
+    );
+    expect(after).toMatchObject({ accepted: 1, revoked: 2 });
+    expect(after.denyListRevision).toBeGreaterThan(before.denyListRevision);
+    const stolen = (await nodesNow()).find((n) => n.id === "stolen-1");
+    expect(stolen?.samplesStored).toBe(1);
+    const counted = await env.DB.prepare("SELECT sum(count) AS n FROM refusals WHERE reason = 'revoked-identity' AND source = 'stolen-1'").first<{ n: number }>();
+    expect(counted?.n).toBe(2);
   });
 });

@@ -186,3 +186,20 @@ export const linkBaselines = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.fromNode, t.toNode, t.metric] })],
 );
+
+/**
+ * Requests refused before anyone was identified (invalid attestations, bad tokens) and items
+ * refused for a revoked identity, counted per reason and source per window rather than stored
+ * one row each: a burst of bad input costs a counter, not storage.
+ */
+export const refusals = sqliteTable(
+  "refusals",
+  {
+    windowStart: integer("window_start").notNull(),
+    reason: text("reason").notNull(),
+    source: text("source").notNull(),
+    count: integer("count").notNull(),
+    lastDetail: text("last_detail"),
+  },
+  (t) => [primaryKey({ columns: [t.windowStart, t.reason, t.source] })],
+);

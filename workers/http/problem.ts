@@ -36,10 +36,13 @@ export class ProblemError extends Error {
   }
 }
 
+/** A detail may quote what the caller sent; it is clipped so that an answer stays small. */
+const MAX_DETAIL_CHARS = 1024;
+
 export function problemResponse(c: Context, error: ProblemError): Response {
   const { status, title } = PROBLEM_TYPES[error.kind];
   const body: Problem = { type: problemTypeUri(error.kind), title, status, instance: new URL(c.req.url).pathname };
-  if (error.detail !== undefined) body.detail = error.detail;
+  if (error.detail !== undefined) body.detail = error.detail.length > MAX_DETAIL_CHARS ? `${error.detail.slice(0, MAX_DETAIL_CHARS - 1)}…` : error.detail;
   if (error.extra.issues) body.issues = error.extra.issues;
   return new Response(JSON.stringify(body), {
     status,

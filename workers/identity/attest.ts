@@ -6,7 +6,7 @@ import {
   type AttestRequest,
   type AttestResponse,
 } from "../../protocol/index.js";
-import { auditStatement } from "../audit/log.js";
+import { auditStatement, refusalUpsert } from "../audit/log.js";
 import type { Database } from "../db/client.js";
 import type { Settings } from "../env.js";
 import { ProblemError } from "../http/problem.js";
@@ -25,6 +25,8 @@ export interface AttestContext {
   settings: Settings;
   bootstrapAdmins: string | undefined;
   now: number;
+  /** Where the request came from: anonymous refusals are counted by it. */
+  source: string;
 }
 
 /** A refusal the caller sees as problem+json and the audit log records with its reason. */
@@ -130,19 +132,19 @@ async function attestChecked(ctx: AttestContext, request: AttestRequest): Promis
   };
 }
 
-/** Runs an attestation; every refusal is audited with its reason and issues nothing. */
+/**
+ * Runs an attestation; a refusal issues nothing and is audited with its reason when it names an
+ * identity, or counted per source when it is anonymous (a bad join token names nobody).
+ */
 export async function attest(ctx: AttestContext, request: AttestRequest): Promise<AttestResponse> {
   try {
     return await attestChecked(ctx, request);
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
-    await auditStatement(ctx.db, {
-      actor: error.subject ?? "anonymous",
-      action: request.joinToken ? "attest.join-token" : "attest.proof-of-possession",
-      subject: error.subject,
-      outcome: "denied",
-      detail: { reason: error.message },
-    }, ctx.now);
+    const action = request.joinToken ? "attest.join-token" : "attest.proof-of-possession";
+    await (error.subject === null
+      ? refusalUpsert(ctx.db, { reason: action, source: ctx.source, detail: error.message }, ctx.now)
+      : auditStatement(ctx.db, { actor: error.subject, action, subject: error.subject, outcome: "denied", detail: { reason: error.message } }, ctx.now));
     throw error.problem;
   }
 }

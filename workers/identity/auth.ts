@@ -1,10 +1,11 @@
 import type { MiddlewareHandler } from "hono";
 import { controlPlaneAudience, principalOf, type Principal } from "../../protocol/index.js";
 import { JwtSvidError, type SpiffeId } from "../../spiffe/index.js";
-import { audit } from "../audit/log.js";
+import { recordRefusal } from "../audit/log.js";
 import { openDatabase } from "../db/client.js";
 import type { AppEnv } from "../env.js";
 import { ProblemError } from "../http/problem.js";
+import { requestSource } from "../http/source.js";
 import { loadAuthority } from "./authority.js";
 import { verifyJwtSvid } from "./jwtsvid.js";
 import { isRevoked } from "./store.js";
@@ -27,14 +28,15 @@ export const requireJwtSvid: MiddlewareHandler<AppEnv> = async (c, next) => {
     ({ id } = await verifyJwtSvid(authority, match[1] as string, controlPlaneAudience(authority.trustDomain), now));
   } catch (error) {
     if (!(error instanceof JwtSvidError)) throw error;
-    await audit(db, { actor: "anonymous", action: "auth.jwt-svid", outcome: "denied", detail: { reason: error.message, path: c.req.path } });
+    // Anonymous: counted per source and window, never a row per request.
+    await recordRefusal(db, { reason: "auth.jwt-svid", source: requestSource(c), detail: `${c.req.path}: ${error.message}` });
     throw new ProblemError("unauthorized", `JWT-SVID refused: ${error.message}`, { headers: challenge });
   }
   const spiffeId = id.uri;
   const principal = principalOf(id, authority.trustDomain);
   if (!principal) throw new ProblemError("forbidden", `${spiffeId} is not an identity this API serves`);
   if (await isRevoked(db, spiffeId)) {
-    await audit(db, { actor: spiffeId, action: "auth.jwt-svid", subject: spiffeId, outcome: "denied", detail: { reason: "revoked" } });
+    await recordRefusal(db, { reason: "auth.revoked", source: spiffeId, detail: c.req.path });
     throw new ProblemError("revoked", `${spiffeId} is revoked`);
   }
   c.set("caller", { spiffeId, principal });

@@ -14,7 +14,8 @@ import {
   SpiffeBundle,
   spiffeIdOf,
 } from "../../protocol/index.js";
-import { audit, auditStatement } from "../audit/log.js";
+import { audit, auditStatement, recordRefusal } from "../audit/log.js";
+import { requestSource } from "../http/source.js";
 import { openDatabase } from "../db/client.js";
 import { readSettings } from "../env.js";
 import { ANY_IDENTITY, guard } from "../http/guard.js";
@@ -114,6 +115,7 @@ export const identityRoutes = createRouter()
         settings: readSettings(c.env),
         bootstrapAdmins: c.env.X0_BOOTSTRAP_ADMINS,
         now: Date.now(),
+        source: requestSource(c),
       };
       const issued = await inSpan(c, "identity.attest", async (span) => {
         const response = await attest(ctx, c.req.valid("json"));
@@ -123,8 +125,8 @@ export const identityRoutes = createRouter()
       return c.json(issued, 200);
     },
     rejectInvalidAndRecord(async (c, problem) => {
-      const issues = problem.extra.issues?.map((i) => `${i.path}: ${i.message}`).slice(0, 10);
-      await audit(openDatabase(c.env.DB), { actor: "anonymous", action: "attest", outcome: "denied", detail: { reason: "invalid request", issues } });
+      const first = problem.extra.issues?.[0];
+      await recordRefusal(openDatabase(c.env.DB), { reason: "attest.invalid", source: requestSource(c), detail: first && `${first.path}: ${first.message}` });
     }),
   )
   .openapi(bundleRoute, async (c) => {
@@ -169,6 +171,6 @@ export const identityRoutes = createRouter()
     return c.json({ revoked }, 201);
   })
   .openapi(denyListRoute, async (c) => {
-    const entries = await denyEntries(openDatabase(c.env.DB));
-    return c.json({ v: 1 as const, generatedAt: new Date().toISOString(), entries }, 200);
+    const { entries, revision } = await denyEntries(openDatabase(c.env.DB));
+    return c.json({ v: 1 as const, generatedAt: new Date().toISOString(), revision, entries }, 200);
   });

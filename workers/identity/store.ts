@@ -50,14 +50,16 @@ export async function isRevoked(db: Database, spiffeId: string, serial?: string)
 
 export const revocationInsert = (db: Database, row: typeof revocations.$inferInsert) => db.insert(revocations).values(row);
 
-export async function denyEntries(db: Database): Promise<DenyEntry[]> {
+/** Every revocation, oldest first, and the revision they make (the newest one's id). */
+export async function denyEntries(db: Database): Promise<{ entries: DenyEntry[]; revision: number }> {
   const rows = await db.select().from(revocations).orderBy(revocations.id);
-  return rows.map((r) => ({
+  const entries = rows.map((r) => ({
     ...(r.spiffeId ? { spiffeId: r.spiffeId } : {}),
     ...(r.serial ? { serial: r.serial } : {}),
     revokedAt: new Date(r.revokedAt).toISOString(),
     reason: r.reason,
   }));
+  return { entries, revision: rows.at(-1)?.id ?? 0 };
 }
 
 /** The bundle's sequence: bumped, once, whenever the published key set's fingerprint changes. */

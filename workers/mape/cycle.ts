@@ -2,6 +2,7 @@ import { reflexAction, type Action, type BatchItem, type CycleResponse, type Ref
 import type { Database } from "../db/client.js";
 import type { Authority } from "../identity/authority.js";
 import { planIngest } from "../telemetry/ingest.js";
+import { screenRevoked } from "../telemetry/revoked.js";
 import { loadKnownNodes, writePlan } from "../telemetry/store.js";
 import { FLAP_WINDOW_MS, baselineKey, flapping, floods, nodeDown, observe, type Anomaly, type Baseline, type Metric } from "./analyze.js";
 import type { Span } from "../tracing/span.js";
@@ -102,8 +103,9 @@ async function judgeWhenDue(db: Database, now: number) {
  * One MAPE-K cycle for a gateway's batch: ingest (Monitor's data into Knowledge), Analyze, Plan
  * with guard rails, and signed actions back for the gateway to deliver. All writes in one D1 batch.
  */
-export async function runCycle(ctx: CycleContext, batch: TelemetryBatch): Promise<CycleResponse> {
+export async function runCycle(ctx: CycleContext, received: TelemetryBatch): Promise<CycleResponse> {
   const { db, now } = ctx;
+  const { batch, revoked, denyListRevision } = await screenRevoked(db, received, ctx.trustDomain, now);
   const reporting = [...new Set(batch.items.flatMap((i) => (i.kind === "telemetry" ? [i.telemetry.nodeId] : [])))];
   const [known, baselines] = await Promise.all([loadKnownNodes(db, batch.items), loadBaselines(db, reporting)]);
   const ingest = planIngest(batch, known, ctx.trustDomain, now);
@@ -172,5 +174,5 @@ export async function runCycle(ctx: CycleContext, batch: TelemetryBatch): Promis
   const feedback = [...(await missedIncidents(db, reflexes, anomalies)), ...(await judgeWhenDue(db, now))];
   await writePlan(db, ingest, [...baselineUpserts(db, baselines, now), ...rows, ...feedback]);
   trace.end();
-  return { accepted: ingest.accepted, duplicates: ingest.duplicates, actions };
+  return { accepted: ingest.accepted, duplicates: ingest.duplicates, revoked, denyListRevision, actions };
 }

@@ -5,6 +5,7 @@ import { readSettings } from "../env.js";
 import { guard } from "../http/guard.js";
 import { createRouter, jsonBody, jsonResponse, problemResponses } from "../http/openapi.js";
 import { planIngest } from "./ingest.js";
+import { screenRevoked } from "./revoked.js";
 import { loadKnownNodes, writePlan } from "./store.js";
 
 const ingestTelemetry = createRoute({
@@ -22,10 +23,12 @@ const ingestTelemetry = createRoute({
 });
 
 export const telemetryRoutes = createRouter().openapi(ingestTelemetry, async (c) => {
-  const batch = c.req.valid("json");
   const db = openDatabase(c.env.DB);
+  const { trustDomain } = readSettings(c.env);
+  const now = Date.now();
+  const { batch, revoked, denyListRevision } = await screenRevoked(db, c.req.valid("json"), trustDomain, now);
   const known = await loadKnownNodes(db, batch.items);
-  const plan = planIngest(batch, known, readSettings(c.env).trustDomain, Date.now());
+  const plan = planIngest(batch, known, trustDomain, now);
   await writePlan(db, plan);
-  return c.json({ accepted: plan.accepted, duplicates: plan.duplicates }, 200);
+  return c.json({ accepted: plan.accepted, duplicates: plan.duplicates, revoked, denyListRevision }, 200);
 });

@@ -1,4 +1,7 @@
-import type { MqttClient } from "mqtt";
+import mqtt, { type MqttClient } from "mqtt";
+import type { SvidMaterial } from "../../../node-firmware/identity/agent.js";
+import { DenyView } from "../../../node-firmware/identity/deny-view.js";
+import { clientTlsOptions } from "../../../node-firmware/identity/tls.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,7 +24,9 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-const peers = ["gw-1", "node-1", "node-2", "node-9"];
+const peers = ["gw-1", "node-1", "node-2", "node-9", "node-40", "node-41"];
+/** Nothing listens here: a gateway pointed at it is cut off from the edge. */
+const DEAD_EDGE = "http://127.0.0.1:9";
 
 function nodeConfig(nodeId: string, port: number, intervalMs = 100) {
   return validateConfig("test", {
@@ -186,22 +191,54 @@ describe("gateway", () => {
   }
 
   /** Identity comes from the real control plane; telemetry goes to a fake edge the test can watch, or to the real one. */
-  async function gateway(to: "fake-edge" | "real-edge" = "fake-edge"): Promise<RunningAgent> {
+  async function gateway(to: "fake-edge" | "real-edge" | "dead-edge" = "fake-edge", dir?: string): Promise<RunningAgent> {
     edge = await startFakeEdge();
     cleanup.push(() => edge.close());
-    const dir = await stateDir();
+    dir ??= await stateDir();
+    const edgeUrl = to === "fake-edge" ? edge.url : to === "real-edge" ? controlPlane.url : DEAD_EDGE;
     return run(
       validateConfig("test", {
         nodeId: "gw-1",
         role: "gateway",
         telemetry: { intervalMs: 100 },
         mesh: { backend: "simulated", peers },
-        identity: { edgeUrl: controlPlane.url, stateDir: dir, joinToken: await controlPlane.joinToken("gw-1", "gateway") },
-        gateway: { embeddedBroker: { port: 0 }, edgeUrl: to === "fake-edge" ? edge.url : controlPlane.url, batch: { maxItems: 50, maxDelayMs: 100 } },
+        identity: to === "dead-edge" ? { edgeUrl: DEAD_EDGE, stateDir: dir } : { edgeUrl: controlPlane.url, stateDir: dir, joinToken: await controlPlane.joinToken("gw-1", "gateway") },
+        gateway: { embeddedBroker: { port: 0 }, edgeUrl, batch: { maxItems: 50, maxDelayMs: 100 } },
         metrics: { port: 0 },
       }),
     );
   }
+
+  it("closes a revoked node's live session within 5 s, and a restarted gateway cut off from the edge enforces the list it kept", async () => {
+    const dir = await stateDir();
+    const gw = await gateway("real-edge", dir);
+    const port = gw.broker?.port ?? 0;
+    const revokedNode = await tlsNode("node-40", port);
+    await waitFor(() => revokedNode.client.connected && gw.deny.known, 8000, "node-40 connected, deny list fetched");
+    const revokedAt = performance.now();
+    const answer = await fetch(`${controlPlane.url}/api/v1/identity/revoke`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${await controlPlane.adminJwt()}`, "content-type": "application/json" },
+      body: JSON.stringify({ spiffeId: spiffeIdOf.node(TEST_TRUST_DOMAIN, "node-40"), reason: "test: stolen router" }),
+    });
+    expect(answer.status).toBe(201);
+    await waitFor(() => (gw.broker?.revokedSessions.closed ?? 0) >= 1, 5000, "node-40's session closed");
+    console.log(`[measure] revocation to the live session closed: ${(performance.now() - revokedAt).toFixed(0)} ms (the edge's answer to the next batch carries the new revision)`);
+    await gw.stop();
+
+    const offline = await gateway("dead-edge", dir);
+    expect(offline.deny.denies(spiffeIdOf.node(TEST_TRUST_DOMAIN, "node-40"))).toBe(true);
+    const refusedBefore = offline.broker?.refusedClients.revoked ?? 0;
+    await tlsNode("node-41", offline.broker?.port ?? 0).then((n) => waitFor(() => n.client.connected, 8000, "node-41 accepted by the offline gateway"));
+    // node-40 comes back with the SVID it still holds (it can no longer attest for a new one).
+    const material = revokedNode.identity?.current as SvidMaterial;
+    const policy = { authorizer: { kind: "exact" as const, spiffeId: spiffeIdOf.gateway(TEST_TRUST_DOMAIN, "gw-1") }, deny: new DenyView() };
+    const again = mqtt.connect(`mqtts://127.0.0.1:${String(offline.broker?.port)}`, { clientId: "node-40", protocolVersion: 5, reconnectPeriod: 0, ...clientTlsOptions(material, policy) });
+    again.on("error", () => undefined);
+    cleanup.push(() => again.endAsync(true));
+    await waitFor(() => (offline.broker?.refusedClients.revoked ?? 0) > refusedBefore, 8000, "node-40 refused by the offline gateway");
+    expect(again.connected).toBe(false);
+  });
 
   it("relays nodes' status and telemetry, in order, to the edge", async () => {
     const gw = await gateway();

@@ -94,7 +94,39 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
+const denyListOf = (revision: number, entries: { spiffeId?: string; serial?: string }[]) => ({
+  v: 1 as const,
+  generatedAt: new Date().toISOString(),
+  revision,
+  entries: entries.map((e) => ({ ...e, revokedAt: new Date().toISOString(), reason: "test" })),
+});
+
 describe("embedded broker over mTLS with SVIDs", () => {
+  it("refuses nodes until it holds a deny list (its gateway accepted meanwhile)", async () => {
+    expect(await refused(await svid(spiffeIdOf.node(TD, "node-30")), "node-30")).not.toBe("accepted");
+    expect(broker.refusedClients.no_deny_list).toBe(1);
+    expect(await refused(await svid(spiffeIdOf.gateway(TD, "gw-1")), "gw-1")).toBe("accepted");
+    deny.update(denyListOf(0, []));
+    expect(await refused(await svid(spiffeIdOf.node(TD, "node-30")), "node-30")).toBe("accepted");
+  });
+
+  it("closes a live session once the deny list names it, by SPIFFE ID or by serial, and only those", async () => {
+    const byId = await connect(await svid(spiffeIdOf.node(TD, "node-31")), "node-31");
+    const bySerialMaterial = await svid(spiffeIdOf.node(TD, "node-32"));
+    const bySerial = await connect(bySerialMaterial, "node-32");
+    const bystander = await connect(await svid(spiffeIdOf.node(TD, "node-33")), "node-33");
+    const closed = (client: MqttClient) => new Promise<void>((resolve) => client.once("close", () => { resolve(); }));
+    const serial = new x509.X509Certificate(bySerialMaterial.certificates[0] as string).serialNumber.toUpperCase();
+    const before = broker.revokedSessions.closed;
+    const both = Promise.all([closed(byId), closed(bySerial)]);
+    deny.update(denyListOf(deny.revision + 1, [{ spiffeId: spiffeIdOf.node(TD, "node-31") }, { serial }]));
+    await both;
+    expect(broker.revokedSessions.closed - before).toBe(2);
+    expect(bystander.connected).toBe(true);
+    await bystander.publishAsync(topics.telemetry("node-33"), JSON.stringify(telemetrySample("node-33")), { qos: 1 });
+    deny.update(denyListOf(deny.revision + 1, []));
+  });
+
   it("accepts a node with a valid SVID, and holds it to its own topics", async () => {
     const node = await connect(await svid(spiffeIdOf.node(TD, "node-1")), "node-1");
     await node.publishAsync(topics.telemetry("node-1"), JSON.stringify(telemetrySample("node-1")), { qos: 1 });
@@ -110,7 +142,7 @@ describe("embedded broker over mTLS with SVIDs", () => {
     node.on("message", (_t, p) => seen.push(p.toString()));
     await node.subscribeAsync(sharedTopics.denyList, { qos: 1 });
     const gateway = await connect(await svid(spiffeIdOf.gateway(TD, "gw-1")), "gw-1");
-    const list = { v: 1, generatedAt: new Date().toISOString(), entries: [] };
+    const list = { v: 1, generatedAt: new Date().toISOString(), revision: 0, entries: [] };
     await gateway.publishAsync(sharedTopics.denyList, JSON.stringify(list), { qos: 1, retain: true });
     expect(await gateway.publishAsync(sharedTopics.denyList, "{\"v\":2}", { qos: 1 }).catch((e: unknown) => e)).toMatchObject({ code: 0x87 });
     expect(await node.publishAsync(sharedTopics.denyList, JSON.stringify(list), { qos: 1 }).catch((e: unknown) => e)).toMatchObject({ code: 0x87 });
@@ -168,12 +200,12 @@ describe("embedded broker over mTLS with SVIDs", () => {
     expect(loggedSince(mark)).toMatch(/client certificate refused: UNABLE_TO_(GET_ISSUER_CERT_LOCALLY|VERIFY_LEAF_SIGNATURE)/);
     mark = brokerLog.length;
     const revoked = await svid(spiffeIdOf.node(TD, "node-8"));
-    deny.update({ v: 1, generatedAt: new Date().toISOString(), entries: [{ spiffeId: revoked.spiffeId, revokedAt: new Date().toISOString(), reason: "test" }] });
+    deny.update(denyListOf(deny.revision + 1, [{ spiffeId: revoked.spiffeId }]));
     expect(await refused(revoked, "node-8")).not.toBe("accepted");
     expect(loggedSince(mark)).toMatch(/node-8 is revoked/);
     expect(broker.refusedClients.revoked).toBe(1);
     expect(await refused(await svid(spiffeIdOf.node(TD, "node-12")), "node-12")).toBe("accepted");
-    deny.update({ v: 1, generatedAt: new Date().toISOString(), entries: [] });
+    deny.update(denyListOf(deny.revision + 1, []));
   });
 
   it("refuses TLS 1.2 and a client without a certificate", async () => {
