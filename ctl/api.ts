@@ -1,4 +1,4 @@
-import { PROBLEM_CONTENT_TYPE, Problem, errorText, type SimFault } from "../protocol/index.js";
+import { LoginCode, PROBLEM_CONTENT_TYPE, Problem, errorText, type SimFault } from "../protocol/index.js";
 import type { z } from "zod";
 
 export const DEFAULT_API = "http://127.0.0.1:8787";
@@ -44,4 +44,13 @@ export async function request<S extends z.ZodType>(session: ApiSession, path: st
   const parsed = schema.safeParse(parsedBody);
   if (!parsed.success) throw new ApiError(`${url.pathname}: unexpected response shape (${parsed.error.issues[0]?.message ?? "invalid"})`);
   return parsed.data;
+}
+
+/**
+ * The dashboard's URL with a single-use login code in its fragment: the browser exchanges it for
+ * an HttpOnly session cookie; no server, proxy or log sees the code, and it works once, for 60 s.
+ */
+export async function dashboardUrl(session: Pick<ApiSession, "api" | "token">): Promise<string> {
+  const { code } = await request(session as ApiSession, "/api/v1/dashboard/login-codes", LoginCode, {});
+  return `${new URL("/", session.api).href}#code=${code}`;
 }

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { CaSecret, DenyEntry, JoinTokenResponse, NodeId, NodeList, SimFault, Topology, errorText } from "../protocol/index.js";
 import { isValidTrustDomain } from "../spiffe/index.js";
 import { writePrivate } from "../node-firmware/identity/keystore.js";
-import { ApiError, request, type ApiSession } from "./api.js";
+import { ApiError, dashboardUrl, request, type ApiSession } from "./api.js";
 import { exportRootKey, importRoot, initCa, prepareNext, promoteNext } from "./ca/authority.js";
 import { renderTable } from "./table.js";
 
@@ -148,15 +148,15 @@ async function simFault(ctx: CommandContext, kind: SimFault["kind"]): Promise<vo
   ctx.out(`${DONE[kind]} ${nodeId} ${"neighbor" in f ? `→ ${f.neighbor}` : `← ${f.source}`}`);
 }
 
-/** The dashboard's URL with a fresh admin JWT-SVID in the fragment (the browser keeps it; the server never sees it). */
+/** The dashboard's URL with a single-use login code in the fragment (no server or log sees it; it works once, for 60 s). */
 async function dashboard(ctx: CommandContext): Promise<void> {
-  ctx.out(`${new URL("/", ctx.session.api).href}#token=${await ctx.session.token()}`);
+  ctx.out(await dashboardUrl(ctx.session));
 }
 
 export const COMMANDS: Record<string, { summary: string; run: (ctx: CommandContext) => Promise<void> }> = {
   nodes: { summary: "list nodes with status, firmware and last contact", run: nodes },
   topology: { summary: "list the mesh links with TQ, latency and loss", run: topology },
-  dashboard: { summary: "print the dashboard's URL with a fresh token (valid as long as a JWT-SVID, 5 min)", run: dashboard },
+  dashboard: { summary: "print the dashboard's URL with a single-use login code (60 s; the session it opens lasts 1 h)", run: dashboard },
   "token create": { summary: "--node ID [--role gateway] [--ttl S]: single-use join token", run: tokenCreate },
   revoke: { summary: "--spiffe-id ID | --serial HEX, --reason TEXT: deny-list an identity", run: revoke },
   "sim degrade": { summary: "--node ID --neighbor ID [--latency MS] [--loss 0..1]: fault in a simulated link", run: (ctx) => simFault(ctx, "degrade") },

@@ -89,10 +89,30 @@ export const JoinTokenRequest = z.strictObject({
 export const JoinTokenResponse = z.strictObject({ token: z.string(), spiffeId: z.string(), expiresAt: IsoTime });
 export type JoinTokenResponse = z.infer<typeof JoinTokenResponse>;
 
+/**
+ * A JWT-SVID is minted for proof of possession of the identity's registered key (as attestation
+ * takes it), never for a bearer token alone: a leaked token cannot renew itself.
+ */
 export const JwtSvidRequest = z.strictObject({
+  spiffeId: SpiffeIdString,
   audience: z.array(z.string().min(1).max(256)).min(1).max(8),
   ttlSeconds: z.number().int().min(10).max(300).optional(),
+  /** A fresh nonce from GET /api/v1/identity/nonce, single use. */
+  nonce: Base64Url.max(128),
+  /** Ed25519 signature (64 bytes, base64url) by the registered key over `jwtSvidMessage`. */
+  signature: Base64Url.length(86),
 });
+export type JwtSvidRequest = z.infer<typeof JwtSvidRequest>;
+
+/** The exact bytes signed to mint a JWT-SVID (UTF-8); its own prefix, so it can never pass for an attestation. */
+export function jwtSvidMessage(nonce: string, spiffeId: string, audience: readonly string[]): string {
+  return `x0tta6bl4-jwt-svid-v1\n${nonce}\n${spiffeId}\n${audience.join(" ")}`;
+}
+
+/** A single-use dashboard login code and when it expires. */
+export const LoginCode = z.strictObject({ code: Base64Url.length(43), expiresAt: IsoTime });
+export type LoginCode = z.infer<typeof LoginCode>;
+export const DashboardLogin = z.strictObject({ code: Base64Url.max(64) });
 
 export const RevokeRequest = z
   .strictObject({

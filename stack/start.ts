@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { dashboardUrl } from "../ctl/api.js";
 import { adminToken, readCredential } from "../ctl/credential.js";
 import { GATEWAY_ID } from "./configs.js";
 import { startStack } from "./stack.js";
@@ -81,8 +82,8 @@ async function main(): Promise<void> {
       "",
       "x0tta6bl4 local stack is up",
       `  API        ${stack.apiUrl}`,
-      `  Dashboard  ${stack.apiUrl}/#token=${await adminToken(await readCredential(stack.credentialFile), stack.apiUrl)}`,
-      `             (the token lasts 5 min; npx x0ctl dashboard prints a fresh URL)`,
+      `  Dashboard  ${await dashboardUrl({ api: stack.apiUrl, token: async () => adminToken(await readCredential(stack.credentialFile), stack.apiUrl) })}`,
+      `             (a single-use code, 60 s, for a 1 h session; npx x0ctl dashboard prints a fresh one)`,
       `  OpenAPI    ${stack.apiUrl}/api/v1/openapi.json`,
       `  Nodes      npx x0ctl nodes   (admin credential: ${stack.credentialFile})`,
       `  MQTT       ${stack.mqttUrl}   (mTLS with X.509-SVIDs; CA: ${join(options.stateDir, "ca", "root.pem")})`,

@@ -110,9 +110,9 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
   async controlPlaneToken(): Promise<string> {
     const now = Date.now();
     if (this.jwt && this.jwt.expiresAt - now > JWT_REFRESH_BEFORE_MS) return this.jwt.token;
-    if (this.jwt && this.jwt.expiresAt > now && this.svid) {
+    if (this.svid && this.nodeKey) {
       try {
-        const minted = await mintJwtSvid(this.config.edgeUrl, this.jwt.token, [controlPlaneAudience(parseTrustDomain(this.svid.spiffeId))]);
+        const minted = await mintJwtSvid(this.config.edgeUrl, await this.nodeKey, this.svid.spiffeId, [controlPlaneAudience(parseTrustDomain(this.svid.spiffeId))]);
         this.jwt = { token: minted.token, expiresAt: Date.parse(minted.expiresAt) };
         return this.jwt.token;
       } catch (error) {

@@ -6,7 +6,9 @@ import {
   Problem,
   SpiffeBundle,
   errorText,
+  jwtSvidMessage,
 } from "../../protocol/index.js";
+import { base64url } from "../../spiffe/index.js";
 import { buildAttestRequest, createCsr, generateSvidKey, type AttestClaim, type KeyPair } from "./attest-request.js";
 import type { z } from "zod";
 
@@ -68,8 +70,12 @@ export async function attest(edgeUrl: string, nodeKey: KeyPair, claim: AttestCla
 
 export const fetchBundle = (edgeUrl: string) => call(edgeUrl, "/api/v1/identity/bundle", SpiffeBundle);
 
-export const mintJwtSvid = (edgeUrl: string, token: string, audience: string[]) =>
-  call(edgeUrl, "/api/v1/identity/jwt-svid", JwtSvid, jsonPost({ audience }, token));
+/** A JWT-SVID for proof of possession of the node key over a fresh nonce: no bearer token renews itself. */
+export async function mintJwtSvid(edgeUrl: string, nodeKey: KeyPair, spiffeId: string, audience: string[]) {
+  const { nonce } = await call(edgeUrl, "/api/v1/identity/nonce", NonceResponse);
+  const signature = await crypto.subtle.sign({ name: "Ed25519" }, nodeKey.privateKey, new TextEncoder().encode(jwtSvidMessage(nonce, spiffeId, audience)));
+  return call(edgeUrl, "/api/v1/identity/jwt-svid", JwtSvid, jsonPost({ spiffeId, audience, nonce, signature: base64url(signature) }));
+}
 
 /** An authenticated call to the control plane with a JWT-SVID. */
 export function callEdge<S extends z.ZodType>(edgeUrl: string, token: string, path: string, schema: S, init: RequestInit = {}) {

@@ -61,14 +61,19 @@ async function fetchJson(path: string): Promise<unknown> {
   return (await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
 }
 
-/** The dashboard in headless Chromium (Debian's), logged in with a fresh admin token; undefined without Chromium. */
+/**
+ * The dashboard in headless Chromium (Debian's), logged in as x0ctl does it: a single-use code in
+ * the fragment, exchanged for an HttpOnly session cookie. Undefined without Chromium.
+ */
 async function openDashboard() {
   if (!existsSync(CHROMIUM)) return undefined;
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const token = await adminToken(await readCredential(join(stateDir, "admin-credential.json")), apiUrl);
-  await page.goto(`${apiUrl}/#token=${token}`);
-  return { page, close: () => browser.close() };
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const url = (await ctl("dashboard")).stdout.trim();
+  expect(url).toMatch(/\/#code=[\w-]{43}$/);
+  await page.goto(url);
+  return { page, context, url, close: () => browser.close() };
 }
 
 const ctl = (...args: string[]) => promisify(execFile)(process.execPath, ["bin/x0ctl.js", ...args], { env: { ...process.env, X0_STATE: stateDir } });
@@ -211,6 +216,14 @@ describe("local stack (npm start)", () => {
     expect(await dashboard.page.textContent("#decisions")).toContain("node_down");
     await mkdir("test-results", { recursive: true });
     await dashboard.page.screenshot({ path: "test-results/dashboard.png", fullPage: true });
+    // The session: a cookie no script can read, sent to this origin only; the code is spent and gone from the address bar.
+    const [cookie] = await dashboard.context.cookies();
+    expect(cookie).toMatchObject({ name: "x0_session", httpOnly: true, sameSite: "Strict" });
+    expect(await dashboard.page.evaluate("document.cookie")).toBe("");
+    expect(dashboard.page.url()).not.toContain("code=");
+    const code = new URL(dashboard.url).hash.slice("#code=".length);
+    const reuse = await fetch(`${apiUrl}/api/v1/dashboard/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code }) });
+    expect(reuse.status).toBe(401);
     await dashboard.close();
   });
 

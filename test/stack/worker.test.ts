@@ -43,7 +43,7 @@ describe("local control plane (Miniflare + local D1)", () => {
     const dir = await stateDir();
     const first = await start(dir);
     try {
-      expect(first.worker.appliedMigrations).toEqual(["0000_init.sql", "0001_identity.sql", "0002_mape.sql", "0003_knowledge.sql", "0004_telemetry_sequence.sql", "0005_action_results.sql", "0006_refusals.sql"]);
+      expect(first.worker.appliedMigrations).toEqual(["0000_init.sql", "0001_identity.sql", "0002_mape.sql", "0003_knowledge.sql", "0004_telemetry_sequence.sql", "0005_action_results.sql", "0006_refusals_sessions.sql"]);
       await callEdge(first.worker.url.origin, await first.jwt(), "/api/v1/identity/revoke", z.object({ revoked: DenyEntry }), {
         method: "POST",
         headers: { "content-type": "application/json" },

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { SignJWT, UnsecuredJWT, base64url as joseB64 } from "jose";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { DenyList, JwtSvid, Problem, SpiffeBundle, controlPlaneAudience, problemTypeUri } from "../../protocol/index.js";
-import { buildAttestRequest, createCsr, generateSvidKey } from "../../node-firmware/identity/attest-request.js";
-import { x509 } from "../../spiffe/index.js";
+import { DenyList, JwtSvid, Problem, SpiffeBundle, controlPlaneAudience, jwtSvidMessage, problemTypeUri } from "../../protocol/index.js";
+import { buildAttestRequest, createCsr, generateSvidKey, type KeyPair } from "../../node-firmware/identity/attest-request.js";
+import { base64url, x509 } from "../../spiffe/index.js";
 import { loadAuthority } from "../../workers/identity/authority.js";
 import { issueNonce } from "../../workers/identity/nonce.js";
 import { get, postJson } from "./client.js";
@@ -179,17 +179,41 @@ describe("re-attestation by proof of possession", () => {
 });
 
 describe("JWT-SVIDs and API authentication", () => {
-  it("mints for the caller's own ID with the requested audience", async () => {
+  const jwtRequest = async (key: KeyPair, spiffeId: string, audience: string[], fresh?: string) => {
+    const n = fresh ?? (await nonce());
+    const signature = await crypto.subtle.sign({ name: "Ed25519" }, key.privateKey, new TextEncoder().encode(jwtSvidMessage(n, spiffeId, audience)));
+    return { spiffeId, audience, nonce: n, signature: base64url(signature) };
+  };
+
+  it("mints for proof of possession of the registered key, with the requested audience", async () => {
     const nodeKey = await generateNodeKey();
     const node = await attestOk(nodeKey, { joinToken: await joinToken(admin, "node-30") });
-    const res = await postJson("/api/v1/identity/jwt-svid", { audience: ["spiffe://x0tta6bl4.mesh/node/node-31"] }, bearer(node.jwtSvid.token));
+    const audience = ["spiffe://x0tta6bl4.mesh/node/node-31"];
+    const res = await postJson("/api/v1/identity/jwt-svid", await jwtRequest(nodeKey, node.spiffeId, audience));
     expect(res.status).toBe(200);
     const { token } = JwtSvid.parse(await res.json());
     const [header, payload] = token.split(".").slice(0, 2).map((part) => parseJson(new TextDecoder().decode(joseB64.decode(part))) as Record<string, unknown>);
     expect(header).toMatchObject({ alg: "ES256", typ: "JWT" });
     expect(typeof header?.kid).toBe("string");
-    expect(payload).toMatchObject({ sub: node.spiffeId, aud: ["spiffe://x0tta6bl4.mesh/node/node-31"] });
+    expect(payload).toMatchObject({ sub: node.spiffeId, aud: audience });
     expect((payload?.exp as number) - (payload?.iat as number)).toBeLessThanOrEqual(300);
+  });
+
+  it("never mints for a bearer token alone, another key, a spent nonce or a revoked identity", async () => {
+    const nodeKey = await generateNodeKey();
+    const node = await attestOk(nodeKey, { joinToken: await joinToken(admin, "node-32") });
+    const audience = [controlPlaneAudience(TD)];
+    // The old way: the token that the dashboard URL carried renewed itself forever.
+    await expectProblem(await postJson("/api/v1/identity/jwt-svid", { audience }, bearer(node.jwtSvid.token)), 400, "validation");
+    await expectProblem(await postJson("/api/v1/identity/jwt-svid", await jwtRequest(await generateNodeKey(), node.spiffeId, audience)), 401, "unauthorized");
+    const once = await jwtRequest(nodeKey, node.spiffeId, audience);
+    expect((await postJson("/api/v1/identity/jwt-svid", once)).status).toBe(200);
+    const spent = await expectProblem(await postJson("/api/v1/identity/jwt-svid", once), 401, "unauthorized");
+    expect(spent.detail).toMatch(/already used/);
+    const unknown = await expectProblem(await postJson("/api/v1/identity/jwt-svid", await jwtRequest(nodeKey, `spiffe://${TD}/node/nobody`, audience)), 401, "unauthorized");
+    expect(unknown.detail).toMatch(/no node key is registered/);
+    await postJson("/api/v1/identity/revoke", { spiffeId: node.spiffeId, reason: "test" }, bearer(admin));
+    await expectProblem(await postJson("/api/v1/identity/jwt-svid", await jwtRequest(nodeKey, node.spiffeId, audience)), 403, "revoked");
   });
 
   it("refuses alg none, HS256, EdDSA, a missing aud, a foreign aud, and an expired token", async () => {

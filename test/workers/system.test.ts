@@ -30,6 +30,8 @@ describe("OpenAPI document", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual([
       "/",
+      "/api/v1/dashboard/login-codes",
+      "/api/v1/dashboard/session",
       "/api/v1/identity/attest",
       "/api/v1/identity/bundle",
       "/api/v1/identity/denylist",

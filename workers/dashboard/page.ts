@@ -22,7 +22,7 @@ table{width:100%;border-collapse:collapse;font-size:12px}td,th{text-align:left;p
 </style></head>
 <body>
 <header><h1>x0tta6bl4 mesh</h1><span id="summary">loading…</span><span id="updated"></span></header>
-<div id="banner">No valid token: run <code>npx x0ctl dashboard</code> and open the URL it prints.</div>
+<div id="banner">Not logged in, or the session ended: run <code>npx x0ctl dashboard</code> and open the URL it prints (its code works once, for 60 s).</div>
 <main>
 <section><h2>Topology</h2><svg id="graph" role="img" aria-label="mesh topology"></svg></section>
 <section><h2>Node</h2><div id="detail">Click a node.</div><h2>Security</h2><dl id="security"></dl></section>
@@ -30,15 +30,18 @@ table{width:100%;border-collapse:collapse;font-size:12px}td,th{text-align:left;p
 </main>
 <script nonce="${nonce}">
 "use strict";
-const fragment = new URLSearchParams(location.hash.slice(1));
-if (fragment.get("token")) { sessionStorage.setItem("x0-token", fragment.get("token")); history.replaceState(null, "", location.pathname); }
-const token = () => sessionStorage.getItem("x0-token") || "";
+// A one-time login code comes in the fragment (never sent to a server, never logged); it is
+// exchanged for an HttpOnly session cookie that no script here can read.
+const code = new URLSearchParams(location.hash.slice(1)).get("code");
+history.replaceState(null, "", location.pathname);
+const login = code ? fetch("/api/v1/dashboard/session", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code }) }) : Promise.resolve();
 const el = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const band = (tq) => (tq >= 200 ? "good" : tq >= 100 ? "fair" : "poor");
 let selected = null, last = null;
 async function api(path, as = "json") {
-  const res = await fetch(path, { headers: { authorization: "Bearer " + token() } });
+  await login;
+  const res = await fetch(path, { credentials: "same-origin" });
   if (res.status === 401 || res.status === 403) { el("banner").classList.add("show"); throw new Error("unauthorized"); }
   el("banner").classList.remove("show");
   return as === "json" ? res.json() : res.text();

@@ -203,3 +203,23 @@ export const refusals = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.windowStart, t.reason, t.source] })],
 );
+
+/** Single-use codes an admin's tool prints for the dashboard (only their hash is kept), exchanged for a session. */
+export const loginCodes = sqliteTable("login_codes", {
+  codeHash: text("code_hash").primaryKey(),
+  spiffeId: text("spiffe_id").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  usedAt: integer("used_at"),
+});
+
+/** Dashboard sessions behind an HttpOnly, SameSite=Strict cookie (only the session id's hash is kept). */
+export const dashboardSessions = sqliteTable(
+  "dashboard_sessions",
+  {
+    idHash: text("id_hash").primaryKey(),
+    spiffeId: text("spiffe_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("dashboard_sessions_expires_idx").on(t.expiresAt)],
+);

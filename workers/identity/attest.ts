@@ -1,11 +1,4 @@
-import {
-  BootstrapAdmins,
-  attestationMessage,
-  controlPlaneAudience,
-  principalOf,
-  type AttestRequest,
-  type AttestResponse,
-} from "../../protocol/index.js";
+import { attestationMessage, controlPlaneAudience, type AttestRequest, type AttestResponse } from "../../protocol/index.js";
 import { auditStatement, refusalUpsert } from "../audit/log.js";
 import type { Database } from "../db/client.js";
 import type { Settings } from "../env.js";
@@ -13,13 +6,13 @@ import { ProblemError } from "../http/problem.js";
 import type { Authority } from "./authority.js";
 import { currentBundle } from "./bundle.js";
 import { sha256Hex } from "../../protocol/encoding.js";
-import { fromBase64url, parseSpiffeId } from "../../spiffe/index.js";
 import { mintJwtSvid } from "./jwtsvid.js";
 import { checkNonce } from "./nonce.js";
-import { consumeJoinToken, findJoinToken, findRegistration, isRevoked, registrationUpsert, spendNonce, svidRecord } from "./store.js";
+import { registeredKey, verifyNodeSignature, type PossessionContext } from "./possession.js";
+import { consumeJoinToken, findJoinToken, isRevoked, registrationUpsert, spendNonce, svidRecord } from "./store.js";
 import { CsrError, checkCsr, issueX509Svid } from "./x509svid.js";
 
-export interface AttestContext {
+export interface AttestContext extends PossessionContext {
   db: Database;
   authority: Authority;
   settings: Settings;
@@ -42,15 +35,6 @@ class Refusal extends Error {
 const refuse = (subject: string | null, kind: "attestation-failed" | "revoked" | "invalid-csr", detail: string) =>
   new Refusal(new ProblemError(kind, detail), subject);
 
-async function verifyNodeSignature(nodeKey: string, signature: string, message: string): Promise<boolean> {
-  try {
-    const key = await crypto.subtle.importKey("raw", fromBase64url(nodeKey), { name: "Ed25519" }, false, ["verify"]);
-    return await crypto.subtle.verify({ name: "Ed25519" }, key, fromBase64url(signature), new TextEncoder().encode(message));
-  } catch {
-    return false;
-  }
-}
-
 interface Claim {
   spiffeId: string;
   /** What the node signed as its claim: the token's hash, or the SPIFFE ID it re-attests as. */
@@ -68,22 +52,10 @@ async function resolveClaim(ctx: AttestContext, request: AttestRequest): Promise
     return { spiffeId: token.spiffeId, signed: `join-token:${tokenHash}`, tokenHash };
   }
   const spiffeId = request.spiffeId as string;
-  const parsed = parseSpiffeId(spiffeId);
-  if (!parsed.ok || !principalOf(parsed.id, ctx.authority.trustDomain)) {
-    throw refuse(spiffeId, "attestation-failed", "not an identity of this trust domain");
-  }
-  const registered = await findRegistration(ctx.db, spiffeId);
-  const key = registered?.nodeKey ?? bootstrapAdminKey(ctx, spiffeId);
-  if (!key) throw refuse(spiffeId, "attestation-failed", "no node key is registered for this SPIFFE ID");
-  if (key !== request.nodeKey) throw refuse(spiffeId, "attestation-failed", "node key does not match the registered key");
+  const registered = await registeredKey(ctx, spiffeId);
+  if ("refused" in registered) throw refuse(spiffeId, "attestation-failed", registered.refused);
+  if (registered.key !== request.nodeKey) throw refuse(spiffeId, "attestation-failed", "node key does not match the registered key");
   return { spiffeId, signed: spiffeId };
-}
-
-function bootstrapAdminKey(ctx: AttestContext, spiffeId: string): string | undefined {
-  if (!ctx.bootstrapAdmins) return undefined;
-  const admins = BootstrapAdmins.safeParse(JSON.parse(ctx.bootstrapAdmins));
-  if (!admins.success) return undefined;
-  return admins.data.find((a) => `spiffe://${ctx.authority.trustDomain}/admin/${a.name}` === spiffeId)?.key;
 }
 
 async function attestChecked(ctx: AttestContext, request: AttestRequest): Promise<AttestResponse> {

@@ -25,7 +25,7 @@ import { loadAuthority } from "./authority.js";
 import { currentBundle } from "./bundle.js";
 import { sha256Hex } from "../../protocol/encoding.js";
 import { base64url } from "../../spiffe/index.js";
-import { mintJwtSvid } from "./jwtsvid.js";
+import { mintForPossession } from "./jwt-request.js";
 import { issueNonce } from "./nonce.js";
 import { inSpan } from "../tracing/middleware.js";
 import { createJoinToken, denyEntries, revocationInsert } from "./store.js";
@@ -64,9 +64,10 @@ const bundleRoute = createRoute({
 const jwtSvidRoute = createRoute({
   method: "post",
   path: "/api/v1/identity/jwt-svid",
-  summary: "Mint a JWT-SVID for the caller's own SPIFFE ID",
+  summary: "Mint a JWT-SVID for an identity that proves possession of its registered key over a fresh nonce",
+  description: "Sign `jwtSvidMessage(nonce, spiffeId, audience)` with the Ed25519 key registered at attestation. A bearer token alone never mints another.",
   tags,
-  ...guard(ANY_IDENTITY, { json: true }),
+  ...guard("public", { json: true }),
   request: { body: jsonBody(JwtSvidRequest) },
   responses: { 200: jsonResponse(JwtSvid, "Token"), ...problemResponses(400, 401, 403) },
 });
@@ -134,17 +135,20 @@ export const identityRoutes = createRouter()
     return c.json(await currentBundle(openDatabase(c.env.DB), authority, readSettings(c.env).bundleRefreshHintS, Date.now()), 200);
   })
   .openapi(jwtSvidRoute, async (c) => {
-    const { audience, ttlSeconds } = c.req.valid("json");
-    const caller = c.get("caller");
-    const settings = readSettings(c.env);
-    const now = Date.now();
-    const authority = await loadAuthority(c.env.X0_CA);
+    const request = c.req.valid("json");
+    const ctx = {
+      db: openDatabase(c.env.DB),
+      authority: await loadAuthority(c.env.X0_CA),
+      bootstrapAdmins: c.env.X0_BOOTSTRAP_ADMINS,
+      ttlCeilingS: readSettings(c.env).jwtSvidTtlS,
+      now: Date.now(),
+      source: requestSource(c),
+    };
     const jwt = await inSpan(c, "identity.jwt_svid", async (span) => {
-      span.setAttributes({ "x0.identity.spiffe_id": caller.spiffeId, "x0.identity.audience": audience.join(" ") });
-      return mintJwtSvid(authority, caller.spiffeId, audience, Math.min(ttlSeconds ?? settings.jwtSvidTtlS, settings.jwtSvidTtlS), now);
+      span.setAttributes({ "x0.identity.spiffe_id": request.spiffeId, "x0.identity.audience": request.audience.join(" ") });
+      return mintForPossession(ctx, request);
     });
-    await audit(openDatabase(c.env.DB), { actor: caller.spiffeId, action: "issue.jwt-svid", subject: caller.spiffeId, outcome: "success", detail: { audience } });
-    return c.json({ token: jwt.token, expiresAt: new Date(jwt.expiresAt).toISOString() }, 200);
+    return c.json(jwt, 200);
   })
   .openapi(joinTokenRoute, async (c) => {
     const { nodeId, role, ttlSeconds } = c.req.valid("json");
