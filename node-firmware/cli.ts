@@ -10,6 +10,8 @@ const USAGE = `Usage: x0-node --config <file.toml|file.json>
 Runs the x0tta6bl4 node agent (role "node" or "gateway", from the config file).
 Options:
   -c, --config <file>  configuration file (TOML or JSON)
+      --supervised     stop when standard input closes: the supervisor that started
+                       this agent holds the other end, so the agent dies with it
   -h, --help           show this help
   -v, --version        print the firmware version`;
 
@@ -19,6 +21,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       config: { type: "string", short: "c" },
+      supervised: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -53,6 +56,11 @@ async function main(): Promise<number> {
     };
     process.once("SIGINT", () => { shutdown("SIGINT"); });
     process.once("SIGTERM", () => { shutdown("SIGTERM"); });
+    if (values.supervised) {
+      // The pipe closes when the supervisor exits, however it died (SIGKILL included).
+      process.stdin.once("close", () => { shutdown("supervisor gone"); });
+      process.stdin.resume();
+    }
   });
 }
 

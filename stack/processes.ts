@@ -29,12 +29,16 @@ export function formatLine(name: string, line: string): string | null {
 export const AGENT_NODE_FLAGS = ["--max-semi-space-size=1"];
 
 export function spawnAgent(name: string, script: string, args: string[], print: (line: string) => void): Supervised {
-  return supervise(name, process.execPath, [...AGENT_NODE_FLAGS, script, ...args], print);
+  return supervise(name, process.execPath, [...AGENT_NODE_FLAGS, script, "--supervised", ...args], print);
 }
 
-/** Runs a command whose output lines are printed with its name, as `[name] level msg …` for JSON logs. */
+/**
+ * Runs a command whose output lines are printed with its name, as `[name] level msg …` for JSON
+ * logs. Its stdin is a pipe from us: when we die, however, it closes, and a child that watches it
+ * (agents run `--supervised`, the reaper) exits too.
+ */
 export function supervise(name: string, command: string, args: string[], print: (line: string) => void): Supervised {
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on("line", (line) => {
       const formatted = formatLine(name, line);

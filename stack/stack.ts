@@ -4,7 +4,10 @@ import { adminToken, type Credential } from "../ctl/credential.js";
 import { readOptional } from "../node-firmware/identity/keystore.js";
 import { packageRoot } from "../node-firmware/package-root.js";
 import { GATEWAY_ID, agentStateDir, nodeIds, stackConfigs, writeConfigs } from "./configs.js";
-import { spawnAgent, stopAll, type Supervised } from "./processes.js";
+import { errorText } from "../protocol/index.js";
+import { commandLine, descendantsOf, isAlive } from "./proc.js";
+import { spawnAgent, stopAll, supervise, type Supervised } from "./processes.js";
+import { RestartPolicy } from "./restart.js";
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "./provision.js";
 import { startLocalWorker, type LocalWorker } from "./worker.js";
 import { readWranglerToml } from "./wrangler-config.js";
@@ -68,10 +71,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const ca = await ensureCa(options.stateDir, trustDomain);
   const admin = await ensureLocalAdmin(options.stateDir, trustDomain, `http://127.0.0.1:${String(options.port)}`);
   const secrets = { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap, ...(options.tracing ? workerTracingVars(options.tracing) : {}) };
-  const launchWorker = () => startLocalWorker({ root, stateDir: options.stateDir, host: "127.0.0.1", port: options.port, wrangler, secrets });
-  let worker: LocalWorker | undefined = await launchWorker();
-  const apiUrl = worker.url.origin;
-  if (worker.appliedMigrations.length > 0) options.print(`[stack] applied migrations: ${worker.appliedMigrations.join(", ")}`);
+  const reaper = supervise("reaper", process.execPath, [join(root, "dist", "stack", "reaper.js")], options.print);
+  const launchWorker = async () => {
+    const started = await startLocalWorker({ root, stateDir: options.stateDir, host: "127.0.0.1", port: options.port, wrangler, secrets });
+    const pid = workerdPid();
+    if (pid !== undefined) reaper.child.stdin?.write(`+${String(pid)}\n`);
+    return { started, pid, startedAt: performance.now() };
+  };
+  /** The control plane while it runs: Miniflare's worker and its workerd process. */
+  let edge: { started: LocalWorker; pid: number | undefined; startedAt: number } | undefined = await launchWorker();
+  const apiUrl = edge.started.url.origin;
+  if (edge.started.appliedMigrations.length > 0) options.print(`[stack] applied migrations: ${edge.started.appliedMigrations.join(", ")}`);
 
   const names = [GATEWAY_ID, ...nodeIds(options.nodes)];
   const joinTokens = await joinTokensForNewAgents(apiUrl, admin.credential, options.stateDir, names);
@@ -88,14 +98,41 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   });
   const files = await writeConfigs(join(options.stateDir, "config"), configs);
   const agents = new Map<string, Supervised>();
+  /** Children stopped on purpose (a restart asked for): their exit is not a failure to restart from. */
+  const stoppedOnPurpose = new WeakSet<Supervised>();
+  const restarts = new Map<string, RestartPolicy>();
   let stopping = false;
   const spawn = (name: string) => {
     const supervised = spawnAgent(name, agentScript, ["--config", files.get(name) as string], options.print);
+    const startedAt = performance.now();
     void supervised.exited.then((code) => {
-      if (!stopping && agents.get(name) === supervised) options.print(`[stack] ${name} exited with code ${String(code)}`);
+      if (stopping || stoppedOnPurpose.has(supervised) || agents.get(name) !== supervised) return;
+      const policy = restarts.get(name) ?? new RestartPolicy();
+      restarts.set(name, policy);
+      const delay = policy.next(startedAt);
+      options.print(`[stack] ${name} exited (${describeExit(code, supervised.child.signalCode)}); restarting in ${String(delay)} ms`);
+      setTimeout(() => { if (!stopping && agents.get(name) === supervised) spawn(name); }, delay).unref();
     });
     agents.set(name, supervised);
   };
+  const edgeRestarts = new RestartPolicy();
+  // Miniflare does not report workerd's death: watch its pid, and start the control plane again.
+  const watchdog = setInterval(() => {
+    if (stopping || !edge?.pid || isAlive(edge.pid)) return;
+    const dead = edge;
+    edge = undefined;
+    const delay = edgeRestarts.next(dead.startedAt);
+    options.print(`[stack] workerd (pid ${String(dead.pid)}) exited; restarting the control plane in ${String(delay)} ms`);
+    setTimeout(() => {
+      void (async () => {
+        await dead.started.dispose().catch(() => undefined);
+        if (stopping || edge) return;
+        edge = await launchWorker();
+        options.print(`[stack] control plane restarted (workerd pid ${String(edge.pid)})`);
+      })().catch((error: unknown) => { options.print(`[stack] control plane restart failed: ${errorText(error)}`); });
+    }, delay).unref();
+  }, WATCHDOG_MS);
+  watchdog.unref();
   for (const name of names) spawn(name);
   const mqttUrl = `mqtts://127.0.0.1:${String(options.mqttPort)}`;
   await writeFile(
@@ -109,30 +146,46 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     credentialFile: admin.credentialFile,
     agents,
     stopEdge: async () => {
-      await worker?.dispose();
-      worker = undefined;
+      const stopped = edge;
+      edge = undefined;
+      await stopped?.started.dispose();
     },
     startEdge: async () => {
-      worker ??= await launchWorker();
+      edge ??= await launchWorker();
     },
     restartAgent: async (name, how = "SIGTERM") => {
       const running = agents.get(name);
       if (!running) throw new Error(`no agent ${name}`);
+      stoppedOnPurpose.add(running);
       if (how === "SIGKILL") running.child.kill("SIGKILL");
       await stopAll([running], STOP_GRACE_MS);
       spawn(name);
     },
     database: () => {
-      if (!worker) throw new Error("the control plane is stopped");
-      return worker.database();
+      if (!edge) throw new Error("the control plane is stopped");
+      return edge.started.database();
     },
     stop: async () => {
       stopping = true;
+      clearInterval(watchdog);
       // Nodes first, so their goodbyes still reach the gateway; the gateway then flushes to the edge.
       const all = [...agents.values()];
       await stopAll(all.filter((c) => c.name !== GATEWAY_ID), STOP_GRACE_MS);
       await stopAll(all.filter((c) => c.name === GATEWAY_ID), STOP_GRACE_MS);
-      await worker?.dispose();
+      await edge?.started.dispose();
+      reaper.child.stdin?.end();
+      await reaper.exited;
     },
   };
+}
+
+const WATCHDOG_MS = 1000;
+
+/** workerd, which Miniflare started as our child. */
+function workerdPid(): number | undefined {
+  return descendantsOf(process.pid).find((pid) => commandLine(pid).includes("workerd serve"));
+}
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `killed by ${signal}` : `code ${String(code)}`;
 }

@@ -3,6 +3,7 @@ import { CycleResponse, PROBLEM_CONTENT_TYPE, TRACEPARENT, type BatchItem, type 
 import type { GatewayConfig } from "../config/schema.js";
 import { DiskQueue } from "../buffer/disk-queue.js";
 import { countOne, type Counts } from "../counts.js";
+import { backoffDelay } from "../lib/backoff.js";
 import { errorText, type Logger } from "../log.js";
 import { linksTo } from "../tracing/propagation.js";
 import { untracedRequests, type RequestSpan, type RequestTracer } from "../tracing/request.js";
@@ -45,12 +46,6 @@ export interface Credentials {
   token(): Promise<string>;
   /** The edge refused the token: get a fresh one next time. */
   invalidate(): void;
-}
-
-/** Minimum and maximum for exponential backoff with full jitter. */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
-  return Math.max(initialMs, Math.round(random() * ceiling));
 }
 
 /**

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ActionKey, SpiffeBundle, controlPlaneAudience, type AttestResponse } from "../../protocol/index.js";
 import type { AttestClaim, KeyPair } from "./attest-request.js";
 import { parseBundle, parseSpiffeId, x509, type Bundle } from "../../spiffe/index.js";
-import { backoffDelay } from "../gateway/edge-client.js";
+import { backoffDelay } from "../lib/backoff.js";
 import { errorText, type Logger } from "../log.js";
 import { EdgeRequestError, attest, fetchBundle, mintJwtSvid } from "./client.js";
 import { Keystore, exportPkcs8Pem, readOptional, writePrivate } from "./keystore.js";

@@ -227,6 +227,24 @@ describe("local stack (npm start)", () => {
     await dashboard.close();
   });
 
+  it("supervises its children: a killed agent and a killed workerd are restarted with backoff, each exit logged", async () => {
+    const pidOf = (match: string) => descendantsOf(stack.child.pid as number).find((pid) => commandLine(pid).includes(match));
+    const agent = pidOf("config/node-2.json") as number;
+    const workerd = pidOf("workerd serve") as number;
+    expect(agent && workerd).toBeTruthy();
+    const killedAt = Date.now();
+    process.kill(agent, "SIGKILL");
+    process.kill(workerd, "SIGKILL");
+    await waitForWithOutput(() => {
+      const again = [pidOf("config/node-2.json"), pidOf("workerd serve")];
+      return Promise.resolve(again.every((pid) => pid !== undefined) && again[0] !== agent && again[1] !== workerd);
+    }, 30_000, "node-2 and workerd started again");
+    expect(stack.output()).toMatch(/\[stack\] node-2 exited \(killed by SIGKILL\); restarting in \d+ ms/);
+    expect(stack.output()).toMatch(/\[stack\] workerd \(pid \d+\) exited; restarting the control plane in \d+ ms/);
+    await waitForMesh(Date.now());
+    console.log(`[measure] node-2 and workerd SIGKILLed: both restarted and every agent fresh at the edge ${String(Date.now() - killedAt)} ms later`);
+  });
+
   it("stops every process it started on SIGINT", async () => {
     expect(stack.seenPids.size).toBeGreaterThanOrEqual(NODES + 2); // nodes, gateway, workerd
     expect(await stack.stop()).toBe(0);
@@ -243,5 +261,16 @@ describe("local stack (npm start)", () => {
       expect(config.identity.joinToken, id).toBeUndefined();
     }
     expect(await stack.stop()).toBe(0);
+  });
+
+  it("takes its children down when it is killed itself (SIGKILL): they watch it and exit", async () => {
+    stack = startStack();
+    await waitForMesh(Date.now());
+    const children = descendantsOf(stack.child.pid as number);
+    expect(children.length).toBeGreaterThanOrEqual(NODES + 3); // nodes, gateway, workerd, reaper
+    const killedAt = Date.now();
+    stack.child.kill("SIGKILL");
+    await waitFor(() => children.every((pid) => !isAlive(pid)), 15_000, "every child of the killed stack gone");
+    console.log(`[measure] npm start SIGKILLed: its ${String(children.length)} children gone ${String(Date.now() - killedAt)} ms later`);
   });
 });
