@@ -44,7 +44,7 @@ export function stackConfigs(layout: StackLayout): AgentConfigInput[] {
     mesh,
     broker,
     identity: identity(GATEWAY_ID),
-    gateway: { embeddedBroker: { host: "127.0.0.1", port: layout.mqttPort }, edgeUrl: layout.apiUrl },
+    gateway: { embeddedBroker: { host: "127.0.0.1", port: layout.mqttPort, simulation: true }, edgeUrl: layout.apiUrl },
   };
   const metrics = (index: number) => (layout.metricsPort === undefined ? {} : { metrics: { host: "127.0.0.1", port: layout.metricsPort + index } });
   const tracing = layout.tracing ? { tracing: layout.tracing } : {};

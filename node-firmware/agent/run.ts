@@ -128,6 +128,7 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
           port: embedded.port,
           // The bridge taps it further down; what arrives before then waits for it.
           holdUntilTapped: edgeQueueDir !== undefined,
+          simulation: embedded.simulation,
           ...(embedded.tls && svid && trustDomain ? { tls: { svid, policy: policy({ kind: "trust-domain", trustDomain }), trustDomain } } : {}),
         },
         log.child({ component: "broker" }),
@@ -161,6 +162,8 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
   });
   followDenyList(client, deny, log.child({ component: "deny-list" }));
   serveActions(client, config.nodeId, executor, executeLog);
+  // Fault injection belongs to the simulated mesh (the one backend the schema has so far); a
+  // broker offers its topics only where `embeddedBroker.simulation` is set.
   acceptSimFaults(client, config.nodeId, mesh, dataplane, log.child({ component: "sim" }));
 
   const monitorLog = log.child({ component: "monitor" });

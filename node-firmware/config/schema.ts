@@ -45,6 +45,8 @@ const EmbeddedBroker = z.strictObject({
   port: Port.default(1883),
   /** mTLS with SVIDs and the topic ACL; needs `identity`. Off only for a broker on loopback in tests. */
   tls: z.boolean().default(true),
+  /** The mesh behind this broker is simulated: its nodes may take fault injection (`x0ctl sim`). Off in production. */
+  simulation: z.boolean().default(false),
 });
 
 const GatewaySection = z.strictObject({

@@ -6,7 +6,7 @@ import { countOne, type Counts } from "../counts.js";
 import type { SvidMaterial } from "../identity/agent.js";
 import { createSvidTlsServer, type PeerPolicy, type PeerRefusal, type SvidTlsServer } from "../identity/tls.js";
 import { errorText, type Logger } from "../log.js";
-import { mayPublish, maySubscribe, requiredClientId } from "./acl.js";
+import { mayPublish, maySubscribe, requiredClientId, type AclOptions } from "./acl.js";
 import { traceparentOfPacket } from "../tracing/propagation.js";
 import { RejectionNotifier } from "./rejections.js";
 import { SharedSubscriptions } from "./shared-subscriptions.js";
@@ -21,6 +21,8 @@ export interface BrokerOptions {
    * bridge is ready, and a node message acknowledged with nobody to keep it would be lost.
    */
   holdUntilTapped?: boolean;
+  /** The mesh is simulated: its fault-injection topics exist. Off, nobody may use them. */
+  simulation?: boolean;
 }
 
 /** Past this the broker drops the connection with 0x95; between the payload limit and this it answers per message. */
@@ -125,12 +127,13 @@ export class EmbeddedBroker {
     const rejections = new RejectionNotifier((topic, payload) => { answer(topic, payload); }, log);
     const taps = new Set<NodeMessageTap>();
     const intake: Intake = { held: options.holdUntilTapped ? [] : undefined };
+    const acl: AclOptions = { simulation: options.simulation === true };
     const aedes = await Aedes.createBroker({
       maximumPacketSize: MAX_PACKET_BYTES,
       authenticate: (client, _user, _password, done) => { done(clientIdRefusal(client, principals.get(client)), true); },
       authorizePublish: (client, packet, done) => {
         const decide = () => {
-          const refused = aclRefusal(client ? principals.get(client) : undefined, packet.topic);
+          const refused = aclRefusal(client ? principals.get(client) : undefined, packet.topic, acl);
           const checked = refused ? { refused } : validated(client, packet, rejections);
           if ("refused" in checked) done(checked.refused);
           else if (checked.message && client) tapped(client, checked.message, traceparentOfPacket(packet), taps, done, log);
@@ -139,7 +142,7 @@ export class EmbeddedBroker {
         if (client && intake.held) intake.held.push(decide);
         else decide();
       },
-      authorizeSubscribe: (client, sub, done) => { done(null, subscriptionAllowed(principals.get(client), sub)); },
+      authorizeSubscribe: (client, sub, done) => { done(null, subscriptionAllowed(principals.get(client), sub, acl)); },
       authorizeForward: (client, packet) => (shared.allowForward(client, packet) ? packet : null),
     });
     answer = (topic, payload) => { publishAsServer(aedes, topic, payload); };
@@ -236,13 +239,13 @@ function clientIdRefusal(client: Client, principal: Principal | undefined) {
   return Object.assign(new Error(`client id must be "${required}"`), { returnCode: 2 as const });
 }
 
-function aclRefusal(principal: Principal | undefined, topic: string): Error | null {
-  if (!principal || mayPublish(principal, topic)) return null;
+function aclRefusal(principal: Principal | undefined, topic: string, acl: AclOptions): Error | null {
+  if (!principal || mayPublish(principal, topic, acl)) return null;
   return new Error(`not allowed to publish to ${topic}`);
 }
 
-function subscriptionAllowed(principal: Principal | undefined, sub: Subscription): Subscription | null {
-  return !principal || maySubscribe(principal, sub.topic) ? sub : null;
+function subscriptionAllowed(principal: Principal | undefined, sub: Subscription, acl: AclOptions): Subscription | null {
+  return !principal || maySubscribe(principal, sub.topic, acl) ? sub : null;
 }
 
 /**
