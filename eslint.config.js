@@ -21,6 +21,31 @@ export default tseslint.config(
       "security/detect-non-literal-fs-filename": "off",
     },
   },
+  // The floor plan, enforced: test/lint/boundaries.test.ts shows a violation being refused.
+  {
+    files: ["protocol/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ regex: "^(?!zod$|\\./|\\.\\./spiffe/id\\.js$)", message: "protocol/ is the contract: it imports zod, its own modules and the SPIFFE ID grammar, nothing else." }] }],
+    },
+  },
+  {
+    files: ["spiffe/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ regex: "^\\.\\./(?!spiffe/)", message: "spiffe/ is a library: it never imports the product's folders." }] }],
+    },
+  },
+  {
+    files: ["workers/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ regex: "(^|/)(node-firmware|ctl|stack|lab|bench)/", message: "The control plane never imports the firmware or the tools: they meet in protocol/." }] }],
+    },
+  },
+  {
+    files: ["node-firmware/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ regex: "(^|/)(workers|ctl|stack|lab|bench)/", message: "The firmware never imports the control plane or the tools: they meet in protocol/." }] }],
+    },
+  },
   {
     files: ["test/**/*.ts"],
     rules: {

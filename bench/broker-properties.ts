@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { MqttClient } from "mqtt";
 import { topics } from "../protocol/index.js";
-import { silentLogger } from "../node-firmware/log.js";
+import { silentLogger } from "../node-firmware/lib/log.js";
 import { EmbeddedBroker } from "../node-firmware/mqtt/broker.js";
 import { cpuSeconds, freePortRange } from "../stack/proc.js";
 import { connectWhenUp, telemetryJson } from "./mqtt-load.js";

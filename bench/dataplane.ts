@@ -16,9 +16,9 @@ import { defaultObjectPath } from "../node-firmware/dataplane/open.js";
 import { bpftool, dumpMap } from "../node-firmware/ebpf/bpftool.js";
 import { XdpGuard } from "../node-firmware/ebpf/xdp-guard.js";
 import { XG_MAPS } from "../node-firmware/ebpf/xdp-guard-layout.js";
-import { silentLogger } from "../node-firmware/log.js";
+import { silentLogger } from "../node-firmware/lib/log.js";
 import { BatmanIvMesh } from "../node-firmware/mesh/batman-iv.js";
-import { packageRoot } from "../node-firmware/package-root.js";
+import { packageRoot } from "../node-firmware/lib/package-root.js";
 import { peerNamespace } from "../lab/netns.js";
 import { median } from "./stats.js";
 

@@ -9,7 +9,7 @@
 import { SimulatedDataPlane } from "../node-firmware/dataplane/simulated.js";
 import { SourceRates } from "../node-firmware/dataplane/source-rates.js";
 import { routeActions } from "../node-firmware/execute/backend.js";
-import { silentLogger } from "../node-firmware/log.js";
+import { silentLogger } from "../node-firmware/lib/log.js";
 import { prng } from "../node-firmware/mesh/prng.js";
 import { SimulatedMesh, buildTopology, simulateMesh } from "../node-firmware/mesh/simulated.js";
 import { Reflexes } from "../node-firmware/monitor/reflexes.js";

@@ -8,7 +8,7 @@
  * A site in optimised code carries the position TurboFan kept, which can be an inlined callee's
  * while the script named is the caller's; the function named is the code that holds it.
  */
-import { packageRoot } from "../node-firmware/package-root.js";
+import { packageRoot } from "../node-firmware/lib/package-root.js";
 import { newlyPolymorphic, readIcSites } from "./ic-log.js";
 
 const [beforeFile, afterFile] = process.argv.slice(2);

@@ -38,7 +38,7 @@ import type { MqttClient } from "mqtt";
 import { adminToken } from "../ctl/credential.js";
 import { CycleResponse, TelemetryBatch, topics } from "../protocol/index.js";
 import { CYCLE_PATH } from "../node-firmware/gateway/edge-client.js";
-import { packageRoot } from "../node-firmware/package-root.js";
+import { packageRoot } from "../node-firmware/lib/package-root.js";
 import { commandLine, cpuSeconds, descendantsOf, freePort, freePortRange, rssBytes } from "../stack/proc.js";
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "../stack/provision.js";
 import { startLocalWorker } from "../stack/worker.js";

@@ -21,7 +21,7 @@ import { ActionExecutor } from "../node-firmware/execute/executor.js";
 import { IdentityAgent } from "../node-firmware/identity/agent.js";
 import { clientTlsOptions } from "../node-firmware/identity/tls.js";
 import { disableNagle } from "../node-firmware/mqtt/connect.js";
-import { silentLogger } from "../node-firmware/log.js";
+import { silentLogger } from "../node-firmware/lib/log.js";
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "../stack/provision.js";
 import { freePort } from "../stack/proc.js";
 import { startLocalWorker } from "../stack/worker.js";

@@ -5,7 +5,7 @@
  * own namespaces. Stops on SIGINT/SIGTERM.
  */
 import { parseArgs } from "node:util";
-import { createLogger } from "../node-firmware/log.js";
+import { createLogger } from "../node-firmware/lib/log.js";
 import { EmbeddedBroker } from "../node-firmware/mqtt/broker.js";
 
 const { values } = parseArgs({ options: { host: { type: "string" }, port: { type: "string" } } });

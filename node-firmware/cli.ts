@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { RELEASE } from "../protocol/index.js";
 import { startAgent } from "./agent/run.js";
 import { ConfigError, loadConfig } from "./config/load.js";
-import { createLogger, errorText } from "./log.js";
+import { createLogger, errorText } from "./lib/log.js";
 
 const USAGE = `Usage: x0-node --config <file.toml|file.json>
 

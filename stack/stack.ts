@@ -2,7 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { adminToken, type Credential } from "../ctl/credential.js";
 import { readOptional } from "../node-firmware/identity/keystore.js";
-import { packageRoot } from "../node-firmware/package-root.js";
+import { packageRoot } from "../node-firmware/lib/package-root.js";
 import { GATEWAY_ID, agentStateDir, nodeIds, stackConfigs, writeConfigs } from "./configs.js";
 import { errorText } from "../protocol/index.js";
 import { commandLine, descendantsOf, isAlive } from "./proc.js";

@@ -4,7 +4,7 @@ import { topics, type NodeTelemetry } from "../../protocol/index.js";
 import type { DiskQueue } from "../buffer/disk-queue.js";
 import type { Reflexes } from "../monitor/reflexes.js";
 import type { AgentConfig } from "../config/schema.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText, type Logger } from "../lib/log.js";
 import { statusMessage } from "../mqtt/connect.js";
 import type { TelemetrySampler } from "../monitor/sampler.js";
 import { childContext, messagingAttributes, traceparentOf, traceProperties } from "../tracing/propagation.js";

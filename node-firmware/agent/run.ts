@@ -18,7 +18,7 @@ import { ActionExecutor } from "../execute/executor.js";
 import { resultPublisher, serveActions } from "../execute/serve.js";
 import { IdentityAgent, type SvidMaterial } from "../identity/agent.js";
 import { clientTlsOptions, type PeerPolicy } from "../identity/tls.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText, type Logger } from "../lib/log.js";
 import { acceptSimFaults } from "../mesh/faults.js";
 import { SimulatedMesh } from "../mesh/simulated.js";
 import { agentMetrics } from "../metrics/agent-metrics.js";

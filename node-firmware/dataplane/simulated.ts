@@ -1,4 +1,4 @@
-import { fnv1a } from "../hash.js";
+import { fnv1a } from "../lib/hash.js";
 import type { DataPlane, DataPlaneSnapshot } from "./dataplane.js";
 
 /** Where a simulated node's traffic seems to come from: a stable 10.77.x.y per node id. */

@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { networkInterfaces } from "node:os";
 import { Bonjour, type Browser, type Service } from "bonjour-service";
 import { DISCOVERY_SERVICE_TYPE, PeerAnnouncementTxt } from "../../protocol/index.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText, type Logger } from "../lib/log.js";
 
 /** What a node says about itself on the mesh. */
 export interface SelfAnnouncement {

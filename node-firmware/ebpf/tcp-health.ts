@@ -1,6 +1,6 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Logger } from "../log.js";
+import type { Logger } from "../lib/log.js";
 import { bpftool, dumpMap } from "./bpftool.js";
 import { BPFFS, ensureBpffs } from "./kernel.js";
 import { TH_MAPS, decodeDestinationHealth, type DestinationHealth } from "./tcp-health-layout.js";

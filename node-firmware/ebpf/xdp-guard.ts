@@ -1,6 +1,6 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Logger } from "../log.js";
+import type { Logger } from "../lib/log.js";
 import type { DataPlane, DataPlaneSnapshot, SourceCounters } from "../dataplane/dataplane.js";
 import { readCountersOf } from "../dataplane/sysfs.js";
 import { bpftool, bpftoolBatch, deleteCommand, dumpMap, dumpPerCpuMap, updateCommand } from "./bpftool.js";

@@ -8,9 +8,9 @@ import {
   type ActionResult,
   type DecodeReason,
 } from "../../protocol/index.js";
-import { countOne, type Counts } from "../counts.js";
+import { countOne, type Counts } from "../lib/counts.js";
 import { importActionKey, openSignedAction, type ActionRefusal } from "./signed-action.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText, type Logger } from "../lib/log.js";
 import { messagingAttributes, traceparentOf } from "../tracing/propagation.js";
 import { untraced } from "../tracing/tracing.js";
 

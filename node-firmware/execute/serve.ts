@@ -1,6 +1,6 @@
 import type { MqttClient } from "mqtt";
 import { topics } from "../../protocol/index.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText, type Logger } from "../lib/log.js";
 import { contextOf, traceparentOfPacket, traceProperties } from "../tracing/propagation.js";
 import type { ActionExecutor } from "./executor.js";
 

@@ -2,7 +2,7 @@ import { SpanKind } from "@opentelemetry/api";
 import type { MqttClient } from "mqtt";
 import { decodeNodeMessage, parseSharedFilter, parseTraceparent, topicMatches, topics, type BatchItem, type CycleResponse, type NodeMessage } from "../../protocol/index.js";
 import type { GatewayConfig } from "../config/schema.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText, type Logger } from "../lib/log.js";
 import type { EmbeddedBroker } from "../mqtt/broker.js";
 import { RejectionNotifier } from "../mqtt/rejections.js";
 import { contextOf, messagingAttributes, traceparentOf, traceparentOfPacket, traceProperties } from "../tracing/propagation.js";

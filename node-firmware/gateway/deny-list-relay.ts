@@ -2,7 +2,7 @@ import type { MqttClient } from "mqtt";
 import { DenyList, sharedTopics } from "../../protocol/index.js";
 import type { DenyView } from "../identity/deny-view.js";
 import { callEdge } from "../identity/client.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText, type Logger } from "../lib/log.js";
 import { writeDenyListFile } from "./deny-list-file.js";
 
 /** The poll is the fallback: a newer revision announced by the edge's answers to batches triggers a fetch at once. */

@@ -2,9 +2,9 @@ import { EventEmitter } from "node:events";
 import { CycleResponse, PROBLEM_CONTENT_TYPE, TRACEPARENT, type BatchItem, type TelemetryBatch } from "../../protocol/index.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { DiskQueue } from "../buffer/disk-queue.js";
-import { countOne, type Counts } from "../counts.js";
+import { countOne, type Counts } from "../lib/counts.js";
 import { backoffDelay } from "../lib/backoff.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText, type Logger } from "../lib/log.js";
 import { linksTo } from "../tracing/propagation.js";
 import { untracedRequests, type RequestSpan, type RequestTracer } from "../tracing/request.js";
 

@@ -4,7 +4,7 @@ import { ActionKey, SpiffeBundle, controlPlaneAudience, type AttestResponse } fr
 import type { AttestClaim, KeyPair } from "./attest-request.js";
 import { parseBundle, parseSpiffeId, x509, type Bundle } from "../../spiffe/index.js";
 import { backoffDelay } from "../lib/backoff.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText, type Logger } from "../lib/log.js";
 import { EdgeRequestError, attest, fetchBundle, mintJwtSvid } from "./client.js";
 import { Keystore, exportPkcs8Pem, readOptional, writePrivate } from "./keystore.js";
 

@@ -1,6 +1,6 @@
 import type { MqttClient } from "mqtt";
 import { SimFault, decodePayload, simTopic } from "../../protocol/index.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText, type Logger } from "../lib/log.js";
 import type { DataPlane } from "../dataplane/dataplane.js";
 import { SimulatedDataPlane } from "../dataplane/simulated.js";
 import type { SimulatedMesh } from "./simulated.js";

@@ -1,6 +1,6 @@
 import type { ActionParams, InterfaceCounters, NeighborReading } from "../../protocol/index.js";
 import type { ActionBackend } from "../execute/executor.js";
-import { fnv1a } from "../hash.js";
+import { fnv1a } from "../lib/hash.js";
 import { BatmanIvMesh } from "./batman-iv.js";
 import { prng } from "./prng.js";
 import type { MeshBackend, MeshSample } from "./backend.js";

@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { Registry } from "prom-client";
-import { errorText, type Logger } from "../log.js";
+import { errorText, type Logger } from "../lib/log.js";
 
 /** GET /metrics in the Prometheus text format; anything else is 404. */
 export async function serveMetrics(registry: Registry, host: string, port: number, log: Logger): Promise<{ server: Server; port: number; close(): Promise<void> }> {

@@ -1,6 +1,6 @@
 import { reflexAction, type NeighborReading, type Reflex, type SourceReading } from "../../protocol/index.js";
 import type { ActionBackend } from "../execute/executor.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText, type Logger } from "../lib/log.js";
 
 export interface ReflexSettings {
   /** EWMA weight of a new TQ reading. */

@@ -1,7 +1,7 @@
 import type { MqttClient } from "mqtt";
 import { DenyList, decodePayload, sharedTopics } from "../../protocol/index.js";
 import type { DenyView } from "../identity/deny-view.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText, type Logger } from "../lib/log.js";
 
 /** Keeps a node's deny view in step with the retained deny list; an invalid one is counted and ignored. */
 export function followDenyList(client: MqttClient, view: DenyView, log: Logger): { rejected: number } {

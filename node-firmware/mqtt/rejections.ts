@@ -1,5 +1,5 @@
 import { topics, type Rejection, type RejectReason } from "../../protocol/index.js";
-import type { Logger } from "../log.js";
+import type { Logger } from "../lib/log.js";
 
 export type RejectionCounts = Record<RejectReason, number>;
 

@@ -1,6 +1,6 @@
 import type { AedesPublishPacket, Client } from "aedes";
 import { parseSharedFilter, topicMatches } from "../../protocol/index.js";
-import { fnv1a } from "../hash.js";
+import { fnv1a } from "../lib/hash.js";
 
 interface SubscriptionLike {
   topic: string;

@@ -2,7 +2,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Attributes, type Link } fr
 import { hrTime } from "@opentelemetry/core";
 import { RandomIdGenerator, SamplingDecision, type TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace";
 import { formatTraceparent } from "../../protocol/index.js";
-import { errorText } from "../log.js";
+import { errorText } from "../lib/log.js";
 import { recordFinished, type SpanSink } from "./finished-span.js";
 
 /** An HTTP request the agent sends, starting a trace of its own. */

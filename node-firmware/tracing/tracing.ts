@@ -2,7 +2,7 @@ import { SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/ap
 import { resourceFromAttributes, type Resource } from "@opentelemetry/resources";
 import { ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, TracerProvider, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace";
 import { RELEASE, type Role, type SpanExportStats } from "../../protocol/index.js";
-import { errorText, type Logger } from "../log.js";
+import { errorText, type Logger } from "../lib/log.js";
 import { OtlpJsonSpanProcessor } from "./otlp-export.js";
 import { passOn, passageRecorder, type PassageRecorder } from "./passage.js";
 import { requestTracer, untracedRequests, type RequestTracer } from "./request.js";

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, type RunningAgent } from "../../node-firmware/agent/run.js";
 import { validateConfig } from "../../node-firmware/config/load.js";
-import { silentLogger } from "../../node-firmware/log.js";
+import { silentLogger } from "../../node-firmware/lib/log.js";
 import type { EmbeddedBroker } from "../../node-firmware/mqtt/broker.js";
-import { packageRoot } from "../../node-firmware/package-root.js";
+import { packageRoot } from "../../node-firmware/lib/package-root.js";
 import { startControlPlane, type ControlPlane } from "../helpers/control-plane.js";
 import { startBroker } from "../helpers/mqtt.js";
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NodeTelemetry } from "../../protocol/index.js";
-import { packageRoot } from "../../node-firmware/package-root.js";
+import { packageRoot } from "../../node-firmware/lib/package-root.js";
 import { BROKER_IP, labDown, linkAddresses, startLab, type Lab } from "../../lab/lab.js";
 import { parseTopology } from "../../lab/topology.js";
 import { kernelTestsUnavailable } from "../helpers/kernel.js";

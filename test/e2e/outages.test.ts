@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminToken, readCredential } from "../../ctl/credential.js";
 import { IdentityAgent } from "../../node-firmware/identity/agent.js";
 import { clientTlsOptions } from "../../node-firmware/identity/tls.js";
-import { silentLogger } from "../../node-firmware/log.js";
+import { silentLogger } from "../../node-firmware/lib/log.js";
 import { NodeList, spiffeIdOf, topics, type MeshNode } from "../../protocol/index.js";
 import { GATEWAY_ID } from "../../stack/configs.js";
 import { createJoinToken } from "../../stack/provision.js";

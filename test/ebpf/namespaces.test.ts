@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultObjectPath } from "../../node-firmware/dataplane/open.js";
 import { XdpGuard } from "../../node-firmware/ebpf/xdp-guard.js";
-import { silentLogger } from "../../node-firmware/log.js";
+import { silentLogger } from "../../node-firmware/lib/log.js";
 import { kernelTestsUnavailable, peerNamespace } from "../helpers/kernel.js";
 
 const unavailable = kernelTestsUnavailable();

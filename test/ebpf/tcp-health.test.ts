@@ -4,10 +4,10 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { packageRoot } from "../../node-firmware/package-root.js";
+import { packageRoot } from "../../node-firmware/lib/package-root.js";
 import { TcpHealth } from "../../node-firmware/ebpf/tcp-health.js";
 import { TH_STRUCTS, medianRttUs } from "../../node-firmware/ebpf/tcp-health-layout.js";
-import { silentLogger } from "../../node-firmware/log.js";
+import { silentLogger } from "../../node-firmware/lib/log.js";
 import { kernelTestsUnavailable } from "../helpers/kernel.js";
 
 const unavailable = kernelTestsUnavailable();

@@ -9,7 +9,7 @@ import { bpftool, dumpMap, updateCommand, bpftoolBatch } from "../../node-firmwa
 import { attachedXdp } from "../../node-firmware/ebpf/kernel.js";
 import { XdpGuard } from "../../node-firmware/ebpf/xdp-guard.js";
 import { XG_COUNTERS, XG_MAPS, XG_STRUCTS, decodeLimit, decodeSource, encodeBlock, encodeLimit, encodeSource, type XgCounter } from "../../node-firmware/ebpf/xdp-guard-layout.js";
-import { silentLogger } from "../../node-firmware/log.js";
+import { silentLogger } from "../../node-firmware/lib/log.js";
 import { frames, type Frame } from "../helpers/frames.js";
 import { kernelTestsUnavailable, vethPair } from "../helpers/kernel.js";
 

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { fnv1a } from "../../node-firmware/hash.js";
+import { fnv1a } from "../../node-firmware/lib/hash.js";
 import type { BatmanIvMesh } from "../../node-firmware/mesh/batman-iv.js";
 
 export const FAKE_BATCTL_DIR = resolve(import.meta.dirname, "..", "fixtures", "fake-batctl");

@@ -1,6 +1,6 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { EmbeddedBroker } from "../../node-firmware/mqtt/broker.js";
-import { silentLogger } from "../../node-firmware/log.js";
+import { silentLogger } from "../../node-firmware/lib/log.js";
 
 export const startBroker = () => EmbeddedBroker.start({ host: "127.0.0.1", port: 0 }, silentLogger);
 

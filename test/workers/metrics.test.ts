@@ -27,6 +27,7 @@ describe("GET /metrics (control plane)", () => {
     expect(lines.find((l) => l.startsWith("x0_svids_issued_total "))).toMatch(/ \d+$/);
     expect(lines.filter((l) => l.startsWith("x0_decision_verdicts_total{"))).toEqual([expect.stringMatching(/^x0_decision_verdicts_total\{verdict="recovered"\} \d+$/), expect.stringMatching(/^x0_decision_verdicts_total\{verdict="not-recovered"\} \d+$/)]);
     expect(lines.some((l) => /^x0_audit_events_total\{action="attest[\w.-]*",outcome="success"\} [1-9]/.test(l))).toBe(true);
+    expect(lines).toContain("# TYPE x0_refusals_total counter");
     expect(lines.some((l) => /^x0_http_requests_total\{route="\/api\/v1\/telemetry",method="POST",status="2xx"\} [1-9]/.test(l))).toBe(true);
   });
 });

@@ -43,6 +43,7 @@ export const metricsRoutes = createRouter().openapi(getMetrics, async (c) => {
     { name: "x0_svids_issued_total", type: "counter", help: "X.509-SVIDs issued", samples: [{ value: counts.issued }] },
     { name: "x0_svids_revoked_total", type: "counter", help: "Revocations recorded", samples: [{ value: counts.revoked }] },
     { name: "x0_audit_events_total", type: "counter", help: "Security events of the audit log (attestations, tokens, revocations), by action and outcome", samples: counts.audits.map((a) => ({ labels: { action: a.action, outcome: a.outcome }, value: a.n })) },
+    { name: "x0_refusals_total", type: "counter", help: "Anonymous requests refused and items of revoked identities refused, by reason (kept for the audit retention)", samples: counts.refused.map((r) => ({ labels: { reason: r.reason }, value: r.n })) },
     { name: "x0_telemetry_samples_stored_total", type: "counter", help: "Telemetry samples stored in D1", samples: [{ value: counts.samples.stored }] },
     { name: "x0_telemetry_samples_missing_total", type: "counter", help: "Telemetry samples known missing from gaps in nodes' sequence numbers", samples: [{ value: counts.samples.missing }] },
     {

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DecisionList, NodeStatus, NodeTelemetry, Rejection, itemNodeId, spiffeIdOf, topics } from "../../../protocol/index.js";
 import { startAgent, type RunningAgent } from "../../../node-firmware/agent/run.js";
 import { validateConfig } from "../../../node-firmware/config/load.js";
-import { createLogger, silentLogger } from "../../../node-firmware/log.js";
+import { createLogger, silentLogger } from "../../../node-firmware/lib/log.js";
 import { EmbeddedBroker } from "../../../node-firmware/mqtt/broker.js";
 import { freePort } from "../../helpers/processes.js";
 import { telemetrySample } from "../../helpers/fixtures.js";

@@ -46,7 +46,8 @@ describe("loadConfig", () => {
     );
     const config = await loadConfig(file);
     expect(config.gateway?.batch).toEqual({ maxItems: 200, maxDelayMs: 1000 });
-    expect(config.gateway?.embeddedBroker).toEqual({ host: "127.0.0.1", port: 0, tls: true });
+    expect(config.gateway?.queueSyncMs).toBe(1000);
+    expect(config.gateway?.embeddedBroker).toEqual({ host: "127.0.0.1", port: 0, tls: true, simulation: false });
     expect(config.gateway?.shareGroup).toBe("x0-gateways");
   });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { validateConfig } from "../../../node-firmware/config/load.js";
 import { openDataPlane } from "../../../node-firmware/dataplane/open.js";
 import { SourceRates, readDataPlane } from "../../../node-firmware/dataplane/source-rates.js";
-import { silentLogger } from "../../../node-firmware/log.js";
+import { silentLogger } from "../../../node-firmware/lib/log.js";
 
 const config = (dataplane: unknown) =>
   validateConfig("test", { nodeId: "node-1", role: "node", mesh: { backend: "simulated", peers: ["node-1"] }, dataplane });

@@ -4,7 +4,7 @@ import { base64url } from "../../../spiffe/index.js";
 import { SimulatedDataPlane } from "../../../node-firmware/dataplane/simulated.js";
 import { routeActions } from "../../../node-firmware/execute/backend.js";
 import { ActionExecutor, type RefusalReason } from "../../../node-firmware/execute/executor.js";
-import { silentLogger } from "../../../node-firmware/log.js";
+import { silentLogger } from "../../../node-firmware/lib/log.js";
 import { SimulatedMesh } from "../../../node-firmware/mesh/simulated.js";
 import { action, actionSigner, type TestSigner } from "../../helpers/actions.js";
 

@@ -6,7 +6,7 @@ import type { GatewayConfig } from "../../../node-firmware/config/schema.js";
 import { DiskQueue } from "../../../node-firmware/buffer/disk-queue.js";
 import { EdgeClient } from "../../../node-firmware/gateway/edge-client.js";
 import { backoffDelay } from "../../../node-firmware/lib/backoff.js";
-import { silentLogger } from "../../../node-firmware/log.js";
+import { silentLogger } from "../../../node-firmware/lib/log.js";
 import { remoteContext } from "../../../node-firmware/tracing/propagation.js";
 import { startTracing } from "../../../node-firmware/tracing/tracing.js";
 import { telemetryItem, telemetrySample } from "../../helpers/fixtures.js";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IdentityAgent, type SvidMaterial } from "../../../node-firmware/identity/agent.js";
-import { silentLogger } from "../../../node-firmware/log.js";
+import { silentLogger } from "../../../node-firmware/lib/log.js";
 import { startControlPlane, type ControlPlane } from "../../helpers/control-plane.js";
 import { waitFor } from "../../helpers/mqtt.js";
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startAgent, type RunningAgent } from "../../../node-firmware/agent/run.js";
 import { validateConfig } from "../../../node-firmware/config/load.js";
-import { silentLogger } from "../../../node-firmware/log.js";
+import { silentLogger } from "../../../node-firmware/lib/log.js";
 import type { EmbeddedBroker } from "../../../node-firmware/mqtt/broker.js";
 import { startBroker, waitFor } from "../../helpers/mqtt.js";
 import { hasPromtool, promtoolCheck } from "../../helpers/promtool.js";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { SimulatedDataPlane } from "../../../node-firmware/dataplane/simulated.js";
 import { SourceRates } from "../../../node-firmware/dataplane/source-rates.js";
 import { routeActions } from "../../../node-firmware/execute/backend.js";
-import { silentLogger } from "../../../node-firmware/log.js";
+import { silentLogger } from "../../../node-firmware/lib/log.js";
 import { SimulatedMesh } from "../../../node-firmware/mesh/simulated.js";
 import { DEFAULT_REFLEXES, Reflexes } from "../../../node-firmware/monitor/reflexes.js";
 

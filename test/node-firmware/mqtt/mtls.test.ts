@@ -12,7 +12,7 @@ import { parseBundle, type Bundle } from "../../../spiffe/index.js";
 import { DenyView } from "../../../node-firmware/identity/deny-view.js";
 import type { SvidMaterial } from "../../../node-firmware/identity/agent.js";
 import { clientTlsOptions, type PeerPolicy } from "../../../node-firmware/identity/tls.js";
-import { createLogger } from "../../../node-firmware/log.js";
+import { createLogger } from "../../../node-firmware/lib/log.js";
 import { EmbeddedBroker } from "../../../node-firmware/mqtt/broker.js";
 import { createTestPki, issueLeaf, TEST_TRUST_DOMAIN, type Leaf, type LeafProfile } from "../../helpers/pki.js";
 import { x509 } from "../../../spiffe/index.js";

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spiffeIdOf } from "../../../protocol/index.js";
 import { startAgent, type RunningAgent } from "../../../node-firmware/agent/run.js";
 import { validateConfig } from "../../../node-firmware/config/load.js";
-import { silentLogger } from "../../../node-firmware/log.js";
+import { silentLogger } from "../../../node-firmware/lib/log.js";
 import { startControlPlane, type ControlPlane } from "../../helpers/control-plane.js";
 import { waitFor } from "../../helpers/mqtt.js";
 import { TEST_TRUST_DOMAIN } from "../../helpers/pki.js";

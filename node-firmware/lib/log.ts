@@ -30,4 +30,4 @@ export function createLogger(
 
 export const silentLogger: Logger = createLogger({}, "error", () => {});
 
-export { errorText } from "../protocol/index.js";
+export { errorText } from "../../protocol/index.js";

@@ -1,0 +1,32 @@
+import { ESLint } from "eslint";
+import { describe, expect, it } from "vitest";
+
+/**
+ * The boundaries of eslint.config.js, shown refusing a deliberate violation of each (linted as
+ * if the text were that file; nothing is written) and accepting what the code does today.
+ */
+const eslint = new ESLint({ cwd: process.cwd() });
+
+async function importErrors(file: string, source: string): Promise<string[]> {
+  const [result] = await eslint.lintText(source, { filePath: file });
+  return (result?.messages ?? []).filter((m) => m.ruleId === "no-restricted-imports").map((m) => m.message);
+}
+
+describe("dependency boundaries (lint)", () => {
+  it.each([
+    ["protocol/telemetry.ts", 'import { x } from "../node-firmware/lib/log.js";\nexport const y = x;\n', /contract/],
+    ["protocol/telemetry.ts", 'import { x } from "jose";\nexport const y = x;\n', /contract/],
+    ["protocol/telemetry.ts", 'import { x } from "../spiffe/x509svid.js";\nexport const y = x;\n', /contract/],
+    ["spiffe/id.ts", 'import { x } from "../protocol/index.js";\nexport const y = x;\n', /library/],
+    ["workers/mape/plan.ts", 'import { x } from "../../node-firmware/lib/log.js";\nexport const y = x;\n', /control plane never imports/],
+    ["node-firmware/agent/run.ts", 'import { x } from "../../workers/app.js";\nexport const y = x;\n', /firmware never imports/],
+  ])("refuses in %s: %j", async (file, source, message) => {
+    const errors = await importErrors(file, source);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(message);
+  }, 60_000);
+
+  it("accepts the imports the contract is allowed", async () => {
+    expect(await importErrors("protocol/telemetry.ts", 'import { z } from "zod";\nimport { a } from "./ids.js";\nimport { b } from "../spiffe/id.js";\nexport const c = [z, a, b];\n')).toEqual([]);
+  }, 60_000);
+});
