@@ -143,6 +143,12 @@ describe("local stack (npm start)", () => {
     if (hasPromtool) expect(promtoolCheck(controlPlane)).toEqual({ status: 0, said: "" });
   });
 
+  it("passes the smoke checks a deployment gets (npm run smoke -- --api URL)", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ["dist/stack/smoke.js", "--api", apiUrl]);
+    expect(stdout.trim().split("\n").every((line) => line.startsWith("ok "))).toBe(true);
+    expect(stdout).toContain("ok   refuses without a token: 401 problem+json");
+  });
+
   it("x0ctl reads the same nodes with the local admin credential", async () => {
     const credential = join(stateDir, "admin-credential.json");
     const { stdout } = await promisify(execFile)(process.execPath, ["bin/x0ctl.js", "nodes", "--json", "--credential", credential]);
