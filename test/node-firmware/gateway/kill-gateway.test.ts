@@ -32,7 +32,7 @@ function startGateway(port: number, edgeUrl: string, queueDir: string): ChildPro
     const { EmbeddedBroker } = await import(${dist("mqtt/broker.js")});
     const { EdgeClient } = await import(${dist("gateway/edge-client.js")});
     const { TelemetryBridge } = await import(${dist("gateway/bridge.js")});
-    const { createLogger } = await import(${dist("log.js")});
+    const { createLogger } = await import(${dist("lib/log.js")});
     const log = createLogger({ node: "gw-1" }, "warn");
     const { default: mqtt } = await import("mqtt");
     const config = ${JSON.stringify(config)};
