@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from "node:net";
-import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from "aedes";
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from "./aedes.js";
 import { decodeNodeMessage, decodeSharedMessage, principalOf, type NodeMessage, type Principal } from "../../protocol/index.js";
 import { parseSpiffeId } from "../../spiffe/index.js";
 import { countOne, type Counts } from "../lib/counts.js";

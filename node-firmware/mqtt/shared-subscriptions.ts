@@ -1,19 +1,6 @@
-import type { AedesPublishPacket, Client } from "aedes";
 import { parseSharedFilter, topicMatches } from "../../protocol/index.js";
 import { fnv1a } from "../lib/hash.js";
-
-interface SubscriptionLike {
-  topic: string;
-}
-interface ParsedPacket {
-  cmd: string;
-  subscriptions?: SubscriptionLike[];
-  unsubscriptions?: string[];
-}
-/** The one private part of aedes we rely on: its packet parser, an EventEmitter of parsed packets. */
-interface ClientWithParser {
-  _parser?: { prependListener(event: "packet", listener: (packet: ParsedPacket) => void): void };
-}
+import { beforeAedesSees, type AedesPublishPacket, type Client, type ParsedPacket } from "./aedes.js";
 
 /**
  * MQTT 5 shared subscriptions (`$share/<group>/<filter>`) for aedes, which refuses them.
@@ -29,9 +16,7 @@ export class SharedSubscriptions {
   private readonly groups = new Map<string, Set<string>>();
 
   attach(client: Client): void {
-    const parser = (client as unknown as ClientWithParser)._parser;
-    if (!parser) throw new Error("aedes client has no packet parser: shared subscriptions cannot be attached");
-    parser.prependListener("packet", (packet) => { this.rewrite(client, packet); });
+    beforeAedesSees(client, (packet) => { this.rewrite(client, packet); });
   }
 
   /** Call from aedes' `authorizeForward`: false when another member of a group should get this message. */
