@@ -1,6 +1,12 @@
 import security from "eslint-plugin-security";
 import tseslint from "typescript-eslint";
 
+/** Imports from `folder` whose specifier matches `forbidden` are errors, with `why` as the message. */
+const boundary = (folder, forbidden, why) => ({
+  files: [`${folder}/**/*.ts`],
+  rules: { "no-restricted-imports": ["error", { patterns: [{ regex: forbidden, message: why }] }] },
+});
+
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", ".x0/", ".wrangler/", "migrations/", "bin/", "test/fixtures/"] },
   ...tseslint.configs.strictTypeChecked,
@@ -22,30 +28,10 @@ export default tseslint.config(
     },
   },
   // The floor plan, enforced: test/lint/boundaries.test.ts shows a violation being refused.
-  {
-    files: ["protocol/**/*.ts"],
-    rules: {
-      "no-restricted-imports": ["error", { patterns: [{ regex: "^(?!zod$|\\./|\\.\\./spiffe/id\\.js$)", message: "protocol/ is the contract: it imports zod, its own modules and the SPIFFE ID grammar, nothing else." }] }],
-    },
-  },
-  {
-    files: ["spiffe/**/*.ts"],
-    rules: {
-      "no-restricted-imports": ["error", { patterns: [{ regex: "^\\.\\./(?!spiffe/)", message: "spiffe/ is a library: it never imports the product's folders." }] }],
-    },
-  },
-  {
-    files: ["workers/**/*.ts"],
-    rules: {
-      "no-restricted-imports": ["error", { patterns: [{ regex: "(^|/)(node-firmware|ctl|stack|lab|bench)/", message: "The control plane never imports the firmware or the tools: they meet in protocol/." }] }],
-    },
-  },
-  {
-    files: ["node-firmware/**/*.ts"],
-    rules: {
-      "no-restricted-imports": ["error", { patterns: [{ regex: "(^|/)(workers|ctl|stack|lab|bench)/", message: "The firmware never imports the control plane or the tools: they meet in protocol/." }] }],
-    },
-  },
+  boundary("protocol", "^(?!zod$|\\./|\\.\\./spiffe/id\\.js$)", "protocol/ is the contract: it imports zod, its own modules and the SPIFFE ID grammar, nothing else."),
+  boundary("spiffe", "^\\.\\./(?!spiffe/)", "spiffe/ is a library: it never imports the product's folders."),
+  boundary("workers", "(^|/)(node-firmware|ctl|stack|lab|bench)/", "The control plane never imports the firmware or the tools: they meet in protocol/."),
+  boundary("node-firmware", "(^|/)(workers|ctl|stack|lab|bench)/", "The firmware never imports the control plane or the tools: they meet in protocol/."),
   {
     files: ["test/**/*.ts"],
     rules: {
