@@ -14,7 +14,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        project: ["./tsconfig.json", "./tsconfig.workers.json"],
+        project: ["./tsconfig.json", "./tsconfig.workers.json", "./tsconfig.docs.json"],
         tsconfigRootDir: import.meta.dirname,
       },
     },
