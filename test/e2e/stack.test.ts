@@ -217,9 +217,10 @@ describe("local stack (npm start)", () => {
     const { decisions } = DecisionList.parse(await fetchJson("/api/v1/mape/decisions?node=node-3&kind=node_down"));
     expect(decisions.length).toBeGreaterThan(0);
     if (!dashboard) return;
-    await dashboard.page.waitForSelector('[data-node="node-3"][data-status="offline"]', { timeout: 5_000 });
-    console.log(`[measure] dashboard shows node-3 offline ${String(Date.now() - killedAt)} ms after the kill (2 s polling)`);
-    expect(await dashboard.page.textContent("#decisions")).toContain("node_down");
+    // npm start restarts node-3 within a second or two, so its offline status may come and go
+    // between two polls of the page: the decision the edge recorded is what stays on it.
+    await dashboard.page.waitForSelector('#decisions tr:has-text("node-3"):has-text("node_down")', { timeout: 10_000 });
+    console.log(`[measure] dashboard shows node-3's node_down ${String(Date.now() - killedAt)} ms after the kill (2 s polling)`);
     await mkdir("test-results", { recursive: true });
     await dashboard.page.screenshot({ path: "test-results/dashboard.png", fullPage: true });
     // The session: a cookie no script can read, sent to this origin only; the code is spent and gone from the address bar.
