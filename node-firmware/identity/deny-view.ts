@@ -9,10 +9,13 @@ export class DenyView {
   private ids = new Set<string>();
   private serials = new Set<string>();
   private listeners = new Set<() => void>();
-  /** The revision held; -1 before any list, which a gateway's broker takes as "refuse nodes". */
-  revision = -1;
   /** The list applied last, for a gateway to publish again. */
   list: DenyList | undefined;
+
+  /** The revision held; -1 before any list, which a gateway's broker takes as "refuse nodes". */
+  get revision(): number {
+    return this.list?.revision ?? -1;
+  }
 
   /** True once a list has been applied (fetched, or loaded from the copy on disk). */
   get known(): boolean {
@@ -24,7 +27,6 @@ export class DenyView {
     if (list.revision < this.revision) return false;
     this.ids = new Set(list.entries.flatMap((e) => (e.spiffeId ? [e.spiffeId] : [])));
     this.serials = new Set(list.entries.flatMap((e) => (e.serial ? [e.serial.toLowerCase()] : [])));
-    this.revision = list.revision;
     this.list = list;
     for (const listener of this.listeners) listener();
     return true;
