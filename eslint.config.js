@@ -30,6 +30,7 @@ export default tseslint.config(
   // The floor plan, enforced: test/lint/boundaries.test.ts shows a violation being refused.
   boundary("protocol", "^(?!zod$|\\./|\\.\\./spiffe/id\\.js$)", "protocol/ is the contract: it imports zod, its own modules and the SPIFFE ID grammar, nothing else."),
   boundary("spiffe", "^\\.\\./(?!spiffe/)", "spiffe/ is a library: it never imports the product's folders."),
+  boundary("otlp", "^(?!\\./)", "otlp/ is a library: it imports nothing, the product's folders least of all."),
   boundary("workers", "(^|/)(node-firmware|ctl|stack|lab|bench)/", "The control plane never imports the firmware or the tools: they meet in protocol/."),
   boundary("node-firmware", "(^|/)(workers|ctl|stack|lab|bench)/", "The firmware never imports the control plane or the tools: they meet in protocol/."),
   {

@@ -17,8 +17,6 @@ export * from "./messages.js";
 export * from "./spiffe-id.js";
 export * from "./identity.js";
 export * from "./ca.js";
-export * from "./encoding.js";
 export * from "./mape.js";
 export * from "./trace.js";
-export * from "./otlp-export.js";
 export * from "./error-text.js";

@@ -1,7 +1,8 @@
 import type { MqttClient } from "mqtt";
 import type { SpanExporter } from "@opentelemetry/sdk-trace";
 import { join } from "node:path";
-import { RELEASE, spiffeIdOf, type NodeTelemetry, type SpanExportStats } from "../../protocol/index.js";
+import { RELEASE, spiffeIdOf, type NodeTelemetry } from "../../protocol/index.js";
+import { type SpanExportStats } from "../../otlp/index.js";
 import { parseSpiffeId, type Authorizer } from "../../spiffe/index.js";
 import { DenyView } from "../identity/deny-view.js";
 import { DiskQueue } from "../buffer/disk-queue.js";

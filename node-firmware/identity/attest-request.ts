@@ -1,4 +1,5 @@
-import { attestationMessage, sha256Hex, type AttestRequest } from "../../protocol/index.js";
+import { attestationMessage, type AttestRequest } from "../../protocol/index.js";
+import { sha256Hex } from "../lib/hash.js";
 import { base64url, x509 } from "../../spiffe/index.js";
 
 /** `CryptoKey` in both Node and workerd typings. */

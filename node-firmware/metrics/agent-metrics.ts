@@ -1,5 +1,6 @@
 import { Gauge, Histogram, Registry } from "prom-client";
-import type { DataPlaneReading, InterfaceCounters, NodeTelemetry, SpanExportStats } from "../../protocol/index.js";
+import type { DataPlaneReading, InterfaceCounters, NodeTelemetry } from "../../protocol/index.js";
+import type { SpanExportStats } from "../../otlp/index.js";
 import type { RunningAgent } from "../agent/run.js";
 import type { EdgeClient } from "../gateway/edge-client.js";
 import type { IntakeControl } from "../gateway/intake.js";

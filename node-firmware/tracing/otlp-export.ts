@@ -1,7 +1,7 @@
 import type { InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace";
-import { countExport, emptySpanExportStats, fetchTransport, sendWithRetries, type ExportTransport, type RetryPolicy, type SpanExportStats } from "../../protocol/index.js";
+import { countExport, emptySpanExportStats, fetchTransport, sendWithRetries, type ExportTransport, type RetryPolicy, type SpanExportStats } from "../../otlp/index.js";
 import { backoffDelay } from "../lib/backoff.js";
 import { encodeExportRequest, encodeScopeOpening, encodeSpan } from "./otlp-json.js";
 

@@ -1,7 +1,8 @@
 import { SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
 import { resourceFromAttributes, type Resource } from "@opentelemetry/resources";
 import { ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, TracerProvider, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace";
-import { RELEASE, type Role, type SpanExportStats } from "../../protocol/index.js";
+import { RELEASE, type Role } from "../../protocol/index.js";
+import { type SpanExportStats } from "../../otlp/index.js";
 import { errorText, type Logger } from "../lib/log.js";
 import { OtlpJsonSpanProcessor } from "./otlp-export.js";
 import { passOn, passageRecorder, type PassageRecorder } from "./passage.js";
@@ -45,6 +46,9 @@ export const untraced: Tracing = {
 };
 
 /**
+ * The firmware's one tracing path: every span, the agent's own and those the gateway makes for
+ * each relayed message and batch request, comes from the OpenTelemetry SDK's tracer, so sampling,
+ * context and limits are the SDK's. Only the export is ours (OtlpJsonSpanProcessor, why there).
  * The agent's own tracer provider (never the global one: tests run several agents in one
  * process). Spans go over OTLP/HTTP JSON in batches; `exporter`, when given, takes them one by
  * one instead (the in-memory exporter of the tests).
@@ -63,13 +67,13 @@ export function startTracing(identity: { nodeId: string; role: Role }, config: T
 }
 
 function tracingWith(resource: Resource, sampleRatio: number, processor: SpanProcessor): Tracing {
-  const rootSampler = new TraceIdRatioBasedSampler(sampleRatio);
-  const provider = new TracerProvider({ resource, sampler: new ParentBasedSampler({ root: rootSampler }), spanProcessors: [processor] });
-  const sink = { processor, resource, instrumentationScope: { name: SCOPE, version: RELEASE } };
+  const sampler = new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio) });
+  const provider = new TracerProvider({ resource, sampler, spanProcessors: [processor] });
+  const tracer = provider.getTracer(SCOPE, RELEASE);
   return {
-    tracer: provider.getTracer(SCOPE, RELEASE),
-    recordPassage: passageRecorder(sink),
-    traceRequest: requestTracer(sink, rootSampler),
+    tracer,
+    recordPassage: passageRecorder(tracer),
+    traceRequest: requestTracer(tracer),
     shutdown: () => Promise.race([provider.shutdown(), delay(SHUTDOWN_BOUND_MS)]),
   };
 }

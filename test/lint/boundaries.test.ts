@@ -20,6 +20,7 @@ describe("dependency boundaries (lint)", () => {
     ["protocol/telemetry.ts", 'import { x } from "../node-firmware/lib/log.js";\nexport const y = x;\n', /contract/],
     ["protocol/telemetry.ts", 'import { x } from "jose";\nexport const y = x;\n', /contract/],
     ["protocol/telemetry.ts", 'import { x } from "../spiffe/x509svid.js";\nexport const y = x;\n', /contract/],
+    ["otlp/export.ts", 'import { x } from "../protocol/index.js";\nexport const y = x;\n', /library/],
     ["spiffe/id.ts", 'import { x } from "../protocol/index.js";\nexport const y = x;\n', /library/],
     ["workers/mape/plan.ts", 'import { x } from "../../node-firmware/lib/log.js";\nexport const y = x;\n', /control plane never imports/],
     ["node-firmware/agent/run.ts", 'import { x } from "../../workers/app.js";\nexport const y = x;\n', /firmware never imports/],

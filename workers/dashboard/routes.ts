@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { setCookie } from "hono/cookie";
 import { DashboardLogin, LoginCode } from "../../protocol/index.js";
-import { sha256Hex } from "../../protocol/encoding.js";
+import { sha256Hex } from "../lib/digest.js";
 import { base64url } from "../../spiffe/index.js";
 import { audit } from "../audit/log.js";
 import { openDatabase } from "../db/client.js";

@@ -1,6 +1,6 @@
 import { getCookie } from "hono/cookie";
 import type { Context } from "hono";
-import { sha256Hex } from "../../protocol/encoding.js";
+import { sha256Hex } from "../lib/digest.js";
 import type { Database } from "../db/client.js";
 import { findSession } from "./store.js";
 

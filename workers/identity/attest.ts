@@ -5,7 +5,7 @@ import type { Settings } from "../env.js";
 import { ProblemError } from "../http/problem.js";
 import type { Authority } from "./authority.js";
 import { currentBundle } from "./bundle.js";
-import { sha256Hex } from "../../protocol/encoding.js";
+import { sha256Hex } from "../lib/digest.js";
 import { mintJwtSvid } from "./jwtsvid.js";
 import { checkNonce } from "./nonce.js";
 import { registeredKey, verifyNodeSignature, type PossessionContext } from "./possession.js";

@@ -1,7 +1,7 @@
 import type { SpiffeBundle } from "../../protocol/index.js";
 import type { Database } from "../db/client.js";
 import type { Authority } from "./authority.js";
-import { sha256Hex } from "../../protocol/encoding.js";
+import { sha256Hex } from "../lib/digest.js";
 import { bundleSequence } from "./store.js";
 
 /** SPIFFE trust bundle: roots as `x509-svid` keys, the published JWT keys as `jwt-svid` keys. */

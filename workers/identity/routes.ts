@@ -23,7 +23,7 @@ import { createRouter, jsonBody, jsonResponse, problemResponses, rejectInvalidAn
 import { attest } from "./attest.js";
 import { loadAuthority } from "./authority.js";
 import { currentBundle } from "./bundle.js";
-import { sha256Hex } from "../../protocol/encoding.js";
+import { sha256Hex } from "../lib/digest.js";
 import { base64url } from "../../spiffe/index.js";
 import { mintForPossession } from "./jwt-request.js";
 import { issueNonce } from "./nonce.js";

@@ -1,6 +1,6 @@
 import { base64url, x509 } from "../../spiffe/index.js";
 import type { Authority } from "./authority.js";
-import { sha256 } from "../../protocol/encoding.js";
+import { sha256 } from "../lib/digest.js";
 
 const EC_SIGN = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 /** The SPIFFE X509-SVID ceiling this system keeps; config may lower it, never raise it. */

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { SpanExportStats } from "../../protocol/index.js";
+import type { SpanExportStats } from "../../otlp/index.js";
 import { openDatabase } from "../db/client.js";
 import { readSettings } from "../env.js";
 import { guard } from "../http/guard.js";

@@ -1,4 +1,4 @@
-import { countExport, emptySpanExportStats, fetchTransport, sendWithRetries, type ExportTransport, type RetryPolicy, type SpanExportStats } from "../../protocol/index.js";
+import { countExport, emptySpanExportStats, fetchTransport, sendWithRetries, type ExportTransport, type RetryPolicy, type SpanExportStats } from "../../otlp/index.js";
 import type { Attributes, AttributeValue, FinishedSpan } from "./span.js";
 import type { SpanExporter } from "./tracer.js";
 

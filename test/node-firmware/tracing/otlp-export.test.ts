@@ -3,7 +3,7 @@ import { JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { describe, expect, it } from "vitest";
 import { OtlpJsonSpanProcessor, type OtlpExportOptions } from "../../../node-firmware/tracing/otlp-export.js";
-import { fetchTransport, type ExportOutcome, type ExportTransport } from "../../../protocol/index.js";
+import { fetchTransport, type ExportOutcome, type ExportTransport } from "../../../otlp/index.js";
 import { spansOfRequest, type OtlpRequest } from "../../helpers/otlp-json.js";
 import { freePort } from "../../helpers/processes.js";
 import { startCollector } from "../../helpers/traces.js";

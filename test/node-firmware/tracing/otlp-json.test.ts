@@ -5,7 +5,6 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from "@opentelemetry/sdk-trace";
 import { describe, expect, it } from "vitest";
 import { encodeExportRequest, encodeScopeOpening, encodeSpan, unixNanos } from "../../../node-firmware/tracing/otlp-json.js";
-import { recordFinished } from "../../../node-firmware/tracing/finished-span.js";
 
 const resource = resourceFromAttributes({ "service.name": "x0-gateway", "service.instance.id": "gw-1", "deployment.weird": 'quote " and \\ and \u2028' });
 const PARENT = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7", traceFlags: TraceFlags.SAMPLED, isRemote: true, traceState: new TraceState("vendor=a,other=b") };
@@ -30,16 +29,8 @@ function endedSpans(): ReadableSpan[] {
   tracer.startSpan("mqtt receive", { kind: SpanKind.CONSUMER, links: [{ context: { ...PARENT, traceState: undefined, isRemote: false } }] }, remote).end();
   other.startSpan("other", { kind: SpanKind.CLIENT }, trace.setSpan(ROOT_CONTEXT, root)).end();
   tracer.startSpan("ok", { kind: SpanKind.SERVER, startTime: [1_700_000_000, 5] }).setStatus({ code: SpanStatusCode.OK }).end([1_700_000_001, 999_999_999]);
-  recordFinished({ processor, resource, instrumentationScope: { name: "x0tta6bl4/node-firmware", version: "0.1.0" } }, {
-    name: "hand-made",
-    kind: SpanKind.PRODUCER,
-    traceId: PARENT.traceId,
-    spanId: "1111111111111111",
-    parent: { traceId: PARENT.traceId, spanId: PARENT.spanId, sampled: true },
-    startTime: [1_700_000_000, 123],
-    endTime: [1_700_000_000, 123],
-    attributes: { "messaging.system": "mqtt" },
-  });
+  // A gateway's passage: no duration, under a remote parent.
+  tracer.startSpan("passage", { kind: SpanKind.PRODUCER, attributes: { "messaging.system": "mqtt" }, startTime: [1_700_000_000, 123] }, remote).end([1_700_000_000, 123]);
   return exporter.getFinishedSpans();
 }
 

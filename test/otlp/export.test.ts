@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { retryAfterMs, sendWithRetries, type ExportOutcome, type RetryPolicy } from "../../protocol/index.js";
+import { retryAfterMs, sendWithRetries, type ExportOutcome, type RetryPolicy } from "../../otlp/index.js";
 
 const BODY = new TextEncoder().encode("{}");
 const busy = (retryAfter?: number): ExportOutcome => ({ ok: false, retryable: true, error: "collector answered HTTP 503", ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }) });

@@ -1,5 +1,3 @@
-import { errorText } from "./error-text.js";
-
 /**
  * How both halves send spans to an OTLP/HTTP collector: one request's outcome, which refusals may
  * be sent again (OTLP/HTTP: 429, 502, 503, 504, or no answer at all), and the retries.
@@ -19,6 +17,9 @@ export const emptySpanExportStats = (): SpanExportStats => ({ exported: 0, dropp
 
 /** A collector's answer to one export request. */
 export type ExportOutcome = { ok: true } | { ok: false; retryable: boolean; error: string; retryAfterMs?: number };
+
+/** What went wrong, as one line of text. */
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Sends one export request's body (UTF-8 JSON); replaceable in tests. */
 export type ExportTransport = (body: Uint8Array) => Promise<ExportOutcome>;
