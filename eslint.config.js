@@ -7,6 +7,16 @@ const boundary = (folder, forbidden, why) => ({
   rules: { "no-restricted-imports": ["error", { patterns: [{ regex: forbidden, message: why }] }] },
 });
 
+const TOOLS = ["ctl", "stack", "lab", "bench"];
+/**
+ * For a tool: an import into the firmware or the control plane other than a capability's
+ * `<folder>/index.js`, or into a library or another tool other than its `index.js`.
+ */
+const publicEntriesOnly = (tool) => {
+  const others = ["protocol", "spiffe", "otlp", ...TOOLS.filter((t) => t !== tool)].join("|");
+  return `(^|/)((node-firmware|workers)/(?![a-z-]+/index\\.js$)|(${others})/(?!index\\.js$))`;
+};
+
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", ".x0/", ".wrangler/", "migrations/", "bin/", "test/fixtures/"] },
   ...tseslint.configs.strictTypeChecked,
@@ -33,6 +43,7 @@ export default tseslint.config(
   boundary("otlp", "^(?!\\./)", "otlp/ is a library: it imports nothing, the product's folders least of all."),
   boundary("workers", "(^|/)(node-firmware|ctl|stack|lab|bench)/", "The control plane never imports the firmware or the tools: they meet in protocol/."),
   boundary("node-firmware", "(^|/)(workers|ctl|stack|lab|bench)/", "The firmware never imports the control plane or the tools: they meet in protocol/."),
+  ...TOOLS.map((tool) => boundary(tool, publicEntriesOnly(tool), `${tool}/ is a tool: it imports the public entry points (an index.ts) of what it uses, not their internals.`)),
   {
     files: ["test/**/*.ts"],
     rules: {

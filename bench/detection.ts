@@ -6,15 +6,12 @@
  * detection, and median times to detection and to repair. Transport latency is bench:loop's.
  *   npm run bench:detection                  (BENCH_SEED, BENCH_NODES, BENCH_MINUTES)
  */
-import { SimulatedDataPlane } from "../node-firmware/dataplane/simulated.js";
-import { SourceRates } from "../node-firmware/dataplane/source-rates.js";
-import { routeActions } from "../node-firmware/execute/backend.js";
-import { silentLogger } from "../node-firmware/lib/log.js";
-import { prng } from "../node-firmware/mesh/prng.js";
-import { SimulatedMesh, buildTopology, simulateMesh } from "../node-firmware/mesh/simulated.js";
-import { Reflexes } from "../node-firmware/monitor/reflexes.js";
-import { baselineKey, floods, observe, type Anomaly, type Baseline, type Metric } from "../workers/mape/analyze.js";
-import { DEFAULT_GUARD_RAILS, plan } from "../workers/mape/plan.js";
+import { SimulatedDataPlane, SourceRates } from "../node-firmware/dataplane/index.js";
+import { routeActions } from "../node-firmware/execute/index.js";
+import { silentLogger } from "../node-firmware/lib/index.js";
+import { buildTopology, prng, SimulatedMesh, simulateMesh } from "../node-firmware/mesh/index.js";
+import { Reflexes } from "../node-firmware/monitor/index.js";
+import { type Anomaly, type Baseline, baselineKey, DEFAULT_GUARD_RAILS, floods, type Metric, observe, plan } from "../workers/mape/index.js";
 import { median } from "./stats.js";
 
 const SEED = Number(process.env.BENCH_SEED ?? 7);

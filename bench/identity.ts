@@ -5,13 +5,11 @@
  * Runs the control plane's own code (workers/identity) on Node's WebCrypto; workerd's is the same
  * BoringSSL-backed API but is not what is measured here.
  */
-import { initCa } from "../ctl/ca/authority.js";
+import { initCa } from "../ctl/index.js";
 import { controlPlaneAudience } from "../protocol/index.js";
-import { createCsr, generateSvidKey } from "../node-firmware/identity/attest-request.js";
+import { createCsr, generateSvidKey } from "../node-firmware/identity/index.js";
 import type { x509 } from "../spiffe/index.js";
-import { loadAuthority } from "../workers/identity/authority.js";
-import { mintJwtSvid, verifyJwtSvid } from "../workers/identity/jwtsvid.js";
-import { checkCsr, issueX509Svid } from "../workers/identity/x509svid.js";
+import { checkCsr, issueX509Svid, loadAuthority, mintJwtSvid, verifyJwtSvid } from "../workers/identity/index.js";
 
 const TD = "bench.mesh";
 const DURATION_MS = Number(process.env.BENCH_MS ?? 2000);

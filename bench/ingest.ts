@@ -16,8 +16,8 @@
  * BENCH_GATEWAY_CPU=n runs broker+gateway on CPU n only (taskset), as on a mesh, where the gateway
  * is a router of its own: its CPU per message then does not depend on what workerd and the load
  * generator do on the same core (run this process elsewhere, e.g. `taskset -c 0`).
- * BENCH_GATEWAY_PROFILE=<dir> has each gateway write a CPU profile there (see bench:profile-share),
- * BENCH_GATEWAY_IC_LOG=<dir> a V8 inline-cache log (see bench:ic-diff).
+ * BENCH_GATEWAY_PROFILE=<dir> has each gateway write a CPU profile there (see research:profile-share),
+ * BENCH_GATEWAY_IC_LOG=<dir> a V8 inline-cache log (see research:ic-diff).
  * BENCH_EDGE=answer has each gateway's proxy answer its batches itself, as the Worker would (the
  * same CycleResponse, gzipped when asked), instead of passing them to workerd: what the gateways
  * can relay, past what workerd can store on this machine's other core. Identities still come
@@ -35,14 +35,11 @@ import { tmpdir } from "node:os";
 import { brotliDecompressSync, gunzipSync, gzipSync, inflateSync } from "node:zlib";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
-import { adminToken } from "../ctl/credential.js";
+import { adminToken } from "../ctl/index.js";
 import { CycleResponse, TelemetryBatch, topics } from "../protocol/index.js";
-import { CYCLE_PATH } from "../node-firmware/gateway/edge-client.js";
-import { packageRoot } from "../node-firmware/lib/package-root.js";
-import { commandLine, cpuSeconds, descendantsOf, freePort, freePortRange, rssBytes } from "../stack/proc.js";
-import { createJoinToken, ensureCa, ensureLocalAdmin } from "../stack/provision.js";
-import { startLocalWorker } from "../stack/worker.js";
-import { readWranglerToml } from "../stack/wrangler-config.js";
+import { CYCLE_PATH } from "../node-firmware/gateway/index.js";
+import { packageRoot } from "../node-firmware/lib/index.js";
+import { commandLine, cpuSeconds, createJoinToken, descendantsOf, ensureCa, ensureLocalAdmin, freePort, freePortRange, readWranglerToml, rssBytes, startLocalWorker } from "../stack/index.js";
 import { connectWhenUp, telemetryJson } from "./mqtt-load.js";
 import { agentSections, controlPlaneVars, messageTraceProperties, modesFromEnv, observabilityOf, onCpus, reportResult, scrapeEvery, type Mode } from "./observe.js";
 import { tickOrder } from "./tick-order.js";
@@ -160,7 +157,7 @@ let stopping = false;
 
 /**
  * With BENCH_GATEWAY_PROFILE=<dir>, a gateway writes its V8 CPU profile there as it stops (see
- * bench:profile-share); with BENCH_GATEWAY_IC_LOG=<dir>, its inline-cache log (see bench:ic-diff).
+ * research:profile-share); with BENCH_GATEWAY_IC_LOG=<dir>, its inline-cache log (see research:ic-diff).
  */
 const diagnosticFlags = (id: string): string[] => {
   const [profileDir, icLogDir] = [process.env.BENCH_GATEWAY_PROFILE, process.env.BENCH_GATEWAY_IC_LOG];

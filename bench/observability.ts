@@ -57,7 +57,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { packageRoot } from "../node-firmware/lib/package-root.js";
+import { packageRoot } from "../node-firmware/lib/index.js";
 import { MODES, RESULT_LINE_ENV, SAMPLED_RATIO, onCpus, type Mode } from "./observe.js";
 import { baselineOf, judge, valueIn, worse, type Figure, type Unit, type Verdict } from "./judge.js";
 import { percentile, type Interval } from "./stats.js";

@@ -10,9 +10,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { formatTraceparent } from "../protocol/index.js";
-import { traceProperties } from "../node-firmware/tracing/propagation.js";
-import type { TracingConfig } from "../node-firmware/tracing/tracing.js";
-import { workerTracingVars } from "../stack/stack.js";
+import { traceProperties, type TracingConfig } from "../node-firmware/tracing/index.js";
+import { workerTracingVars } from "../stack/index.js";
 
 export const MODES = ["off", "all", "sampled"] as const;
 /** Modes that take sampled apart. */

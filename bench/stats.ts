@@ -1,5 +1,5 @@
 /** The statistics the benchmarks report: order statistics and a bootstrap interval for a ratio. */
-import { prng } from "../node-firmware/mesh/prng.js";
+import { prng } from "../node-firmware/mesh/index.js";
 
 /** The value at rank ⌊p/100 · n⌋ of numbers sorted ascending (p99 of 1000 is the 991st). */
 export const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;

@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { z } from "zod";
 import { CaSecret, DenyEntry, JoinTokenResponse, NodeId, NodeList, SimFault, Topology, errorText } from "../protocol/index.js";
 import { isValidTrustDomain } from "../spiffe/index.js";
-import { writePrivate } from "../node-firmware/identity/keystore.js";
+import { writePrivate } from "../node-firmware/identity/index.js";
 import { ApiError, dashboardUrl, request, type ApiSession } from "./api.js";
 import { exportRootKey, importRoot, initCa, prepareNext, promoteNext } from "./ca/authority.js";
 import { renderTable } from "./table.js";

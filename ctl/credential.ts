@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { attest } from "../node-firmware/identity/client.js";
-import { importPkcs8 } from "../node-firmware/identity/keystore.js";
+import { attest, importPkcs8 } from "../node-firmware/identity/index.js";
 
 /** An admin identity x0ctl acts as: its SPIFFE ID and Ed25519 key (file mode 0600), and the API it belongs to. */
 export const Credential = z.strictObject({

@@ -1,10 +1,7 @@
 import mqtt from "mqtt";
 import { errorText, simTopic, type SimFault } from "../protocol/index.js";
 import { parseBundle, parseSpiffeId } from "../spiffe/index.js";
-import { DenyView } from "../node-firmware/identity/deny-view.js";
-import { attest } from "../node-firmware/identity/client.js";
-import { exportPkcs8Pem, importPkcs8 } from "../node-firmware/identity/keystore.js";
-import { clientTlsOptions } from "../node-firmware/identity/tls.js";
+import { attest, clientTlsOptions, DenyView, exportPkcs8Pem, importPkcs8 } from "../node-firmware/identity/index.js";
 import { ApiError } from "./api.js";
 import type { Credential } from "./credential.js";
 

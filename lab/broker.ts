@@ -5,8 +5,8 @@
  * own namespaces. Stops on SIGINT/SIGTERM.
  */
 import { parseArgs } from "node:util";
-import { createLogger } from "../node-firmware/lib/log.js";
-import { EmbeddedBroker } from "../node-firmware/mqtt/broker.js";
+import { createLogger } from "../node-firmware/lib/index.js";
+import { EmbeddedBroker } from "../node-firmware/mqtt/index.js";
 
 const { values } = parseArgs({ options: { host: { type: "string" }, port: { type: "string" } } });
 const log = createLogger({ node: "lab-broker" }, "info");

@@ -2,8 +2,8 @@ import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_pro
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { packageRoot } from "../node-firmware/lib/package-root.js";
-import { AGENT_NODE_FLAGS, stopAll, supervise, type Supervised } from "../stack/processes.js";
+import { packageRoot } from "../node-firmware/lib/index.js";
+import { AGENT_NODE_FLAGS, stopAll, supervise, type Supervised } from "../stack/index.js";
 import type { LabTopology } from "./topology.js";
 
 const run = promisify(execFile);

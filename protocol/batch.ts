@@ -12,9 +12,9 @@ import { Traceparent } from "./trace.js";
  * item brings its own.
  */
 export const BatchItem = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("telemetry"), telemetry: NodeTelemetry, traceparent: Traceparent.optional() }),
-  z.strictObject({ kind: z.literal("status"), status: NodeStatus, traceparent: Traceparent.optional() }),
-  z.strictObject({ kind: z.literal("result"), result: ActionResult, traceparent: Traceparent.optional() }),
+  z.object({ kind: z.literal("telemetry"), telemetry: NodeTelemetry, traceparent: Traceparent.optional() }),
+  z.object({ kind: z.literal("status"), status: NodeStatus, traceparent: Traceparent.optional() }),
+  z.object({ kind: z.literal("result"), result: ActionResult, traceparent: Traceparent.optional() }),
 ]);
 export type BatchItem = z.infer<typeof BatchItem>;
 
@@ -31,14 +31,14 @@ export function itemNodeId(item: BatchItem): string {
 }
 
 /** Body of POST /api/v1/telemetry. */
-export const TelemetryBatch = z.strictObject({
+export const TelemetryBatch = z.object({
   gatewayId: NodeId,
   sentAt: EpochMs,
   items: z.array(BatchItem).min(1).max(limits.batchItems),
 });
 export type TelemetryBatch = z.infer<typeof TelemetryBatch>;
 
-export const TelemetryAccepted = z.strictObject({
+export const TelemetryAccepted = z.object({
   accepted: z.number().int().nonnegative(),
   /** Telemetry samples not newer than what was already stored (replays); they changed nothing. */
   duplicates: z.number().int().nonnegative(),
@@ -53,8 +53,8 @@ export type TelemetryAccepted = z.infer<typeof TelemetryAccepted>;
  * What POST /api/v1/mape/cycle answers: the ingest figures and the signed actions to deliver,
  * each with the Plan span it came from when its cause was traced.
  */
-export const CycleResponse = z.strictObject({
+export const CycleResponse = z.object({
   ...TelemetryAccepted.shape,
-  actions: z.array(z.strictObject({ nodeId: NodeId, action: SignedAction, traceparent: Traceparent.optional() })),
+  actions: z.array(z.object({ nodeId: NodeId, action: SignedAction, traceparent: Traceparent.optional() })),
 });
 export type CycleResponse = z.infer<typeof CycleResponse>;

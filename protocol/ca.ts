@@ -1,5 +1,7 @@
 import { z } from "zod";
 
+// Strict, unlike the messages: these are the operator's secrets, written by x0ctl and read by the
+// control plane of the same release, so a field they do not know is a typo or the wrong file.
 const PemText = z.string().min(1);
 
 /** One signing CA held by the control plane: its chain (intermediate first) and PKCS#8 private key. */

@@ -9,7 +9,7 @@ export const DISCOVERY_SERVICE_TYPE = "x0tta6bl4";
  * A node's mDNS announcement, as TXT record strings. `att` says whether the node holds an SVID for
  * that SPIFFE ID (1) or only claims it (0); either way mDNS is unauthenticated: mTLS verifies.
  */
-export const PeerAnnouncementTxt = z.strictObject({
+export const PeerAnnouncementTxt = z.object({
   id: NodeId,
   spiffe: SpiffeIdString,
   fw: z.string().min(1).max(64),

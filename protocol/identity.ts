@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { messageVersion } from "./version.js";
 import { NodeId } from "./ids.js";
 import { ActionKey } from "./mape.js";
 import { SpiffeIdString } from "./spiffe-id.js";
@@ -13,7 +14,7 @@ const Pem = (label: string) =>
     .max(16 * 1024)
     .refine((s) => s.includes(`-----BEGIN ${label}-----`), `must be a PEM ${label}`);
 
-export const NonceResponse = z.strictObject({ nonce: Base64Url, expiresAt: IsoTime });
+export const NonceResponse = z.object({ nonce: Base64Url, expiresAt: IsoTime });
 export type NonceResponse = z.infer<typeof NonceResponse>;
 
 /**
@@ -22,7 +23,7 @@ export type NonceResponse = z.infer<typeof NonceResponse>;
  * `attestationMessage(...)` with its Ed25519 key, binding the nonce to this CSR.
  */
 export const AttestRequest = z
-  .strictObject({
+  .object({
     nonce: Base64Url.max(128),
     /** Raw 32-byte Ed25519 public key, base64url. */
     nodeKey: Base64Url.length(43),
@@ -43,7 +44,7 @@ export function attestationMessage(nonce: string, csrSha256: string, claim: stri
   return `x0tta6bl4-attest-v1\n${nonce}\n${csrSha256}\n${claim}`;
 }
 
-export const X509Svid = z.strictObject({
+export const X509Svid = z.object({
   /** Leaf first, then the intermediate that signed it. */
   certificates: z.array(z.string()).min(1),
   serial: z.string(),
@@ -51,7 +52,7 @@ export const X509Svid = z.strictObject({
 });
 export type X509Svid = z.infer<typeof X509Svid>;
 
-export const JwtSvid = z.strictObject({ token: z.string(), expiresAt: IsoTime });
+export const JwtSvid = z.object({ token: z.string(), expiresAt: IsoTime });
 export type JwtSvid = z.infer<typeof JwtSvid>;
 
 /**
@@ -71,7 +72,7 @@ export const SpiffeBundle = z.looseObject({
 });
 export type SpiffeBundle = z.infer<typeof SpiffeBundle>;
 
-export const AttestResponse = z.strictObject({
+export const AttestResponse = z.object({
   spiffeId: z.string(),
   x509Svid: X509Svid,
   jwtSvid: JwtSvid,
@@ -81,19 +82,19 @@ export const AttestResponse = z.strictObject({
 });
 export type AttestResponse = z.infer<typeof AttestResponse>;
 
-export const JoinTokenRequest = z.strictObject({
+export const JoinTokenRequest = z.object({
   nodeId: NodeId,
   role: z.enum(["node", "gateway"]).default("node"),
   ttlSeconds: z.number().int().min(30).max(86_400).default(600),
 });
-export const JoinTokenResponse = z.strictObject({ token: z.string(), spiffeId: z.string(), expiresAt: IsoTime });
+export const JoinTokenResponse = z.object({ token: z.string(), spiffeId: z.string(), expiresAt: IsoTime });
 export type JoinTokenResponse = z.infer<typeof JoinTokenResponse>;
 
 /**
  * A JWT-SVID is minted for proof of possession of the identity's registered key (as attestation
  * takes it), never for a bearer token alone: a leaked token cannot renew itself.
  */
-export const JwtSvidRequest = z.strictObject({
+export const JwtSvidRequest = z.object({
   spiffeId: SpiffeIdString,
   audience: z.array(z.string().min(1).max(256)).min(1).max(8),
   ttlSeconds: z.number().int().min(10).max(300).optional(),
@@ -110,19 +111,19 @@ export function jwtSvidMessage(nonce: string, spiffeId: string, audience: readon
 }
 
 /** A single-use dashboard login code and when it expires. */
-export const LoginCode = z.strictObject({ code: Base64Url.length(43), expiresAt: IsoTime });
+export const LoginCode = z.object({ code: Base64Url.length(43), expiresAt: IsoTime });
 export type LoginCode = z.infer<typeof LoginCode>;
-export const DashboardLogin = z.strictObject({ code: Base64Url.max(64) });
+export const DashboardLogin = z.object({ code: Base64Url.max(64) });
 
 export const RevokeRequest = z
-  .strictObject({
+  .object({
     spiffeId: SpiffeIdString.optional(),
     serial: z.string().regex(/^[0-9a-f]{2,64}$/, "must be a lower-case hex serial").optional(),
     reason: z.string().min(1).max(256),
   })
   .refine((r) => r.spiffeId !== undefined || r.serial !== undefined, { message: "give spiffeId or serial", path: ["spiffeId"] });
 
-export const DenyEntry = z.strictObject({
+export const DenyEntry = z.object({
   spiffeId: z.string().optional(),
   serial: z.string().optional(),
   revokedAt: IsoTime,
@@ -131,8 +132,8 @@ export const DenyEntry = z.strictObject({
 export type DenyEntry = z.infer<typeof DenyEntry>;
 
 /** Everything revoked; also the payload of the retained MQTT deny list. */
-export const DenyList = z.strictObject({
-  v: z.literal(1),
+export const DenyList = z.object({
+  v: messageVersion(1),
   generatedAt: IsoTime,
   /** Grows with every revocation: a gateway that holds an older revision fetches the list again. */
   revision: z.number().int().nonnegative(),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { messageVersion } from "./version.js";
 import { EpochMs, NodeId } from "./ids.js";
 import { SourceAddress as Source, type Reflex } from "./telemetry.js";
 
@@ -9,12 +10,12 @@ export type ActionKind = z.infer<typeof ActionKind>;
 
 export const ActionParams = z.discriminatedUnion("kind", [
   /** Make batman-adv avoid a link: raise the hop penalty towards `neighbor`. */
-  z.strictObject({ kind: z.literal("reroute"), neighbor: NodeId, hopPenalty: z.number().int().min(0).max(255) }),
-  z.strictObject({ kind: z.literal("isolate_source"), source: Source, ttlSeconds: z.number().int().min(1).max(86_400) }),
-  z.strictObject({ kind: z.literal("rate_limit"), source: Source, packetsPerSecond: z.number().int().min(1).max(10_000_000), ttlSeconds: z.number().int().min(1).max(86_400) }),
-  z.strictObject({ kind: z.literal("restart_interface"), interface: z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/) }),
-  z.strictObject({ kind: z.literal("retry_probe"), neighbor: NodeId }),
-  z.strictObject({ kind: z.literal("set_threshold"), metric: z.enum(["latency", "loss", "tq"]), value: z.number().nonnegative() }),
+  z.object({ kind: z.literal("reroute"), neighbor: NodeId, hopPenalty: z.number().int().min(0).max(255) }),
+  z.object({ kind: z.literal("isolate_source"), source: Source, ttlSeconds: z.number().int().min(1).max(86_400) }),
+  z.object({ kind: z.literal("rate_limit"), source: Source, packetsPerSecond: z.number().int().min(1).max(10_000_000), ttlSeconds: z.number().int().min(1).max(86_400) }),
+  z.object({ kind: z.literal("restart_interface"), interface: z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/) }),
+  z.object({ kind: z.literal("retry_probe"), neighbor: NodeId }),
+  z.object({ kind: z.literal("set_threshold"), metric: z.enum(["latency", "loss", "tq"]), value: z.number().nonnegative() }),
 ]);
 export type ActionParams = z.infer<typeof ActionParams>;
 
@@ -26,8 +27,8 @@ export function reflexAction(reflex: Reflex): ActionParams {
 }
 
 /** What the control plane signs. `idempotencyKey` is the same for re-sent copies of one decision. */
-export const Action = z.strictObject({
-  v: z.literal(1),
+export const Action = z.object({
+  v: messageVersion(1),
   id: z.uuid(),
   nodeId: NodeId,
   issuedAt: EpochMs,
@@ -45,7 +46,7 @@ const Base64url = z.string().regex(/^[A-Za-z0-9_-]*$/, "must be base64url withou
  * On a node's actions topic: a JWS in the flattened JSON serialization (RFC 7515 §7.2.2) whose
  * payload is the Action's JSON, signed EdDSA (Ed25519) with `kid` in the protected header.
  */
-export const SignedAction = z.strictObject({
+export const SignedAction = z.object({
   protected: Base64url.max(1024),
   payload: Base64url.max(8192),
   signature: Base64url.length(86),
@@ -56,8 +57,8 @@ export const ActionOutcome = z.enum(["applied", "rejected", "failed", "expired"]
 export type ActionOutcome = z.infer<typeof ActionOutcome>;
 
 /** Published by a node for every action message it received, valid or not. */
-export const ActionResult = z.strictObject({
-  v: z.literal(1),
+export const ActionResult = z.object({
+  v: messageVersion(1),
   nodeId: NodeId,
   /** Absent when the message was too broken to read an id from. */
   actionId: z.string().max(64).optional(),
@@ -69,11 +70,11 @@ export const ActionResult = z.strictObject({
 export type ActionResult = z.infer<typeof ActionResult>;
 
 /** An Ed25519 public key the control plane signs actions with (raw, base64url). */
-export const ActionKey = z.strictObject({ kid: z.string(), publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
+export const ActionKey = z.object({ kid: z.string(), publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
 export type ActionKey = z.infer<typeof ActionKey>;
-export const ActionKeys = z.strictObject({ keys: z.array(ActionKey) });
+export const ActionKeys = z.object({ keys: z.array(ActionKey) });
 
-export const DecisionQuery = z.strictObject({
+export const DecisionQuery = z.object({
   node: NodeId.optional(),
   kind: z.string().max(64).optional(),
   since: z.iso.datetime().optional(),
@@ -81,7 +82,7 @@ export const DecisionQuery = z.strictObject({
 });
 
 /** One MAPE-K decision as the Knowledge base holds it. */
-export const Decision = z.strictObject({
+export const Decision = z.object({
   id: z.string(),
   ts: z.iso.datetime(),
   nodeId: z.string().nullable(),
@@ -94,23 +95,23 @@ export const Decision = z.strictObject({
   verdict: z.enum(["recovered", "not-recovered"]).nullable(),
   verdictAt: z.iso.datetime().nullable(),
 });
-export const DecisionList = z.strictObject({ decisions: z.array(Decision) });
+export const DecisionList = z.object({ decisions: z.array(Decision) });
 export type DecisionList = z.infer<typeof DecisionList>;
 
 /** What the loop has learnt: how its actions turned out, and which links' thresholds feedback moved. */
-export const Knowledge = z.strictObject({
-  outcomes: z.strictObject({ recovered: z.number().int(), notRecovered: z.number().int(), unjudged: z.number().int() }),
-  detector: z.strictObject({ threshold: z.number(), warmup: z.number().int(), alpha: z.number() }),
-  tunedLinks: z.array(z.strictObject({ from: z.string(), to: z.string(), metric: z.string(), threshold: z.number() })),
+export const Knowledge = z.object({
+  outcomes: z.object({ recovered: z.number().int(), notRecovered: z.number().int(), unjudged: z.number().int() }),
+  detector: z.object({ threshold: z.number(), warmup: z.number().int(), alpha: z.number() }),
+  tunedLinks: z.array(z.object({ from: z.string(), to: z.string(), metric: z.string(), threshold: z.number() })),
 });
 export type Knowledge = z.infer<typeof Knowledge>;
 
 /** Fault injection into a simulated node (admins only): degrade or cut the link to `neighbor`, or clear it; start or stop a flood from `source`. */
 export const SimFault = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("degrade"), neighbor: NodeId, latencyMs: z.number().min(0).max(60_000), loss: z.number().min(0).max(1) }),
-  z.strictObject({ kind: z.literal("link_down"), neighbor: NodeId }),
-  z.strictObject({ kind: z.literal("restore"), neighbor: NodeId }),
-  z.strictObject({ kind: z.literal("flood"), source: Source, packetsPerSecond: z.number().int().min(1).max(100_000_000) }),
-  z.strictObject({ kind: z.literal("calm"), source: Source }),
+  z.object({ kind: z.literal("degrade"), neighbor: NodeId, latencyMs: z.number().min(0).max(60_000), loss: z.number().min(0).max(1) }),
+  z.object({ kind: z.literal("link_down"), neighbor: NodeId }),
+  z.object({ kind: z.literal("restore"), neighbor: NodeId }),
+  z.object({ kind: z.literal("flood"), source: Source, packetsPerSecond: z.number().int().min(1).max(100_000_000) }),
+  z.object({ kind: z.literal("calm"), source: Source }),
 ]);
 export type SimFault = z.infer<typeof SimFault>;

@@ -7,7 +7,7 @@ export type MeshNodeStatus = z.infer<typeof MeshNodeStatus>;
 
 const IsoTime = z.iso.datetime();
 
-export const MeshNode = z.strictObject({
+export const MeshNode = z.object({
   id: NodeId,
   spiffeId: z.string(),
   role: Role,
@@ -22,7 +22,7 @@ export const MeshNode = z.strictObject({
 export type MeshNode = z.infer<typeof MeshNode>;
 
 /** A directed link: quality of `to` as measured by `from`. */
-export const MeshLink = z.strictObject({
+export const MeshLink = z.object({
   from: NodeId,
   to: NodeId,
   tq: z.number().int().min(0).max(255),
@@ -32,16 +32,16 @@ export const MeshLink = z.strictObject({
 });
 export type MeshLink = z.infer<typeof MeshLink>;
 
-export const NodeList = z.strictObject({ nodes: z.array(MeshNode) });
+export const NodeList = z.object({ nodes: z.array(MeshNode) });
 export type NodeList = z.infer<typeof NodeList>;
 
-export const Topology = z.strictObject({
+export const Topology = z.object({
   generatedAt: IsoTime,
   nodes: z.array(MeshNode),
   links: z.array(MeshLink),
 });
 export type Topology = z.infer<typeof Topology>;
 
-export const NodeListQuery = z.strictObject({
+export const NodeListQuery = z.object({
   status: MeshNodeStatus.optional(),
 });

@@ -8,7 +8,7 @@ export const Problem = z.looseObject({
   detail: z.string().optional(),
   instance: z.string().optional(),
   issues: z
-    .array(z.strictObject({ path: z.string(), message: z.string() }))
+    .array(z.object({ path: z.string(), message: z.string() }))
     .optional(),
 });
 export type Problem = z.infer<typeof Problem>;

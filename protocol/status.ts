@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { messageVersion } from "./version.js";
 import { EpochMs, NodeId, Role } from "./ids.js";
 
 export const NodeState = z.enum(["online", "offline"]);
@@ -8,8 +9,8 @@ export type NodeState = z.infer<typeof NodeState>;
  * Retained presence of a node. The `offline` form is also the node's Last Will,
  * so its `ts` is the connect time, not the time the broker noticed the loss.
  */
-export const NodeStatus = z.strictObject({
-  v: z.literal(1),
+export const NodeStatus = z.object({
+  v: messageVersion(1),
   nodeId: NodeId,
   role: Role,
   state: NodeState,

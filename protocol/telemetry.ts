@@ -1,9 +1,10 @@
 import { z } from "zod";
+import { messageVersion } from "./version.js";
 import { EpochMs, NodeId, Role } from "./ids.js";
 import { limits } from "./limits.js";
 
 /** Link quality to one neighbor as the node sees it (batman-adv TQ is 0..255). */
-export const NeighborReading = z.strictObject({
+export const NeighborReading = z.object({
   neighbor: NodeId,
   tq: z.number().int().min(0).max(255),
   latencyMs: z.number().nonnegative().max(60_000),
@@ -14,7 +15,7 @@ export type NeighborReading = z.infer<typeof NeighborReading>;
 const Counter = z.number().int().nonnegative();
 
 /** Cumulative counters of the node's mesh interface since boot. */
-export const InterfaceCounters = z.strictObject({
+export const InterfaceCounters = z.object({
   rxBytes: Counter,
   txBytes: Counter,
   rxPackets: Counter,
@@ -24,7 +25,7 @@ export const InterfaceCounters = z.strictObject({
 });
 export type InterfaceCounters = z.infer<typeof InterfaceCounters>;
 
-export const ProcessStats = z.strictObject({
+export const ProcessStats = z.object({
   rssBytes: Counter,
   cpuPercent: z.number().nonnegative().max(100 * 1024),
 });
@@ -34,7 +35,7 @@ export type ProcessStats = z.infer<typeof ProcessStats>;
 export const SourceAddress = z.union([z.ipv4(), z.ipv6()]);
 
 /** One traffic source as the node's data plane counts it over the last interval. */
-export const SourceReading = z.strictObject({
+export const SourceReading = z.object({
   source: SourceAddress,
   /** Arriving packets per second, those dropped included. */
   packetsPerS: z.number().nonnegative(),
@@ -46,7 +47,7 @@ export const SourceReading = z.strictObject({
 export type SourceReading = z.infer<typeof SourceReading>;
 
 /** Packets the data plane has seen since it started, dropped ones included, by what they carry. */
-export const PacketsByProtocol = z.strictObject({
+export const PacketsByProtocol = z.object({
   ipv4: Counter,
   ipv6: Counter,
   /** batman-adv frames (ethertype 0x4305): the mesh's own traffic, always passed. */
@@ -59,7 +60,7 @@ export const PacketsByProtocol = z.strictObject({
 export type PacketsByProtocol = z.infer<typeof PacketsByProtocol>;
 
 /** Where the node's packet counters come from, and what its filter holds. */
-export const DataPlaneReading = z.strictObject({
+export const DataPlaneReading = z.object({
   /** `xdp`: eBPF in the kernel; `sysfs`: interface counters only (no per-source view); `simulated`. */
   kind: z.enum(["xdp", "sysfs", "simulated"]),
   /** How the XDP program is attached: in the driver, or in the generic (skb) path. */
@@ -71,7 +72,7 @@ export const DataPlaneReading = z.strictObject({
   blocklistSize: Counter,
   rateLimitedSources: Counter,
   /** Cumulative drops since the data plane started. */
-  dropped: z.strictObject({ blocked: Counter, rateLimited: Counter }),
+  dropped: z.object({ blocked: Counter, rateLimited: Counter }),
   /** Absent with `sysfs`: interface counters cannot tell one protocol from another. */
   packets: PacketsByProtocol.optional(),
 });
@@ -81,14 +82,14 @@ const ReflexBase = { reason: z.string().max(256), ts: EpochMs };
 
 /** A repair the node made by itself, without the edge (a local reflex), reported with the next sample. */
 export const Reflex = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("reroute"), neighbor: NodeId, hopPenalty: z.number().int().min(0).max(255), ...ReflexBase }),
-  z.strictObject({ kind: z.literal("isolate_source"), source: SourceAddress, ttlSeconds: z.number().int().min(1).max(86_400), packetsPerS: z.number().nonnegative(), ...ReflexBase }),
+  z.object({ kind: z.literal("reroute"), neighbor: NodeId, hopPenalty: z.number().int().min(0).max(255), ...ReflexBase }),
+  z.object({ kind: z.literal("isolate_source"), source: SourceAddress, ttlSeconds: z.number().int().min(1).max(86_400), packetsPerS: z.number().nonnegative(), ...ReflexBase }),
 ]);
 export type Reflex = z.infer<typeof Reflex>;
 
 /** One Monitor sample, published by a node every interval. */
-export const NodeTelemetry = z.strictObject({
-  v: z.literal(1),
+export const NodeTelemetry = z.object({
+  v: messageVersion(1),
   nodeId: NodeId,
   role: Role,
   /** Increases by one per sample; restarts at 0 with the agent. */
@@ -100,7 +101,7 @@ export const NodeTelemetry = z.strictObject({
   counters: InterfaceCounters,
   process: ProcessStats,
   /** The node's outage buffer: samples waiting for the broker, and samples lost to its bound. */
-  buffer: z.strictObject({ queued: Counter, dropped: Counter }).optional(),
+  buffer: z.object({ queued: Counter, dropped: Counter }).optional(),
   dataplane: DataPlaneReading.optional(),
   /** Reflexes taken since the previous sample. */
   reflexes: z.array(Reflex).max(16).optional(),

@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { z } from "zod";
-import type { AgentConfig } from "../node-firmware/config/schema.js";
-import type { TracingConfig } from "../node-firmware/tracing/tracing.js";
+import type { AgentConfig } from "../node-firmware/config/index.js";
+import type { TracingConfig } from "../node-firmware/tracing/index.js";
 import { spiffeIdOf } from "../protocol/index.js";
 
 export interface StackLayout {

@@ -1,11 +1,9 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createActionKey, exportRootKey, initCa } from "../ctl/ca/authority.js";
-import { Credential } from "../ctl/credential.js";
+import { createActionKey, Credential, exportRootKey, initCa } from "../ctl/index.js";
 import { CaSecret, JoinTokenResponse, spiffeIdOf } from "../protocol/index.js";
-import { callEdge } from "../node-firmware/identity/client.js";
-import { readOptional, writePrivate } from "../node-firmware/identity/keystore.js";
+import { callEdge, readOptional, writePrivate } from "../node-firmware/identity/index.js";
 
 export const LOCAL_ADMIN = "local";
 

@@ -1,4 +1,4 @@
-import { backoffDelay } from "../node-firmware/lib/backoff.js";
+import { backoffDelay } from "../node-firmware/lib/index.js";
 
 /** A child that ran this long before it died is restarted at once again: its failures are not a loop. */
 const STABLE_AFTER_MS = 30_000;

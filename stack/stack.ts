@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { adminToken, type Credential } from "../ctl/credential.js";
-import { readOptional } from "../node-firmware/identity/keystore.js";
-import { packageRoot } from "../node-firmware/lib/package-root.js";
+import { adminToken, type Credential } from "../ctl/index.js";
+import { readOptional } from "../node-firmware/identity/index.js";
+import { packageRoot } from "../node-firmware/lib/index.js";
 import { GATEWAY_ID, agentStateDir, nodeIds, stackConfigs, writeConfigs } from "./configs.js";
 import { errorText } from "../protocol/index.js";
 import { commandLine, descendantsOf, isAlive } from "./proc.js";
@@ -11,7 +11,7 @@ import { RestartPolicy } from "./restart.js";
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "./provision.js";
 import { startLocalWorker, type LocalWorker } from "./worker.js";
 import { readWranglerToml } from "./wrangler-config.js";
-import type { TracingConfig } from "../node-firmware/tracing/tracing.js";
+import type { TracingConfig } from "../node-firmware/tracing/index.js";
 
 export interface StackOptions {
   nodes: number;

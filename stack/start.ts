@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { dashboardUrl } from "../ctl/api.js";
-import { adminToken, readCredential } from "../ctl/credential.js";
+import { adminToken, dashboardUrl, readCredential } from "../ctl/index.js";
 import { GATEWAY_ID } from "./configs.js";
 import { startStack } from "./stack.js";
-import type { TracingConfig } from "../node-firmware/tracing/tracing.js";
+import type { TracingConfig } from "../node-firmware/tracing/index.js";
 import { errorText } from "../protocol/index.js";
 
 const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--mqtt-port P] [--state DIR]

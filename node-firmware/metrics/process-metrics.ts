@@ -20,7 +20,7 @@ export const EVENT_LOOP_RESOLUTION_MS = 100;
  * every open fd, handle and resource at each scrape (a gateway holds one per node), reads
  * /proc/self/status, lists 9 heap spaces, and keeps a GC histogram fed by a PerformanceObserver.
  * With 1000 sockets open this set's scrape costs 38 % of that one's CPU once optimised (525 against
- * 1390 µs), 55 % in the first 20 scrapes (`npm run bench:metrics-scrape`).
+ * 1390 µs), 55 % in the first 20 scrapes (`npm run research:metrics-scrape`).
  */
 export function processMetrics(registry: Registry, eventLoopResolutionMs = EVENT_LOOP_RESOLUTION_MS): void {
   const registers = [registry];

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { TelemetryBatch } from "../../protocol/index.js";
+import { exactly } from "./contract.js";
 
 export interface FakeEdge {
   url: string;
@@ -30,14 +31,17 @@ export async function startFakeEdge(): Promise<FakeEdge> {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       edge.traceparents.push(req.headers.traceparent as string | undefined);
-      const parsed = TelemetryBatch.safeParse(JSON.parse(Buffer.concat(chunks).toString()));
-      if (!parsed.success) {
-        res.writeHead(400, { "content-type": "application/problem+json" }).end(JSON.stringify({ title: "invalid" }));
+      let batch: TelemetryBatch;
+      try {
+        // Held to the exact schema: a gateway that sent a field the contract lacks fails its test.
+        batch = exactly(TelemetryBatch, JSON.parse(Buffer.concat(chunks).toString()));
+      } catch (error) {
+        res.writeHead(400, { "content-type": "application/problem+json" }).end(JSON.stringify({ title: "invalid", detail: String(error) }));
         return;
       }
-      edge.respond(parsed.data, res);
+      edge.respond(batch, res);
       if (res.headersSent && res.statusCode === 200) {
-        edge.batches.push(parsed.data);
+        edge.batches.push(batch);
         edge.authorizations.push(req.headers.authorization ?? "");
       }
     });

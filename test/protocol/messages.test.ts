@@ -12,11 +12,23 @@ describe("decodeNodeMessage", () => {
     expect(status.ok && status.message.channel).toBe("status");
   });
 
+  it("reads a newer node's message, dropping the fields it does not know, so what it relays is exactly the contract", () => {
+    const sample = telemetrySample("n1");
+    const newer = { ...sample, radio: { channel: 36 }, process: { ...sample.process, openFiles: 12 } };
+    const decoded = decodeNodeMessage(topics.telemetry("n1"), bytes(newer));
+    expect(decoded.ok && decoded.message.value).toEqual(sample);
+  });
+
+  it("names the version it cannot read", () => {
+    const decoded = decodeNodeMessage(topics.status("n1"), bytes({ ...statusMessage("n1", "online"), v: 3 }));
+    expect(!decoded.ok && decoded.detail).toBe("v: message version 3 is not one this reader knows (it reads v 1)");
+  });
+
   it.each([
     ["unknown-topic", "x0/v1/elsewhere", bytes({})],
     ["not-json", topics.telemetry("n1"), bytes("{nope")],
     ["not-json", topics.telemetry("n1"), Buffer.from([0xff, 0xfe, 0x7b])],
-    ["schema", topics.telemetry("n1"), bytes({ ...telemetrySample("n1"), extra: 1 })],
+    ["schema", topics.telemetry("n1"), bytes({ ...telemetrySample("n1"), v: 2 })],
     ["schema", topics.telemetry("n1"), bytes({ ...telemetrySample("n1"), seq: -1 })],
     ["schema", topics.status("n1"), bytes(telemetrySample("n1"))],
     ["topic-mismatch", topics.telemetry("n1"), bytes(telemetrySample("n2"))],

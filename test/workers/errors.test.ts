@@ -72,15 +72,15 @@ describe("problem+json errors", () => {
     await expectProblem(streamed, 413, "payload-too-large");
   });
 
-  it("400 with every zod issue for unknown fields and wrong types, storing nothing", async () => {
+  it("400 with every zod issue for unknown versions and wrong types, storing nothing", async () => {
     const before = await countNodes();
     const good = telemetryItem(telemetrySample("n-ok"));
-    const unknownField = { kind: "telemetry", telemetry: { ...telemetrySample("n-bad"), colour: "red" } };
+    const unknownVersion = { kind: "telemetry", telemetry: { ...telemetrySample("n-bad"), v: 2 } };
     const wrongType = telemetryItem(telemetrySample("n-bad2", { seq: "seven" as unknown as number }));
-    const res = await postJson("/api/v1/telemetry", batchOf([good, unknownField as never, wrongType]));
+    const res = await postJson("/api/v1/telemetry", batchOf([good, unknownVersion as never, wrongType]));
     const body = await expectProblem(res, 400, "validation");
     const paths = body.issues?.map((i) => i.path) ?? [];
-    expect(paths).toContain("items.1.telemetry");
+    expect(paths).toContain("items.1.telemetry.v");
     expect(paths).toContain("items.2.telemetry.seq");
     expect(await countNodes()).toBe(before);
   });

@@ -6,6 +6,7 @@ import { DEFAULT_FEEDBACK, judgeOutcomes } from "../../workers/mape/knowledge.js
 import { batchOf, telemetryItem, telemetrySample } from "../helpers/fixtures.js";
 import { get, postJson } from "./client.js";
 import { adminToken, bearer } from "./identity-client.js";
+import { exactly } from "../helpers/contract.js";
 
 let auth: Record<string, string>;
 beforeAll(async () => {
@@ -15,7 +16,7 @@ beforeAll(async () => {
 let clock = Date.now() - 50_000;
 const sample = (nodeId: string, latencyMs: number, tq = 230) =>
   telemetryItem(telemetrySample(nodeId, { ts: (clock += 500), neighbors: [{ neighbor: "peer", tq, latencyMs, loss: 0.01 }] }));
-const cycle = async (...items: BatchItem[]) => CycleResponse.parse(await (await postJson("/api/v1/mape/cycle", batchOf(items), auth)).json());
+const cycle = async (...items: BatchItem[]) => exactly(CycleResponse, await (await postJson("/api/v1/mape/cycle", batchOf(items), auth)).json());
 const threshold = async (nodeId: string, metric: string) =>
   (await env.DB.prepare("SELECT threshold FROM link_baselines WHERE from_node = ? AND to_node = 'peer' AND metric = ?").bind(nodeId, metric).first<{ threshold: number | null }>())?.threshold;
 

@@ -8,6 +8,7 @@ import { DEFAULT_GUARD_RAILS, plan } from "../../workers/mape/plan.js";
 import { batchOf, statusItem, statusMessage, telemetryItem, telemetrySample } from "../helpers/fixtures.js";
 import { get, postJson } from "./client.js";
 import { adminKeyPair, adminSpiffeId, attestOk, bearer } from "./identity-client.js";
+import { exactly } from "../helpers/contract.js";
 
 let auth: Record<string, string>;
 let actionKeys: ActionKey[];
@@ -24,7 +25,7 @@ const sample = (nodeId: string, latencyMs: number) =>
 async function cycle(...items: BatchItem[]): Promise<CycleResponse> {
   const res = await postJson("/api/v1/mape/cycle", batchOf(items), auth);
   expect(res.status).toBe(200);
-  return CycleResponse.parse(await res.json());
+  return exactly(CycleResponse, await res.json());
 }
 
 describe("POST /api/v1/mape/cycle", () => {

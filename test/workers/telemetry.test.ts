@@ -4,6 +4,7 @@ import { NodeList, TelemetryAccepted, Topology, limits } from "../../protocol/in
 import { batchOf, statusItem, statusMessage, telemetryItem, telemetrySample } from "../helpers/fixtures.js";
 import { get as getAnonymous, postJson } from "./client.js";
 import { adminToken, bearer } from "./identity-client.js";
+import { exactly } from "../helpers/contract.js";
 
 let auth: Record<string, string>;
 beforeAll(async () => {
@@ -14,7 +15,7 @@ const get = (path: string) => getAnonymous(path, auth);
 async function ingest(...items: Parameters<typeof batchOf>[0]): Promise<TelemetryAccepted> {
   const res = await postJson("/api/v1/telemetry", batchOf(items), auth);
   expect(res.status).toBe(200);
-  return TelemetryAccepted.parse(await res.json());
+  return exactly(TelemetryAccepted, await res.json());
 }
 
 const nodesNow = async () => NodeList.parse(await (await get("/api/v1/mesh/nodes")).json()).nodes;

@@ -18,6 +18,7 @@ import { startControlPlane, type ControlPlane } from "../../helpers/control-plan
 import { acceptBatch, startFakeEdge, type FakeEdge } from "../../helpers/edge.js";
 import { collect, connectClient, startBroker, waitFor } from "../../helpers/mqtt.js";
 import { hasPromtool, promtoolCheck } from "../../helpers/promtool.js";
+import { exactly } from "../../helpers/contract.js";
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -59,7 +60,7 @@ async function watcher(port: number, filter: string): Promise<{ client: MqttClie
 }
 
 const statesOf = (seen: { topic: string; payload: string }[], nodeId: string) =>
-  seen.filter((m) => m.topic === topics.status(nodeId)).map((m) => NodeStatus.parse(JSON.parse(m.payload)).state);
+  seen.filter((m) => m.topic === topics.status(nodeId)).map((m) => exactly(NodeStatus, JSON.parse(m.payload)).state);
 
 describe("node agent", () => {
   it("announces itself online (retained), publishes valid telemetry every interval, says offline on stop", async () => {
@@ -68,7 +69,7 @@ describe("node agent", () => {
     const { seen } = await watcher(b.port, "x0/v1/nodes/node-1/#");
     await waitFor(() => seen.filter((m) => m.topic.endsWith("/telemetry")).length >= 3, 5000, "telemetry");
     expect(statesOf(seen, "node-1")[0]).toBe("online");
-    const samples = seen.filter((m) => m.topic.endsWith("/telemetry")).map((m) => NodeTelemetry.parse(JSON.parse(m.payload)));
+    const samples = seen.filter((m) => m.topic.endsWith("/telemetry")).map((m) => exactly(NodeTelemetry, JSON.parse(m.payload)));
     expect(samples.map((s) => s.seq)).toEqual(samples.map((_, i) => samples[0]!.seq + i));
     expect(samples[0]?.neighbors.length).toBeGreaterThan(0);
     await agent.stop();
@@ -110,11 +111,11 @@ describe("node agent during a broker outage", () => {
     b = await EmbeddedBroker.start({ host: "127.0.0.1", port }, silentLogger);
     cleanup.push(() => b.close());
     const after = await watcher(port, topics.telemetry("node-1"));
-    const seqs = () => [...before.seen, ...after.seen].map((m) => NodeTelemetry.parse(JSON.parse(m.payload)).seq);
+    const seqs = () => [...before.seen, ...after.seen].map((m) => exactly(NodeTelemetry, JSON.parse(m.payload)).seq);
     await waitFor(() => after.seen.length >= 12, 8000, "replayed backlog and live samples");
     const all = [...new Set(seqs())].sort((x, y) => x - y);
     expect(all).toEqual(Array.from({ length: all.length }, (_, i) => (all[0] ?? 0) + i));
-    const replayed = after.seen.map((m) => NodeTelemetry.parse(JSON.parse(m.payload)));
+    const replayed = after.seen.map((m) => exactly(NodeTelemetry, JSON.parse(m.payload)));
     expect(replayed.map((t) => t.seq)).toEqual([...replayed.map((t) => t.seq)].sort((x, y) => x - y));
     expect(replayed.some((t) => (t.buffer?.queued ?? 0) > 0)).toBe(true);
   });
@@ -300,7 +301,7 @@ describe("gateway", () => {
     expect(bridge.rejections.counts).toMatchObject({ "not-json": 1, schema: 1, "unknown-topic": 1 });
     const answers = () => seen.filter((m) => m.topic === topics.rejections("node-9"));
     await waitFor(() => answers().length === 1, 5000, "rejection answer");
-    expect(Rejection.parse(JSON.parse(answers()[0]?.payload ?? "")).reason).toBe("not-json");
+    expect(exactly(Rejection, JSON.parse(answers()[0]?.payload ?? "")).reason).toBe("not-json");
     await bridge.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify(telemetrySample("node-9"))));
     await waitFor(() => edge.batches.some((b) => b.items.some((i) => i.kind === "telemetry" && i.telemetry.nodeId === "node-9")));
   });

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 /**
  * aedes 2 is a beta, pinned exactly, and one module touches it: `mqtt/aedes.ts` (the broker class,
  * its packet types, and the one private part we rely on, its packet parser). Whoever moves the
- * pin reads this first: re-run `npm run bench:broker-properties` and the broker tests, and check
+ * pin reads this first: re-run `npm run research:broker-properties` and the broker tests, and check
  * the parser hook still sees every packet.
  */
 describe("the aedes pin", () => {

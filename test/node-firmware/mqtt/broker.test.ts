@@ -4,6 +4,7 @@ import { Rejection, limits, topics } from "../../../protocol/index.js";
 import type { EmbeddedBroker } from "../../../node-firmware/mqtt/broker.js";
 import { statusMessage, telemetrySample } from "../../helpers/fixtures.js";
 import { collect, connectClient, startBroker, waitFor } from "../../helpers/mqtt.js";
+import { exactly } from "../../helpers/contract.js";
 
 let broker: EmbeddedBroker;
 let clients: MqttClient[];
@@ -88,7 +89,7 @@ describe("embedded broker: payload validation", () => {
     expect(pubacks[0]).toMatchObject({ reasonCode: 0x87 });
     expect(pubacks[0]?.cmd === "puback" && pubacks[0].properties?.reasonString).toMatch(/^not-json: /);
     await waitFor(() => answers.length === 1, 5000, "rejection answer");
-    const answer = Rejection.parse(JSON.parse(answers[0]?.payload ?? ""));
+    const answer = exactly(Rejection, JSON.parse(answers[0]?.payload ?? ""));
     expect(answer.reason).toBe("not-json");
 
     const refuse = (topic: string, payload: string | Buffer, qos: 0 | 1) => node.publishAsync(topic, payload, { qos }).catch(() => undefined);

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newlyPolymorphic, readIcSites, type IcSite } from "../../bench/ic-log.js";
+import { newlyPolymorphic, readIcSites, type IcSite } from "../../bench/lab/ic-log.js";
 
 /** Reads `o.a` off objects of one shape, or of three when run with `mixed`; then `o[k]` with three keys. */
 const SCRIPT = `function read(o) { return o.a; }

@@ -3,18 +3,18 @@
  * validation; no bridge): one broker process per share of messages carrying a traceparent user
  * property, side by side on one CPU, each fed QoS 1 telemetry at the same rate by its own clients.
  * Reports CPU per acknowledged message against the mean of the brokers given share 0.
- *   BENCH_SHARES=0,0.01,0.1,1,0 BENCH_RATE=1500 BENCH_WARMUP_S=40 BENCH_SECONDS=40 npm run bench:broker-properties
+ *   BENCH_SHARES=0,0.01,0.1,1,0 BENCH_RATE=1500 BENCH_WARMUP_S=40 BENCH_SECONDS=40 npm run research:broker-properties
  * Run it as `taskset -c 0 npm run …`: the brokers go to BENCH_BROKER_CPU (default 1).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { MqttClient } from "mqtt";
-import { topics } from "../protocol/index.js";
-import { silentLogger } from "../node-firmware/lib/log.js";
-import { EmbeddedBroker } from "../node-firmware/mqtt/broker.js";
-import { cpuSeconds, freePortRange } from "../stack/proc.js";
-import { connectWhenUp, telemetryJson } from "./mqtt-load.js";
-import { messageTraceProperties, onCpus } from "./observe.js";
+import { topics } from "../../protocol/index.js";
+import { silentLogger } from "../../node-firmware/lib/index.js";
+import { EmbeddedBroker } from "../../node-firmware/mqtt/index.js";
+import { cpuSeconds, freePortRange } from "../../stack/index.js";
+import { connectWhenUp, telemetryJson } from "../mqtt-load.js";
+import { messageTraceProperties, onCpus } from "../observe.js";
 
 const BROKER_FLAG = "--broker-port";
 const NEIGHBORS = [1, 2, 3].map((d) => ({ neighbor: `peer-${String(d)}`, tq: 200 + d, latencyMs: 3, loss: 0.01 }));

@@ -4,11 +4,11 @@
  * or never ran, in the first. bench:ingest writes the logs with BENCH_GATEWAY_IC_LOG=<dir> (one per
  * gateway; logging slows a gateway, so take no CPU figures from that run).
  *   BENCH_GATEWAY_IC_LOG=/tmp/ic BENCH_EDGE=answer BENCH_GATEWAY_CPU=1 BENCH_RATES=7 BENCH_WARMUP_S=120 BENCH_OBSERVE=off,traced BENCH_OTLP_ENDPOINT=<sink> npm run bench:ingest
- *   npm run bench:ic-diff -- /tmp/ic/gw-off.log /tmp/ic/gw-traced.log
+ *   npm run research:ic-diff -- /tmp/ic/gw-off.log /tmp/ic/gw-traced.log
  * A site in optimised code carries the position TurboFan kept, which can be an inlined callee's
  * while the script named is the caller's; the function named is the code that holds it.
  */
-import { packageRoot } from "../node-firmware/lib/package-root.js";
+import { packageRoot } from "../../node-firmware/lib/index.js";
 import { newlyPolymorphic, readIcSites } from "./ic-log.js";
 
 const [beforeFile, afterFile] = process.argv.slice(2);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { groupShares, type CpuProfile } from "../../bench/cpu-profile.js";
+import { groupShares, type CpuProfile } from "../../bench/lab/cpu-profile.js";
 
 const frame = (functionName: string, url = "") => ({ functionName, url });
 

@@ -2,13 +2,13 @@
  * CPU of one /metrics scrape's process metrics: the agent's own set (node-firmware/metrics/
  * process-metrics.ts) as a ratio to prom-client's collectDefaultMetrics, both in this process,
  * with as many sockets open as a gateway holds for its nodes, scraped in turn.
- *   BENCH_SOCKETS=1000 BENCH_SCRAPES=300 npm run bench:metrics-scrape
+ *   BENCH_SOCKETS=1000 BENCH_SCRAPES=300 npm run research:metrics-scrape
  * The first BENCH_COLD scrapes (run before V8 has optimised the scrape, as at a gateway scraped
  * every few seconds) are reported apart from the rest.
  */
 import { createServer, connect, type Socket } from "node:net";
 import { Registry, collectDefaultMetrics } from "prom-client";
-import { EVENT_LOOP_RESOLUTION_MS, processMetrics } from "../node-firmware/metrics/process-metrics.js";
+import { EVENT_LOOP_RESOLUTION_MS, processMetrics } from "../../node-firmware/metrics/index.js";
 
 const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 1000);
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 300);

@@ -3,7 +3,7 @@
  * in metrics code, callees included, read from the CPU profiles bench:ingest writes with
  * BENCH_GATEWAY_PROFILE=<dir> (one per gateway, written as it stops).
  *   BENCH_GATEWAY_PROFILE=/tmp/prof BENCH_GATEWAY_CPU=1 BENCH_OBSERVE=off,sampled npm run bench:ingest
- *   npm run bench:profile-share -- /tmp/prof/*.cpuprofile --skip-s 240
+ *   npm run research:profile-share -- /tmp/prof/*.cpuprofile --skip-s 240
  * `--skip-s` leaves out the start (start-up and the warm-up). What the kernel does for the code
  * (its sockets) and V8's helper threads are not in a profile.
  */

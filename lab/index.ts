@@ -1,0 +1,1 @@
+export { peerNamespace } from "./netns.js";

@@ -1,0 +1,2 @@
+export { validateConfig } from "./load.js";
+export { type AgentConfig } from "./schema.js";

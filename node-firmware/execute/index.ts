@@ -1,0 +1,2 @@
+export { routeActions } from "./backend.js";
+export { ActionExecutor } from "./executor.js";

@@ -1,0 +1,1 @@
+export { CYCLE_PATH } from "./edge-client.js";

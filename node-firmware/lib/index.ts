@@ -1,0 +1,3 @@
+export { backoffDelay } from "./backoff.js";
+export { createLogger, silentLogger } from "./log.js";
+export { packageRoot } from "./package-root.js";

@@ -1,0 +1,3 @@
+export { BatmanIvMesh } from "./batman-iv.js";
+export { prng } from "./prng.js";
+export { SimulatedMesh, buildTopology, simulateMesh } from "./simulated.js";

@@ -1,0 +1,1 @@
+export { Reflexes } from "./reflexes.js";

@@ -1,0 +1,2 @@
+export { EmbeddedBroker } from "./broker.js";
+export { disableNagle } from "./connect.js";

@@ -1,0 +1,6 @@
+export { commandLine, cpuSeconds, descendantsOf, freePort, freePortRange, rssBytes } from "./proc.js";
+export { AGENT_NODE_FLAGS, type Supervised, stopAll, supervise } from "./processes.js";
+export { createJoinToken, ensureCa, ensureLocalAdmin } from "./provision.js";
+export { workerTracingVars } from "./stack.js";
+export { startLocalWorker } from "./worker.js";
+export { readWranglerToml } from "./wrangler-config.js";
