@@ -33,7 +33,18 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["test/bench/**/*.test.ts", "test/protocol/**/*.test.ts", "test/spiffe/**/*.test.ts", "test/otlp/**/*.test.ts", "test/node-firmware/**/*.test.ts", "test/ebpf/**/*.test.ts", "test/dashboards/**/*.test.ts", "test/ctl/**/*.test.ts", "test/stack/**/*.test.ts", "test/lint/**/*.test.ts"],
+          include: [
+            "test/bench/**/*.test.ts",
+            "test/protocol/**/*.test.ts",
+            "test/spiffe/**/*.test.ts",
+            "test/otlp/**/*.test.ts",
+            "test/node-firmware/**/*.test.ts",
+            "test/ebpf/**/*.test.ts",
+            "test/dashboards/**/*.test.ts",
+            "test/ctl/**/*.test.ts",
+            "test/stack/**/*.test.ts",
+            "test/lint/**/*.test.ts",
+          ],
           environment: "node",
           testTimeout: 20_000,
         },

@@ -27,13 +27,24 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 /** Seconds until every node routes around a failed link again, for each link of a 10-node ring with two chords. */
 function convergenceSeconds(): number[] {
   const ids = Array.from({ length: 10 }, (_, i) => `n${String(i)}`);
-  const links: [string, string][] = [...ids.map((id, i): [string, string] => [id, ids[(i + 1) % ids.length] as string]), ["n0", "n5"], ["n2", "n7"]];
+  const links: [string, string][] = [
+    ...ids.map((id, i): [string, string] => [id, ids[(i + 1) % ids.length] as string]),
+    ["n0", "n5"],
+    ["n2", "n7"],
+  ];
   return links.map(([a, b]) => {
     const mesh = new BatmanIvMesh(ids, 11);
     for (const [x, y] of links) mesh.connect(x, y, 0.05);
     for (let i = 0; i < 100; i++) mesh.tick();
     mesh.disconnect(a, b);
-    const usesDeadLink = () => ids.some((from) => ids.some((to) => from !== to && ((from === a && mesh.bestNextHop(a, to) === b) || (from === b && mesh.bestNextHop(b, to) === a))));
+    const usesDeadLink = () =>
+      ids.some((from) =>
+        ids.some(
+          (to) =>
+            from !== to &&
+            ((from === a && mesh.bestNextHop(a, to) === b) || (from === b && mesh.bestNextHop(b, to) === a)),
+        ),
+      );
     let seconds = 0;
     while (usesDeadLink() && seconds < 300) {
       mesh.tick();
@@ -67,14 +78,23 @@ function pushThrough(): number {
   return sent / seconds;
 }
 
-const runs: Record<"no filter" | "nftables ingress drop" | "XDP drop (generic)" | "XDP drop (native)", number[]> = { "no filter": [], "nftables ingress drop": [], "XDP drop (generic)": [], "XDP drop (native)": [] };
+const runs: Record<"no filter" | "nftables ingress drop" | "XDP drop (generic)" | "XDP drop (native)", number[]> = {
+  "no filter": [],
+  "nftables ingress drop": [],
+  "XDP drop (generic)": [],
+  "XDP drop (native)": [],
+};
 let guard: XdpGuard | undefined;
 
 async function xdpDrop(mode: "native" | "generic"): Promise<number> {
-  guard = await XdpGuard.attach({ interfaces: [peer.hostIf], objectPath: defaultObjectPath(), pinRoot: PIN_ROOT, mode }, silentLogger);
+  guard = await XdpGuard.attach(
+    { interfaces: [peer.hostIf], objectPath: defaultObjectPath(), pinRoot: PIN_ROOT, mode },
+    silentLogger,
+  );
   await guard.isolate(peer.peerIp, 3600);
   const rate = pushThrough();
-  if ((await guard.snapshot()).dropped.blocked === 0) throw new Error("XDP dropped nothing: the measurement is not of XDP");
+  if ((await guard.snapshot()).dropped.blocked === 0)
+    throw new Error("XDP dropped nothing: the measurement is not of XDP");
   return rate;
 }
 try {
@@ -82,7 +102,14 @@ try {
     runs["no filter"].push(pushThrough());
 
     nft("add", "table", "netdev", "x0bench");
-    nft("add", "chain", "netdev", "x0bench", "ingress", `{ type filter hook ingress device ${peer.hostIf} priority -500 ; }`);
+    nft(
+      "add",
+      "chain",
+      "netdev",
+      "x0bench",
+      "ingress",
+      `{ type filter hook ingress device ${peer.hostIf} priority -500 ; }`,
+    );
     nft("add", "rule", "netdev", "x0bench", "ingress", "ip", "saddr", peer.peerIp, "drop");
     runs["nftables ingress drop"].push(pushThrough());
     nft("delete", "table", "netdev", "x0bench");
@@ -98,13 +125,20 @@ try {
   const base = median(runs["no filter"]);
   console.log(`[dataplane] drop path, ${String(ROUNDS)} rounds × ${String(SECONDS)} s, UDP 18-byte payloads over veth`);
   for (const [name, values] of Object.entries(runs)) {
-    console.log(`  ${name.padEnd(22)} ${fmt(median(values)).padStart(10)} packets/s pushed through  (${(median(values) / base).toFixed(2)}× no filter)`);
+    console.log(
+      `  ${name.padEnd(22)} ${fmt(median(values)).padStart(10)} packets/s pushed through  (${(median(values) / base).toFixed(2)}× no filter)`,
+    );
   }
   const nftRate = median(runs["nftables ingress drop"]);
-  console.log(`  XDP vs nftables: native ${(median(runs["XDP drop (native)"]) / nftRate).toFixed(2)}×, generic ${(median(runs["XDP drop (generic)"]) / nftRate).toFixed(2)}×`);
+  console.log(
+    `  XDP vs nftables: native ${(median(runs["XDP drop (native)"]) / nftRate).toFixed(2)}×, generic ${(median(runs["XDP drop (generic)"]) / nftRate).toFixed(2)}×`,
+  );
 
   // A full blocklist (4096 entries, one already there), read the way the agent reads it.
-  const sources = Array.from({ length: 4095 }, (_, i) => `10.${String(100 + (i >> 16))}.${String((i >> 8) & 0xff)}.${String(i & 0xff)}`);
+  const sources = Array.from(
+    { length: 4095 },
+    (_, i) => `10.${String(100 + (i >> 16))}.${String((i >> 8) & 0xff)}.${String(i & 0xff)}`,
+  );
   await guard?.block(sources.map((source) => ({ source, ttlSeconds: 3600 })));
   const blocklist = join(PIN_ROOT, peer.hostIf, "maps", XG_MAPS.blocklist);
   const time = async (what: () => Promise<unknown>) => {
@@ -121,10 +155,16 @@ try {
     const entries = await dumpMap(blocklist);
     if (entries.length !== 4096) throw new Error(`read ${String(entries.length)} entries`);
   });
-  console.log(`[dataplane] reading a 4,096-entry map from Node: ${read.toFixed(1)} ms, ${(read / bare).toFixed(1)}× a bare bpftool call (${bare.toFixed(1)} ms)`);
+  console.log(
+    `[dataplane] reading a 4,096-entry map from Node: ${read.toFixed(1)} ms, ${(read / bare).toFixed(1)}× a bare bpftool call (${bare.toFixed(1)} ms)`,
+  );
 } finally {
   await guard?.close();
-  try { nft("delete", "table", "netdev", "x0bench"); } catch { /* not there */ }
+  try {
+    nft("delete", "table", "netdev", "x0bench");
+  } catch {
+    /* not there */
+  }
   peer.remove();
   execFileSync("rm", ["-rf", PIN_ROOT]);
   await rm(work, { recursive: true, force: true });

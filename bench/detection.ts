@@ -11,14 +11,26 @@ import { routeActions } from "../node-firmware/execute/index.js";
 import { silentLogger } from "../node-firmware/lib/index.js";
 import { buildTopology, prng, SimulatedMesh, simulateMesh } from "../node-firmware/mesh/index.js";
 import { Reflexes } from "../node-firmware/monitor/index.js";
-import { type Anomaly, type Baseline, baselineKey, DEFAULT_GUARD_RAILS, floods, type Metric, observe, plan } from "../workers/mape/index.js";
+import {
+  type Anomaly,
+  type Baseline,
+  baselineKey,
+  DEFAULT_GUARD_RAILS,
+  floods,
+  type Metric,
+  observe,
+  plan,
+} from "../workers/mape/index.js";
 import { median } from "./stats.js";
 
 const SEED = Number(process.env.BENCH_SEED ?? 7);
 const NODES = Number(process.env.BENCH_NODES ?? 20);
 const MINUTES = Number(process.env.BENCH_MINUTES ?? 60);
 const METRICS: Metric[] = ["latency", "loss", "tq"];
-/** Anomalies this long after a fault cleared still belong to it: batman's TQ window remembers 64 OGMs (1 s each), and the ring 5 more. */
+/**
+ * Anomalies this long after a fault cleared still belong to it: batman's TQ window remembers 64
+ * OGMs (1 s each), and the ring 5 more.
+ */
 const TAIL_S = 70;
 
 interface Incident {
@@ -38,7 +50,13 @@ const batman = simulateMesh(ids, buildTopology(ids, SEED), SEED);
 const nodes = ids.map((id) => {
   const mesh = new SimulatedMesh(id, ids, SEED, undefined, batman);
   const dataplane = new SimulatedDataPlane(mesh.neighborIds);
-  return { id, mesh, dataplane, rates: new SourceRates(), reflexes: new Reflexes(routeActions(mesh, dataplane), silentLogger) };
+  return {
+    id,
+    mesh,
+    dataplane,
+    rates: new SourceRates(),
+    reflexes: new Reflexes(routeActions(mesh, dataplane), silentLogger),
+  };
 });
 
 /** Ground truth: per node, one fault every ~10 minutes on average, lasting 20-120 s; a fifth of them floods. */
@@ -48,19 +66,48 @@ for (const n of nodes) {
   for (let t = 60 + random() * 600; t < horizon - 180; t += 200 + random() * 1000) {
     const duration = Math.round(20 + random() * 100);
     const start = Math.round(t);
-    if (random() < 0.2) incidents.push({ kind: "flood", node: n.id, subject: `10.66.${String(Math.floor(random() * 250))}.${String(Math.floor(random() * 250))}`, start, end: start + duration });
-    else incidents.push({ kind: "degrade", node: n.id, subject: n.mesh.neighborIds[Math.floor(random() * n.mesh.neighborIds.length)] as string, start, end: start + duration });
+    if (random() < 0.2)
+      incidents.push({
+        kind: "flood",
+        node: n.id,
+        subject: `10.66.${String(Math.floor(random() * 250))}.${String(Math.floor(random() * 250))}`,
+        start,
+        end: start + duration,
+      });
+    else
+      incidents.push({
+        kind: "degrade",
+        node: n.id,
+        subject: n.mesh.neighborIds[Math.floor(random() * n.mesh.neighborIds.length)] as string,
+        start,
+        end: start + duration,
+      });
     t += duration;
   }
 }
 // Faults from subtle (+10 ms, 5 % loss) to gross; floods from just over the limit to 10x.
-const faultParams = new Map(incidents.map((inc) => [inc, inc.kind === "flood" ? { pps: 6000 + Math.round(random() * 50_000) } : random() < 0.5 ? { latencyMs: 10 + random() * 300, loss: 0 } : { latencyMs: 0, loss: 0.05 + random() * 0.45 }]));
+const faultParams = new Map(
+  incidents.map((inc) => [
+    inc,
+    inc.kind === "flood"
+      ? { pps: 6000 + Math.round(random() * 50_000) }
+      : random() < 0.5
+        ? { latencyMs: 10 + random() * 300, loss: 0 }
+        : { latencyMs: 0, loss: 0.05 + random() * 0.45 },
+  ]),
+);
 
 /** Not incidents: one-sample blips (a burst of interference) that a good detector shrugs off. */
 const blips: { node: string; neighbor: string; t: number; latencyMs: number; loss: number }[] = [];
 for (const n of nodes) {
   for (let t = 30 + random() * 120; t < horizon; t += 30 + random() * 120) {
-    blips.push({ node: n.id, neighbor: n.mesh.neighborIds[Math.floor(random() * n.mesh.neighborIds.length)] as string, t: Math.round(t), latencyMs: random() * 40, loss: random() * 0.1 });
+    blips.push({
+      node: n.id,
+      neighbor: n.mesh.neighborIds[Math.floor(random() * n.mesh.neighborIds.length)] as string,
+      t: Math.round(t),
+      latencyMs: random() * 40,
+      loss: random() * 0.1,
+    });
   }
 }
 
@@ -72,7 +119,13 @@ let truePositives = 0;
 
 /** The incident a signal belongs to: a fault on a link shows at both of its ends. */
 const activeAt = (node: string, subject: string, t: number) =>
-  incidents.find((i) => ((i.node === node && i.subject === subject) || (i.kind === "degrade" && i.node === subject && i.subject === node)) && t >= i.start && t <= i.end + TAIL_S);
+  incidents.find(
+    (i) =>
+      ((i.node === node && i.subject === subject) ||
+        (i.kind === "degrade" && i.node === subject && i.subject === node)) &&
+      t >= i.start &&
+      t <= i.end + TAIL_S,
+  );
 
 for (let t = 0; t < horizon; t++) {
   const now = t * 1000;
@@ -111,7 +164,25 @@ for (let t = 0; t < horizon; t++) {
         if (anomaly) found.push(anomaly);
       }
     }
-    const telemetry = { v: 1 as const, nodeId: n.id, role: "node" as const, seq: t, ts: now, firmware: "bench", uptimeS: t, neighbors, counters: { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0 }, process: { rssBytes: 0, cpuPercent: 0 }, dataplane: { kind: "simulated" as const, sources, blocklistSize: 0, rateLimitedSources: 0, dropped: { blocked: 0, rateLimited: 0 } } };
+    const telemetry = {
+      v: 1 as const,
+      nodeId: n.id,
+      role: "node" as const,
+      seq: t,
+      ts: now,
+      firmware: "bench",
+      uptimeS: t,
+      neighbors,
+      counters: { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0 },
+      process: { rssBytes: 0, cpuPercent: 0 },
+      dataplane: {
+        kind: "simulated" as const,
+        sources,
+        blocklistSize: 0,
+        rateLimitedSources: 0,
+        dropped: { blocked: 0, rateLimited: 0 },
+      },
+    };
     found.push(...floods(telemetry, DEFAULT_GUARD_RAILS.floodPps, now));
   }
   // One signal per target and second, however many metrics flagged it.
@@ -126,7 +197,8 @@ for (let t = 0; t < horizon; t++) {
   }
   const minuteAgo = now - 60_000;
   const countLastMinuteByNode = new Map<string, number>();
-  for (const a of actionsAt) if (a.at >= minuteAgo) countLastMinuteByNode.set(a.node, (countLastMinuteByNode.get(a.node) ?? 0) + 1);
+  for (const a of actionsAt)
+    if (a.at >= minuteAgo) countLastMinuteByNode.set(a.node, (countLastMinuteByNode.get(a.node) ?? 0) + 1);
   for (const d of plan([...signals.values()], { lastAtByTarget, countLastMinuteByNode }, DEFAULT_GUARD_RAILS, now)) {
     if (d.disposition !== "send") continue;
     lastAtByTarget.set(d.target, now);
@@ -137,7 +209,9 @@ for (let t = 0; t < horizon; t++) {
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-console.log(`[detection] seed ${String(SEED)}: ${String(NODES)} nodes, ${String(MINUTES)} simulated minutes at 1 Hz, ${String(incidents.length)} injected incidents, ${String(blips.length)} one-sample blips (not incidents)`);
+console.log(
+  `[detection] seed ${String(SEED)}: ${String(NODES)} nodes, ${String(MINUTES)} simulated minutes at 1 Hz, ${String(incidents.length)} injected incidents, ${String(blips.length)} one-sample blips (not incidents)`,
+);
 for (const kind of ["degrade", "flood"] as const) {
   const of = incidents.filter((i) => i.kind === kind);
   const detected = of.filter((i) => i.detectedAt !== undefined);
@@ -147,6 +221,8 @@ for (const kind of ["degrade", "flood"] as const) {
       `median time to detection ${String(median(detected.map((i) => (i.detectedAt as number) - i.start)))} s, to repair ordered ${String(median(repaired.map((i) => (i.repairedAt as number) - i.start)))} s (0 s: the first sample after the fault)`,
   );
 }
-console.log(`  precision ${pct(truePositives / Math.max(1, anomalies))} (${String(truePositives)} of ${String(anomalies)} anomaly signals during a fault or ${String(TAIL_S)} s after it)`);
+console.log(
+  `  precision ${pct(truePositives / Math.max(1, anomalies))} (${String(truePositives)} of ${String(anomalies)} anomaly signals during a fault or ${String(TAIL_S)} s after it)`,
+);
 const missed = incidents.filter((i) => i.detectedAt === undefined).map((i) => ({ ...i, ...faultParams.get(i) }));
 if (missed.length > 0) console.log(`  missed: ${JSON.stringify(missed.slice(0, 5))}${missed.length > 5 ? " …" : ""}`);

@@ -40,15 +40,22 @@ const audience = controlPlaneAudience(TD);
 const spiffeId = `spiffe://${TD}/node/bench`;
 const EC = { name: "ECDSA", hash: "SHA-256" } as const;
 const payload = new TextEncoder().encode("x".repeat(200));
-const publicKey = await (authority.signer.chain[0] as x509.X509Certificate).publicKey.export({ name: "ECDSA", namedCurve: "P-256" }, ["verify"]);
+const publicKey = await (authority.signer.chain[0] as x509.X509Certificate).publicKey.export(
+  { name: "ECDSA", namedCurve: "P-256" },
+  ["verify"],
+);
 const signature = await crypto.subtle.sign(EC, authority.signer.privateKey, payload);
 const token = (await mintJwtSvid(authority, spiffeId, [audience], 300, Date.now())).token;
 const csr = await createCsr(await generateSvidKey(), spiffeId);
 const checked = await checkCsr(csr.toString("pem"), spiffeId);
 
 console.log(`identity benchmark, ${DURATION_MS} ms per measurement\n`);
-const rawSign = await rate("raw WebCrypto P-256 sign", () => crypto.subtle.sign(EC, authority.signer.privateKey, payload));
-const rawVerify = await rate("raw WebCrypto P-256 verify", () => crypto.subtle.verify(EC, publicKey, signature, payload));
+const rawSign = await rate("raw WebCrypto P-256 sign", () =>
+  crypto.subtle.sign(EC, authority.signer.privateKey, payload),
+);
+const rawVerify = await rate("raw WebCrypto P-256 verify", () =>
+  crypto.subtle.verify(EC, publicKey, signature, payload),
+);
 const mint = await rate("JWT-SVID mint", () => mintJwtSvid(authority, spiffeId, [audience], 300, Date.now()));
 const verify = await rate("JWT-SVID verify", () => verifyJwtSvid(authority, token, audience, Date.now()));
 const issue = await rate("X.509-SVID issue (CSR checked+signed)", async () => {
@@ -56,6 +63,9 @@ const issue = await rate("X.509-SVID issue (CSR checked+signed)", async () => {
   return issueX509Svid(authority, spiffeId, checked.publicKey, 3600, Date.now());
 });
 console.log("");
-const ok = [ratio("JWT-SVID mint / raw sign", mint, rawSign, 50), ratio("JWT-SVID verify / raw verify", verify, rawVerify, 70)];
+const ok = [
+  ratio("JWT-SVID mint / raw sign", mint, rawSign, 50),
+  ratio("JWT-SVID verify / raw verify", verify, rawVerify, 70),
+];
 ratio("X.509-SVID issue / raw sign", issue, rawSign);
 process.exitCode = ok.every(Boolean) ? 0 : 1;

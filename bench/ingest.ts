@@ -39,9 +39,31 @@ import { adminToken } from "../ctl/index.js";
 import { CycleResponse, TelemetryBatch, topics } from "../protocol/index.js";
 import { CYCLE_PATH } from "../node-firmware/gateway/index.js";
 import { packageRoot } from "../node-firmware/lib/index.js";
-import { commandLine, cpuSeconds, createJoinToken, descendantsOf, ensureCa, ensureLocalAdmin, freePort, freePortRange, readWranglerToml, rssBytes, startLocalWorker } from "../stack/index.js";
+import {
+  commandLine,
+  cpuSeconds,
+  createJoinToken,
+  descendantsOf,
+  ensureCa,
+  ensureLocalAdmin,
+  freePort,
+  freePortRange,
+  readWranglerToml,
+  rssBytes,
+  startLocalWorker,
+} from "../stack/index.js";
 import { connectWhenUp, telemetryJson } from "./mqtt-load.js";
-import { agentSections, controlPlaneVars, messageTraceProperties, modesFromEnv, observabilityOf, onCpus, reportResult, scrapeEvery, type Mode } from "./observe.js";
+import {
+  agentSections,
+  controlPlaneVars,
+  messageTraceProperties,
+  modesFromEnv,
+  observabilityOf,
+  onCpus,
+  reportResult,
+  scrapeEvery,
+  type Mode,
+} from "./observe.js";
 import { tickOrder } from "./tick-order.js";
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
@@ -59,7 +81,8 @@ const DRAIN_S = Number(process.env.BENCH_DRAIN_S ?? 60);
 const EDGE = process.env.BENCH_EDGE ?? "worker";
 if (EDGE !== "worker" && EDGE !== "answer") throw new Error(`BENCH_EDGE takes worker or answer, not ${EDGE}`);
 const BROKER = process.env.BENCH_BROKER ?? "embedded";
-if (BROKER !== "embedded" && BROKER !== "mosquitto") throw new Error(`BENCH_BROKER takes embedded or mosquitto, not ${BROKER}`);
+if (BROKER !== "embedded" && BROKER !== "mosquitto")
+  throw new Error(`BENCH_BROKER takes embedded or mosquitto, not ${BROKER}`);
 /** What a gateway's process holds, as a lone gateway's figures name it. */
 const GATEWAY_PROCESS = BROKER === "mosquitto" ? "gateway" : "broker+gateway";
 const TD = "x0tta6bl4.mesh";
@@ -75,12 +98,32 @@ const wrangler = await readWranglerToml(join(ROOT, "wrangler.toml"));
 const port = await freePort();
 const ca = await ensureCa(state, TD);
 const admin = await ensureLocalAdmin(state, TD, `http://127.0.0.1:${String(port)}`);
-const worker = await startLocalWorker({ root: ROOT, stateDir: state, host: "127.0.0.1", port, wrangler, secrets: { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap, ...controlPlaneVars(workerObservability) } });
+const worker = await startLocalWorker({
+  root: ROOT,
+  stateDir: state,
+  host: "127.0.0.1",
+  port,
+  wrangler,
+  secrets: {
+    X0_CA: JSON.stringify(ca),
+    X0_BOOTSTRAP_ADMINS: admin.bootstrap,
+    ...controlPlaneVars(workerObservability),
+  },
+});
 const api = worker.url.origin;
 const workerdPid = descendantsOf(process.pid).find((pid) => commandLine(pid).includes("workerd")) as number;
 
-const DECODERS: Record<string, (body: Buffer) => Buffer> = { gzip: gunzipSync, br: brotliDecompressSync, deflate: inflateSync };
-interface Posts { requests: number; failed: number; acknowledged: number; lastAckAt: number }
+const DECODERS: Record<string, (body: Buffer) => Buffer> = {
+  gzip: gunzipSync,
+  br: brotliDecompressSync,
+  deflate: inflateSync,
+};
+interface Posts {
+  requests: number;
+  failed: number;
+  acknowledged: number;
+  lastAckAt: number;
+}
 
 function countAcknowledged(answer: IncomingMessage, posts: Posts): void {
   const chunks: Buffer[] = [];
@@ -88,7 +131,8 @@ function countAcknowledged(answer: IncomingMessage, posts: Posts): void {
   answer.on("data", (c: Buffer) => chunks.push(c));
   answer.on("end", () => {
     const body = CycleResponse.safeParse(JSON.parse(decode(Buffer.concat(chunks)).toString()));
-    if (!body.success) throw new Error(`the Worker answered a batch with what is not a CycleResponse: ${body.error.message}`);
+    if (!body.success)
+      throw new Error(`the Worker answered a batch with what is not a CycleResponse: ${body.error.message}`);
     posts.acknowledged += body.data.accepted;
     posts.lastAckAt = Date.now();
   });
@@ -112,10 +156,18 @@ function answerBatch(req: IncomingMessage, res: ServerResponse, posts: Posts): v
       res.writeHead(400).end();
       return;
     }
-    const answer: CycleResponse = { accepted: batch.data.items.length, duplicates: 0, revoked: 0, denyListRevision: 0, actions: [] };
+    const answer: CycleResponse = {
+      accepted: batch.data.items.length,
+      duplicates: 0,
+      revoked: 0,
+      denyListRevision: 0,
+      actions: [],
+    };
     const gzip = /\bgzip\b/.test(req.headers["accept-encoding"] ?? "");
     const body = Buffer.from(JSON.stringify(answer));
-    res.writeHead(200, { "content-type": "application/json", ...(gzip ? { "content-encoding": "gzip" } : {}) }).end(gzip ? gzipSync(body) : body);
+    res
+      .writeHead(200, { "content-type": "application/json", ...(gzip ? { "content-encoding": "gzip" } : {}) })
+      .end(gzip ? gzipSync(body) : body);
     posts.acknowledged += answer.accepted;
     posts.lastAckAt = Date.now();
   });
@@ -140,11 +192,18 @@ async function startProxy(): Promise<{ url: string; posts: Posts; close: () => v
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });
-    upstream.on("error", () => { posts.failed++; res.writeHead(502).end(); });
+    upstream.on("error", () => {
+      posts.failed++;
+      res.writeHead(502).end();
+    });
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${String((proxy.address() as { port: number }).port)}`, posts, close: () => proxy.close() };
+  return {
+    url: `http://127.0.0.1:${String((proxy.address() as { port: number }).port)}`,
+    posts,
+    close: () => proxy.close(),
+  };
 }
 
 const adminBearer = await adminToken(admin.credential, api);
@@ -167,13 +226,30 @@ const diagnosticFlags = (id: string): string[] => {
   ];
 };
 
-/** A Mosquitto of its own for one gateway, on loopback, persisting nothing and queueing whatever its subscriber has not yet taken. */
+/**
+ * A Mosquitto of its own for one gateway, on loopback, persisting nothing and queueing whatever its
+ * subscriber has not yet taken.
+ */
 async function startMosquitto(id: string, port: number): Promise<ChildProcess> {
   const configFile = join(state, `${id}-mosquitto.conf`);
-  await writeFile(configFile, [`listener ${String(port)} 127.0.0.1`, "allow_anonymous true", "persistence false", "max_queued_messages 0", "max_inflight_messages 0", "log_dest stderr", "log_type error", ""].join("\n"));
+  await writeFile(
+    configFile,
+    [
+      `listener ${String(port)} 127.0.0.1`,
+      "allow_anonymous true",
+      "persistence false",
+      "max_queued_messages 0",
+      "max_inflight_messages 0",
+      "log_dest stderr",
+      "log_type error",
+      "",
+    ].join("\n"),
+  );
   const broker = spawn("mosquitto", ["-c", configFile], { stdio: ["ignore", "inherit", "inherit"] });
   broker.once("error", (error) => {
-    console.error(`[ingest] cannot start mosquitto for ${id} (BENCH_BROKER=mosquitto needs Debian's mosquitto): ${error.message}`);
+    console.error(
+      `[ingest] cannot start mosquitto for ${id} (BENCH_BROKER=mosquitto needs Debian's mosquitto): ${error.message}`,
+    );
     process.exit(1);
   });
   broker.once("exit", (code, signal) => {
@@ -184,13 +260,19 @@ async function startMosquitto(id: string, port: number): Promise<ChildProcess> {
   return broker;
 }
 
-/** Where a gateway's config names its broker: the Mosquitto on `port` (the agent's section), or its embedded broker there (the gateway's). */
+/**
+ * Where a gateway's config names its broker: the Mosquitto on `port` (the agent's section), or its
+ * embedded broker there (the gateway's).
+ */
 const brokerSections = (port: number): { agent: object; gateway: object } =>
   BROKER === "mosquitto"
     ? { agent: { broker: { url: `mqtt://127.0.0.1:${String(port)}` } }, gateway: {} }
     : { agent: {}, gateway: { embeddedBroker: { host: "127.0.0.1", port, tls: false } } };
 
-/** One gateway (bridge and embedded broker, or bridge alone with BENCH_BROKER=mosquitto; its own process) observing as `mode` says. */
+/**
+ * One gateway (bridge and embedded broker, or bridge alone with BENCH_BROKER=mosquitto; its own
+ * process) observing as `mode` says.
+ */
 async function startGateway(mode: Mode, k: number) {
   const id = `gw-${mode}`;
   const observability = observabilityOf(mode);
@@ -206,20 +288,41 @@ async function startGateway(mode: Mode, k: number) {
       logLevel: "warn",
       mesh: { backend: "simulated", peers: [id] },
       ...brokerConfig.agent,
-      identity: { edgeUrl: api, stateDir: join(state, id), joinToken: await createJoinToken(api, adminBearer, id, "gateway") },
+      identity: {
+        edgeUrl: api,
+        stateDir: join(state, id),
+        joinToken: await createJoinToken(api, adminBearer, id, "gateway"),
+      },
       // Plain MQTT on loopback: 1000 mTLS identities would measure attestation, not ingest.
       gateway: { ...brokerConfig.gateway, edgeUrl: proxy.url, batch: { maxItems: 500, maxDelayMs: 100 } },
       ...agentSections(observability, metricsPort),
     }),
   );
-  const [command = "", ...args] = onCpus(process.env.BENCH_GATEWAY_CPU, [process.execPath, "--max-semi-space-size=16", ...diagnosticFlags(id), join(ROOT, "dist", "node-firmware", "cli.js"), "--config", configFile]);
+  const [command = "", ...args] = onCpus(process.env.BENCH_GATEWAY_CPU, [
+    process.execPath,
+    "--max-semi-space-size=16",
+    ...diagnosticFlags(id),
+    join(ROOT, "dist", "node-firmware", "cli.js"),
+    "--config",
+    configFile,
+  ]);
   const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
   child.once("exit", (code, signal) => {
     if (stopping) return;
     console.error(`[ingest] gateway ${id} exited (${signal ?? `code ${String(code)}`}) before the end`);
     process.exit(1);
   });
-  return { mode, name: modes.length > 1 ? id : GATEWAY_PROCESS, observability, mqttPort, metricsUrl: `http://127.0.0.1:${String(metricsPort)}/metrics`, proxy, child, mosquitto, pid: child.pid as number };
+  return {
+    mode,
+    name: modes.length > 1 ? id : GATEWAY_PROCESS,
+    observability,
+    mqttPort,
+    metricsUrl: `http://127.0.0.1:${String(metricsPort)}/metrics`,
+    proxy,
+    child,
+    mosquitto,
+    pid: child.pid as number,
+  };
 }
 const gateways = await Promise.all(modes.map(startGateway));
 
@@ -227,7 +330,10 @@ const gateways = await Promise.all(modes.map(startGateway));
 const gatewayOf = (i: number) => gateways[i % gateways.length] as (typeof gateways)[number];
 const ids = Array.from({ length: NODES }, (_, i) => `load-${String(i + 1).padStart(4, "0")}`);
 const clients: MqttClient[] = [];
-for (let i = 0; i < ids.length; i += 50) clients.push(...(await Promise.all(ids.slice(i, i + 50).map((id, j) => connectWhenUp(id, gatewayOf(i + j).mqttPort)))));
+for (let i = 0; i < ids.length; i += 50)
+  clients.push(
+    ...(await Promise.all(ids.slice(i, i + 50).map((id, j) => connectWhenUp(id, gatewayOf(i + j).mqttPort)))),
+  );
 console.log(`[ingest] ${String(clients.length)} MQTT connections up`);
 
 const seqs = new Array<number>(NODES).fill(0);
@@ -235,13 +341,21 @@ function sample(i: number, now: number): string {
   const nodeId = ids[i] as string;
   const seq = seqs[i] ?? 0;
   seqs[i] = seq + 1;
-  const neighbors = [1, 2, 3].map((d) => ({ neighbor: ids[(i + d) % NODES] as string, tq: 200 + ((i + d) % 50), latencyMs: 3 + (d % 3), loss: 0.01 }));
+  const neighbors = [1, 2, 3].map((d) => ({
+    neighbor: ids[(i + d) % NODES] as string,
+    tq: 200 + ((i + d) % 50),
+    latencyMs: 3 + (d % 3),
+    loss: 0.01,
+  }));
   return telemetryJson(nodeId, seq, neighbors, now);
 }
 
 let sent = 0;
 let publishErrors = 0;
-/** Every node publishes `rate` times a second, spread evenly over the second, each tick's nodes in the order tickOrder gives. */
+/**
+ * Every node publishes `rate` times a second, spread evenly over the second, each tick's nodes in
+ * the order tickOrder gives.
+ */
 async function publishAt(rate: number, seconds: number, onWindow: () => void): Promise<void> {
   const tickMs = 10;
   const perTick = (NODES * rate * tickMs) / 1000;
@@ -257,7 +371,9 @@ async function publishAt(rate: number, seconds: number, onWindow: () => void): P
     for (const i of tickOrder(next, count, NODES)) {
       const tracing = gatewayOf(i).observability.tracing;
       const trace = tracing ? messageTraceProperties(tracing.sampleRatio) : {};
-      clients[i]?.publish(topics.telemetry(ids[i] as string), sample(i, started), { qos: 1, ...trace }, (error) => { if (error) publishErrors++; });
+      clients[i]?.publish(topics.telemetry(ids[i] as string), sample(i, started), { qos: 1, ...trace }, (error) => {
+        if (error) publishErrors++;
+      });
       sent++;
     }
     next += count;
@@ -271,32 +387,63 @@ async function publishAt(rate: number, seconds: number, onWindow: () => void): P
 
 const db = await worker.database();
 async function stored(): Promise<{ stored: number; missing: number }> {
-  if (EDGE === "answer") return { stored: total(gateways.map((g) => g.proxy.posts), "acknowledged"), missing: 0 };
-  const row = await db.prepare("SELECT coalesce(sum(samples_stored), 0) AS stored, coalesce(sum(samples_missing), 0) AS missing FROM nodes WHERE id LIKE 'load-%'").first<{ stored: number; missing: number }>();
+  if (EDGE === "answer")
+    return {
+      stored: total(
+        gateways.map((g) => g.proxy.posts),
+        "acknowledged",
+      ),
+      missing: 0,
+    };
+  const row = await db
+    .prepare(
+      "SELECT coalesce(sum(samples_stored), 0) AS stored, coalesce(sum(samples_missing), 0) AS missing FROM nodes WHERE id LIKE 'load-%'",
+    )
+    .first<{ stored: number; missing: number }>();
   return row ?? { stored: 0, missing: 0 };
 }
 
-interface Reading { at: number; posts: Posts[]; cpu: Record<string, number> }
-const processes: Record<string, number> = { ...Object.fromEntries(gateways.map((g) => [g.name, g.pid])), workerd: workerdPid, "load generator": process.pid };
+interface Reading {
+  at: number;
+  posts: Posts[];
+  cpu: Record<string, number>;
+}
+const processes: Record<string, number> = {
+  ...Object.fromEntries(gateways.map((g) => [g.name, g.pid])),
+  workerd: workerdPid,
+  "load generator": process.pid,
+};
 function read(): Reading {
   const cpu = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)]));
   return { at: Date.now(), posts: gateways.map((g) => ({ ...g.proxy.posts })), cpu };
 }
-const acknowledgedRate = (a: Posts, b: Posts) => (b.lastAckAt > a.lastAckAt ? (b.acknowledged - a.acknowledged) / ((b.lastAckAt - a.lastAckAt) / 1000) : 0);
+const acknowledgedRate = (a: Posts, b: Posts) =>
+  b.lastAckAt > a.lastAckAt ? (b.acknowledged - a.acknowledged) / ((b.lastAckAt - a.lastAckAt) / 1000) : 0;
 const total = (posts: Posts[], key: "acknowledged" | "requests") => posts.reduce((sum, p) => sum + p[key], 0);
 function describeWindow(a: Reading, b: Reading): { rate: number; line: string } {
   const s = (b.at - a.at) / 1000;
   const rate = b.posts.reduce((sum, p, k) => sum + acknowledgedRate(a.posts[k] as Posts, p), 0);
   const requests = total(b.posts, "requests") - total(a.posts, "requests");
   const batch = requests > 0 ? (total(b.posts, "acknowledged") - total(a.posts, "acknowledged")) / requests : 0;
-  const cpu = Object.keys(processes).map((name) => `${name} ${String(Math.round((100 * ((b.cpu[name] ?? 0) - (a.cpu[name] ?? 0))) / s))}%`).join(", ");
-  const rss = Object.entries(processes).map(([name, pid]) => `${name} ${String(mib(rssBytes(pid)))}`).join(", ");
-  return { rate, line: `${String(Math.round(rate))} msg/s stored (acknowledged by the Worker), batch ${String(Math.round(batch))} items; CPU ${cpu}; RSS MiB ${rss}` };
+  const cpu = Object.keys(processes)
+    .map((name) => `${name} ${String(Math.round((100 * ((b.cpu[name] ?? 0) - (a.cpu[name] ?? 0))) / s))}%`)
+    .join(", ");
+  const rss = Object.entries(processes)
+    .map(([name, pid]) => `${name} ${String(mib(rssBytes(pid)))}`)
+    .join(", ");
+  return {
+    rate,
+    line: `${String(Math.round(rate))} msg/s stored (acknowledged by the Worker), batch ${String(Math.round(batch))} items; CPU ${cpu}; RSS MiB ${rss}`,
+  };
 }
 
-const cpuMsPer1k = (from: Reading, to: Reading, name: string, messages: number) => (1e6 * ((to.cpu[name] ?? 0) - (from.cpu[name] ?? 0))) / messages;
+const cpuMsPer1k = (from: Reading, to: Reading, name: string, messages: number) =>
+  (1e6 * ((to.cpu[name] ?? 0) - (from.cpu[name] ?? 0))) / messages;
 
-/** CPU per 1000 stored messages over the sustained windows: workerd's, and each gateway's for the messages it relayed. */
+/**
+ * CPU per 1000 stored messages over the sustained windows: workerd's, and each gateway's for the
+ * messages it relayed.
+ */
 function recordCpu(from: Reading, to: Reading, offered: number, warmUp: boolean): void {
   const key = `${warmUp ? "warmup_" : ""}cpu_ms_per_1k_at_${String(offered)}`;
   const during = `${warmUp ? "warm-up, " : ""}${String(offered)} msg/s offered`;
@@ -319,10 +466,15 @@ const summary: string[] = [];
 const result: Record<string, number> = {};
 /** Per mode, each gateway's figures. */
 const gatewayResults: Partial<Record<Mode, Record<string, number>>> = {};
-const phases = [...(WARMUP_S > 0 ? [{ rate: RATES[0] ?? 1, seconds: WARMUP_S, warmUp: true }] : []), ...RATES.map((rate) => ({ rate, seconds: SECONDS, warmUp: false }))];
+const phases = [
+  ...(WARMUP_S > 0 ? [{ rate: RATES[0] ?? 1, seconds: WARMUP_S, warmUp: true }] : []),
+  ...RATES.map((rate) => ({ rate, seconds: SECONDS, warmUp: false })),
+];
 for (const { rate, seconds, warmUp } of phases) {
   const offered = NODES * rate;
-  console.log(`[ingest] ${warmUp ? "warm-up" : "phase"}: ${String(NODES)} nodes × ${String(rate)} Hz = ${String(offered)} msg/s offered, ${String(seconds)} s`);
+  console.log(
+    `[ingest] ${warmUp ? "warm-up" : "phase"}: ${String(NODES)} nodes × ${String(rate)} Hz = ${String(offered)} msg/s offered, ${String(seconds)} s`,
+  );
   const sentAtStart = sent;
   const storedAtStart = (await stored()).stored;
   const rates: number[] = [];
@@ -339,7 +491,8 @@ for (const { rate, seconds, warmUp } of phases) {
   if (sustainedFrom) recordCpu(sustainedFrom, last, offered, warmUp);
   const phaseSent = sent - sentAtStart;
   const drainStart = Date.now();
-  while ((await stored()).stored - storedAtStart < phaseSent && Date.now() - drainStart < DRAIN_S * 1000) await sleep(500);
+  while ((await stored()).stored - storedAtStart < phaseSent && Date.now() - drainStart < DRAIN_S * 1000)
+    await sleep(500);
   if (warmUp) continue;
   const phaseStored = (await stored()).stored - storedAtStart;
   const sustained = rates.slice(1);
@@ -356,17 +509,21 @@ for (const { rate, seconds, warmUp } of phases) {
 const { missing } = await stored();
 console.log("\n[ingest] summary");
 for (const line of summary) console.log(`  ${line}`);
-console.log(`  samples missing by sequence: ${String(missing)}; publish errors: ${String(publishErrors)}; gateway requests failed: ${String(gateways.reduce((n, g) => n + g.proxy.posts.failed, 0))}`);
+console.log(
+  `  samples missing by sequence: ${String(missing)}; publish errors: ${String(publishErrors)}; gateway requests failed: ${String(gateways.reduce((n, g) => n + g.proxy.posts.failed, 0))}`,
+);
 
 reportResult({ ...result, missing, gateways: gatewayResults });
 stopScraping();
 await Promise.all(clients.map((c) => c.endAsync(true)));
 stopping = true;
-await Promise.all(gateways.map(async ({ child, proxy, mosquitto }) => {
-  child.kill("SIGTERM");
-  await new Promise((resolve) => child.once("exit", resolve));
-  mosquitto?.kill("SIGTERM");
-  proxy.close();
-}));
+await Promise.all(
+  gateways.map(async ({ child, proxy, mosquitto }) => {
+    child.kill("SIGTERM");
+    await new Promise((resolve) => child.once("exit", resolve));
+    mosquitto?.kill("SIGTERM");
+    proxy.close();
+  }),
+);
 await worker.dispose();
 await rm(state, { recursive: true, force: true });

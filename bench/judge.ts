@@ -17,7 +17,8 @@ export type Verdict = "met" | "not shown" | "missed";
 const RANK: Verdict[] = ["met", "not shown", "missed"];
 export const worse = (a: Verdict, b: Verdict): Verdict => (RANK.indexOf(a) > RANK.indexOf(b) ? a : b);
 
-export const valueIn = <R>(figure: Figure<R>, units: readonly Unit<R>[], ...modes: Mode[]): number => figure.of(units.flatMap((u) => modes.flatMap((mode) => u[mode] ?? [])));
+export const valueIn = <R>(figure: Figure<R>, units: readonly Unit<R>[], ...modes: Mode[]): number =>
+  figure.of(units.flatMap((u) => modes.flatMap((mode) => u[mode] ?? [])));
 
 /**
  * What a traced mode is held against: off and control together, both untraced. Against off
@@ -27,7 +28,12 @@ export const valueIn = <R>(figure: Figure<R>, units: readonly Unit<R>[], ...mode
 export const baselineOf = (mode: Mode): Mode[] => (mode === "control" ? ["off"] : ["off", "control"]);
 
 /** The overhead of `mode` against `baseline`, with its bootstrap interval over units. */
-export function overhead<R>(figure: Figure<R>, units: readonly Unit<R>[], mode: Mode, baseline = baselineOf(mode)): Interval {
+export function overhead<R>(
+  figure: Figure<R>,
+  units: readonly Unit<R>[],
+  mode: Mode,
+  baseline = baselineOf(mode),
+): Interval {
   return bootstrapInterval(units, (drawn) => {
     const ratio = valueIn(figure, drawn, mode) / valueIn(figure, drawn, ...baseline);
     return figure.worseWhen === "higher" ? ratio - 1 : 1 - ratio;
@@ -47,7 +53,12 @@ export interface Judgement {
  * whose control strays past the target is only held against the verdict ("not shown") when its
  * estimate is past the target.
  */
-export function judge<R>(figure: Figure<R>, units: readonly Unit<R>[], modes: readonly Mode[], target: number): Judgement {
+export function judge<R>(
+  figure: Figure<R>,
+  units: readonly Unit<R>[],
+  modes: readonly Mode[],
+  target: number,
+): Judgement {
   const control = units.some((u) => u.control) ? overhead(figure, units, "control") : undefined;
   const resolvable = !control || (control.high < target && control.low > -target);
   return {
@@ -55,7 +66,14 @@ export function judge<R>(figure: Figure<R>, units: readonly Unit<R>[], modes: re
     resolvable,
     modes: modes.map((mode) => {
       const i = overhead(figure, units, mode);
-      const verdict: Verdict = i.estimate >= target ? (resolvable ? "missed" : "not shown") : resolvable && i.high >= target ? "not shown" : "met";
+      const verdict: Verdict =
+        i.estimate >= target
+          ? resolvable
+            ? "missed"
+            : "not shown"
+          : resolvable && i.high >= target
+            ? "not shown"
+            : "met";
       return { mode, overhead: i, againstOffAlone: overhead(figure, units, mode, ["off"]).estimate, verdict };
     }),
   };

@@ -20,9 +20,30 @@ import { validateConfig } from "../node-firmware/config/index.js";
 import { ActionExecutor } from "../node-firmware/execute/index.js";
 import { disableNagle } from "../node-firmware/mqtt/index.js";
 import { silentLogger } from "../node-firmware/lib/index.js";
-import { createJoinToken, ensureCa, ensureLocalAdmin, freePort, readWranglerToml, startLocalWorker } from "../stack/index.js";
-import { contextOf, startTracing, traceparentOf, traceparentOfPacket, traceProperties } from "../node-firmware/tracing/index.js";
-import { agentSections, controlPlaneVars, modesFromEnv, observabilityOf, reportResult, scrapeEvery, type Mode } from "./observe.js";
+import {
+  createJoinToken,
+  ensureCa,
+  ensureLocalAdmin,
+  freePort,
+  readWranglerToml,
+  startLocalWorker,
+} from "../stack/index.js";
+import {
+  contextOf,
+  startTracing,
+  traceparentOf,
+  traceparentOfPacket,
+  traceProperties,
+} from "../node-firmware/tracing/index.js";
+import {
+  agentSections,
+  controlPlaneVars,
+  modesFromEnv,
+  observabilityOf,
+  reportResult,
+  scrapeEvery,
+  type Mode,
+} from "./observe.js";
 import { percentile } from "./stats.js";
 
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 1000);
@@ -45,7 +66,12 @@ globalThis.fetch = async (input, init) => {
   return response;
 };
 
-interface Cycle { total: number; inbound: number; edge: number; outbound: number }
+interface Cycle {
+  total: number;
+  inbound: number;
+  edge: number;
+  outbound: number;
+}
 
 /** One whole loop: its own workerd and D1, gateway with embedded broker, and bench node. */
 interface LoopStack {
@@ -68,7 +94,13 @@ async function startStack(mode: Mode): Promise<LoopStack> {
     port,
     wrangler,
     // Guard rails off: every anomalous sample is to produce an action.
-    secrets: { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap, MAPE_COOLDOWN_S: "0", MAPE_MAX_ACTIONS_PER_NODE_PER_MIN: "1000000", ...controlPlaneVars(observability) },
+    secrets: {
+      X0_CA: JSON.stringify(ca),
+      X0_BOOTSTRAP_ADMINS: admin.bootstrap,
+      MAPE_COOLDOWN_S: "0",
+      MAPE_MAX_ACTIONS_PER_NODE_PER_MIN: "1000000",
+      ...controlPlaneVars(observability),
+    },
   });
   const api = worker.url.origin;
   const jwt = await adminToken(admin.credential, api);
@@ -81,28 +113,54 @@ async function startStack(mode: Mode): Promise<LoopStack> {
       role: "gateway",
       telemetry: { intervalMs: 60_000 },
       mesh: { backend: "simulated", peers: ["gw-1", "bench-1"] },
-      identity: { edgeUrl: api, stateDir: join(state, "gw-1"), joinToken: await createJoinToken(api, jwt, "gw-1", "gateway") },
+      identity: {
+        edgeUrl: api,
+        stateDir: join(state, "gw-1"),
+        joinToken: await createJoinToken(api, jwt, "gw-1", "gateway"),
+      },
       gateway: { embeddedBroker: { port: 0 }, edgeUrl: api, batch: { maxItems: 50, maxDelayMs: 2 } },
       ...agentSections(observability),
     }),
     silentLogger,
   );
-  const stopScraping = scrapeEvery(() => (gateway.metricsPort === undefined ? [] : [`http://127.0.0.1:${String(gateway.metricsPort)}/metrics`]));
+  const stopScraping = scrapeEvery(() =>
+    gateway.metricsPort === undefined ? [] : [`http://127.0.0.1:${String(gateway.metricsPort)}/metrics`],
+  );
   /** The bench's node traces as an agent does: a Monitor span per sample, carried in the publish. */
   const nodeTracing = startTracing({ nodeId: "bench-1", role: "node" }, observability.tracing);
 
-  const identity = new IdentityAgent({ edgeUrl: api, stateDir: join(state, "bench-1"), joinToken: await createJoinToken(api, jwt, "bench-1", "node") }, silentLogger);
+  const identity = new IdentityAgent(
+    { edgeUrl: api, stateDir: join(state, "bench-1"), joinToken: await createJoinToken(api, jwt, "bench-1", "node") },
+    silentLogger,
+  );
   const svid = await identity.start();
   let applied: ((at: number) => void) | undefined;
-  const executor = new ActionExecutor("bench-1", { apply: () => { applied?.(performance.now()); return Promise.resolve(); } }, () => undefined, silentLogger, nodeTracing.tracer);
+  const executor = new ActionExecutor(
+    "bench-1",
+    {
+      apply: () => {
+        applied?.(performance.now());
+        return Promise.resolve();
+      },
+    },
+    () => undefined,
+    silentLogger,
+    nodeTracing.tracer,
+  );
   await executor.trust(svid.actionKeys);
   const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${String(gateway.broker?.port ?? 0)}`, {
     protocolVersion: 5,
     clientId: "bench-1",
-    ...clientTlsOptions(svid, { authorizer: { kind: "exact", spiffeId: spiffeIdOf.gateway(TD, "gw-1") }, deny: new DenyView() }),
+    ...clientTlsOptions(svid, {
+      authorizer: { kind: "exact", spiffeId: spiffeIdOf.gateway(TD, "gw-1") },
+      deny: new DenyView(),
+    }),
   });
   disableNagle(client);
-  client.on("message", (topic, payload, packet) => { if (topic === topics.actions("bench-1")) void executor.handle(payload, Date.now(), contextOf(traceparentOfPacket(packet))); });
+  client.on("message", (topic, payload, packet) => {
+    if (topic === topics.actions("bench-1"))
+      void executor.handle(payload, Date.now(), contextOf(traceparentOfPacket(packet)));
+  });
   await client.subscribeAsync(topics.actions("bench-1"), { qos: 1 });
 
   let seq = 0;
@@ -121,7 +179,10 @@ async function startStack(mode: Mode): Promise<LoopStack> {
   });
   async function publish(t: NodeTelemetry): Promise<void> {
     const monitor = nodeTracing.tracer.startSpan("mape.monitor");
-    await client.publishAsync(topics.telemetry("bench-1"), JSON.stringify(t), { qos: 1, ...traceProperties(traceparentOf(monitor)) });
+    await client.publishAsync(topics.telemetry("bench-1"), JSON.stringify(t), {
+      qos: 1,
+      ...traceProperties(traceparentOf(monitor)),
+    });
     monitor.end();
   }
   for (let i = 0; i < 8; i++) {
@@ -134,7 +195,9 @@ async function startStack(mode: Mode): Promise<LoopStack> {
       ownPosts.length = 0;
       const done = new Promise<number>((resolveApplied, reject) => {
         applied = resolveApplied;
-        setTimeout(() => { reject(new Error(`${mode} cycle ${String(index)}: no action within 3 s`)); }, 3000).unref();
+        setTimeout(() => {
+          reject(new Error(`${mode} cycle ${String(index)}: no action within 3 s`));
+        }, 3000).unref();
       });
       const t0 = performance.now();
       await publish(sample(200));
@@ -162,11 +225,17 @@ function summarize(mode: Mode, cycles: Cycle[]): { p50: number; p95: number; p99
   const totals = cycles.map((c) => c.total).sort((a, b) => a - b);
   const sum = (k: keyof Cycle) => cycles.reduce((acc, c) => acc + c[k], 0);
   const [p50, p95, p99] = [50, 95, 99].map((p) => percentile(totals, p)) as [number, number, number];
-  console.log(`${mode === "off" ? "" : `[${mode}] `}control loop, ${String(cycles.length)} cycles (after ${String(WARMUP)} warm-up), batch maxDelayMs 2, mTLS broker, workerd + local D1\n`);
-  console.log(`  p50 ${p50.toFixed(1)} ms   p95 ${p95.toFixed(1)} ms   p99 ${p99.toFixed(1)} ms   (target p99 < ${String(TARGET_P99_MS)} ms: ${p99 < TARGET_P99_MS ? "ok" : "MISSED"})`);
+  console.log(
+    `${mode === "off" ? "" : `[${mode}] `}control loop, ${String(cycles.length)} cycles (after ${String(WARMUP)} warm-up), batch maxDelayMs 2, mTLS broker, workerd + local D1\n`,
+  );
+  console.log(
+    `  p50 ${p50.toFixed(1)} ms   p95 ${p95.toFixed(1)} ms   p99 ${p99.toFixed(1)} ms   (target p99 < ${String(TARGET_P99_MS)} ms: ${p99 < TARGET_P99_MS ? "ok" : "MISSED"})`,
+  );
   console.log(`  share of the loop:`);
   console.log(`    node → broker → bridge → batch flush   ${((sum("inbound") / sum("total")) * 100).toFixed(1)} %`);
-  console.log(`    HTTP + Worker (ingest, Analyze, Plan, sign, D1)  ${((sum("edge") / sum("total")) * 100).toFixed(1)} %`);
+  console.log(
+    `    HTTP + Worker (ingest, Analyze, Plan, sign, D1)  ${((sum("edge") / sum("total")) * 100).toFixed(1)} %`,
+  );
   console.log(`    gateway → broker → node, verify, apply  ${((sum("outbound") / sum("total")) * 100).toFixed(1)} %\n`);
   return { p50, p95, p99, cycles: totals };
 }

@@ -32,7 +32,10 @@ export function modesFromEnv(): Mode[] {
   const names = (process.env.BENCH_OBSERVE ?? "off").split(",");
   const known: readonly string[] = [...MODES, ...PARTS, "control"];
   const unknown = names.filter((name) => !known.includes(name));
-  if (unknown.length > 0) throw new Error(`BENCH_OBSERVE takes ${known.join(", ")} (comma-separated for bench:loop), not ${unknown.join(", ")}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `BENCH_OBSERVE takes ${known.join(", ")} (comma-separated for bench:loop), not ${unknown.join(", ")}`,
+    );
   return names as Mode[];
 }
 
@@ -47,7 +50,8 @@ export function observabilityOf(mode: Mode): Observability {
 }
 
 /** The control plane's vars for it: its request counters are always on; tracing is what changes. */
-export const controlPlaneVars = (o: Observability): Record<string, string> => (o.tracing ? workerTracingVars(o.tracing) : {});
+export const controlPlaneVars = (o: Observability): Record<string, string> =>
+  o.tracing ? workerTracingVars(o.tracing) : {};
 
 /** The agent config sections for it. */
 export const agentSections = (o: Observability, metricsPort = 0) => ({
@@ -61,9 +65,14 @@ export const SCRAPE_INTERVAL_MS = Number(process.env.BENCH_SCRAPE_S ?? 5) * 1000
 /** GETs each URL every `intervalMs` and reads the body, as a scraper does; returns the stop function. */
 export function scrapeEvery(urls: () => string[], intervalMs = SCRAPE_INTERVAL_MS): () => void {
   const timer = setInterval(() => {
-    for (const url of urls()) void fetch(url).then((r) => r.text()).catch(() => undefined);
+    for (const url of urls())
+      void fetch(url)
+        .then((r) => r.text())
+        .catch(() => undefined);
   }, intervalMs);
-  return () => { clearInterval(timer); };
+  return () => {
+    clearInterval(timer);
+  };
 }
 
 /**
@@ -77,7 +86,8 @@ export function messageTraceProperties(sampleRatio: number): ReturnType<typeof t
 }
 
 /** The command line that runs `argv` on the CPUs in `cpuList` only (taskset), or `argv` as it is without one. */
-export const onCpus = (cpuList: string | undefined, argv: readonly string[]): string[] => (cpuList ? ["taskset", "--cpu-list", cpuList, ...argv] : [...argv]);
+export const onCpus = (cpuList: string | undefined, argv: readonly string[]): string[] =>
+  cpuList ? ["taskset", "--cpu-list", cpuList, ...argv] : [...argv];
 
 /** Set by bench:observability for the runs it starts. */
 export const RESULT_LINE_ENV = "BENCH_RESULT_LINE";

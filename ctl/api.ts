@@ -19,11 +19,19 @@ export interface ApiSession {
 }
 
 /** Calls a control-plane resource as the admin and validates the answer against the route's protocol schema. */
-export async function request<S extends z.ZodType>(session: ApiSession, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
+export async function request<S extends z.ZodType>(
+  session: ApiSession,
+  path: string,
+  schema: S,
+  body?: unknown,
+): Promise<z.infer<S>> {
   const url = new URL(path, session.api);
   let response: Response;
   try {
-    const headers: Record<string, string> = { accept: "application/json", authorization: `Bearer ${await session.token()}` };
+    const headers: Record<string, string> = {
+      accept: "application/json",
+      authorization: `Bearer ${await session.token()}`,
+    };
     if (body !== undefined) headers["content-type"] = "application/json";
     response = await fetch(url, {
       method: body === undefined ? "GET" : "POST",
@@ -37,12 +45,17 @@ export async function request<S extends z.ZodType>(session: ApiSession, path: st
   }
   const parsedBody: unknown = await response.json().catch(() => undefined);
   if (!response.ok) {
-    const problem = response.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE) ? Problem.safeParse(parsedBody) : undefined;
-    const reason = problem?.success ? `${problem.data.title}${problem.data.detail ? `: ${problem.data.detail}` : ""}` : response.statusText;
+    const problem = response.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE)
+      ? Problem.safeParse(parsedBody)
+      : undefined;
+    const reason = problem?.success
+      ? `${problem.data.title}${problem.data.detail ? `: ${problem.data.detail}` : ""}`
+      : response.statusText;
     throw new ApiError(`${url.pathname}: HTTP ${response.status} ${reason}`);
   }
   const parsed = schema.safeParse(parsedBody);
-  if (!parsed.success) throw new ApiError(`${url.pathname}: unexpected response shape (${parsed.error.issues[0]?.message ?? "invalid"})`);
+  if (!parsed.success)
+    throw new ApiError(`${url.pathname}: unexpected response shape (${parsed.error.issues[0]?.message ?? "invalid"})`);
   return parsed.data;
 }
 

@@ -1,7 +1,14 @@
 #!/usr/bin/env node
 import { runCli } from "./main.js";
 
-const io = { out: (text: string) => { console.log(text); }, err: (text: string) => { console.error(text); } };
+const io = {
+  out: (text: string) => {
+    console.log(text);
+  },
+  err: (text: string) => {
+    console.error(text);
+  },
+};
 
 /** Exits once what was written has left: on a pipe, writes are asynchronous and `process.exit` would cut them off. */
 function exitAfterOutput(code: number): void {

@@ -1,7 +1,16 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { CaSecret, DenyEntry, JoinTokenResponse, NodeId, NodeList, SimFault, Topology, errorText } from "../protocol/index.js";
+import {
+  CaSecret,
+  DenyEntry,
+  JoinTokenResponse,
+  NodeId,
+  NodeList,
+  SimFault,
+  Topology,
+  errorText,
+} from "../protocol/index.js";
 import { isValidTrustDomain } from "../spiffe/index.js";
 import { writePrivate } from "../node-firmware/identity/index.js";
 import { ApiError, dashboardUrl, request, type ApiSession } from "./api.js";
@@ -25,7 +34,10 @@ function required(ctx: CommandContext, name: string): string {
 
 async function nodes(ctx: CommandContext): Promise<void> {
   const { nodes: list } = await request(ctx.session, "/api/v1/mesh/nodes", NodeList);
-  if (ctx.json) { ctx.out(JSON.stringify({ nodes: list }, null, 2)); return; }
+  if (ctx.json) {
+    ctx.out(JSON.stringify({ nodes: list }, null, 2));
+    return;
+  }
   const now = Date.now();
   ctx.out(
     renderTable(
@@ -37,13 +49,23 @@ async function nodes(ctx: CommandContext): Promise<void> {
 
 async function topology(ctx: CommandContext): Promise<void> {
   const graph = await request(ctx.session, "/api/v1/mesh/topology", Topology);
-  if (ctx.json) { ctx.out(JSON.stringify(graph, null, 2)); return; }
+  if (ctx.json) {
+    ctx.out(JSON.stringify(graph, null, 2));
+    return;
+  }
   const status = new Map(graph.nodes.map((n) => [n.id, n.status]));
   ctx.out(`${graph.nodes.length} nodes, ${graph.links.length} links (${graph.generatedAt})\n`);
   ctx.out(
     renderTable(
       ["FROM", "TO", "TQ", "LATENCY", "LOSS", "FROM STATUS"],
-      graph.links.map((l) => [l.from, l.to, String(l.tq), `${l.latencyMs.toFixed(1)} ms`, `${(l.loss * 100).toFixed(1)} %`, status.get(l.from) ?? "unknown"]),
+      graph.links.map((l) => [
+        l.from,
+        l.to,
+        String(l.tq),
+        `${l.latencyMs.toFixed(1)} ms`,
+        `${(l.loss * 100).toFixed(1)} %`,
+        status.get(l.from) ?? "unknown",
+      ]),
     ),
   );
 }
@@ -52,20 +74,40 @@ async function tokenCreate(ctx: CommandContext): Promise<void> {
   const nodeId = NodeId.parse(required(ctx, "node"));
   const role = ctx.options.role === "gateway" ? "gateway" : "node";
   const ttlSeconds = ctx.options.ttl === undefined ? 600 : Number(ctx.options.ttl);
-  const created = await request(ctx.session, "/api/v1/identity/join-tokens", JoinTokenResponse, { nodeId, role, ttlSeconds });
-  if (ctx.json) { ctx.out(JSON.stringify(created, null, 2)); return; }
-  ctx.out(`${created.token}\n\nfor ${created.spiffeId}, single use, expires ${created.expiresAt}.\nPut it in the node's config as identity.joinToken.`);
+  const created = await request(ctx.session, "/api/v1/identity/join-tokens", JoinTokenResponse, {
+    nodeId,
+    role,
+    ttlSeconds,
+  });
+  if (ctx.json) {
+    ctx.out(JSON.stringify(created, null, 2));
+    return;
+  }
+  ctx.out(
+    `${created.token}\n\nfor ${created.spiffeId}, single use, expires ${created.expiresAt}.\nPut it in the node's config as identity.joinToken.`,
+  );
 }
 
 async function revoke(ctx: CommandContext): Promise<void> {
-  const target = typeof ctx.options["spiffe-id"] === "string" ? { spiffeId: ctx.options["spiffe-id"] } : { serial: required(ctx, "serial") };
-  const { revoked } = await request(ctx.session, "/api/v1/identity/revoke", z.object({ revoked: DenyEntry }), { ...target, reason: required(ctx, "reason") });
-  ctx.out(ctx.json ? JSON.stringify(revoked, null, 2) : `revoked ${revoked.spiffeId ?? revoked.serial ?? ""} at ${revoked.revokedAt}`);
+  const target =
+    typeof ctx.options["spiffe-id"] === "string"
+      ? { spiffeId: ctx.options["spiffe-id"] }
+      : { serial: required(ctx, "serial") };
+  const { revoked } = await request(ctx.session, "/api/v1/identity/revoke", z.object({ revoked: DenyEntry }), {
+    ...target,
+    reason: required(ctx, "reason"),
+  });
+  ctx.out(
+    ctx.json
+      ? JSON.stringify(revoked, null, 2)
+      : `revoked ${revoked.spiffeId ?? revoked.serial ?? ""} at ${revoked.revokedAt}`,
+  );
 }
 
 async function caInit(ctx: CommandContext): Promise<void> {
   const trustDomain = required(ctx, "trust-domain");
-  if (!isValidTrustDomain(trustDomain)) throw new ApiError(`--trust-domain "${trustDomain}" is not a valid SPIFFE trust domain`);
+  if (!isValidTrustDomain(trustDomain))
+    throw new ApiError(`--trust-domain "${trustDomain}" is not a valid SPIFFE trust domain`);
   const out = resolve(typeof ctx.options.out === "string" ? ctx.options.out : "x0-ca");
   await mkdir(out, { recursive: true, mode: 0o700 });
   const { root, secret } = await initCa(trustDomain);
@@ -96,7 +138,10 @@ async function readCaDir(ctx: CommandContext) {
 
 async function caPrepare(ctx: CommandContext): Promise<void> {
   const { dir, secret } = await readCaDir(ctx);
-  const root = await importRoot(await readFile(join(dir, "root.pem"), "utf8"), await readFile(join(dir, "root-key.pem"), "utf8"));
+  const root = await importRoot(
+    await readFile(join(dir, "root.pem"), "utf8"),
+    await readFile(join(dir, "root-key.pem"), "utf8"),
+  );
   await writePrivate(join(dir, "x0-ca.json"), JSON.stringify(await asCliError(prepareNext(secret, root)), null, 2));
   ctx.out(`Prepared the next intermediate in ${join(dir, "x0-ca.json")}.
 Publish it (wrangler secret put X0_CA), wait at least one bundle refresh hint, then run: x0ctl ca promote --dir ${dir}`);
@@ -113,7 +158,12 @@ Publish it: wrangler secret put X0_CA < ${join(dir, "x0-ca.json")}`);
 function faultFrom(ctx: CommandContext, kind: SimFault["kind"]): SimFault {
   switch (kind) {
     case "degrade":
-      return { kind, neighbor: required(ctx, "neighbor"), latencyMs: Number(ctx.options.latency ?? 0), loss: Number(ctx.options.loss ?? 0) };
+      return {
+        kind,
+        neighbor: required(ctx, "neighbor"),
+        latencyMs: Number(ctx.options.latency ?? 0),
+        loss: Number(ctx.options.loss ?? 0),
+      };
     case "restore":
     case "link_down":
       return { kind, neighbor: required(ctx, "neighbor") };
@@ -124,7 +174,13 @@ function faultFrom(ctx: CommandContext, kind: SimFault["kind"]): SimFault {
   }
 }
 
-const DONE: Record<SimFault["kind"], string> = { degrade: "degraded", link_down: "cut", restore: "restored", flood: "flooding", calm: "calmed" };
+const DONE: Record<SimFault["kind"], string> = {
+  degrade: "degraded",
+  link_down: "cut",
+  restore: "restored",
+  flood: "flooding",
+  calm: "calmed",
+};
 
 /**
  * The node's neighbours as the control plane last saw them. A degrade of a link the node does not
@@ -134,21 +190,29 @@ async function checkNeighbor(ctx: CommandContext, nodeId: string, neighbor: stri
   const graph = await request(ctx.session, "/api/v1/mesh/topology", Topology);
   const neighbors = [...new Set(graph.links.filter((l) => l.from === nodeId).map((l) => l.to))].sort();
   if (!neighbors.includes(neighbor)) {
-    throw new ApiError(`${nodeId} has no link to ${neighbor}; its neighbors: ${neighbors.length > 0 ? neighbors.join(", ") : "none known"}`);
+    throw new ApiError(
+      `${nodeId} has no link to ${neighbor}; its neighbors: ${neighbors.length > 0 ? neighbors.join(", ") : "none known"}`,
+    );
   }
 }
 
 async function simFault(ctx: CommandContext, kind: SimFault["kind"]): Promise<void> {
   const nodeId = NodeId.parse(required(ctx, "node"));
   const parsed = SimFault.safeParse(faultFrom(ctx, kind));
-  if (!parsed.success) throw new ApiError(`invalid fault: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new ApiError(
+      `invalid fault: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
+    );
   if (parsed.data.kind === "degrade") await checkNeighbor(ctx, nodeId, parsed.data.neighbor);
   await ctx.session.simFault(nodeId, parsed.data);
   const f = parsed.data;
   ctx.out(`${DONE[kind]} ${nodeId} ${"neighbor" in f ? `→ ${f.neighbor}` : `← ${f.source}`}`);
 }
 
-/** The dashboard's URL with a single-use login code in the fragment (no server or log sees it; it works once, for 60 s). */
+/**
+ * The dashboard's URL with a single-use login code in the fragment (no server or log sees it; it
+ * works once, for 60 s).
+ */
 async function dashboard(ctx: CommandContext): Promise<void> {
   ctx.out(await dashboardUrl(ctx.session));
 }
@@ -156,15 +220,30 @@ async function dashboard(ctx: CommandContext): Promise<void> {
 export const COMMANDS: Record<string, { summary: string; run: (ctx: CommandContext) => Promise<void> }> = {
   nodes: { summary: "list nodes with status, firmware and last contact", run: nodes },
   topology: { summary: "list the mesh links with TQ, latency and loss", run: topology },
-  dashboard: { summary: "print the dashboard's URL with a single-use login code (60 s; the session it opens lasts 1 h)", run: dashboard },
+  dashboard: {
+    summary: "print the dashboard's URL with a single-use login code (60 s; the session it opens lasts 1 h)",
+    run: dashboard,
+  },
   "token create": { summary: "--node ID [--role gateway] [--ttl S]: single-use join token", run: tokenCreate },
   revoke: { summary: "--spiffe-id ID | --serial HEX, --reason TEXT: deny-list an identity", run: revoke },
-  "sim degrade": { summary: "--node ID --neighbor ID [--latency MS] [--loss 0..1]: fault in a simulated link", run: (ctx) => simFault(ctx, "degrade") },
-  "sim down": { summary: "--node ID --neighbor ID: the simulated link fails outright", run: (ctx) => simFault(ctx, "link_down") },
+  "sim degrade": {
+    summary: "--node ID --neighbor ID [--latency MS] [--loss 0..1]: fault in a simulated link",
+    run: (ctx) => simFault(ctx, "degrade"),
+  },
+  "sim down": {
+    summary: "--node ID --neighbor ID: the simulated link fails outright",
+    run: (ctx) => simFault(ctx, "link_down"),
+  },
   "sim restore": { summary: "--node ID --neighbor ID: clear that fault", run: (ctx) => simFault(ctx, "restore") },
-  "sim flood": { summary: "--node ID --source IP [--pps N]: a simulated source floods the node", run: (ctx) => simFault(ctx, "flood") },
+  "sim flood": {
+    summary: "--node ID --source IP [--pps N]: a simulated source floods the node",
+    run: (ctx) => simFault(ctx, "flood"),
+  },
   "sim calm": { summary: "--node ID --source IP: that flood stops", run: (ctx) => simFault(ctx, "calm") },
   "ca init": { summary: "--trust-domain TD [--out DIR]: offline root + the control plane's intermediate", run: caInit },
   "ca prepare": { summary: "[--dir DIR]: a next intermediate, published before it signs", run: caPrepare },
-  "ca promote": { summary: "[--dir DIR]: the next intermediate signs; the old one retires after its SVIDs", run: caPromote },
+  "ca promote": {
+    summary: "[--dir DIR]: the next intermediate signs; the old one retires after its SVIDs",
+    run: caPromote,
+  },
 };

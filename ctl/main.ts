@@ -39,11 +39,21 @@ export interface CliIo {
   err: (text: string) => void;
 }
 
-function session(api: string, credentialFile: string | undefined, localCredential: string, mqttUrl: string | undefined): ApiSession {
+function session(
+  api: string,
+  credentialFile: string | undefined,
+  localCredential: string,
+  mqttUrl: string | undefined,
+): ApiSession {
   let credential: Promise<Credential> | undefined;
   let token: Promise<string> | undefined;
   const readIt = () => {
-    if (!credentialFile) return Promise.reject(new ApiError(`no admin credential: pass --credential or set X0_CREDENTIAL (npm start writes ${localCredential})`));
+    if (!credentialFile)
+      return Promise.reject(
+        new ApiError(
+          `no admin credential: pass --credential or set X0_CREDENTIAL (npm start writes ${localCredential})`,
+        ),
+      );
     credential ??= readCredential(credentialFile).catch((error: unknown) => {
       throw new ApiError(`cannot read the credential ${credentialFile}: ${errorText(error)}`);
     });
@@ -52,14 +62,17 @@ function session(api: string, credentialFile: string | undefined, localCredentia
   return {
     api,
     simFault: async (nodeId, fault) => {
-      if (!mqttUrl) throw new ApiError("no broker URL: pass --mqtt, or run against a local stack (its stack.json names it)");
+      if (!mqttUrl)
+        throw new ApiError("no broker URL: pass --mqtt, or run against a local stack (its stack.json names it)");
       await publishSimFault(await readIt(), api, mqttUrl, nodeId, fault);
     },
     token: () => {
-      token ??= readIt().then((c) => adminToken(c, api)).catch((error: unknown) => {
-        if (error instanceof ApiError) throw error;
-        throw new ApiError(`cannot authenticate as admin: ${errorText(error)}`);
-      });
+      token ??= readIt()
+        .then((c) => adminToken(c, api))
+        .catch((error: unknown) => {
+          if (error instanceof ApiError) throw error;
+          throw new ApiError(`cannot authenticate as admin: ${errorText(error)}`);
+        });
       return token;
     },
   };
@@ -102,19 +115,30 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, { out, err 
     (values.help ? out : err)(USAGE);
     return values.help ? 0 : 2;
   }
-  const name = COMMANDS[positionals.slice(0, 2).join(" ")] ? positionals.slice(0, 2).join(" ") : (positionals[0] as string);
+  const name = COMMANDS[positionals.slice(0, 2).join(" ")]
+    ? positionals.slice(0, 2).join(" ")
+    : (positionals[0] as string);
   const command = COMMANDS[name];
   if (!command) {
     err(`x0ctl: unknown command "${positionals.join(" ")}"\n\n${USAGE}`);
     return 2;
   }
   const localCredential = join(stateDir(env), LOCAL_CREDENTIAL);
-  const credentialFile = values.credential ?? env.X0_CREDENTIAL ?? (existsSync(localCredential) ? localCredential : undefined);
-  const credentialApi = credentialFile && existsSync(credentialFile) ? (await readCredential(credentialFile).catch(() => undefined))?.api : undefined;
+  const credentialFile =
+    values.credential ?? env.X0_CREDENTIAL ?? (existsSync(localCredential) ? localCredential : undefined);
+  const credentialApi =
+    credentialFile && existsSync(credentialFile)
+      ? (await readCredential(credentialFile).catch(() => undefined))?.api
+      : undefined;
   const api = values.api ?? env.X0_API ?? credentialApi ?? DEFAULT_API;
   try {
     const mqttUrl = values.mqtt ?? (await readStackMqttUrl(stateDir(env)));
-    await command.run({ session: session(api, credentialFile, localCredential, mqttUrl), json: values.json === true, options: values, out });
+    await command.run({
+      session: session(api, credentialFile, localCredential, mqttUrl),
+      json: values.json === true,
+      options: values,
+      out,
+    });
     return 0;
   } catch (error) {
     if (error instanceof ApiError) {

@@ -6,7 +6,13 @@ import { ApiError } from "./api.js";
 import type { Credential } from "./credential.js";
 
 /** Publishes a fault for a simulated node, as the admin, over mTLS with an X.509-SVID attested just now. */
-export async function publishSimFault(credential: Credential, api: string, mqttUrl: string, nodeId: string, fault: SimFault): Promise<void> {
+export async function publishSimFault(
+  credential: Credential,
+  api: string,
+  mqttUrl: string,
+  nodeId: string,
+  fault: SimFault,
+): Promise<void> {
   const nodeKey = await importPkcs8(credential.keyPem, "ed25519");
   const { response, svidKey } = await attest(api, nodeKey, { spiffeId: credential.spiffeId });
   const parsed = parseSpiffeId(response.spiffeId);
@@ -22,10 +28,19 @@ export async function publishSimFault(credential: Credential, api: string, mqttU
     bundleDocument: response.bundle,
     actionKeys: response.actionKeys,
   };
-  const tls = clientTlsOptions(svid, { authorizer: { kind: "trust-domain", trustDomain: parsed.id.trustDomain }, deny: new DenyView() });
+  const tls = clientTlsOptions(svid, {
+    authorizer: { kind: "trust-domain", trustDomain: parsed.id.trustDomain },
+    deny: new DenyView(),
+  });
   let client;
   try {
-    client = await mqtt.connectAsync(mqttUrl, { protocolVersion: 5, clientId: `x0ctl-${crypto.randomUUID().slice(0, 8)}`, reconnectPeriod: 0, connectTimeout: 5000, ...tls });
+    client = await mqtt.connectAsync(mqttUrl, {
+      protocolVersion: 5,
+      clientId: `x0ctl-${crypto.randomUUID().slice(0, 8)}`,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+      ...tls,
+    });
   } catch (error) {
     throw new ApiError(`cannot reach the broker at ${mqttUrl}: ${errorText(error)}`);
   }

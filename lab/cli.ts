@@ -17,7 +17,15 @@ Builds a mesh of network namespaces joined by veth pairs, with one real agent pe
 lab's namespaces are x0lab.NAME-*, apart from the default lab's x0lab-*. Needs root.`;
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { topology: { type: "string" }, state: { type: "string" }, name: { type: "string" }, help: { type: "boolean", short: "h" } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      topology: { type: "string" },
+      state: { type: "string" },
+      name: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   if (values.help) {
     console.log(USAGE);
     return 0;
@@ -36,7 +44,14 @@ async function main(): Promise<number> {
     return 2;
   }
   const topology = await parseTopology(values.topology ?? "ring:5");
-  const lab = await startLab({ topology, ...(values.name === undefined ? {} : { name: values.name }), stateDir: resolve(values.state ?? ".x0/lab"), print: (line) => { console.log(line); } });
+  const lab = await startLab({
+    topology,
+    ...(values.name === undefined ? {} : { name: values.name }),
+    stateDir: resolve(values.state ?? ".x0/lab"),
+    print: (line) => {
+      console.log(line);
+    },
+  });
   const { core, node: nodeNamespace } = lab.namespaces;
   const [first, second] = topology.links[0] ?? [];
   const [, target] = linkAddresses(0);
@@ -51,8 +66,12 @@ async function main(): Promise<number> {
     ].join("\n"),
   );
   await new Promise<void>((done) => {
-    process.once("SIGINT", () => { done(); });
-    process.once("SIGTERM", () => { done(); });
+    process.once("SIGINT", () => {
+      done();
+    });
+    process.once("SIGTERM", () => {
+      done();
+    });
   });
   await lab.stop();
   console.log("[lab] stopped, namespaces removed");
@@ -60,7 +79,9 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (error: unknown) => {
     console.error(`[lab] ${errorText(error)}`);
     process.exitCode = 1;

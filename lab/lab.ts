@@ -22,7 +22,8 @@ export interface LabNamespaces {
 const LAB_NAME = /^[a-z0-9-]{1,20}$/;
 
 export function labNamespaces(name?: string): LabNamespaces {
-  if (name !== undefined && !LAB_NAME.test(name)) throw new Error(`lab name "${name}" must be 1-20 chars of a-z, 0-9 and '-'`);
+  if (name !== undefined && !LAB_NAME.test(name))
+    throw new Error(`lab name "${name}" must be 1-20 chars of a-z, 0-9 and '-'`);
   const prefix = name === undefined ? "x0lab-" : `x0lab.${name}-`;
   return { prefix, core: `${prefix}core`, node: (id) => `${prefix}${id}` };
 }
@@ -65,9 +66,13 @@ const ip = (...args: string[]) => run("ip", args);
 export async function labDown(name?: string): Promise<string[]> {
   const { prefix } = labNamespaces(name);
   const { stdout } = await run("ip", ["-j", "netns", "list"]);
-  const namespaces = (JSON.parse(stdout.trim() || "[]") as { name: string }[]).map((n) => n.name).filter((n) => n.startsWith(prefix));
+  const namespaces = (JSON.parse(stdout.trim() || "[]") as { name: string }[])
+    .map((n) => n.name)
+    .filter((n) => n.startsWith(prefix));
   for (const ns of namespaces) {
-    const pids = (await run("ip", ["netns", "pids", ns]).catch(() => ({ stdout: "" }))).stdout.split("\n").filter(Boolean);
+    const pids = (await run("ip", ["netns", "pids", ns]).catch(() => ({ stdout: "" }))).stdout
+      .split("\n")
+      .filter(Boolean);
     for (const pid of pids) {
       try {
         process.kill(Number(pid), "SIGKILL");
@@ -98,7 +103,20 @@ async function buildNetwork(topology: LabTopology, { core, node: nodeNamespace }
   }
   for (const [index, [a, b]] of topology.links.entries()) {
     const [addressA, addressB] = linkAddresses(index);
-    await ip("link", "add", linkInterface(b), "netns", nodeNamespace(a), "type", "veth", "peer", "name", linkInterface(a), "netns", nodeNamespace(b));
+    await ip(
+      "link",
+      "add",
+      linkInterface(b),
+      "netns",
+      nodeNamespace(a),
+      "type",
+      "veth",
+      "peer",
+      "name",
+      linkInterface(a),
+      "netns",
+      nodeNamespace(b),
+    );
     await ip("-n", nodeNamespace(a), "addr", "add", `${addressA}/30`, "dev", linkInterface(b));
     await ip("-n", nodeNamespace(b), "addr", "add", `${addressB}/30`, "dev", linkInterface(a));
     await ip("-n", nodeNamespace(a), "link", "set", linkInterface(b), "up");
@@ -106,7 +124,8 @@ async function buildNetwork(topology: LabTopology, { core, node: nodeNamespace }
   }
 }
 
-const neighborsOf = (topology: LabTopology, id: string) => topology.links.flatMap(([a, b]) => (a === id ? [b] : b === id ? [a] : []));
+const neighborsOf = (topology: LabTopology, id: string) =>
+  topology.links.flatMap(([a, b]) => (a === id ? [b] : b === id ? [a] : []));
 
 /** One agent per node: plain MQTT to the lab broker, xdp_guard on every link of the node. */
 function agentConfig(topology: LabTopology, id: string, stateDir: string) {
@@ -139,19 +158,49 @@ export async function startLab(options: LabOptions): Promise<Lab> {
   await mkdir(join(options.stateDir, "config"), { recursive: true });
   const background: ChildProcess[] = [];
   const inNs = (ns: string, command: string[]) => ["netns", "exec", ns, ...command];
-  const broker = supervise("broker", "ip", inNs(core, [process.execPath, join(root, "dist", "lab", "broker.js"), "--host", BROKER_IP, "--port", String(BROKER_PORT)]), options.print);
+  const broker = supervise(
+    "broker",
+    "ip",
+    inNs(core, [
+      process.execPath,
+      join(root, "dist", "lab", "broker.js"),
+      "--host",
+      BROKER_IP,
+      "--port",
+      String(BROKER_PORT),
+    ]),
+    options.print,
+  );
   const agents = new Map<string, Supervised>();
   for (const id of topology.nodes) {
     const file = join(options.stateDir, "config", `${id}.json`);
     await writeFile(file, JSON.stringify(agentConfig(topology, id, options.stateDir), null, 2));
-    agents.set(id, supervise(id, "ip", inNs(nodeNamespace(id), [process.execPath, ...AGENT_NODE_FLAGS, join(root, "dist", "node-firmware", "cli.js"), "--config", file]), options.print));
+    agents.set(
+      id,
+      supervise(
+        id,
+        "ip",
+        inNs(nodeNamespace(id), [
+          process.execPath,
+          ...AGENT_NODE_FLAGS,
+          join(root, "dist", "node-firmware", "cli.js"),
+          "--config",
+          file,
+        ]),
+        options.print,
+      ),
+    );
   }
   const every = options.pingIntervalS ?? 0.5;
   if (every > 0) {
     for (const [index, [a, b]] of topology.links.entries()) {
       const [addressA, addressB] = linkAddresses(index);
-      background.push(spawn("ip", inNs(nodeNamespace(a), ["ping", "-q", "-i", String(every), addressB]), { stdio: "ignore" }));
-      background.push(spawn("ip", inNs(nodeNamespace(b), ["ping", "-q", "-i", String(every), addressA]), { stdio: "ignore" }));
+      background.push(
+        spawn("ip", inNs(nodeNamespace(a), ["ping", "-q", "-i", String(every), addressB]), { stdio: "ignore" }),
+      );
+      background.push(
+        spawn("ip", inNs(nodeNamespace(b), ["ping", "-q", "-i", String(every), addressA]), { stdio: "ignore" }),
+      );
     }
   }
   return {

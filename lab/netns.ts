@@ -15,11 +15,24 @@ export function vethPair(name: string): { a: string; b: string; remove(): void }
   for (const end of [a, b]) writeFileSync(`/proc/sys/net/ipv6/conf/${end}/disable_ipv6`, "1");
   ip("link", "set", a, "up");
   ip("link", "set", b, "up");
-  return { a, b, remove: () => { try { ip("link", "del", a); } catch { /* already gone */ } } };
+  return {
+    a,
+    b,
+    remove: () => {
+      try {
+        ip("link", "del", a);
+      } catch {
+        /* already gone */
+      }
+    },
+  };
 }
 
 /** A network namespace holding the far end of a veth pair whose near end stays on the host, both addressed. */
-export function peerNamespace(name: string, subnet: string): { ns: string; hostIf: string; hostIp: string; peerIp: string; exec(...args: string[]): string; remove(): void } {
+export function peerNamespace(
+  name: string,
+  subnet: string,
+): { ns: string; hostIf: string; hostIp: string; peerIp: string; exec(...args: string[]): string; remove(): void } {
   const ns = `${name}ns`;
   const pair = vethPair(name);
   const hostIp = `${subnet}.1`;
@@ -27,7 +40,8 @@ export function peerNamespace(name: string, subnet: string): { ns: string; hostI
   ip("netns", "add", ns);
   ip("link", "set", pair.b, "netns", ns);
   ip("addr", "add", `${hostIp}/24`, "dev", pair.a);
-  const exec = (...args: string[]) => execFileSync("ip", ["netns", "exec", ns, ...args], { encoding: "utf8", stdio: "pipe" });
+  const exec = (...args: string[]) =>
+    execFileSync("ip", ["netns", "exec", ns, ...args], { encoding: "utf8", stdio: "pipe" });
   exec("ip", "addr", "add", `${peerIp}/24`, "dev", pair.b);
   exec("ip", "link", "set", pair.b, "up");
   exec("ip", "link", "set", "lo", "up");
@@ -39,7 +53,11 @@ export function peerNamespace(name: string, subnet: string): { ns: string; hostI
     exec,
     remove: () => {
       pair.remove();
-      try { ip("netns", "del", ns); } catch { /* already gone */ }
+      try {
+        ip("netns", "del", ns);
+      } catch {
+        /* already gone */
+      }
     },
   };
 }

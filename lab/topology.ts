@@ -11,7 +11,10 @@ export interface LabTopology {
 const MAX_NODES = 64;
 
 const TopologyFile = z.strictObject({
-  nodes: z.array(NodeId.max(10, "must be at most 10 characters (interface names are built from it)")).min(2).max(MAX_NODES),
+  nodes: z
+    .array(NodeId.max(10, "must be at most 10 characters (interface names are built from it)"))
+    .min(2)
+    .max(MAX_NODES),
   links: z.array(z.tuple([NodeId, NodeId])).min(1),
 });
 
@@ -53,7 +56,8 @@ export async function parseTopology(spec: string): Promise<LabTopology> {
     const n = Number(shape[2]);
     if (n < 2 || n > MAX_NODES) throw new Error(`topology: ${spec}: 2..${String(MAX_NODES)} nodes`);
     const topology = line(n);
-    if (shape[1] === "ring" && n > 2) topology.links.push([topology.nodes[n - 1] as string, topology.nodes[0] as string]);
+    if (shape[1] === "ring" && n > 2)
+      topology.links.push([topology.nodes[n - 1] as string, topology.nodes[0] as string]);
     return topology;
   }
   const rect = /^grid:(\d+)x(\d+)$/.exec(spec);
@@ -65,6 +69,9 @@ export async function parseTopology(spec: string): Promise<LabTopology> {
     throw new Error(`topology: "${spec}" is not ring:N, line:N, grid:RxC or a readable JSON file`);
   }
   const parsed = TopologyFile.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new Error(`topology: ${spec}: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new Error(
+      `topology: ${spec}: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
+    );
   return checked(parsed.data);
 }

@@ -47,18 +47,28 @@ async function main(): Promise<number> {
       }, STOP_DEADLINE_MS);
       agent
         .stop()
-        .then(() => { resolve(0); })
+        .then(() => {
+          resolve(0);
+        })
         .catch((error: unknown) => {
           log.error("stop failed", { error: errorText(error) });
           resolve(1);
         })
-        .finally(() => { clearTimeout(deadline); });
+        .finally(() => {
+          clearTimeout(deadline);
+        });
     };
-    process.once("SIGINT", () => { shutdown("SIGINT"); });
-    process.once("SIGTERM", () => { shutdown("SIGTERM"); });
+    process.once("SIGINT", () => {
+      shutdown("SIGINT");
+    });
+    process.once("SIGTERM", () => {
+      shutdown("SIGTERM");
+    });
     if (values.supervised) {
       // The pipe closes when the supervisor exits, however it died (SIGKILL included).
-      process.stdin.once("close", () => { shutdown("supervisor gone"); });
+      process.stdin.once("close", () => {
+        shutdown("supervisor gone");
+      });
       process.stdin.resume();
     }
   });

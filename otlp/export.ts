@@ -6,14 +6,20 @@
 /** Why ended spans never reached the collector. */
 export type SpanDropReason = "queue_full" | "export_failed";
 
-/** What became of an exporter's spans, as `x0_trace_spans_exported_total` and `x0_trace_spans_dropped_total` show them. */
+/**
+ * What became of an exporter's spans, as `x0_trace_spans_exported_total` and
+ * `x0_trace_spans_dropped_total` show them.
+ */
 export interface SpanExportStats {
   /** Spans the collector accepted. */
   exported: number;
   dropped: Record<SpanDropReason, number>;
 }
 
-export const emptySpanExportStats = (): SpanExportStats => ({ exported: 0, dropped: { queue_full: 0, export_failed: 0 } });
+export const emptySpanExportStats = (): SpanExportStats => ({
+  exported: 0,
+  dropped: { queue_full: 0, export_failed: 0 },
+});
 
 /** A collector's answer to one export request. */
 export type ExportOutcome = { ok: true } | { ok: false; retryable: boolean; error: string; retryAfterMs?: number };
@@ -38,11 +44,21 @@ export function retryAfterMs(header: string | null): number | undefined {
 export function fetchTransport(endpoint: string, timeoutMs: number): ExportTransport {
   return async (body) => {
     try {
-      const response = await fetch(endpoint, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(timeoutMs) });
+      const response = await fetch(endpoint, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       await response.arrayBuffer().catch(() => undefined);
       if (response.ok) return { ok: true };
       const retryAfter = retryAfterMs(response.headers.get("retry-after"));
-      return { ok: false, retryable: RETRYABLE_STATUSES.has(response.status), error: `collector answered HTTP ${String(response.status)}`, ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }) };
+      return {
+        ok: false,
+        retryable: RETRYABLE_STATUSES.has(response.status),
+        error: `collector answered HTTP ${String(response.status)}`,
+        ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
+      };
     } catch (error) {
       return { ok: false, retryable: true, error: errorText(error) };
     }
@@ -57,7 +73,10 @@ export interface RetryPolicy {
   sleep(ms: number): Promise<void>;
   /** True once the exporter is stopping: no further attempt then. */
   stopping?(): boolean;
-  /** A collector asking for a longer wait than this is given up on (the Worker's `waitUntil` ends 30 s after the response). */
+  /**
+   * A collector asking for a longer wait than this is given up on (the Worker's `waitUntil` ends 30
+   * s after the response).
+   */
   maxWaitMs?: number;
 }
 
@@ -68,7 +87,11 @@ export function countExport(stats: SpanExportStats, outcome: ExportOutcome, span
 }
 
 /** Sends `body` until the collector takes it, refuses it for good, or the attempts run out; the last outcome. */
-export async function sendWithRetries(transport: ExportTransport, body: Uint8Array, policy: RetryPolicy): Promise<ExportOutcome> {
+export async function sendWithRetries(
+  transport: ExportTransport,
+  body: Uint8Array,
+  policy: RetryPolicy,
+): Promise<ExportOutcome> {
   for (let attempt = 1; ; attempt++) {
     const outcome = await transport(body);
     if (outcome.ok || !outcome.retryable || attempt >= policy.maxAttempts || policy.stopping?.()) return outcome;

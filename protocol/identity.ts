@@ -63,7 +63,10 @@ export const BundleKey = z.looseObject({
   kty: z.string().max(16),
   use: z.string().max(32).optional(),
   kid: z.string().max(256).optional(),
-  x5c: z.array(z.string().max(16 * 1024)).max(4).optional(),
+  x5c: z
+    .array(z.string().max(16 * 1024))
+    .max(4)
+    .optional(),
 });
 export const SpiffeBundle = z.looseObject({
   keys: z.array(BundleKey).max(64),
@@ -118,10 +121,16 @@ export const DashboardLogin = z.object({ code: Base64Url.max(64) });
 export const RevokeRequest = z
   .object({
     spiffeId: SpiffeIdString.optional(),
-    serial: z.string().regex(/^[0-9a-f]{2,64}$/, "must be a lower-case hex serial").optional(),
+    serial: z
+      .string()
+      .regex(/^[0-9a-f]{2,64}$/, "must be a lower-case hex serial")
+      .optional(),
     reason: z.string().min(1).max(256),
   })
-  .refine((r) => r.spiffeId !== undefined || r.serial !== undefined, { message: "give spiffeId or serial", path: ["spiffeId"] });
+  .refine((r) => r.spiffeId !== undefined || r.serial !== undefined, {
+    message: "give spiffeId or serial",
+    path: ["spiffeId"],
+  });
 
 export const DenyEntry = z.object({
   spiffeId: z.string().optional(),

@@ -4,18 +4,33 @@ import { EpochMs, NodeId } from "./ids.js";
 import { SourceAddress as Source, type Reflex } from "./telemetry.js";
 
 /** The closed set of repairs the Plan phase may order and the Execute phase knows how to apply. */
-export const ActionKind = z.enum(["reroute", "isolate_source", "rate_limit", "restart_interface", "retry_probe", "set_threshold"]);
+export const ActionKind = z.enum([
+  "reroute",
+  "isolate_source",
+  "rate_limit",
+  "restart_interface",
+  "retry_probe",
+  "set_threshold",
+]);
 export type ActionKind = z.infer<typeof ActionKind>;
-
 
 export const ActionParams = z.discriminatedUnion("kind", [
   /** Make batman-adv avoid a link: raise the hop penalty towards `neighbor`. */
   z.object({ kind: z.literal("reroute"), neighbor: NodeId, hopPenalty: z.number().int().min(0).max(255) }),
   z.object({ kind: z.literal("isolate_source"), source: Source, ttlSeconds: z.number().int().min(1).max(86_400) }),
-  z.object({ kind: z.literal("rate_limit"), source: Source, packetsPerSecond: z.number().int().min(1).max(10_000_000), ttlSeconds: z.number().int().min(1).max(86_400) }),
+  z.object({
+    kind: z.literal("rate_limit"),
+    source: Source,
+    packetsPerSecond: z.number().int().min(1).max(10_000_000),
+    ttlSeconds: z.number().int().min(1).max(86_400),
+  }),
   z.object({ kind: z.literal("restart_interface"), interface: z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/) }),
   z.object({ kind: z.literal("retry_probe"), neighbor: NodeId }),
-  z.object({ kind: z.literal("set_threshold"), metric: z.enum(["latency", "loss", "tq"]), value: z.number().nonnegative() }),
+  z.object({
+    kind: z.literal("set_threshold"),
+    metric: z.enum(["latency", "loss", "tq"]),
+    value: z.number().nonnegative(),
+  }),
 ]);
 export type ActionParams = z.infer<typeof ActionParams>;
 
@@ -106,9 +121,17 @@ export const Knowledge = z.object({
 });
 export type Knowledge = z.infer<typeof Knowledge>;
 
-/** Fault injection into a simulated node (admins only): degrade or cut the link to `neighbor`, or clear it; start or stop a flood from `source`. */
+/**
+ * Fault injection into a simulated node (admins only): degrade or cut the link to `neighbor`, or
+ * clear it; start or stop a flood from `source`.
+ */
 export const SimFault = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("degrade"), neighbor: NodeId, latencyMs: z.number().min(0).max(60_000), loss: z.number().min(0).max(1) }),
+  z.object({
+    kind: z.literal("degrade"),
+    neighbor: NodeId,
+    latencyMs: z.number().min(0).max(60_000),
+    loss: z.number().min(0).max(1),
+  }),
   z.object({ kind: z.literal("link_down"), neighbor: NodeId }),
   z.object({ kind: z.literal("restore"), neighbor: NodeId }),
   z.object({ kind: z.literal("flood"), source: Source, packetsPerSecond: z.number().int().min(1).max(100_000_000) }),

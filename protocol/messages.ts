@@ -17,10 +17,15 @@ export type NodeMessage =
 
 export type RejectReason = Rejection["reason"];
 export type NodeMessageResult =
-  | { ok: true; message: NodeMessage }
-  | { ok: false; reason: RejectReason; detail: string; nodeId: string | null };
+  { ok: true; message: NodeMessage } | { ok: false; reason: RejectReason; detail: string; nodeId: string | null };
 
-const SCHEMAS = { telemetry: NodeTelemetry, status: NodeStatus, rejections: Rejection, actions: SignedAction, results: ActionResult } as const;
+const SCHEMAS = {
+  telemetry: NodeTelemetry,
+  status: NodeStatus,
+  rejections: Rejection,
+  actions: SignedAction,
+  results: ActionResult,
+} as const;
 
 /** Messages every verifier follows, by topic, with their schemas. */
 const SHARED_SCHEMAS = new Map<string, typeof DenyList>([[sharedTopics.denyList, DenyList]]);
@@ -31,12 +36,16 @@ const SHARED_SCHEMAS = new Map<string, typeof DenyList>([[sharedTopics.denyList,
 export function decodeSharedMessage(topic: string, payload: Uint8Array): NodeMessageResult | null {
   if (/^x0\/v1\/sim\/[^/]+\/faults$/.test(topic)) {
     const fault = decodePayload(SimFault, payload);
-    return fault.ok ? { ok: true, message: { channel: "sim", nodeId: "", value: fault.value } } : { ok: false, reason: fault.reason, detail: fault.detail, nodeId: null };
+    return fault.ok
+      ? { ok: true, message: { channel: "sim", nodeId: "", value: fault.value } }
+      : { ok: false, reason: fault.reason, detail: fault.detail, nodeId: null };
   }
   const schema = SHARED_SCHEMAS.get(topic);
   if (!schema) return null;
   const decoded = decodePayload(schema, payload);
-  return decoded.ok ? { ok: true, message: { channel: "shared", nodeId: "", value: decoded.value } } : { ok: false, reason: decoded.reason, detail: decoded.detail, nodeId: null };
+  return decoded.ok
+    ? { ok: true, message: { channel: "shared", nodeId: "", value: decoded.value } }
+    : { ok: false, reason: decoded.reason, detail: decoded.detail, nodeId: null };
 }
 
 /**
@@ -45,13 +54,19 @@ export function decodeSharedMessage(topic: string, payload: Uint8Array): NodeMes
  */
 export function decodeNodeMessage(topic: string, payload: Uint8Array): NodeMessageResult {
   const parsed = parseNodeTopic(topic);
-  if (!parsed) return { ok: false, reason: "unknown-topic", detail: `not a node topic: ${topic.slice(0, 200)}`, nodeId: null };
+  if (!parsed)
+    return { ok: false, reason: "unknown-topic", detail: `not a node topic: ${topic.slice(0, 200)}`, nodeId: null };
   const { nodeId, channel } = parsed;
   const decoded = decodePayload(SCHEMAS[channel], payload);
   if (!decoded.ok) return { ok: false, reason: decoded.reason, detail: decoded.detail, nodeId };
   const value = decoded.value;
   if ("nodeId" in value && value.nodeId !== nodeId) {
-    return { ok: false, reason: "topic-mismatch", detail: `payload is from "${value.nodeId}", topic is "${nodeId}"`, nodeId };
+    return {
+      ok: false,
+      reason: "topic-mismatch",
+      detail: `payload is from "${value.nodeId}", topic is "${nodeId}"`,
+      nodeId,
+    };
   }
   return { ok: true, message: { channel, nodeId, value } as NodeMessage };
 }

@@ -7,9 +7,7 @@ export const Problem = z.looseObject({
   status: z.number().int().min(400).max(599),
   detail: z.string().optional(),
   instance: z.string().optional(),
-  issues: z
-    .array(z.object({ path: z.string(), message: z.string() }))
-    .optional(),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
 export type Problem = z.infer<typeof Problem>;
 

@@ -27,7 +27,10 @@ export type InterfaceCounters = z.infer<typeof InterfaceCounters>;
 
 export const ProcessStats = z.object({
   rssBytes: Counter,
-  cpuPercent: z.number().nonnegative().max(100 * 1024),
+  cpuPercent: z
+    .number()
+    .nonnegative()
+    .max(100 * 1024),
 });
 export type ProcessStats = z.infer<typeof ProcessStats>;
 
@@ -82,8 +85,19 @@ const ReflexBase = { reason: z.string().max(256), ts: EpochMs };
 
 /** A repair the node made by itself, without the edge (a local reflex), reported with the next sample. */
 export const Reflex = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("reroute"), neighbor: NodeId, hopPenalty: z.number().int().min(0).max(255), ...ReflexBase }),
-  z.object({ kind: z.literal("isolate_source"), source: SourceAddress, ttlSeconds: z.number().int().min(1).max(86_400), packetsPerS: z.number().nonnegative(), ...ReflexBase }),
+  z.object({
+    kind: z.literal("reroute"),
+    neighbor: NodeId,
+    hopPenalty: z.number().int().min(0).max(255),
+    ...ReflexBase,
+  }),
+  z.object({
+    kind: z.literal("isolate_source"),
+    source: SourceAddress,
+    ttlSeconds: z.number().int().min(1).max(86_400),
+    packetsPerS: z.number().nonnegative(),
+    ...ReflexBase,
+  }),
 ]);
 export type Reflex = z.infer<typeof Reflex>;
 

@@ -6,7 +6,10 @@ export const TRACEPARENT = "traceparent";
 const TRACEPARENT_PATTERN = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** Where a message's trace continues: version 00 of W3C Trace Context's `traceparent`. */
-export const Traceparent = z.string().regex(TRACEPARENT_PATTERN).refine((value) => parseTraceparent(value) !== null, "must be a W3C traceparent (00-<trace id>-<span id>-<flags>)");
+export const Traceparent = z
+  .string()
+  .regex(TRACEPARENT_PATTERN)
+  .refine((value) => parseTraceparent(value) !== null, "must be a W3C traceparent (00-<trace id>-<span id>-<flags>)");
 
 export interface SpanContext {
   traceId: string;

@@ -10,7 +10,10 @@ export const PROTOCOL_VERSION = 1;
  * reader refuses a `v` it does not know with this text rather than guessing.
  */
 export const messageVersion = <V extends number>(version: V) =>
-  z.literal(version, { error: (issue) => `message version ${JSON.stringify(issue.input)} is not one this reader knows (it reads v ${String(version)})` });
+  z.literal(version, {
+    error: (issue) =>
+      `message version ${JSON.stringify(issue.input)} is not one this reader knows (it reads v ${String(version)})`,
+  });
 
 export const VersionInfo = z.object({
   service: z.literal("x0tta6bl4-control-plane"),

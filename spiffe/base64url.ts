@@ -20,6 +20,7 @@ export function fromBase64url(text: string): Uint8Array {
   if (!ALPHABET.test(text)) throw new Base64urlError("not base64url: a character outside A-Z a-z 0-9 - _");
   if (text.length % 4 === 1) throw new Base64urlError("not base64url: impossible length");
   const bytes = Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-  if (base64url(bytes) !== text) throw new Base64urlError("not canonical base64url: the last character has unused bits set");
+  if (base64url(bytes) !== text)
+    throw new Base64urlError("not canonical base64url: the last character has unused bits set");
   return bytes;
 }

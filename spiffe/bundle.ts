@@ -52,7 +52,8 @@ const CURVES: ReadonlySet<string> = new Set(["P-256", "P-384", "P-521"]);
 const SUPPORTED_KTY = new Set(["EC", "RSA"]);
 const KNOWN_USE = new Set(["x509-svid", "jwt-svid"]);
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 function optionalCount(document: Record<string, unknown>, name: string, minimum: number): number | undefined {
   const value = document[name];
@@ -66,17 +67,28 @@ function optionalCount(document: Record<string, unknown>, name: string, minimum:
 /**
  * Reads a bundle by the spec: `keys` is required; `spiffe_sequence` and `spiffe_refresh_hint`
  * are optional; a key whose `use` is unknown, whose `kty` is not EC or RSA, or whose curve is
- * not P-256, P-384 or P-521 is ignored (and reported), not a reason to refuse the bundle; an `x509-svid` key carries exactly one `x5c`
+ * not P-256, P-384 or P-521 is ignored (and reported), not a reason to refuse the bundle; an `x509-svid` key carries
+ * exactly one `x5c`
  * certificate whose public key is the JWK's own; a `jwt-svid` key has a unique `kid`. EC keys
  * on P-256, P-384 and P-521 and RSA keys are read; their parameters must import as a key.
  */
-export async function parseBundle(trustDomain: string, json: unknown): Promise<{ bundle: Bundle; ignored: IgnoredKey[] }> {
-  if (!isValidTrustDomain(trustDomain)) throw new BundleError(`"${trustDomain.slice(0, 64)}" is not a trust domain name`);
+export async function parseBundle(
+  trustDomain: string,
+  json: unknown,
+): Promise<{ bundle: Bundle; ignored: IgnoredKey[] }> {
+  if (!isValidTrustDomain(trustDomain))
+    throw new BundleError(`"${trustDomain.slice(0, 64)}" is not a trust domain name`);
   if (!isRecord(json)) throw new BundleError("bundle must be a JSON object (a JWK Set)");
   if (!Array.isArray(json.keys)) throw new BundleError('bundle must have a "keys" array');
   const sequence = optionalCount(json, "spiffe_sequence", 0);
   const refreshHintS = optionalCount(json, "spiffe_refresh_hint", 1);
-  const bundle: Bundle = { trustDomain, x509Authorities: [], jwtAuthorities: new Map(), ...(sequence === undefined ? {} : { sequence }), ...(refreshHintS === undefined ? {} : { refreshHintS }) };
+  const bundle: Bundle = {
+    trustDomain,
+    x509Authorities: [],
+    jwtAuthorities: new Map(),
+    ...(sequence === undefined ? {} : { sequence }),
+    ...(refreshHintS === undefined ? {} : { refreshHintS }),
+  };
   const ignored: IgnoredKey[] = [];
   for (const [index, key] of (json.keys as unknown[]).entries()) {
     const skip = await readKey(bundle, key, index);
@@ -89,7 +101,8 @@ export async function parseBundle(trustDomain: string, json: unknown): Promise<{
 async function readKey(bundle: Bundle, key: unknown, index: number): Promise<string | undefined> {
   if (!isRecord(key) || typeof key.kty !== "string") throw new BundleError(`key ${index} is not a JWK (no "kty")`);
   const jwk = key as BundleJwk;
-  if (typeof jwk.use !== "string" || !KNOWN_USE.has(jwk.use)) return `unknown use ${JSON.stringify(jwk.use ?? null).slice(0, 40)}`;
+  if (typeof jwk.use !== "string" || !KNOWN_USE.has(jwk.use))
+    return `unknown use ${JSON.stringify(jwk.use ?? null).slice(0, 40)}`;
   if (!SUPPORTED_KTY.has(jwk.kty)) return `unsupported kty "${jwk.kty.slice(0, 16)}"`;
   if (!importAlgorithm(jwk)) return `unsupported curve "${String(jwk.crv).slice(0, 16)}"`;
   const spki = await publicKeySpki(jwk, index);
@@ -116,7 +129,8 @@ function x509AuthorityOf(jwk: BundleJwk, spki: Uint8Array, index: number): x509.
 
 function addJwtAuthority(bundle: Bundle, jwk: BundleJwk, index: number): void {
   if (typeof jwk.kid !== "string" || jwk.kid === "") throw new BundleError(`jwt-svid key ${index} must have a "kid"`);
-  if (bundle.jwtAuthorities.has(jwk.kid)) throw new BundleError(`jwt-svid key ${index}: "kid" ${jwk.kid.slice(0, 64)} appears twice`);
+  if (bundle.jwtAuthorities.has(jwk.kid))
+    throw new BundleError(`jwt-svid key ${index}: "kid" ${jwk.kid.slice(0, 64)} appears twice`);
   bundle.jwtAuthorities.set(jwk.kid, { kid: jwk.kid, jwk });
 }
 
@@ -140,11 +154,17 @@ function importAlgorithm(jwk: Pick<BundleJwk, "kty" | "crv">): KeyAlgorithm | un
 
 /** The JWK of a certificate's public key, with `use` x509-svid and the certificate in `x5c`. */
 async function x509AuthorityJwk(cert: x509.X509Certificate): Promise<BundleJwk> {
-  const exported = await exportJwk(await cert.publicKey.export(withHash(cert.publicKey.algorithm as KeyAlgorithm), ["verify"]));
+  const exported = await exportJwk(
+    await cert.publicKey.export(withHash(cert.publicKey.algorithm as KeyAlgorithm), ["verify"]),
+  );
   const { kty = "", crv, x, y, n, e } = exported;
-  return { kty, ...(crv ? { crv, x, y } : { n, e }), use: "x509-svid", x5c: [btoa(String.fromCharCode(...new Uint8Array(cert.rawData)))] };
+  return {
+    kty,
+    ...(crv ? { crv, x, y } : { n, e }),
+    use: "x509-svid",
+    x5c: [btoa(String.fromCharCode(...new Uint8Array(cert.rawData)))],
+  };
 }
-
 
 /** Writes a bundle in its JWK Set form: X.509 authorities first, then the JWT authorities. */
 export async function marshalBundle(bundle: Bundle): Promise<BundleDocument> {

@@ -21,7 +21,8 @@ export async function sealEnvelope(payload: Uint8Array, privateKey: CryptoKey, k
 /** Why an envelope was refused, as a stable code (the reason text says more). */
 export type EnvelopeRefusal = "unknown_key" | "malformed" | "bad_signature";
 
-export type OpenedEnvelope = { ok: true; payload: Uint8Array; kid: string } | { ok: false; refusal: EnvelopeRefusal; reason: string };
+export type OpenedEnvelope =
+  { ok: true; payload: Uint8Array; kid: string } | { ok: false; refusal: EnvelopeRefusal; reason: string };
 
 class UnknownKey extends Error {}
 
@@ -29,17 +30,26 @@ class UnknownKey extends Error {}
 export async function openEnvelope(envelope: Envelope, keys: ReadonlyMap<string, CryptoKey>): Promise<OpenedEnvelope> {
   let kid = "";
   try {
-    const opened = await flattenedVerify(envelope as FlattenedJWSInput, (header: JWSHeaderParameters) => {
-      kid = header.kid ?? "";
-      const key = keys.get(kid);
-      if (!key) throw new UnknownKey(`unknown signing key "${kid.slice(0, 64)}"`);
-      return key;
-    }, { algorithms: [ENVELOPE_ALGORITHM] });
+    const opened = await flattenedVerify(
+      envelope as FlattenedJWSInput,
+      (header: JWSHeaderParameters) => {
+        kid = header.kid ?? "";
+        const key = keys.get(kid);
+        if (!key) throw new UnknownKey(`unknown signing key "${kid.slice(0, 64)}"`);
+        return key;
+      },
+      { algorithms: [ENVELOPE_ALGORITHM] },
+    );
     return { ok: true, payload: opened.payload, kid };
   } catch (error) {
     if (error instanceof UnknownKey) return { ok: false, refusal: "unknown_key", reason: error.message };
-    if (error instanceof errors.JWSSignatureVerificationFailed) return { ok: false, refusal: "bad_signature", reason: "signature does not verify" };
-    return { ok: false, refusal: "malformed", reason: error instanceof Error ? error.message.slice(0, 200) : "not a JWS" };
+    if (error instanceof errors.JWSSignatureVerificationFailed)
+      return { ok: false, refusal: "bad_signature", reason: "signature does not verify" };
+    return {
+      ok: false,
+      refusal: "malformed",
+      reason: error instanceof Error ? error.message.slice(0, 200) : "not a JWS",
+    };
   }
 }
 

@@ -41,7 +41,8 @@ export function parseSpiffeId(uri: string): SpiffeIdResult {
   for (const segment of segments) {
     if (segment === "") return fail("path segments must not be empty (no '//' and no trailing '/')");
     if (segment === "." || segment === "..") return fail("path segments '.' and '..' are not allowed");
-    if (!SEGMENT_CHARS.test(segment)) return fail(`path segment "${segment}" may only hold A-Z, a-z, 0-9, '.', '-' and '_'`);
+    if (!SEGMENT_CHARS.test(segment))
+      return fail(`path segment "${segment}" may only hold A-Z, a-z, 0-9, '.', '-' and '_'`);
   }
   return { ok: true, id: { trustDomain, path, segments, uri } };
 }

@@ -3,7 +3,17 @@ import type { Bundle, JwtAuthority } from "./bundle.js";
 import { parseSpiffeId, type SpiffeId } from "./id.js";
 
 /** The algorithms a JWT-SVID may be signed with (JWT-SVID.md §3): the RS, ES and PS families. */
-export const JWT_SVID_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"] as const;
+export const JWT_SVID_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "PS256",
+  "PS384",
+  "PS512",
+] as const;
 export type JwtSvidAlgorithm = (typeof JWT_SVID_ALGORITHMS)[number];
 
 export interface JwtSigner {
@@ -19,7 +29,13 @@ export interface MintedJwtSvid {
 }
 
 /** A JWT-SVID: compact JWS with `kid`, `sub` the SPIFFE ID, `aud`, `exp` and `iat`. */
-export async function mintJwtSvid(signer: JwtSigner, spiffeId: string, audience: readonly string[], ttlSeconds: number, now: number): Promise<MintedJwtSvid> {
+export async function mintJwtSvid(
+  signer: JwtSigner,
+  spiffeId: string,
+  audience: readonly string[],
+  ttlSeconds: number,
+  now: number,
+): Promise<MintedJwtSvid> {
   const iat = Math.floor(now / 1000);
   const exp = iat + ttlSeconds;
   const token = await new SignJWT({})
@@ -69,7 +85,12 @@ const CLOCK_TOLERANCE_S = 5;
  * authorities, the signature, `aud` containing `audience`, `exp` in the future, and `sub` a
  * SPIFFE ID of that trust domain. Anything that receives JWT-SVIDs can use it with a bundle.
  */
-export async function validateJwtSvid(token: string, bundle: Bundle, audience: string, now: number): Promise<ValidatedJwtSvid> {
+export async function validateJwtSvid(
+  token: string,
+  bundle: Bundle,
+  audience: string,
+  now: number,
+): Promise<ValidatedJwtSvid> {
   try {
     const { payload } = await jwtVerify(
       token,
@@ -78,11 +99,18 @@ export async function validateJwtSvid(token: string, bundle: Bundle, audience: s
         if (!authority) throw new JwtSvidError(header.kid ? "unknown signing key (kid)" : "header has no kid");
         return verificationKey(authority, header.alg);
       },
-      { algorithms: [...JWT_SVID_ALGORITHMS], audience, requiredClaims: ["sub", "aud", "exp"], currentDate: new Date(now), clockTolerance: CLOCK_TOLERANCE_S },
+      {
+        algorithms: [...JWT_SVID_ALGORITHMS],
+        audience,
+        requiredClaims: ["sub", "aud", "exp"],
+        currentDate: new Date(now),
+        clockTolerance: CLOCK_TOLERANCE_S,
+      },
     );
     const parsed = parseSpiffeId(payload.sub ?? "");
     if (!parsed.ok) throw new JwtSvidError(`sub is not a SPIFFE ID: ${parsed.reason}`);
-    if (parsed.id.trustDomain !== bundle.trustDomain) throw new JwtSvidError(`sub is not in trust domain ${bundle.trustDomain}`);
+    if (parsed.id.trustDomain !== bundle.trustDomain)
+      throw new JwtSvidError(`sub is not in trust domain ${bundle.trustDomain}`);
     return { id: parsed.id, claims: payload, expiresAt: (payload.exp ?? 0) * 1000 };
   } catch (error) {
     if (error instanceof JwtSvidError) throw error;

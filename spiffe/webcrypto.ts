@@ -9,7 +9,9 @@ export interface KeyAlgorithm {
 
 /** RSA keys import with a hash; which one does not change the key. */
 export function withHash(algorithm: KeyAlgorithm): KeyAlgorithm {
-  return algorithm.name === "RSASSA-PKCS1-v1_5" && algorithm.hash === undefined ? { ...algorithm, hash: "SHA-256" } : algorithm;
+  return algorithm.name === "RSASSA-PKCS1-v1_5" && algorithm.hash === undefined
+    ? { ...algorithm, hash: "SHA-256" }
+    : algorithm;
 }
 
 /** Constant-time comparison of two byte strings (a MAC, a key): no early exit on the first difference. */

@@ -61,14 +61,19 @@ const hasUsage = (cert: Certificate, flag: x509.KeyUsageFlags) => (keyUsages(cer
  * cA false, keyUsage with digitalSignature and without keyCertSign or cRLSign. Returns its ID.
  */
 export function checkLeaf(leaf: Certificate): SpiffeId {
-  const uris = (leaf.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? []).filter((n) => n.type === "url");
+  const uris = (leaf.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? []).filter(
+    (n) => n.type === "url",
+  );
   if (uris.length !== 1) fail("leaf-uri-san-count", `leaf must have exactly one URI SAN, has ${uris.length}`);
   const parsed = parseSpiffeId((uris[0] as { value: string }).value);
   if (!parsed.ok) return fail("leaf-spiffe-id", `leaf URI SAN is not a SPIFFE ID: ${parsed.reason}`);
-  if (parsed.id.path === "") fail("leaf-id-without-path", "leaf SPIFFE ID must have a path (a trust domain alone names no workload)");
+  if (parsed.id.path === "")
+    fail("leaf-id-without-path", "leaf SPIFFE ID must have a path (a trust domain alone names no workload)");
   if (basicConstraints(leaf)?.ca === true) fail("leaf-ca", "leaf must not be a CA (basicConstraints cA is true)");
-  if (!hasUsage(leaf, x509.KeyUsageFlags.digitalSignature)) fail("leaf-no-digital-signature", "leaf keyUsage must include digitalSignature");
-  if (hasUsage(leaf, x509.KeyUsageFlags.keyCertSign)) fail("leaf-key-cert-sign", "leaf keyUsage must not include keyCertSign");
+  if (!hasUsage(leaf, x509.KeyUsageFlags.digitalSignature))
+    fail("leaf-no-digital-signature", "leaf keyUsage must include digitalSignature");
+  if (hasUsage(leaf, x509.KeyUsageFlags.keyCertSign))
+    fail("leaf-key-cert-sign", "leaf keyUsage must not include keyCertSign");
   if (hasUsage(leaf, x509.KeyUsageFlags.cRLSign)) fail("leaf-crl-sign", "leaf keyUsage must not include cRLSign");
   return parsed.id;
 }
@@ -79,16 +84,22 @@ export function checkLeaf(leaf: Certificate): SpiffeId {
  */
 export function checkSigningCertificate(cert: Certificate, intermediatesBelow = 0): void {
   const constraints = basicConstraints(cert);
-  if (constraints?.ca !== true) fail("signing-not-ca", `signing certificate ${cert.subject} is not a CA (basicConstraints cA must be true)`);
-  if (!hasUsage(cert, x509.KeyUsageFlags.keyCertSign)) fail("signing-no-key-cert-sign", `signing certificate ${cert.subject} keyUsage must include keyCertSign`);
+  if (constraints?.ca !== true)
+    fail("signing-not-ca", `signing certificate ${cert.subject} is not a CA (basicConstraints cA must be true)`);
+  if (!hasUsage(cert, x509.KeyUsageFlags.keyCertSign))
+    fail("signing-no-key-cert-sign", `signing certificate ${cert.subject} keyUsage must include keyCertSign`);
   const limit = constraints?.pathLength;
   if (limit !== undefined && intermediatesBelow > limit) {
-    fail("signing-path-length", `signing certificate ${cert.subject} allows ${limit} intermediates below it, has ${intermediatesBelow}`);
+    fail(
+      "signing-path-length",
+      `signing certificate ${cert.subject} allows ${limit} intermediates below it, has ${intermediatesBelow}`,
+    );
   }
 }
 
 function checkValidity(cert: Certificate, now: Date): void {
-  if (now < cert.notBefore) fail("not-yet-valid", `${cert.subject} is not valid before ${cert.notBefore.toISOString()}`);
+  if (now < cert.notBefore)
+    fail("not-yet-valid", `${cert.subject} is not valid before ${cert.notBefore.toISOString()}`);
   if (now > cert.notAfter) fail("expired", `${cert.subject} expired at ${cert.notAfter.toISOString()}`);
 }
 
@@ -106,16 +117,23 @@ interface CheckedChain {
   anchors: Certificate[];
 }
 
-function checkChain(chainInput: readonly CertificateInput[], roots: readonly Certificate[], now: Date, trustDomain: string | undefined): CheckedChain {
+function checkChain(
+  chainInput: readonly CertificateInput[],
+  roots: readonly Certificate[],
+  now: Date,
+  trustDomain: string | undefined,
+): CheckedChain {
   if (chainInput.length === 0) fail("empty-chain", "no certificates presented");
   const chain = chainInput.map(certificateOf);
   const id = checkLeaf(chain[0] as Certificate);
-  if (trustDomain !== undefined && id.trustDomain !== trustDomain) fail("untrusted", `${id.uri} is not in trust domain ${trustDomain}`);
+  if (trustDomain !== undefined && id.trustDomain !== trustDomain)
+    fail("untrusted", `${id.uri} is not in trust domain ${trustDomain}`);
   chain.forEach((cert, index) => {
     if (index > 0) checkSigningCertificate(cert, index - 1);
     checkValidity(cert, now);
     const issuer = chain[index + 1];
-    if (issuer && cert.issuer !== issuer.subject) fail("chain-order", `${cert.subject} is not issued by the next certificate in the chain (${issuer.subject})`);
+    if (issuer && cert.issuer !== issuer.subject)
+      fail("chain-order", `${cert.subject} is not issued by the next certificate in the chain (${issuer.subject})`);
   });
   const top = chain[chain.length - 1] as Certificate;
   const topDer = new Uint8Array(top.rawData);
@@ -137,7 +155,12 @@ function checkChain(chainInput: readonly CertificateInput[], roots: readonly Cer
  * root of the bundle or at a certificate one of them names as issuer. Synchronous, for TLS hooks
  * that cannot wait; `verifyX509Svid` adds the signatures.
  */
-export function checkX509SvidChain(chainInput: readonly CertificateInput[], roots: readonly Certificate[], now: Date, trustDomain?: string): VerifiedX509Svid {
+export function checkX509SvidChain(
+  chainInput: readonly CertificateInput[],
+  roots: readonly Certificate[],
+  now: Date,
+  trustDomain?: string,
+): VerifiedX509Svid {
   const { id, chain, anchors } = checkChain(chainInput, roots, now, trustDomain);
   return { id, chain: anchors[0] ? [...chain, anchors[0]] : chain };
 }
@@ -146,12 +169,18 @@ export function checkX509SvidChain(chainInput: readonly CertificateInput[], root
  * Verifies an X.509-SVID chain against the X.509 authorities of its trust domain's bundle, in
  * project code: `checkX509SvidChain`, then every signature along the chain up to a root.
  */
-export async function verifyX509Svid(chainInput: readonly CertificateInput[], roots: readonly Certificate[], now: Date, trustDomain?: string): Promise<VerifiedX509Svid> {
+export async function verifyX509Svid(
+  chainInput: readonly CertificateInput[],
+  roots: readonly Certificate[],
+  now: Date,
+  trustDomain?: string,
+): Promise<VerifiedX509Svid> {
   const { id, chain, anchors } = checkChain(chainInput, roots, now, trustDomain);
   for (let i = 0; i + 1 < chain.length; i++) {
     const cert = chain[i] as Certificate;
     const issuer = chain[i + 1] as Certificate;
-    if (!(await signedBy(cert, issuer))) fail("chain-signature", `${cert.subject}'s signature does not verify with ${issuer.subject}'s key`);
+    if (!(await signedBy(cert, issuer)))
+      fail("chain-signature", `${cert.subject}'s signature does not verify with ${issuer.subject}'s key`);
   }
   if (anchors.length === 0) return { id, chain };
   const top = chain[chain.length - 1] as Certificate;
@@ -169,7 +198,6 @@ async function signedBy(cert: Certificate, issuer: Certificate): Promise<boolean
   }
 }
 
-
 export interface X509Svid {
   id: SpiffeId;
   /** Leaf first, then the intermediates that signed it. */
@@ -186,7 +214,9 @@ export async function parseX509Svid(chainPem: string, keyPem: string): Promise<X
   const certificates = pemBlocks(chainPem, "CERTIFICATE").map(certificateOf);
   if (certificates.length === 0) fail("empty-chain", "no CERTIFICATE block in the PEM");
   const id = checkLeaf(certificates[0] as Certificate);
-  certificates.slice(1).forEach((cert, index) => { checkSigningCertificate(cert, index); });
+  certificates.slice(1).forEach((cert, index) => {
+    checkSigningCertificate(cert, index);
+  });
   const leaf = certificates[0] as Certificate;
   const privateKey = await importLeafKey(keyPem, leaf);
   return { id, certificates, privateKey };
@@ -207,6 +237,7 @@ async function importLeafKey(keyPem: string, leaf: Certificate): Promise<CryptoK
   const jwk = await exportJwk(privateKey);
   const leafJwk = await exportJwk(await leaf.publicKey.export(algorithm, ["verify"]));
   const publicParams = ["crv", "x", "y", "n", "e"] as const;
-  if (publicParams.some((p) => jwk[p] !== leafJwk[p])) fail("key-mismatch", "private key does not belong to the leaf certificate");
+  if (publicParams.some((p) => jwk[p] !== leafJwk[p]))
+    fail("key-mismatch", "private key does not belong to the leaf certificate");
   return crypto.subtle.importKey("pkcs8", der, algorithm, false, ["sign"]);
 }

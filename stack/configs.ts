@@ -33,10 +33,18 @@ export function stackConfigs(layout: StackLayout): AgentConfigInput[] {
   const peers = [GATEWAY_ID, ...nodeIds(layout.nodes)];
   const mesh = { backend: "simulated" as const, peers, seed: layout.seed };
   // mTLS with SVIDs; nodes accept only the gateway's SPIFFE ID as their broker.
-  const broker = { url: `mqtts://127.0.0.1:${layout.mqttPort}`, keepaliveS: 5, spiffeId: spiffeIdOf.gateway(layout.trustDomain, GATEWAY_ID) };
+  const broker = {
+    url: `mqtts://127.0.0.1:${layout.mqttPort}`,
+    keepaliveS: 5,
+    spiffeId: spiffeIdOf.gateway(layout.trustDomain, GATEWAY_ID),
+  };
   const identity = (nodeId: string) => {
     const joinToken = layout.joinTokens.get(nodeId);
-    return { edgeUrl: layout.apiUrl, stateDir: agentStateDir(layout.stateDir, nodeId), ...(joinToken ? { joinToken } : {}) };
+    return {
+      edgeUrl: layout.apiUrl,
+      stateDir: agentStateDir(layout.stateDir, nodeId),
+      ...(joinToken ? { joinToken } : {}),
+    };
   };
   const gateway: AgentConfigInput = {
     nodeId: GATEWAY_ID,
@@ -46,11 +54,20 @@ export function stackConfigs(layout: StackLayout): AgentConfigInput[] {
     identity: identity(GATEWAY_ID),
     gateway: { embeddedBroker: { host: "127.0.0.1", port: layout.mqttPort, simulation: true }, edgeUrl: layout.apiUrl },
   };
-  const metrics = (index: number) => (layout.metricsPort === undefined ? {} : { metrics: { host: "127.0.0.1", port: layout.metricsPort + index } });
+  const metrics = (index: number) =>
+    layout.metricsPort === undefined ? {} : { metrics: { host: "127.0.0.1", port: layout.metricsPort + index } };
   const tracing = layout.tracing ? { tracing: layout.tracing } : {};
   return [
     { ...gateway, ...metrics(0), ...tracing },
-    ...nodeIds(layout.nodes).map((nodeId, i) => ({ nodeId, role: "node" as const, mesh, broker, identity: identity(nodeId), ...metrics(i + 1), ...tracing })),
+    ...nodeIds(layout.nodes).map((nodeId, i) => ({
+      nodeId,
+      role: "node" as const,
+      mesh,
+      broker,
+      identity: identity(nodeId),
+      ...metrics(i + 1),
+      ...tracing,
+    })),
   ];
 }
 

@@ -70,10 +70,19 @@ export function cpuSeconds(pid: number): number {
 async function isFree(port: number): Promise<boolean> {
   const server = createServer();
   const bound = await new Promise<boolean>((resolve) => {
-    server.once("error", () => { resolve(false); });
-    server.listen(port, "127.0.0.1", () => { resolve(true); });
+    server.once("error", () => {
+      resolve(false);
+    });
+    server.listen(port, "127.0.0.1", () => {
+      resolve(true);
+    });
   });
-  if (bound) await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+  if (bound)
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
   return bound;
 }
 

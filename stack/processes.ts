@@ -45,7 +45,11 @@ export function supervise(name: string, command: string, args: string[], print: 
       if (formatted !== null) print(formatted);
     });
   }
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => { resolve(code); }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      resolve(code);
+    }),
+  );
   return { name, child, exited };
 }
 
@@ -53,7 +57,11 @@ export function supervise(name: string, command: string, args: string[], print: 
 export async function stopAll(children: Supervised[], graceMs: number): Promise<void> {
   const running = children.filter((c) => c.child.exitCode === null && c.child.signalCode === null);
   for (const c of running) c.child.kill("SIGTERM");
-  const timeout = new Promise<"timeout">((resolve) => setTimeout(() => { resolve("timeout"); }, graceMs).unref());
+  const timeout = new Promise<"timeout">((resolve) =>
+    setTimeout(() => {
+      resolve("timeout");
+    }, graceMs).unref(),
+  );
   const outcome = await Promise.race([Promise.all(running.map((c) => c.exited)), timeout]);
   if (outcome === "timeout") {
     for (const c of running) if (c.child.exitCode === null) c.child.kill("SIGKILL");

@@ -47,7 +47,12 @@ export async function ensureLocalAdmin(stateDir: string, trustDomain: string, ap
   return { credential, credentialFile, bootstrap: JSON.stringify([{ name: LOCAL_ADMIN, key: publicKey }]) };
 }
 
-export async function createJoinToken(api: string, adminJwt: string, nodeId: string, role: "node" | "gateway"): Promise<string> {
+export async function createJoinToken(
+  api: string,
+  adminJwt: string,
+  nodeId: string,
+  role: "node" | "gateway",
+): Promise<string> {
   const body = JSON.stringify({ nodeId, role });
   const response = await callEdge(api, adminJwt, "/api/v1/identity/join-tokens", JoinTokenResponse, {
     method: "POST",

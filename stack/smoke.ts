@@ -1,6 +1,13 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
-import { NonceResponse, PROBLEM_CONTENT_TYPE, RELEASE, SpiffeBundle, VersionInfo, errorText } from "../protocol/index.js";
+import {
+  NonceResponse,
+  PROBLEM_CONTENT_TYPE,
+  RELEASE,
+  SpiffeBundle,
+  VersionInfo,
+  errorText,
+} from "../protocol/index.js";
 import { parseBundle } from "../spiffe/index.js";
 
 /**
@@ -41,7 +48,8 @@ const CHECKS: Record<string, Check> = {
   nonce: async ({ api }) => `expires ${NonceResponse.parse(await json(api, "/api/v1/identity/nonce")).expiresAt}`,
   "refuses without a token": async ({ api }) => {
     const res = await fetch(new URL("/api/v1/mesh/nodes", api), { signal: AbortSignal.timeout(10_000) });
-    if (res.status !== 401 || !res.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE)) throw new Error(`HTTP ${String(res.status)} ${String(res.headers.get("content-type"))}`);
+    if (res.status !== 401 || !res.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE))
+      throw new Error(`HTTP ${String(res.status)} ${String(res.headers.get("content-type"))}`);
     return "401 problem+json";
   },
 };
@@ -55,7 +63,9 @@ async function main(): Promise<number> {
   let failed = 0;
   for (const [name, check] of Object.entries(CHECKS)) {
     try {
-      console.log(`ok   ${name}: ${await check({ api: values.api, trustDomain: values["trust-domain"] ?? "x0tta6bl4.mesh" })}`);
+      console.log(
+        `ok   ${name}: ${await check({ api: values.api, trustDomain: values["trust-domain"] ?? "x0tta6bl4.mesh" })}`,
+      );
     } catch (error) {
       failed++;
       console.log(`FAIL ${name}: ${errorText(error)}`);
@@ -64,7 +74,10 @@ async function main(): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  console.error(errorText(error));
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(errorText(error));
+    process.exit(1);
+  },
+);

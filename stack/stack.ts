@@ -46,14 +46,21 @@ export interface Stack {
 const STOP_GRACE_MS = 10_000;
 
 /** Agents that never attested get a fresh single-use join token; the others re-attest with their node key. */
-async function joinTokensForNewAgents(apiUrl: string, credential: Credential, stateDir: string, agents: string[]): Promise<Map<string, string>> {
+async function joinTokensForNewAgents(
+  apiUrl: string,
+  credential: Credential,
+  stateDir: string,
+  agents: string[],
+): Promise<Map<string, string>> {
   const fresh: string[] = [];
   for (const id of agents) {
     if (!(await readOptional(join(agentStateDir(stateDir, id), "identity", "registration.json")))) fresh.push(id);
   }
   if (fresh.length === 0) return new Map();
   const jwt = await adminToken(credential, apiUrl);
-  const tokens = await Promise.all(fresh.map((id) => createJoinToken(apiUrl, jwt, id, id === GATEWAY_ID ? "gateway" : "node")));
+  const tokens = await Promise.all(
+    fresh.map((id) => createJoinToken(apiUrl, jwt, id, id === GATEWAY_ID ? "gateway" : "node")),
+  );
   return new Map(fresh.map((id, i) => [id, tokens[i] as string]));
 }
 
@@ -70,10 +77,21 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const trustDomain = wrangler.vars.TRUST_DOMAIN ?? "x0tta6bl4.mesh";
   const ca = await ensureCa(options.stateDir, trustDomain);
   const admin = await ensureLocalAdmin(options.stateDir, trustDomain, `http://127.0.0.1:${String(options.port)}`);
-  const secrets = { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap, ...(options.tracing ? workerTracingVars(options.tracing) : {}) };
+  const secrets = {
+    X0_CA: JSON.stringify(ca),
+    X0_BOOTSTRAP_ADMINS: admin.bootstrap,
+    ...(options.tracing ? workerTracingVars(options.tracing) : {}),
+  };
   const reaper = supervise("reaper", process.execPath, [join(root, "dist", "stack", "reaper.js")], options.print);
   const launchWorker = async () => {
-    const started = await startLocalWorker({ root, stateDir: options.stateDir, host: "127.0.0.1", port: options.port, wrangler, secrets });
+    const started = await startLocalWorker({
+      root,
+      stateDir: options.stateDir,
+      host: "127.0.0.1",
+      port: options.port,
+      wrangler,
+      secrets,
+    });
     const pid = workerdPid();
     if (pid !== undefined) reaper.child.stdin?.write(`+${String(pid)}\n`);
     return { started, pid, startedAt: performance.now() };
@@ -81,7 +99,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   /** The control plane while it runs: Miniflare's worker and its workerd process. */
   let edge: { started: LocalWorker; pid: number | undefined; startedAt: number } | undefined = await launchWorker();
   const apiUrl = edge.started.url.origin;
-  if (edge.started.appliedMigrations.length > 0) options.print(`[stack] applied migrations: ${edge.started.appliedMigrations.join(", ")}`);
+  if (edge.started.appliedMigrations.length > 0)
+    options.print(`[stack] applied migrations: ${edge.started.appliedMigrations.join(", ")}`);
 
   const names = [GATEWAY_ID, ...nodeIds(options.nodes)];
   const joinTokens = await joinTokensForNewAgents(apiUrl, admin.credential, options.stateDir, names);
@@ -110,8 +129,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const policy = restarts.get(name) ?? new RestartPolicy();
       restarts.set(name, policy);
       const delay = policy.next(startedAt);
-      options.print(`[stack] ${name} exited (${describeExit(code, supervised.child.signalCode)}); restarting in ${String(delay)} ms`);
-      setTimeout(() => { if (!stopping && agents.get(name) === supervised) spawn(name); }, delay).unref();
+      options.print(
+        `[stack] ${name} exited (${describeExit(code, supervised.child.signalCode)}); restarting in ${String(delay)} ms`,
+      );
+      setTimeout(() => {
+        if (!stopping && agents.get(name) === supervised) spawn(name);
+      }, delay).unref();
     });
     agents.set(name, supervised);
   };
@@ -122,14 +145,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const dead = edge;
     edge = undefined;
     const delay = edgeRestarts.next(dead.startedAt);
-    options.print(`[stack] workerd (pid ${String(dead.pid)}) exited; restarting the control plane in ${String(delay)} ms`);
+    options.print(
+      `[stack] workerd (pid ${String(dead.pid)}) exited; restarting the control plane in ${String(delay)} ms`,
+    );
     setTimeout(() => {
       void (async () => {
         await dead.started.dispose().catch(() => undefined);
         if (stopping || edge) return;
         edge = await launchWorker();
         options.print(`[stack] control plane restarted (workerd pid ${String(edge.pid)})`);
-      })().catch((error: unknown) => { options.print(`[stack] control plane restart failed: ${errorText(error)}`); });
+      })().catch((error: unknown) => {
+        options.print(`[stack] control plane restart failed: ${errorText(error)}`);
+      });
     }, delay).unref();
   }, WATCHDOG_MS);
   watchdog.unref();
@@ -137,7 +164,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const mqttUrl = `mqtts://127.0.0.1:${String(options.mqttPort)}`;
   await writeFile(
     join(options.stateDir, "stack.json"),
-    JSON.stringify({ apiUrl, mqttUrl, pid: process.pid, agents: [...agents.values()].map((c) => ({ name: c.name, pid: c.child.pid })) }, null, 2),
+    JSON.stringify(
+      {
+        apiUrl,
+        mqttUrl,
+        pid: process.pid,
+        agents: [...agents.values()].map((c) => ({ name: c.name, pid: c.child.pid })),
+      },
+      null,
+      2,
+    ),
   );
 
   return {
@@ -170,8 +206,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       clearInterval(watchdog);
       // Nodes first, so their goodbyes still reach the gateway; the gateway then flushes to the edge.
       const all = [...agents.values()];
-      await stopAll(all.filter((c) => c.name !== GATEWAY_ID), STOP_GRACE_MS);
-      await stopAll(all.filter((c) => c.name === GATEWAY_ID), STOP_GRACE_MS);
+      await stopAll(
+        all.filter((c) => c.name !== GATEWAY_ID),
+        STOP_GRACE_MS,
+      );
+      await stopAll(
+        all.filter((c) => c.name === GATEWAY_ID),
+        STOP_GRACE_MS,
+      );
       await edge?.started.dispose();
       reaper.child.stdin?.end();
       await reaper.exited;

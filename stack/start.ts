@@ -21,7 +21,6 @@ a gateway with the embedded MQTT broker, and N simulated nodes. Ctrl-C stops all
                        to this collector, e.g. http://127.0.0.1:4318/v1/traces (default: off)
   --trace-sample-ratio R  share of new traces recorded, 0-1 (default 1)`;
 
-
 function intOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
@@ -62,9 +61,11 @@ function tracingOptions(endpoint: string | undefined, ratio: string | undefined)
     if (ratio !== undefined) throw new Error("--trace-sample-ratio needs --otlp-endpoint");
     return {};
   }
-  if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol)) throw new Error(`--otlp-endpoint must be an http(s) URL, got "${endpoint}"`);
+  if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol))
+    throw new Error(`--otlp-endpoint must be an http(s) URL, got "${endpoint}"`);
   const sampleRatio = ratio === undefined ? 1 : Number(ratio);
-  if (!Number.isFinite(sampleRatio) || sampleRatio < 0 || sampleRatio > 1) throw new Error(`--trace-sample-ratio must be from 0 to 1, got "${ratio ?? ""}"`);
+  if (!Number.isFinite(sampleRatio) || sampleRatio < 0 || sampleRatio > 1)
+    throw new Error(`--trace-sample-ratio must be from 0 to 1, got "${ratio ?? ""}"`);
   return { tracing: { endpoint, sampleRatio } };
 }
 
@@ -75,7 +76,12 @@ async function main(): Promise<void> {
     return;
   }
   const startedAt = Date.now();
-  const stack = await startStack({ ...options, print: (line) => { console.log(line); } });
+  const stack = await startStack({
+    ...options,
+    print: (line) => {
+      console.log(line);
+    },
+  });
   console.log(
     [
       "",

@@ -87,6 +87,7 @@ const signalListeners = () => new Set(SIGNALS.flatMap((signal) => process.listen
  */
 function releaseSignals(before: Set<NodeJS.SignalsListener>): void {
   for (const signal of SIGNALS) {
-    for (const listener of process.listeners(signal)) if (!before.has(listener)) process.removeListener(signal, listener);
+    for (const listener of process.listeners(signal))
+      if (!before.has(listener)) process.removeListener(signal, listener);
   }
 }

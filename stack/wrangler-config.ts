@@ -8,7 +8,9 @@ const WranglerToml = z.looseObject({
   compatibility_flags: z.array(z.string()).default([]),
   vars: z.record(z.string(), z.string()).default({}),
   d1_databases: z
-    .array(z.looseObject({ binding: z.string(), database_id: z.string(), migrations_dir: z.string().default("migrations") }))
+    .array(
+      z.looseObject({ binding: z.string(), database_id: z.string(), migrations_dir: z.string().default("migrations") }),
+    )
     .min(1),
 });
 export type WranglerToml = z.infer<typeof WranglerToml>;

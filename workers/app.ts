@@ -23,7 +23,8 @@ export function createApp() {
   app.use("*", async (c, next) => {
     await next();
     // The last matched route is the handler's ('/api/v1/mesh/nodes', not '*'); '*' alone when none matched.
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- hono/route types its parameter Context<any>; ours is narrower
+    // hono/route types its parameter Context<any>; ours is narrower.
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-argument
     requestCounter(c.env).count(routePath(c, -1), c.req.method, c.res.status);
   });
   app.use("*", traceRequests());
@@ -37,7 +38,11 @@ export function createApp() {
   app.route("/", mapeRoutes);
   app.route("/", metricsRoutes);
   app.route("/", dashboardRoutes);
-  app.openAPIRegistry.registerComponent("securitySchemes", SECURITY_SCHEME, { type: "http", scheme: "bearer", bearerFormat: "JWT-SVID" });
+  app.openAPIRegistry.registerComponent("securitySchemes", SECURITY_SCHEME, {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT-SVID",
+  });
   app.doc31(OPENAPI_PATH, (c) => ({
     openapi: "3.1.0",
     info: { title: "x0tta6bl4 control plane", version: "1" },

@@ -25,7 +25,10 @@ export interface Env {
   /** Guard rails of the Plan step (defaults: 60 s, 3). */
   MAPE_COOLDOWN_S?: string;
   MAPE_MAX_ACTIONS_PER_NODE_PER_MIN?: string;
-  /** Floods (defaults: 5000 packets/s per source, isolations last 300 s, at most 20 % of the mesh's node count isolated). */
+  /**
+   * Floods (defaults: 5000 packets/s per source, isolations last 300 s, at most 20 % of the mesh's
+   * node count isolated).
+   */
   MAPE_FLOOD_PPS?: string;
   MAPE_ISOLATE_TTL_S?: string;
   MAPE_MAX_ISOLATED_SHARE?: string;
@@ -52,7 +55,8 @@ export interface Settings {
 function positiveSeconds(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === "") return fallback * 1000;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of seconds, got "${raw}"`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number of seconds, got "${raw}"`);
   return value * 1000;
 }
 

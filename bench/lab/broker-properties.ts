@@ -31,12 +31,20 @@ async function serveBroker(port: number): Promise<void> {
 }
 
 async function startFeed(share: number, port: number, cpu: string, clientsPerBroker: number): Promise<Feed> {
-  const [command = "", ...args] = onCpus(cpu, [process.execPath, "--max-semi-space-size=16", fileURLToPath(import.meta.url), BROKER_FLAG, String(port)]);
+  const [command = "", ...args] = onCpus(cpu, [
+    process.execPath,
+    "--max-semi-space-size=16",
+    fileURLToPath(import.meta.url),
+    BROKER_FLAG,
+    String(port),
+  ]);
   const child = spawn(command, args, { stdio: "inherit" });
-  const clients = await Promise.all(Array.from({ length: clientsPerBroker }, async (_, i) => {
-    const nodeId = `b${String(port)}-n${String(i)}`;
-    return { client: await connectWhenUp(nodeId, port), nodeId };
-  }));
+  const clients = await Promise.all(
+    Array.from({ length: clientsPerBroker }, async (_, i) => {
+      const nodeId = `b${String(port)}-n${String(i)}`;
+      return { client: await connectWhenUp(nodeId, port), nodeId };
+    }),
+  );
   return { share, process: child, clients, acked: 0 };
 }
 
@@ -47,7 +55,9 @@ async function main(): Promise<void> {
   const warmupS = Number(process.env.BENCH_WARMUP_S ?? 40);
   const seconds = Number(process.env.BENCH_SECONDS ?? 40);
   const firstPort = await freePortRange(shares.length);
-  const feeds = await Promise.all(shares.map((share, k) => startFeed(share, firstPort + k, process.env.BENCH_BROKER_CPU ?? "1", clientsPerBroker)));
+  const feeds = await Promise.all(
+    shares.map((share, k) => startFeed(share, firstPort + k, process.env.BENCH_BROKER_CPU ?? "1", clientsPerBroker)),
+  );
   let seq = 0;
   const stop = new AbortController();
   const TICK_MS = 10;
@@ -58,7 +68,14 @@ async function main(): Promise<void> {
         for (let k = 0; k < feeds.length; k++) {
           const feed = feeds[(k + tick) % feeds.length] as Feed; // no broker always first
           const { client, nodeId } = feed.clients[seq % clientsPerBroker] as Feed["clients"][number];
-          client.publish(topics.telemetry(nodeId), telemetryJson(nodeId, seq, NEIGHBORS), { qos: 1, ...messageTraceProperties(feed.share) }, (error) => { if (!error) feed.acked++; });
+          client.publish(
+            topics.telemetry(nodeId),
+            telemetryJson(nodeId, seq, NEIGHBORS),
+            { qos: 1, ...messageTraceProperties(feed.share) },
+            (error) => {
+              if (!error) feed.acked++;
+            },
+          );
         }
         seq++;
       }
@@ -73,13 +90,19 @@ async function main(): Promise<void> {
   const end = mark();
   stop.abort();
   await publishing;
-  const usPerMessage = feeds.map((_, k) => ((end[k]?.cpu ?? 0) - (start[k]?.cpu ?? 0)) * 1e6 / ((end[k]?.acked ?? 0) - (start[k]?.acked ?? 0)));
+  const usPerMessage = feeds.map(
+    (_, k) => (((end[k]?.cpu ?? 0) - (start[k]?.cpu ?? 0)) * 1e6) / ((end[k]?.acked ?? 0) - (start[k]?.acked ?? 0)),
+  );
   const untraced = usPerMessage.filter((_, k) => feeds[k]?.share === 0);
   const base = untraced.length > 0 ? untraced.reduce((a, b) => a + b, 0) / untraced.length : NaN;
-  console.log(`${String(feeds.length)} brokers side by side, ${String(rate)} msg/s each from ${String(clientsPerBroker)} clients, ${String(seconds)} s after ${String(warmupS)} s of warm-up`);
+  console.log(
+    `${String(feeds.length)} brokers side by side, ${String(rate)} msg/s each from ${String(clientsPerBroker)} clients, ${String(seconds)} s after ${String(warmupS)} s of warm-up`,
+  );
   feeds.forEach((feed, k) => {
     const us = usPerMessage[k] ?? NaN;
-    console.log(`  share ${String(feed.share).padEnd(5)} ${us.toFixed(1).padStart(6)} µs CPU a message  ${((us / base - 1) * 100).toFixed(1).padStart(6)} % against share 0`);
+    console.log(
+      `  share ${String(feed.share).padEnd(5)} ${us.toFixed(1).padStart(6)} µs CPU a message  ${((us / base - 1) * 100).toFixed(1).padStart(6)} % against share 0`,
+    );
   });
   for (const feed of feeds) {
     for (const { client } of feed.clients) client.end(true);

@@ -62,7 +62,11 @@ export function groupShares(profile: CpuProfile, groups: readonly CodeGroup[], s
   });
   const seconds = Math.max(0, (profile.endTime - from) / 1e6);
   const perSecond = (us: number) => (seconds > 0 ? us / 1000 / seconds : 0);
-  return { seconds, busyMsPerS: perSecond(busy), groups: Object.fromEntries(Object.entries(totals).map(([name, us]) => [name, perSecond(us)])) };
+  return {
+    seconds,
+    busyMsPerS: perSecond(busy),
+    groups: Object.fromEntries(Object.entries(totals).map(([name, us]) => [name, perSecond(us)])),
+  };
 }
 
 /** For every node, the group of the innermost frame on its stack that has one. */

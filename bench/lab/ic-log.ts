@@ -26,7 +26,16 @@ export interface IcSite {
 
 const DEGREE: Record<string, number> = { "1": 1, "^": 1, P: 2, N: 3, G: 3 };
 /** Global loads and stores name no receiver's shape. */
-const SHAPE_ICS = new Set(["LoadIC", "StoreIC", "KeyedLoadIC", "KeyedStoreIC", "KeyedHasIC", "StoreInArrayLiteralIC", "DefineKeyedOwnIC", "DefineNamedOwnIC"]);
+const SHAPE_ICS = new Set([
+  "LoadIC",
+  "StoreIC",
+  "KeyedLoadIC",
+  "KeyedStoreIC",
+  "KeyedHasIC",
+  "StoreInArrayLiteralIC",
+  "DefineKeyedOwnIC",
+  "DefineNamedOwnIC",
+]);
 
 interface Code {
   start: bigint;
@@ -97,11 +106,16 @@ export async function readIcSites(file: string, root = ""): Promise<Map<string, 
       sites.set(id, site);
     }
   }
-  return new Map([...sites].map(([id, site]) => [id, { ...site, maps: site.maps.size, degree: degreeOf(site.states) }]));
+  return new Map(
+    [...sites].map(([id, site]) => [id, { ...site, maps: site.maps.size, degree: degreeOf(site.states) }]),
+  );
 }
 
 /** Sites `after` took past monomorphic that stayed below that degree (or never ran) in `before`, by where they are. */
-export function newlyPolymorphic(before: Map<string, IcSite>, after: Map<string, IcSite>): { site: IcSite; was: IcSite | undefined }[] {
+export function newlyPolymorphic(
+  before: Map<string, IcSite>,
+  after: Map<string, IcSite>,
+): { site: IcSite; was: IcSite | undefined }[] {
   const found: { site: IcSite; was: IcSite | undefined }[] = [];
   for (const [id, site] of after) {
     const was = before.get(id);

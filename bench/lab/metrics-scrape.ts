@@ -19,10 +19,23 @@ async function openSockets(count: number): Promise<{ close(): void }> {
   const server = createServer((socket) => accepted.push(socket));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
-  const clients = await Promise.all(Array.from({ length: count / 2 }, () => new Promise<Socket>((resolve) => {
-    const socket = connect(port, "127.0.0.1", () => { resolve(socket); });
-  })));
-  return { close: () => { for (const socket of [...clients, ...accepted]) socket.destroy(); server.close(); } };
+  const clients = await Promise.all(
+    Array.from(
+      { length: count / 2 },
+      () =>
+        new Promise<Socket>((resolve) => {
+          const socket = connect(port, "127.0.0.1", () => {
+            resolve(socket);
+          });
+        }),
+    ),
+  );
+  return {
+    close: () => {
+      for (const socket of [...clients, ...accepted]) socket.destroy();
+      server.close();
+    },
+  };
 }
 
 async function scrapeCpuUs(registry: Registry): Promise<number> {
@@ -49,9 +62,14 @@ sockets.close();
 
 const bytes = { defaults: (await defaults.metrics()).length, own: (await own.metrics()).length };
 console.log(`${String(SOCKETS)} sockets open, ${String(SCRAPES)} scrapes each, in turn`);
-for (const [label, pick] of [[`first ${String(COLD)} (cold), mean`, (v: number[]) => mean(v.slice(0, COLD))], ["after those, median", (v: number[]) => median(v.slice(COLD))]] as const) {
+for (const [label, pick] of [
+  [`first ${String(COLD)} (cold), mean`, (v: number[]) => mean(v.slice(0, COLD))],
+  ["after those, median", (v: number[]) => median(v.slice(COLD))],
+] as const) {
   const [d, o] = [pick(cpu.defaults), pick(cpu.own)];
-  console.log(`${label.padEnd(26)} prom-client defaults ${d.toFixed(0).padStart(6)} µs, agent's set ${o.toFixed(0).padStart(5)} µs: ${((o / d) * 100).toFixed(1)} %`);
+  console.log(
+    `${label.padEnd(26)} prom-client defaults ${d.toFixed(0).padStart(6)} µs, agent's set ${o.toFixed(0).padStart(5)} µs: ${((o / d) * 100).toFixed(1)} %`,
+  );
 }
 console.log(`body: prom-client defaults ${String(bytes.defaults)} B, agent's set ${String(bytes.own)} B`);
 process.exit(0);

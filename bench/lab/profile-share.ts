@@ -12,8 +12,17 @@ import { basename } from "node:path";
 import { groupShares, type CodeGroup, type CpuProfile } from "./cpu-profile.js";
 
 const OBSERVABILITY: CodeGroup[] = [
-  { name: "tracing", matches: (url) => url.includes("/node_modules/@opentelemetry/") || url.includes("/node-firmware/tracing/") || url.includes("/protocol/trace.") },
-  { name: "metrics", matches: (url) => url.includes("/node_modules/prom-client/") || url.includes("/node-firmware/metrics/") },
+  {
+    name: "tracing",
+    matches: (url) =>
+      url.includes("/node_modules/@opentelemetry/") ||
+      url.includes("/node-firmware/tracing/") ||
+      url.includes("/protocol/trace."),
+  },
+  {
+    name: "metrics",
+    matches: (url) => url.includes("/node_modules/prom-client/") || url.includes("/node-firmware/metrics/"),
+  },
   // node:http serves /metrics. The OTLP export goes through fetch (undici), as the gateway's edge
   // requests do, so its share is not told apart.
   { name: "node:http", matches: (url) => url.startsWith("node:_http_") },
@@ -29,10 +38,16 @@ function parseArgs(argv: readonly string[]): { files: string[]; skipS: number } 
 }
 
 const { files, skipS } = parseArgs(process.argv.slice(2));
-console.log(`[profile-share] ms per second of the JavaScript thread, callees included, after the first ${String(skipS)} s; in brackets, the share of its busy time`);
+console.log(
+  `[profile-share] ms per second of the JavaScript thread, callees included, after the first ${String(skipS)} s; in brackets, the share of its busy time`,
+);
 for (const file of files) {
   const shares = groupShares(JSON.parse(await readFile(file, "utf8")) as CpuProfile, OBSERVABILITY, skipS);
-  const cells = Object.entries(shares.groups).map(([name, ms]) => `${name} ${ms.toFixed(3)} (${(100 * ms / shares.busyMsPerS).toFixed(2)} %)`);
+  const cells = Object.entries(shares.groups).map(
+    ([name, ms]) => `${name} ${ms.toFixed(3)} (${((100 * ms) / shares.busyMsPerS).toFixed(2)} %)`,
+  );
   const total = Object.values(shares.groups).reduce((sum, ms) => sum + ms, 0);
-  console.log(`  ${basename(file).padEnd(28)} ${shares.seconds.toFixed(0)} s, busy ${shares.busyMsPerS.toFixed(2)}: ${cells.join("; ")}; observability ${total.toFixed(3)} (${(100 * total / shares.busyMsPerS).toFixed(2)} %)`);
+  console.log(
+    `  ${basename(file).padEnd(28)} ${shares.seconds.toFixed(0)} s, busy ${shares.busyMsPerS.toFixed(2)}: ${cells.join("; ")}; observability ${total.toFixed(3)} (${((100 * total) / shares.busyMsPerS).toFixed(2)} %)`,
+  );
 }

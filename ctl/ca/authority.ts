@@ -24,7 +24,10 @@ async function pkcs8Pem(key: webcrypto.CryptoKey): Promise<string> {
 async function caExtensions(keys: webcrypto.CryptoKeyPair, pathLength: number): Promise<x509.Extension[]> {
   return [
     new x509.BasicConstraintsExtension(true, pathLength, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+    new x509.KeyUsagesExtension(
+      x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+      true,
+    ),
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
   ];
 }
@@ -40,7 +43,10 @@ export async function createRoot(trustDomain: string, lifetimeDays = 3650): Prom
     notAfter: new Date(now + lifetimeDays * DAY_MS),
     signingAlgorithm: EC,
     keys,
-    extensions: [...(await caExtensions(keys, 1)), new x509.SubjectAlternativeNameExtension([{ type: "url", value: `spiffe://${trustDomain}` }])],
+    extensions: [
+      ...(await caExtensions(keys, 1)),
+      new x509.SubjectAlternativeNameExtension([{ type: "url", value: `spiffe://${trustDomain}` }]),
+    ],
   });
   return { cert, keys };
 }
@@ -85,17 +91,32 @@ export async function importRoot(certPem: string, keyPem: string): Promise<Keyed
 
 /** The Ed25519 key the control plane signs MAPE-K actions with; kid = SHA-256 of the raw public key. */
 export async function createActionKey(): Promise<ActionSigningKey> {
-  const keys = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
+  const keys = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, [
+    "sign",
+    "verify",
+  ])) as webcrypto.CryptoKeyPair;
   const raw = Buffer.from(await crypto.subtle.exportKey("raw", keys.publicKey));
-  const kid = Buffer.from(await crypto.subtle.digest("SHA-256", raw)).toString("base64url").slice(0, 22);
-  return { kid, privateKeyPkcs8: Buffer.from(await crypto.subtle.exportKey("pkcs8", keys.privateKey)).toString("base64"), publicKey: raw.toString("base64url") };
+  const kid = Buffer.from(await crypto.subtle.digest("SHA-256", raw))
+    .toString("base64url")
+    .slice(0, 22);
+  return {
+    kid,
+    privateKeyPkcs8: Buffer.from(await crypto.subtle.exportKey("pkcs8", keys.privateKey)).toString("base64"),
+    publicKey: raw.toString("base64url"),
+  };
 }
 
 /** A fresh CA secret: one root (returned for offline keeping), one active intermediate, and the action key. */
 export async function initCa(trustDomain: string): Promise<{ root: KeyedCert; secret: CaSecret }> {
   const root = await createRoot(trustDomain);
   const intermediate = await createIntermediate(root, trustDomain);
-  const secret: CaSecret = { v: 1, trustDomain, roots: [root.cert.toString("pem")], active: await signingCa(intermediate), actionKey: await createActionKey() };
+  const secret: CaSecret = {
+    v: 1,
+    trustDomain,
+    roots: [root.cert.toString("pem")],
+    active: await signingCa(intermediate),
+    actionKey: await createActionKey(),
+  };
   return { root, secret };
 }
 
@@ -110,7 +131,12 @@ export async function prepareNext(secret: CaSecret, root: KeyedCert): Promise<Ca
 
 /** The next CA starts signing; the former one stays published until everything it signed has expired. */
 export function promoteNext(secret: CaSecret, now = Date.now()): CaSecret {
-  if (!secret.next) throw new Error("no next CA is prepared: run prepare first, and publish it for at least one bundle refresh");
+  if (!secret.next)
+    throw new Error("no next CA is prepared: run prepare first, and publish it for at least one bundle refresh");
   const { next, ...rest } = secret;
-  return { ...rest, active: next, previous: { chain: secret.active.chain, retireAt: new Date(now + RETIRE_AFTER_MS).toISOString() } };
+  return {
+    ...rest,
+    active: next,
+    previous: { chain: secret.active.chain, retireAt: new Date(now + RETIRE_AFTER_MS).toISOString() },
+  };
 }

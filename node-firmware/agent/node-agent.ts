@@ -53,9 +53,15 @@ export class NodeAgent {
       void this.tick(); // the mesh learns our links now, not one interval later
       void this.drain();
     });
-    this.client.on("offline", () => { this.log.warn("broker unreachable, retrying", { url: this.config.broker.url }); });
-    this.client.on("error", (error) => { this.log.warn("mqtt error", { error: errorText(error) }); });
-    this.timer = setInterval(() => { void this.tick(); }, this.config.telemetry.intervalMs);
+    this.client.on("offline", () => {
+      this.log.warn("broker unreachable, retrying", { url: this.config.broker.url });
+    });
+    this.client.on("error", (error) => {
+      this.log.warn("mqtt error", { error: errorText(error) });
+    });
+    this.timer = setInterval(() => {
+      void this.tick();
+    }, this.config.telemetry.intervalMs);
   }
 
   /**
@@ -78,7 +84,13 @@ export class NodeAgent {
     const reflexes = this.reflexes?.observe(sample.neighbors, sample.dataplane?.sources ?? [], sample.ts) ?? [];
     for (const reflex of reflexes) {
       const target = reflex.kind === "reroute" ? reflex.neighbor : reflex.source;
-      this.tracer.startSpan(`adapt.reflex ${reflex.kind}`, { attributes: { "x0.adapt.kind": reflex.kind, "x0.adapt.target": target, "x0.adapt.why": reflex.reason } }, childContext(monitor)).end();
+      this.tracer
+        .startSpan(
+          `adapt.reflex ${reflex.kind}`,
+          { attributes: { "x0.adapt.kind": reflex.kind, "x0.adapt.target": target, "x0.adapt.why": reflex.reason } },
+          childContext(monitor),
+        )
+        .end();
     }
     if (reflexes.length > 0) sample.reflexes = reflexes;
     if (this.buffer) sample.buffer = { queued: this.buffer.stats.queued, dropped: this.buffer.stats.dropped };
@@ -99,30 +111,41 @@ export class NodeAgent {
   /** Publishes a sample at QoS 1 with its trace in the MQTT 5 user properties; the spans end at the PUBACK. */
   private publishLive(sample: NodeTelemetry, monitor: Span): void {
     const topic = topics.telemetry(this.config.nodeId);
-    const publish = this.tracer.startSpan(`${topic} publish`, { kind: SpanKind.PRODUCER, attributes: messagingAttributes(topic, "send") }, childContext(monitor));
+    const publish = this.tracer.startSpan(
+      `${topic} publish`,
+      { kind: SpanKind.PRODUCER, attributes: messagingAttributes(topic, "send") },
+      childContext(monitor),
+    );
     const sentAt = performance.now();
-    this.client.publish(topic, JSON.stringify(sample), { qos: 1, ...traceProperties(traceparentOf(publish)) }, (error) => {
-      this.onPublished?.((performance.now() - sentAt) / 1000);
-      if (error) {
-        this.stats.publishErrors++;
-        this.log.warn("telemetry publish failed", { error: errorText(error), seq: sample.seq });
-        // mqtt.js fails, rather than keeps, a publish made while it resent its store after a
-        // reconnect when the connection drops again (mqttjs/MQTT.js#2015): buffered, it goes
-        // again in order; if the broker did take it, the edge drops the copy as a duplicate.
-        if (!refusedByBroker(error)) this.keep(sample);
-      } else {
-        this.stats.published++;
-      }
-      endSpan(publish, error);
-      endSpan(monitor, error);
-    });
+    this.client.publish(
+      topic,
+      JSON.stringify(sample),
+      { qos: 1, ...traceProperties(traceparentOf(publish)) },
+      (error) => {
+        this.onPublished?.((performance.now() - sentAt) / 1000);
+        if (error) {
+          this.stats.publishErrors++;
+          this.log.warn("telemetry publish failed", { error: errorText(error), seq: sample.seq });
+          // mqtt.js fails, rather than keeps, a publish made while it resent its store after a
+          // reconnect when the connection drops again (mqttjs/MQTT.js#2015): buffered, it goes
+          // again in order; if the broker did take it, the edge drops the copy as a duplicate.
+          if (!refusedByBroker(error)) this.keep(sample);
+        } else {
+          this.stats.published++;
+        }
+        endSpan(publish, error);
+        endSpan(monitor, error);
+      },
+    );
   }
 
   /** Buffers a sample for the replay; while the buffer holds anything, later samples queue behind it. */
   private keep(sample: NodeTelemetry): void {
     this.buffer?.push(sample).then(
       () => this.drain(),
-      (error: unknown) => { this.log.error("telemetry buffer write failed", { error: errorText(error) }); },
+      (error: unknown) => {
+        this.log.error("telemetry buffer write failed", { error: errorText(error) });
+      },
     );
   }
 
@@ -134,10 +157,15 @@ export class NodeAgent {
   private async publishAcked(sample: NodeTelemetry): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => { reject(new Error("no PUBACK in time")); }, REPLAY_ACK_TIMEOUT_MS);
+      timer = setTimeout(() => {
+        reject(new Error("no PUBACK in time"));
+      }, REPLAY_ACK_TIMEOUT_MS);
     });
     try {
-      await Promise.race([this.client.publishAsync(topics.telemetry(this.config.nodeId), JSON.stringify(sample), { qos: 1 }), timeout]);
+      await Promise.race([
+        this.client.publishAsync(topics.telemetry(this.config.nodeId), JSON.stringify(sample), { qos: 1 }),
+        timeout,
+      ]);
     } finally {
       clearTimeout(timer);
     }
@@ -147,7 +175,10 @@ export class NodeAgent {
     return this.client.connected;
   }
 
-  /** Replays the backlog in order, a chunk at a time, each sample acknowledged by the broker before it leaves the buffer. */
+  /**
+   * Replays the backlog in order, a chunk at a time, each sample acknowledged by the broker before
+   * it leaves the buffer.
+   */
   private async drain(): Promise<void> {
     if (!this.buffer || this.draining || !this.client.connected) return;
     this.draining = true;
@@ -161,7 +192,10 @@ export class NodeAgent {
         this.stats.published += chunk.items.length;
       }
     } catch (error) {
-      this.log.warn("backlog replay interrupted; it resumes on reconnect", { error: errorText(error), queued: this.buffer.size });
+      this.log.warn("backlog replay interrupted; it resumes on reconnect", {
+        error: errorText(error),
+        queued: this.buffer.size,
+      });
     } finally {
       this.draining = false;
     }
@@ -172,20 +206,32 @@ export class NodeAgent {
     clearInterval(this.timer);
     if (!this.client.connected) return;
     const goodbye = this.client
-      .publishAsync(topics.status(this.config.nodeId), JSON.stringify(statusMessage(this.config.nodeId, this.config.role, "offline")), { qos: 1, retain: true })
+      .publishAsync(
+        topics.status(this.config.nodeId),
+        JSON.stringify(statusMessage(this.config.nodeId, this.config.role, "offline")),
+        { qos: 1, retain: true },
+      )
       .then(() => "sent" as const);
     // Bounded: a broker that vanished mid-goodbye must not hold the agent; the Last Will covers it.
-    const timeout = new Promise<"timeout">((resolve) => setTimeout(() => { resolve("timeout"); }, GOODBYE_TIMEOUT_MS).unref());
+    const timeout = new Promise<"timeout">((resolve) =>
+      setTimeout(() => {
+        resolve("timeout");
+      }, GOODBYE_TIMEOUT_MS).unref(),
+    );
     const outcome = await Promise.race([goodbye, timeout]).catch((error: unknown) => errorText(error));
     if (outcome !== "sent") this.log.warn("offline status not confirmed", { outcome });
   }
 
-
   private publishStatus(state: "online" | "offline"): void {
     const message = statusMessage(this.config.nodeId, this.config.role, state);
-    this.client.publish(topics.status(this.config.nodeId), JSON.stringify(message), { qos: 1, retain: true }, (error) => {
-      if (error) this.log.warn("status publish failed", { error: errorText(error), state });
-    });
+    this.client.publish(
+      topics.status(this.config.nodeId),
+      JSON.stringify(message),
+      { qos: 1, retain: true },
+      (error) => {
+        if (error) this.log.warn("status publish failed", { error: errorText(error), state });
+      },
+    );
   }
 }
 

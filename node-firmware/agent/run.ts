@@ -61,11 +61,16 @@ async function closeMqtt(client: MqttClient): Promise<void> {
     await client.endAsync(true);
     return;
   }
-  const timeout = new Promise<"timeout">((resolve) => setTimeout(() => { resolve("timeout"); }, CLOSE_GRACE_MS).unref());
+  const timeout = new Promise<"timeout">((resolve) =>
+    setTimeout(() => {
+      resolve("timeout");
+    }, CLOSE_GRACE_MS).unref(),
+  );
   if ((await Promise.race([client.endAsync(), timeout])) === "timeout") await client.endAsync(true);
 }
 
-const usesTls = (config: AgentConfig) => config.broker.url.startsWith("mqtts:") || config.gateway?.embeddedBroker?.tls === true;
+const usesTls = (config: AgentConfig) =>
+  config.broker.url.startsWith("mqtts:") || config.gateway?.embeddedBroker?.tls === true;
 
 function trustDomainOf(svid: SvidMaterial): string {
   const parsed = parseSpiffeId(svid.spiffeId);
@@ -76,7 +81,11 @@ function trustDomainOf(svid: SvidMaterial): string {
 async function loadDenyList(file: string, deny: DenyView, log: Logger): Promise<void> {
   const stored = await readDenyListFile(file);
   if (stored === undefined) log.warn("no deny list yet: nodes are refused until the first one is fetched");
-  else if ("invalid" in stored) log.error("the stored deny list is unreadable: nodes are refused until a fresh one is fetched", { file, reason: stored.invalid });
+  else if ("invalid" in stored)
+    log.error("the stored deny list is unreadable: nodes are refused until a fresh one is fetched", {
+      file,
+      reason: stored.invalid,
+    });
   else deny.update(stored);
 }
 
@@ -85,12 +94,23 @@ function startDiscovery(config: AgentConfig, identity: IdentityAgent | undefined
   const section = config.discovery as NonNullable<AgentConfig["discovery"]>;
   const svid = identity?.current;
   const discovery = new MeshDiscovery(
-    { nodeId: config.nodeId, spiffeId: svid?.spiffeId ?? spiffeIdOf[config.role](section.trustDomain, config.nodeId), attested: svid !== undefined, firmware: RELEASE },
+    {
+      nodeId: config.nodeId,
+      spiffeId: svid?.spiffeId ?? spiffeIdOf[config.role](section.trustDomain, config.nodeId),
+      attested: svid !== undefined,
+      firmware: RELEASE,
+    },
     log,
   );
-  discovery.on("peer", (peer) => { log.info("peer discovered", { ...peer }); });
-  discovery.on("lost", (peer) => { log.info("peer lost", { nodeId: peer.nodeId, interface: peer.interface }); });
-  identity?.on("svid", (next) => { discovery.update({ nodeId: config.nodeId, spiffeId: next.spiffeId, attested: true, firmware: RELEASE }); });
+  discovery.on("peer", (peer) => {
+    log.info("peer discovered", { ...peer });
+  });
+  discovery.on("lost", (peer) => {
+    log.info("peer lost", { nodeId: peer.nodeId, interface: peer.interface });
+  });
+  identity?.on("svid", (next) => {
+    discovery.update({ nodeId: config.nodeId, spiffeId: next.spiffeId, attested: true, firmware: RELEASE });
+  });
   discovery.start(section.interfaces);
   return discovery;
 }
@@ -105,32 +125,52 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
   const deny = new DenyView();
   const tracing = startTracing(config, config.tracing, options.spanExporter, log.child({ component: "tracing" }));
   const { tracer } = tracing;
-  const identity = config.identity ? new IdentityAgent(config.identity, log.child({ component: "identity" })) : undefined;
+  const identity = config.identity
+    ? new IdentityAgent(config.identity, log.child({ component: "identity" }))
+    : undefined;
   // With TLS the SVID is the certificate, so it must exist before any connection. Without TLS the
   // mesh works on while the edge is unreachable; attestation retries in the background.
   const svid = identity && usesTls(config) ? await identity.start() : undefined;
-  if (identity && !svid) identity.start().catch((error: unknown) => { log.error("identity unavailable", { error: errorText(error) }); });
+  if (identity && !svid)
+    identity.start().catch((error: unknown) => {
+      log.error("identity unavailable", { error: errorText(error) });
+    });
   const trustDomain = svid ? trustDomainOf(svid) : undefined;
   const policy = (authorizer: Authorizer): PeerPolicy => ({ authorizer, deny });
 
-  const bufferDir = config.telemetry.bufferDir ?? (config.identity ? join(config.identity.stateDir, "buffer") : undefined);
-  const buffer = bufferDir ? await DiskQueue.open<NodeTelemetry>({ dir: bufferDir, maxItems: config.telemetry.bufferMaxItems, itemsPerSegment: Math.min(256, Math.ceil(config.telemetry.bufferMaxItems / 8)) }) : undefined;
-  if (!buffer) log.warn("no telemetry buffer: samples taken while the broker is unreachable are skipped (set identity.stateDir or telemetry.bufferDir)");
+  const bufferDir =
+    config.telemetry.bufferDir ?? (config.identity ? join(config.identity.stateDir, "buffer") : undefined);
+  const buffer = bufferDir
+    ? await DiskQueue.open<NodeTelemetry>({
+        dir: bufferDir,
+        maxItems: config.telemetry.bufferMaxItems,
+        itemsPerSegment: Math.min(256, Math.ceil(config.telemetry.bufferMaxItems / 8)),
+      })
+    : undefined;
+  if (!buffer)
+    log.warn(
+      "no telemetry buffer: samples taken while the broker is unreachable are skipped (set identity.stateDir or telemetry.bufferDir)",
+    );
   const embedded = config.gateway?.embeddedBroker;
   const denyListFile = config.gateway && config.identity ? join(config.identity.stateDir, "deny-list.json") : undefined;
   // The copy on disk is in force before the broker listens; without one, nodes wait for the first fetch.
   if (denyListFile) await loadDenyList(denyListFile, deny, log);
-  const edgeQueueDir = config.gateway?.queueDir ?? (config.identity ? join(config.identity.stateDir, "edge-queue") : undefined);
+  const edgeQueueDir =
+    config.gateway?.queueDir ?? (config.identity ? join(config.identity.stateDir, "edge-queue") : undefined);
   // Loaded only where needed: a plain node never pays for the broker's code.
   const broker = embedded
-    ? await (await import("../mqtt/broker.js")).EmbeddedBroker.start(
+    ? await (
+        await import("../mqtt/broker.js")
+      ).EmbeddedBroker.start(
         {
           host: embedded.host,
           port: embedded.port,
           // The bridge taps it further down; what arrives before then waits for it.
           holdUntilTapped: edgeQueueDir !== undefined,
           simulation: embedded.simulation,
-          ...(embedded.tls && svid && trustDomain ? { tls: { svid, policy: policy({ kind: "trust-domain", trustDomain }), trustDomain } } : {}),
+          ...(embedded.tls && svid && trustDomain
+            ? { tls: { svid, policy: policy({ kind: "trust-domain", trustDomain }), trustDomain } }
+            : {}),
         },
         log.child({ component: "broker" }),
       )
@@ -140,19 +180,46 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
   /** What the agent connects to: a gateway's own broker, when it has one. */
   const connected: AgentConfig = { ...config, broker: { ...config.broker, url: brokerUrl } };
   const serverPolicy = () =>
-    policy(config.broker.spiffeId ? { kind: "exact", spiffeId: config.broker.spiffeId } : { kind: "trust-domain", trustDomain: trustDomain as string });
-  const credentials = identity && { token: () => identity.controlPlaneToken(), invalidate: () => { identity.invalidateToken(); } };
+    policy(
+      config.broker.spiffeId
+        ? { kind: "exact", spiffeId: config.broker.spiffeId }
+        : { kind: "trust-domain", trustDomain: trustDomain as string },
+    );
+  const credentials = identity && {
+    token: () => identity.controlPlaneToken(),
+    invalidate: () => {
+      identity.invalidateToken();
+    },
+  };
   const mesh = new SimulatedMesh(config.nodeId, config.mesh.peers, config.mesh.seed, config.mesh.neighbors);
   const dataplane = await openDataPlane(config, mesh.neighborIds, log.child({ component: "dataplane" }));
   const actions = routeActions(mesh, dataplane);
-  const edge = config.gateway && edgeQueueDir ? await EdgeClient.open(config.nodeId, config.gateway, edgeQueueDir, log.child({ component: "edge" }), credentials, tracing.traceRequest) : undefined;
+  const edge =
+    config.gateway && edgeQueueDir
+      ? await EdgeClient.open(
+          config.nodeId,
+          config.gateway,
+          edgeQueueDir,
+          log.child({ component: "edge" }),
+          credentials,
+          tracing.traceRequest,
+        )
+      : undefined;
   // From here to the end of setup nothing may await: every `connect` listener must be in place
   // before the client can connect, or it misses the first connection.
   const client = connectMqtt(connected, svid ? clientTlsOptions(svid, serverPolicy()) : undefined);
   const executeLog = log.child({ component: "execute" });
-  const executor = new ActionExecutor(config.nodeId, actions, resultPublisher(client, config.nodeId, executeLog), executeLog, tracer);
+  const executor = new ActionExecutor(
+    config.nodeId,
+    actions,
+    resultPublisher(client, config.nodeId, executeLog),
+    executeLog,
+    tracer,
+  );
   const trust = (material: SvidMaterial) => {
-    executor.trust(material.actionKeys).catch((error: unknown) => { executeLog.error("action keys unusable", { error: errorText(error) }); });
+    executor.trust(material.actionKeys).catch((error: unknown) => {
+      executeLog.error("action keys unusable", { error: errorText(error) });
+    });
   };
   if (svid) trust(svid);
   identity?.on("svid", (next) => {
@@ -169,13 +236,35 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
 
   const monitorLog = log.child({ component: "monitor" });
   const reflexes = new Reflexes(actions, monitorLog, { ...DEFAULT_REFLEXES, ...config.reflexes });
-  const node = new NodeAgent(connected, client, new TelemetrySampler(config.nodeId, config.role, mesh, dataplane), monitorLog, buffer, reflexes, tracer);
-  const bridge = config.gateway && edge ? new TelemetryBridge(client, config.gateway, edge, log.child({ component: "bridge" }), tracing) : undefined;
-  const relay = credentials && config.identity && denyListFile
-    ? new DenyListRelay({ edgeUrl: config.identity.edgeUrl, token: credentials.token, file: denyListFile }, client, deny, log.child({ component: "deny-list" }))
+  const node = new NodeAgent(
+    connected,
+    client,
+    new TelemetrySampler(config.nodeId, config.role, mesh, dataplane),
+    monitorLog,
+    buffer,
+    reflexes,
+    tracer,
+  );
+  const bridge =
+    config.gateway && edge
+      ? new TelemetryBridge(client, config.gateway, edge, log.child({ component: "bridge" }), tracing)
+      : undefined;
+  const relay =
+    credentials && config.identity && denyListFile
+      ? new DenyListRelay(
+          { edgeUrl: config.identity.edgeUrl, token: credentials.token, file: denyListFile },
+          client,
+          deny,
+          log.child({ component: "deny-list" }),
+        )
+      : undefined;
+  if (relay)
+    edge?.on("denyListRevision", (revision) => {
+      relay.announce(revision);
+    });
+  const discovery = config.discovery
+    ? startDiscovery(config, identity, log.child({ component: "discovery" }))
     : undefined;
-  if (relay) edge?.on("denyListRevision", (revision) => { relay.announce(revision); });
-  const discovery = config.discovery ? startDiscovery(config, identity, log.child({ component: "discovery" })) : undefined;
   bridge?.start(broker);
   relay?.start();
   node.start();
@@ -194,13 +283,39 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
       if (edge.queued > 0) log.warn("stopping with telemetry not delivered to the edge", { items: edge.queued });
     }
     identity?.stop();
-    await closeMqtt(client).catch((error: unknown) => { log.warn("mqtt close failed", { error: errorText(error) }); });
-    await dataplane.close().catch((error: unknown) => { log.warn("data plane close failed", { error: errorText(error) }); });
-    await tracing.shutdown().catch((error: unknown) => { log.warn("trace export failed", { error: errorText(error) }); });
+    await closeMqtt(client).catch((error: unknown) => {
+      log.warn("mqtt close failed", { error: errorText(error) });
+    });
+    await dataplane.close().catch((error: unknown) => {
+      log.warn("data plane close failed", { error: errorText(error) });
+    });
+    await tracing.shutdown().catch((error: unknown) => {
+      log.warn("trace export failed", { error: errorText(error) });
+    });
   };
-  const running: RunningAgent = { config, client, node, broker, bridge, edge, identity, deny, executor, mesh, dataplane, reflexes, spanExport: tracing.exportStats, stop };
+  const running: RunningAgent = {
+    config,
+    client,
+    node,
+    broker,
+    bridge,
+    edge,
+    identity,
+    deny,
+    executor,
+    mesh,
+    dataplane,
+    reflexes,
+    spanExport: tracing.exportStats,
+    stop,
+  };
   if (!config.metrics) return running;
-  const metrics = await serveMetrics(agentMetrics(running), config.metrics.host, config.metrics.port, log.child({ component: "metrics" }));
+  const metrics = await serveMetrics(
+    agentMetrics(running),
+    config.metrics.host,
+    config.metrics.port,
+    log.child({ component: "metrics" }),
+  );
   return {
     ...running,
     metricsPort: metrics.port,

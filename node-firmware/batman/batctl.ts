@@ -9,10 +9,34 @@ const run = promisify(execFile);
  * batctl's JSON, field names as batctl prints them (its genl_json table). Loose objects: newer
  * batctl versions add fields, and B.A.T.M.A.N. V prints `throughput` where IV prints `tq`.
  */
-const Originator = z.looseObject({ orig_address: MacAddress, neigh_address: MacAddress, hard_ifname: z.string(), last_seen_msecs: z.number().int(), tq: z.number().int().optional(), best: z.boolean().optional() });
-const Neighbor = z.looseObject({ neigh_address: MacAddress, hard_ifname: z.string(), last_seen_msecs: z.number().int() });
-const Gateway = z.looseObject({ orig_address: MacAddress, router: MacAddress, hard_ifname: z.string(), tq: z.number().int().optional(), best: z.boolean().optional(), bandwidth_down: z.number().optional(), bandwidth_up: z.number().optional() });
-const MeshSettings = z.looseObject({ mesh_ifname: z.string(), algo_name: z.string().optional(), hop_penalty: z.number().int().optional(), orig_interval: z.number().int().optional() });
+const Originator = z.looseObject({
+  orig_address: MacAddress,
+  neigh_address: MacAddress,
+  hard_ifname: z.string(),
+  last_seen_msecs: z.number().int(),
+  tq: z.number().int().optional(),
+  best: z.boolean().optional(),
+});
+const Neighbor = z.looseObject({
+  neigh_address: MacAddress,
+  hard_ifname: z.string(),
+  last_seen_msecs: z.number().int(),
+});
+const Gateway = z.looseObject({
+  orig_address: MacAddress,
+  router: MacAddress,
+  hard_ifname: z.string(),
+  tq: z.number().int().optional(),
+  best: z.boolean().optional(),
+  bandwidth_down: z.number().optional(),
+  bandwidth_up: z.number().optional(),
+});
+const MeshSettings = z.looseObject({
+  mesh_ifname: z.string(),
+  algo_name: z.string().optional(),
+  hop_penalty: z.number().int().optional(),
+  orig_interval: z.number().int().optional(),
+});
 
 export class BatctlError extends Error {}
 
@@ -37,7 +61,11 @@ export class Batctl {
   }
 
   async neighbors(): Promise<BatmanNeighbor[]> {
-    return (await this.json("neighbors_json", Neighbor)).map((n) => ({ address: n.neigh_address, interface: n.hard_ifname, lastSeenMs: n.last_seen_msecs }));
+    return (await this.json("neighbors_json", Neighbor)).map((n) => ({
+      address: n.neigh_address,
+      interface: n.hard_ifname,
+      lastSeenMs: n.last_seen_msecs,
+    }));
   }
 
   async gateways(): Promise<BatmanGateway[]> {
@@ -58,10 +86,18 @@ export class Batctl {
     return settings;
   }
 
-  /** The mesh-wide hop penalty, or one hard interface's (batman-adv ≥ 2020.1): how a route around a link is made costlier. */
+  /**
+   * The mesh-wide hop penalty, or one hard interface's (batman-adv ≥ 2020.1): how a route around a
+   * link is made costlier.
+   */
   async setHopPenalty(penalty: number, hardInterface?: string): Promise<void> {
-    if (!Number.isInteger(penalty) || penalty < 0 || penalty > 255) throw new BatctlError(`hop penalty must be 0..255, got ${String(penalty)}`);
-    await this.exec(hardInterface ? ["hardif", hardInterface, "hop_penalty", String(penalty)] : [...this.mesh(), "hop_penalty", String(penalty)]);
+    if (!Number.isInteger(penalty) || penalty < 0 || penalty > 255)
+      throw new BatctlError(`hop penalty must be 0..255, got ${String(penalty)}`);
+    await this.exec(
+      hardInterface
+        ? ["hardif", hardInterface, "hop_penalty", String(penalty)]
+        : [...this.mesh(), "hop_penalty", String(penalty)],
+    );
   }
 
   async setOrigInterval(ms: number): Promise<void> {
@@ -93,7 +129,10 @@ export class Batctl {
       throw new BatctlError(`batctl ${table} printed no JSON: ${stdout.slice(0, 200)}`);
     }
     const result = (isArray ? z.array(schema) : schema.transform((one) => [one])).safeParse(parsed);
-    if (!result.success) throw new BatctlError(`batctl ${table}: unexpected output: ${result.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+    if (!result.success)
+      throw new BatctlError(
+        `batctl ${table}: unexpected output: ${result.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
+      );
     return result.data;
   }
 

@@ -311,7 +311,9 @@ export class DiskQueue<T> {
     if (torn.length === 0) return kept.length;
     this.stats.setAside += torn.length;
     await mkdir(join(this.options.dir, "torn"), { recursive: true, mode: 0o700 });
-    await writeFile(join(this.options.dir, "torn", `${segmentName(n)}.${String(Date.now())}`), torn.join("\n") + "\n", { mode: 0o600 });
+    await writeFile(join(this.options.dir, "torn", `${segmentName(n)}.${String(Date.now())}`), torn.join("\n") + "\n", {
+      mode: 0o600,
+    });
     const temp = `${path}.tmp`;
     await writeFile(temp, kept.map((line) => line + "\n").join(""), { mode: 0o600 });
     await rename(temp, path);
@@ -328,7 +330,8 @@ export class DiskQueue<T> {
 async function readHead(dir: string): Promise<{ segment: number | undefined; taken: number }> {
   const text = (await readFile(join(dir, "head"), "utf8").catch(() => "")).trim();
   const [first, second] = text.split(" ").map(Number);
-  if (second === undefined) return { segment: undefined, taken: Number.isInteger(first) && (first ?? 0) > 0 ? (first as number) : 0 };
+  if (second === undefined)
+    return { segment: undefined, taken: Number.isInteger(first) && (first ?? 0) > 0 ? (first as number) : 0 };
   return { segment: first, taken: Number.isInteger(second) && second > 0 ? second : 0 };
 }
 

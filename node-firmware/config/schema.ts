@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { NodeId, Role, SpiffeIdString, limits } from "../../protocol/index.js";
 
-const MqttUrl = z
-  .url({ protocol: /^mqtts?$/, error: "must be an mqtt:// or mqtts:// URL" });
+const MqttUrl = z.url({ protocol: /^mqtts?$/, error: "must be an mqtt:// or mqtts:// URL" });
 const HttpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
 const Port = z.number().int().min(0).max(65_535);
 const Millis = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -21,7 +20,10 @@ const DataPlaneSection = z.discriminatedUnion("backend", [
   z.strictObject({
     /** xdp_guard on the mesh `interfaces`; when eBPF cannot load, their counters only (`sysfs`), said in telemetry. */
     backend: z.literal("xdp"),
-    interfaces: z.array(z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, "must be a Linux interface name")).min(1).max(64),
+    interfaces: z
+      .array(z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, "must be a Linux interface name"))
+      .min(1)
+      .max(64),
     /** The built bpf/xdp_guard.bpf.o; default: next to the firmware. */
     object: z.string().min(1).optional(),
     pinRoot: z.string().min(1).optional(),
@@ -35,7 +37,10 @@ const ReflexSection = z.strictObject({
 
 const DiscoverySection = z.strictObject({
   /** Mesh interfaces to announce this node on and browse for peers (mDNS). */
-  interfaces: z.array(z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, "must be a Linux interface name")).min(1).max(64),
+  interfaces: z
+    .array(z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, "must be a Linux interface name"))
+    .min(1)
+    .max(64),
   /** The trust domain of the SPIFFE ID a node without an SVID yet claims. */
   trustDomain: z.string().min(1).max(255).default("x0tta6bl4.mesh"),
 });
@@ -53,7 +58,10 @@ const GatewaySection = z.strictObject({
   embeddedBroker: EmbeddedBroker.optional(),
   edgeUrl: HttpUrl,
   /** Gateways in one group split the nodes' messages between them. */
-  shareGroup: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 chars of A-Z, a-z, 0-9, '_' and '-'").default("x0-gateways"),
+  shareGroup: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 chars of A-Z, a-z, 0-9, '_' and '-'")
+    .default("x0-gateways"),
   batch: z
     .strictObject({
       maxItems: z.number().int().min(1).max(limits.batchItems).default(200),
@@ -85,7 +93,10 @@ const IdentitySection = z.strictObject({
   /** Keys and SVIDs live under `<stateDir>/identity`, private files mode 0600. */
   stateDir: z.string().min(1),
   /** Single-use token from `x0ctl token create`; only needed until the first attestation succeeds. */
-  joinToken: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, "must be the base64url token x0ctl printed").optional(),
+  joinToken: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,128}$/, "must be the base64url token x0ctl printed")
+    .optional(),
 });
 
 export const AgentConfig = z
@@ -107,7 +118,10 @@ export const AgentConfig = z
         intervalMs: Millis(100, 3_600_000).default(1000),
         /** Samples kept on disk while the broker is unreachable (an hour at 1 Hz); the oldest go first, counted. */
         bufferMaxItems: z.number().int().min(16).max(1_000_000).default(3600),
-        /** Where that buffer lives; default `<identity.stateDir>/buffer`. Without either, samples taken offline are skipped and counted. */
+        /**
+         * Where that buffer lives; default `<identity.stateDir>/buffer`. Without either, samples
+         * taken offline are skipped and counted.
+         */
         bufferDir: z.string().min(1).optional(),
       })
       .prefault({}),
@@ -131,20 +145,33 @@ export const AgentConfig = z
   })
   .superRefine((config, ctx) => {
     if (config.role === "gateway" && !config.gateway) {
-      ctx.addIssue({ code: "custom", path: ["gateway"], message: "is required when role is \"gateway\"" });
+      ctx.addIssue({ code: "custom", path: ["gateway"], message: 'is required when role is "gateway"' });
     }
     if (config.role === "gateway" && !config.identity) {
-      ctx.addIssue({ code: "custom", path: ["identity"], message: "is required when role is \"gateway\": the edge accepts telemetry from attested gateways only" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["identity"],
+        message: 'is required when role is "gateway": the edge accepts telemetry from attested gateways only',
+      });
     }
     const tls = config.broker.url.startsWith("mqtts:") || config.gateway?.embeddedBroker?.tls === true;
     if (tls && !config.identity) {
-      ctx.addIssue({ code: "custom", path: ["identity"], message: "is required for MQTT over TLS (mqtts:// or an embedded broker with tls): the SVID is the TLS certificate" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["identity"],
+        message:
+          "is required for MQTT over TLS (mqtts:// or an embedded broker with tls): the SVID is the TLS certificate",
+      });
     }
     if (config.role === "node" && config.gateway) {
-      ctx.addIssue({ code: "custom", path: ["gateway"], message: "is only allowed when role is \"gateway\"" });
+      ctx.addIssue({ code: "custom", path: ["gateway"], message: 'is only allowed when role is "gateway"' });
     }
     if (!config.mesh.peers.includes(config.nodeId)) {
-      ctx.addIssue({ code: "custom", path: ["mesh", "peers"], message: `must include this node's id "${config.nodeId}"` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["mesh", "peers"],
+        message: `must include this node's id "${config.nodeId}"`,
+      });
     }
   });
 export type AgentConfig = z.infer<typeof AgentConfig>;

@@ -13,7 +13,11 @@ import { SysfsDataPlane } from "./sysfs.js";
 export const defaultObjectPath = () => join(packageRoot(), "bpf", "xdp_guard.bpf.o");
 
 /** The configured data plane; XDP that cannot load falls back to interface counters, and says why. */
-export async function openDataPlane(config: AgentConfig, neighbors: readonly string[], log: Logger): Promise<DataPlane> {
+export async function openDataPlane(
+  config: AgentConfig,
+  neighbors: readonly string[],
+  log: Logger,
+): Promise<DataPlane> {
   const section = config.dataplane;
   if (section.backend === "simulated") return new SimulatedDataPlane(neighbors);
   const objectPath = section.object ?? defaultObjectPath();
@@ -21,11 +25,17 @@ export async function openDataPlane(config: AgentConfig, neighbors: readonly str
   if (!reason && !existsSync(objectPath)) reason = `${objectPath} is missing (build it with npm run build:bpf)`;
   if (!reason) {
     try {
-      return await XdpGuard.attach({ interfaces: section.interfaces, objectPath, ...(section.pinRoot ? { pinRoot: section.pinRoot } : {}) }, log);
+      return await XdpGuard.attach(
+        { interfaces: section.interfaces, objectPath, ...(section.pinRoot ? { pinRoot: section.pinRoot } : {}) },
+        log,
+      );
     } catch (error) {
       reason = `loading xdp_guard failed: ${errorText(error)}`;
     }
   }
-  log.warn("no XDP data plane: interface counters only, no per-source view or filtering", { interfaces: section.interfaces, reason });
+  log.warn("no XDP data plane: interface counters only, no per-source view or filtering", {
+    interfaces: section.interfaces,
+    reason,
+  });
   return new SysfsDataPlane(section.interfaces, reason);
 }

@@ -17,7 +17,8 @@ interface Tally {
   droppedRate: number;
 }
 
-const total = (tallies: readonly (readonly [string, Tally])[], field: keyof Tally) => tallies.reduce((n, [, t]) => n + t[field], 0);
+const total = (tallies: readonly (readonly [string, Tally])[], field: keyof Tally) =>
+  tallies.reduce((n, [, t]) => n + t[field], 0);
 
 /**
  * A node's packet filter, modelled: each neighbor sends a steady trickle, injected floods add
@@ -46,7 +47,12 @@ export class SimulatedDataPlane implements DataPlane {
     this.advance(now);
     const tallies = [...this.tallies];
     return Promise.resolve({
-      sources: tallies.map(([source, t]) => ({ source, packets: t.packets, bytes: t.bytes, dropped: t.droppedBlocked + t.droppedRate })),
+      sources: tallies.map(([source, t]) => ({
+        source,
+        packets: t.packets,
+        bytes: t.bytes,
+        dropped: t.droppedBlocked + t.droppedRate,
+      })),
       blocked: new Set(this.blocked.keys()),
       rateLimitedSources: this.limits.size,
       dropped: { blocked: total(tallies, "droppedBlocked"), rateLimited: total(tallies, "droppedRate") },

@@ -35,7 +35,11 @@ export class SourceRates {
 }
 
 /** The data plane's part of a telemetry sample. */
-export async function readDataPlane(dataplane: DataPlane, rates: SourceRates, now: number): Promise<{ reading: DataPlaneReading; snapshot: DataPlaneSnapshot }> {
+export async function readDataPlane(
+  dataplane: DataPlane,
+  rates: SourceRates,
+  now: number,
+): Promise<{ reading: DataPlaneReading; snapshot: DataPlaneSnapshot }> {
   const snapshot = await dataplane.snapshot(now);
   const reading: DataPlaneReading = {
     kind: dataplane.kind,

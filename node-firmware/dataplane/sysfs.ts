@@ -15,7 +15,10 @@ const STATISTICS: Record<keyof InterfaceCounters, string> = {
 /** An interface's counters from /sys/class/net/<if>/statistics. */
 export async function readInterfaceCounters(iface: string, root = "/sys/class/net"): Promise<InterfaceCounters> {
   const entries = await Promise.all(
-    Object.entries(STATISTICS).map(async ([field, file]) => [field, Number((await readFile(join(root, iface, "statistics", file), "utf8")).trim())] as const),
+    Object.entries(STATISTICS).map(
+      async ([field, file]) =>
+        [field, Number((await readFile(join(root, iface, "statistics", file), "utf8")).trim())] as const,
+    ),
   );
   return Object.fromEntries(entries) as unknown as InterfaceCounters;
 }
@@ -42,7 +45,13 @@ export class SysfsDataPlane implements DataPlane {
   ) {}
 
   async snapshot(): Promise<DataPlaneSnapshot> {
-    return { sources: [], blocked: new Set(), rateLimitedSources: 0, dropped: { blocked: 0, rateLimited: 0 }, interfaceCounters: await readCountersOf(this.interfaces) };
+    return {
+      sources: [],
+      blocked: new Set(),
+      rateLimitedSources: 0,
+      dropped: { blocked: 0, rateLimited: 0 },
+      interfaceCounters: await readCountersOf(this.interfaces),
+    };
   }
 
   isolate(): Promise<void> {

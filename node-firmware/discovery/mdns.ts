@@ -34,19 +34,28 @@ function sameSubnet(a: string, b: string, prefixBits: number): boolean {
 /** Which of `interfaces` has `address` on its subnet: the link a peer answered on. */
 export function interfaceFor(address: string, interfaces: readonly string[]): string | undefined {
   const all = networkInterfaces();
-  return interfaces.find((name) => all[name]?.some((a) => a.family === "IPv4" && sameSubnet(a.address, address, Number(a.cidr?.split("/")[1] ?? 32))));
+  return interfaces.find((name) =>
+    all[name]?.some((a) => a.family === "IPv4" && sameSubnet(a.address, address, Number(a.cidr?.split("/")[1] ?? 32))),
+  );
 }
 
 /** A peer from a DNS-SD service heard on one of `interfaces`, or the reason it is not one. */
-export function peerFrom(service: Pick<Service, "txt" | "addresses" | "referer">, interfaces: readonly string[]): { ok: true; peer: Peer } | { ok: false; reason: string } {
+export function peerFrom(
+  service: Pick<Service, "txt" | "addresses" | "referer">,
+  interfaces: readonly string[],
+): { ok: true; peer: Peer } | { ok: false; reason: string } {
   const txt = PeerAnnouncementTxt.safeParse(service.txt);
-  if (!txt.success) return { ok: false, reason: txt.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ") };
+  if (!txt.success)
+    return { ok: false, reason: txt.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ") };
   const address = service.referer?.address ?? service.addresses?.[0];
   if (!address) return { ok: false, reason: "no address" };
   const iface = interfaceFor(address, interfaces);
   if (!iface) return { ok: false, reason: `${address} is on none of our mesh links` };
   const { id, spiffe, fw, att } = txt.data;
-  return { ok: true, peer: { nodeId: id, spiffeId: spiffe, firmware: fw, attested: att === "1", address, interface: iface } };
+  return {
+    ok: true,
+    peer: { nodeId: id, spiffeId: spiffe, firmware: fw, attested: att === "1", address, interface: iface },
+  };
 }
 
 const PORT_UNUSED = 9; // DNS-SD wants a port; the announcement is about the node, not a service on it
@@ -89,9 +98,15 @@ export class MeshDiscovery extends EventEmitter<{ peer: [Peer]; lost: [Peer] }> 
       });
       bonjour.publish(this.service());
       const browser = bonjour.find({ type: DISCOVERY_SERVICE_TYPE, protocol: "udp" });
-      browser.on("up", (service) => { this.seen(service, interfaces); });
-      browser.on("txt-update", (service) => { this.seen(service, interfaces); });
-      browser.on("down", (service) => { this.gone(service, interfaces); });
+      browser.on("up", (service) => {
+        this.seen(service, interfaces);
+      });
+      browser.on("txt-update", (service) => {
+        this.seen(service, interfaces);
+      });
+      browser.on("down", (service) => {
+        this.gone(service, interfaces);
+      });
       this.instances.push({ bonjour, browser });
     }
   }
@@ -113,15 +128,32 @@ export class MeshDiscovery extends EventEmitter<{ peer: [Peer]; lost: [Peer] }> 
           new Promise<void>((resolve) => {
             browser.stop();
             // Goodbye packets first, so peers drop us now rather than at TTL expiry.
-            bonjour.unpublishAll(() => { bonjour.destroy(() => { resolve(); }); });
+            bonjour.unpublishAll(() => {
+              bonjour.destroy(() => {
+                resolve();
+              });
+            });
           }),
       ),
     );
   }
 
   private service() {
-    const txt: PeerAnnouncementTxt = { id: this.self.nodeId, spiffe: this.self.spiffeId, fw: this.self.firmware, att: this.self.attested ? "1" : "0" };
-    return { name: this.self.nodeId, type: DISCOVERY_SERVICE_TYPE, protocol: "udp" as const, port: PORT_UNUSED, txt, disableIPv6: true, probe: false };
+    const txt: PeerAnnouncementTxt = {
+      id: this.self.nodeId,
+      spiffe: this.self.spiffeId,
+      fw: this.self.firmware,
+      att: this.self.attested ? "1" : "0",
+    };
+    return {
+      name: this.self.nodeId,
+      type: DISCOVERY_SERVICE_TYPE,
+      protocol: "udp" as const,
+      port: PORT_UNUSED,
+      txt,
+      disableIPv6: true,
+      probe: false,
+    };
   }
 
   private seen(service: Service, interfaces: readonly string[]): void {

@@ -56,4 +56,3 @@ export function decodeAddressKey(key: Uint8Array): string {
   // The WHATWG URL parser writes IPv6 hosts in RFC 5952 form (the longest zero run compressed).
   return new URL(`http://[${groups.join(":")}]/`).hostname.slice(1, -1);
 }
-

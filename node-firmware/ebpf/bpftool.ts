@@ -47,7 +47,10 @@ export async function bpftoolBatch(commands: readonly string[]): Promise<void> {
 }
 
 /** Bytes as bpftool reads them on its command line: `hex 0a 00 …`. */
-export const hexArgs = (bytes: Uint8Array): string[] => ["hex", ...Array.from(bytes, (b) => b.toString(16).padStart(2, "0"))];
+export const hexArgs = (bytes: Uint8Array): string[] => [
+  "hex",
+  ...Array.from(bytes, (b) => b.toString(16).padStart(2, "0")),
+];
 
 /** bpftool's JSON dumps give bytes as "0x0a" strings. */
 export const bytesOf = (hex: readonly string[]): Uint8Array => Uint8Array.from(hex, (h) => parseInt(h, 16));
@@ -81,4 +84,5 @@ export async function dumpPerCpuMap(pinned: string): Promise<PerCpuEntry[]> {
 export const updateCommand = (pinned: string, key: Uint8Array, value: Uint8Array) =>
   ["map", "update", "pinned", pinned, "key", ...hexArgs(key), "value", ...hexArgs(value)].join(" ");
 
-export const deleteCommand = (pinned: string, key: Uint8Array) => ["map", "delete", "pinned", pinned, "key", ...hexArgs(key)].join(" ");
+export const deleteCommand = (pinned: string, key: Uint8Array) =>
+  ["map", "delete", "pinned", pinned, "key", ...hexArgs(key)].join(" ");

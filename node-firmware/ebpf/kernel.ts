@@ -27,7 +27,10 @@ export async function attachedXdp(iface: string): Promise<{ name: string; mode: 
 
 const BPFTOOL_MODE: Record<XdpMode, string> = { native: "xdpdrv", generic: "xdpgeneric" };
 
-/** Attaches a pinned program in the driver when it supports XDP, else in the generic path; says which. `only` forces one. */
+/**
+ * Attaches a pinned program in the driver when it supports XDP, else in the generic path; says
+ * which. `only` forces one.
+ */
 export async function attachXdp(iface: string, pinnedProgram: string, only?: XdpMode): Promise<XdpMode> {
   if (only) {
     await bpftool(["net", "attach", BPFTOOL_MODE[only], "pinned", pinnedProgram, "dev", iface]);

@@ -6,7 +6,11 @@ import { decodeAddressKey } from "./address-key.js";
 
 export const TH_RTT_BUCKETS = 32;
 export const TH_DESTINATION = { struct: "th_destination", size: 20, at: { family: 0, addr: 4 } } as const;
-export const TH_STATS = { struct: "th_stats", size: 16 + 8 * TH_RTT_BUCKETS, at: { retransmits: 0, rtt_samples: 8, rtt_buckets: 16 } } as const;
+export const TH_STATS = {
+  struct: "th_stats",
+  size: 16 + 8 * TH_RTT_BUCKETS,
+  at: { retransmits: 0, rtt_samples: 8, rtt_buckets: 16 },
+} as const;
 export const TH_STRUCTS = [TH_DESTINATION, TH_STATS] as const;
 export const TH_MAPS = { destinations: "th_destinations" } as const;
 

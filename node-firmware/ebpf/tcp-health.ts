@@ -32,7 +32,16 @@ export class TcpHealth {
     await rm(pinDir, { recursive: true, force: true });
     await mkdir(pinDir, { recursive: true });
     try {
-      await bpftool(["prog", "load", options.objectPath, join(pinDir, "prog"), "type", "sockops", "pinmaps", join(pinDir, "maps")]);
+      await bpftool([
+        "prog",
+        "load",
+        options.objectPath,
+        join(pinDir, "prog"),
+        "type",
+        "sockops",
+        "pinmaps",
+        join(pinDir, "maps"),
+      ]);
       await bpftool(["cgroup", "attach", options.cgroup, "sock_ops", "pinned", join(pinDir, "prog")]);
     } catch (error) {
       await rm(pinDir, { recursive: true, force: true });
@@ -43,11 +52,15 @@ export class TcpHealth {
   }
 
   async read(): Promise<DestinationHealth[]> {
-    return (await dumpMap(join(this.pinDir, "maps", TH_MAPS.destinations))).map((e) => decodeDestinationHealth(e.key, e.value));
+    return (await dumpMap(join(this.pinDir, "maps", TH_MAPS.destinations))).map((e) =>
+      decodeDestinationHealth(e.key, e.value),
+    );
   }
 
   async close(): Promise<void> {
-    await bpftool(["cgroup", "detach", this.cgroup, "sock_ops", "pinned", join(this.pinDir, "prog")]).catch(() => undefined); // the cgroup may be gone
+    await bpftool(["cgroup", "detach", this.cgroup, "sock_ops", "pinned", join(this.pinDir, "prog")]).catch(
+      () => undefined,
+    ); // the cgroup may be gone
     await rm(this.pinDir, { recursive: true, force: true });
   }
 }

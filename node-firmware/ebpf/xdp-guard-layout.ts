@@ -9,15 +9,28 @@ export const XG_SOURCE = { struct: "xg_source", size: 20, at: { family: 0, addr:
 /** struct xg_source is an address key. */
 export const encodeSource = encodeAddressKey;
 export const decodeSource = decodeAddressKey;
-export const XG_SOURCE_STATS = { struct: "xg_source_stats", size: 32, at: { packets: 0, bytes: 8, dropped_blocked: 16, dropped_rate: 24 } } as const;
+export const XG_SOURCE_STATS = {
+  struct: "xg_source_stats",
+  size: 32,
+  at: { packets: 0, bytes: 8, dropped_blocked: 16, dropped_rate: 24 },
+} as const;
 export const XG_BLOCK = { struct: "xg_block", size: 8, at: { expires_ns: 0 } } as const;
-export const XG_LIMIT = { struct: "xg_limit", size: 48, at: { lock: 0, pad: 4, rate_pps: 8, burst: 16, expires_ns: 24, tokens_milli: 32, last_ns: 40 } } as const;
+export const XG_LIMIT = {
+  struct: "xg_limit",
+  size: 48,
+  at: { lock: 0, pad: 4, rate_pps: 8, burst: 16, expires_ns: 24, tokens_milli: 32, last_ns: 40 },
+} as const;
 export const XG_STRUCTS = [XG_SOURCE, XG_SOURCE_STATS, XG_BLOCK, XG_LIMIT] as const;
 /** enum xg_counter, in order (XG_DROPPED_BLOCKED is droppedBlocked). */
 export const XG_COUNTERS = ["ipv4", "ipv6", "batadv", "other", "truncated", "droppedBlocked", "droppedRate"] as const;
 export type XgCounter = (typeof XG_COUNTERS)[number];
 
-export const XG_MAPS = { sources: "xg_sources", blocklist: "xg_blocklist", limits: "xg_limits", counters: "xg_counters" } as const;
+export const XG_MAPS = {
+  sources: "xg_sources",
+  blocklist: "xg_blocklist",
+  limits: "xg_limits",
+  counters: "xg_counters",
+} as const;
 
 export interface SourceStats {
   packets: number;
@@ -45,7 +58,12 @@ export function encodeBlock(expiresNs: bigint): Uint8Array {
 }
 
 export function decodeBlock(value: Uint8Array): { expiresNs: bigint } {
-  return { expiresNs: new DataView(value.buffer, value.byteOffset, value.byteLength).getBigUint64(XG_BLOCK.at.expires_ns, true) };
+  return {
+    expiresNs: new DataView(value.buffer, value.byteOffset, value.byteLength).getBigUint64(
+      XG_BLOCK.at.expires_ns,
+      true,
+    ),
+  };
 }
 
 /** A fresh token bucket: the program fills it to `burst` on the first packet. */
@@ -60,7 +78,11 @@ export function encodeLimit(limit: { packetsPerSecond: number; burst: number; ex
 
 export function decodeLimit(value: Uint8Array): { packetsPerSecond: number; burst: number; expiresNs: bigint } {
   const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
-  return { packetsPerSecond: u64(view, XG_LIMIT.at.rate_pps), burst: u64(view, XG_LIMIT.at.burst), expiresNs: view.getBigUint64(XG_LIMIT.at.expires_ns, true) };
+  return {
+    packetsPerSecond: u64(view, XG_LIMIT.at.rate_pps),
+    burst: u64(view, XG_LIMIT.at.burst),
+    expiresNs: view.getBigUint64(XG_LIMIT.at.expires_ns, true),
+  };
 }
 
 export function decodeCounter(value: Uint8Array): number {

@@ -70,10 +70,21 @@ export class XdpGuard implements DataPlane {
     const modes: XdpMode[] = [];
     try {
       await mkdir(pinDir, { recursive: true });
-      await bpftool(["prog", "load", options.objectPath, join(pinDir, "prog"), "type", "xdp", "pinmaps", join(pinDir, "maps")]);
+      await bpftool([
+        "prog",
+        "load",
+        options.objectPath,
+        join(pinDir, "prog"),
+        "type",
+        "xdp",
+        "pinmaps",
+        join(pinDir, "maps"),
+      ]);
       for (const iface of options.interfaces) modes.push(await attachXdp(iface, join(pinDir, "prog"), options.mode));
     } catch (error) {
-      await Promise.all(modes.map((mode, i) => detachXdp(options.interfaces[i] as string, mode).catch(() => undefined)));
+      await Promise.all(
+        modes.map((mode, i) => detachXdp(options.interfaces[i] as string, mode).catch(() => undefined)),
+      );
       await rm(pinDir, { recursive: true, force: true });
       throw error;
     }
@@ -98,7 +109,13 @@ export class XdpGuard implements DataPlane {
       blocked: new Set(blocked),
       rateLimitedSources: limited.length,
       dropped: { blocked: counters.droppedBlocked, rateLimited: counters.droppedRate },
-      packets: { ipv4: counters.ipv4, ipv6: counters.ipv6, batadv: counters.batadv, other: counters.other, truncated: counters.truncated },
+      packets: {
+        ipv4: counters.ipv4,
+        ipv6: counters.ipv6,
+        batadv: counters.batadv,
+        other: counters.other,
+        truncated: counters.truncated,
+      },
       interfaceCounters,
     };
   }
@@ -110,12 +127,20 @@ export class XdpGuard implements DataPlane {
   /** Many blocklist entries in one bpftool process. */
   async block(entries: readonly BlockEntry[]): Promise<void> {
     const now = monotonicNs();
-    await bpftoolBatch(entries.map((e) => updateCommand(this.map(XG_MAPS.blocklist), encodeSource(e.source), encodeBlock(now + seconds(e.ttlSeconds)))));
+    await bpftoolBatch(
+      entries.map((e) =>
+        updateCommand(this.map(XG_MAPS.blocklist), encodeSource(e.source), encodeBlock(now + seconds(e.ttlSeconds))),
+      ),
+    );
   }
 
   /** A token bucket of `packetsPerSecond`, one second deep. */
   async rateLimit(source: string, packetsPerSecond: number, ttlSeconds: number): Promise<void> {
-    const value = encodeLimit({ packetsPerSecond, burst: packetsPerSecond, expiresNs: monotonicNs() + seconds(ttlSeconds) });
+    const value = encodeLimit({
+      packetsPerSecond,
+      burst: packetsPerSecond,
+      expiresNs: monotonicNs() + seconds(ttlSeconds),
+    });
     await bpftoolBatch([updateCommand(this.map(XG_MAPS.limits), encodeSource(source), value)]);
   }
 
@@ -142,18 +167,25 @@ export class XdpGuard implements DataPlane {
     });
   }
 
-  /** Sources with an unexpired entry; expired ones are deleted here (the program deletes them only when a packet comes). */
+  /**
+   * Sources with an unexpired entry; expired ones are deleted here (the program deletes them only
+   * when a packet comes).
+   */
   private async activeEntries(map: string, expiresNs: (value: Uint8Array) => bigint): Promise<string[]> {
     const now = monotonicNs();
     const entries = await dumpMap(this.map(map));
     const expired = entries.filter((e) => expiresNs(e.value) <= now);
-    if (expired.length > 0) await bpftoolBatch(expired.map((e) => deleteCommand(this.map(map), e.key))).catch(() => undefined); // raced by the program: already gone
+    if (expired.length > 0)
+      // raced by the program: already gone
+      await bpftoolBatch(expired.map((e) => deleteCommand(this.map(map), e.key))).catch(() => undefined);
     return entries.filter((e) => expiresNs(e.value) > now).map((e) => decodeSource(e.key));
   }
 
   async close(): Promise<void> {
     // An interface may be gone with its namespace.
-    await Promise.all(this.interfaces.map((iface, i) => detachXdp(iface, this.modes[i] as XdpMode).catch(() => undefined)));
+    await Promise.all(
+      this.interfaces.map((iface, i) => detachXdp(iface, this.modes[i] as XdpMode).catch(() => undefined)),
+    );
     await rm(this.pinDir, { recursive: true, force: true });
   }
 }

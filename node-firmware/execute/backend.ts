@@ -7,7 +7,8 @@ export function routeActions(mesh: ActionBackend, dataplane: DataPlane): ActionB
   return {
     apply(params: ActionParams, now: number): Promise<void> {
       if (params.kind === "isolate_source") return dataplane.isolate(params.source, params.ttlSeconds, now);
-      if (params.kind === "rate_limit") return dataplane.rateLimit(params.source, params.packetsPerSecond, params.ttlSeconds, now);
+      if (params.kind === "rate_limit")
+        return dataplane.rateLimit(params.source, params.packetsPerSecond, params.ttlSeconds, now);
       return mesh.apply(params, now);
     },
   };

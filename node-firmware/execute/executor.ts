@@ -24,7 +24,11 @@ export type ExecutorStats = Record<ActionOutcome | "duplicates", number>;
 /** Why an action message was refused: its envelope (too large, not JSON, malformed) or what opening it found. */
 export type RefusalReason = ActionRefusal | "too_large";
 
-const ENVELOPE_REFUSALS: Record<DecodeReason, RefusalReason> = { "too-large": "too_large", "not-json": "not_json", schema: "malformed" };
+const ENVELOPE_REFUSALS: Record<DecodeReason, RefusalReason> = {
+  "too-large": "too_large",
+  "not-json": "not_json",
+  schema: "malformed",
+};
 
 const REMEMBERED = 1024;
 
@@ -58,8 +62,14 @@ export class ActionExecutor {
 
   /** `trace`: the context the action message carried (the gateway's delivery span). */
   async handle(payload: Uint8Array, now = Date.now(), trace: Context = ROOT_CONTEXT): Promise<ActionResult> {
-    const span = this.tracer.startSpan("mape.execute", { kind: SpanKind.CONSUMER, attributes: messagingAttributes(`x0/v1/nodes/${this.nodeId}/actions`, "process") }, trace);
-    const result = await this.execute(payload, now).catch((error: unknown) => this.result("failed", now, `executor error: ${errorText(error)}`));
+    const span = this.tracer.startSpan(
+      "mape.execute",
+      { kind: SpanKind.CONSUMER, attributes: messagingAttributes(`x0/v1/nodes/${this.nodeId}/actions`, "process") },
+      trace,
+    );
+    const result = await this.execute(payload, now).catch((error: unknown) =>
+      this.result("failed", now, `executor error: ${errorText(error)}`),
+    );
     span.setAttributes({
       "x0.action.outcome": result.outcome,
       ...(result.actionId ? { "x0.action.id": result.actionId } : {}),
@@ -73,7 +83,11 @@ export class ActionExecutor {
 
   private async execute(payload: Uint8Array, now: number): Promise<ActionResult> {
     const decoded = decodePayload(SignedAction, payload);
-    if (!decoded.ok) return this.refuse(this.result("rejected", now, `${decoded.reason}: ${decoded.detail}`), ENVELOPE_REFUSALS[decoded.reason]);
+    if (!decoded.ok)
+      return this.refuse(
+        this.result("rejected", now, `${decoded.reason}: ${decoded.detail}`),
+        ENVELOPE_REFUSALS[decoded.reason],
+      );
     const opened = await openSignedAction(decoded.value, this.keys, this.nodeId, now);
     if (!opened.ok) return this.refuse(this.result(opened.outcome, now, opened.reason, opened.action), opened.refusal);
     const { action } = opened;
@@ -111,7 +125,12 @@ export class ActionExecutor {
     return this.count(result);
   }
 
-  private result(outcome: ActionOutcome, ts: number, reason?: string, action?: { id: string; decisionId: string }): ActionResult {
+  private result(
+    outcome: ActionOutcome,
+    ts: number,
+    reason?: string,
+    action?: { id: string; decisionId: string },
+  ): ActionResult {
     return {
       v: 1,
       nodeId: this.nodeId,

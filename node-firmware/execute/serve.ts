@@ -19,8 +19,13 @@ export function serveActions(client: MqttClient, nodeId: string, executor: Actio
 
 export function resultPublisher(client: MqttClient, nodeId: string, log: Logger) {
   return (result: object, traceparent?: string) => {
-    client.publish(topics.results(nodeId), JSON.stringify(result), { qos: 1, ...traceProperties(traceparent) }, (error) => {
-      if (error) log.warn("result publish failed", { error: errorText(error) });
-    });
+    client.publish(
+      topics.results(nodeId),
+      JSON.stringify(result),
+      { qos: 1, ...traceProperties(traceparent) },
+      (error) => {
+        if (error) log.warn("result publish failed", { error: errorText(error) });
+      },
+    );
   };
 }

@@ -6,15 +6,32 @@ export type ActionRefusal = EnvelopeRefusal | "not_json" | "wrong_node" | "expir
 
 export type OpenedAction =
   | { ok: true; action: Action }
-  | { ok: false; outcome: Extract<ActionOutcome, "rejected" | "expired">; refusal: ActionRefusal; reason: string; action?: Action };
+  | {
+      ok: false;
+      outcome: Extract<ActionOutcome, "rejected" | "expired">;
+      refusal: ActionRefusal;
+      reason: string;
+      action?: Action;
+    };
 
-const refused = (refusal: Exclude<ActionRefusal, "expired">, reason: string, action?: Action): OpenedAction => ({ ok: false, outcome: "rejected", refusal, reason, ...(action ? { action } : {}) });
+const refused = (refusal: Exclude<ActionRefusal, "expired">, reason: string, action?: Action): OpenedAction => ({
+  ok: false,
+  outcome: "rejected",
+  refusal,
+  reason,
+  ...(action ? { action } : {}),
+});
 
 /**
  * Verifies before it parses: an action is only read once its JWS verifies with a key the node
  * trusts; then its schema, its addressee and its expiry are checked.
  */
-export async function openSignedAction(signed: SignedAction, keys: ReadonlyMap<string, CryptoKey>, nodeId: string, now: number): Promise<OpenedAction> {
+export async function openSignedAction(
+  signed: SignedAction,
+  keys: ReadonlyMap<string, CryptoKey>,
+  nodeId: string,
+  now: number,
+): Promise<OpenedAction> {
   const opened = await openEnvelope(signed, keys);
   if (!opened.ok) return refused(opened.refusal, opened.reason);
   let json: unknown;
@@ -24,10 +41,18 @@ export async function openSignedAction(signed: SignedAction, keys: ReadonlyMap<s
     return refused("not_json", "signed payload is not JSON");
   }
   const parsed = Action.safeParse(json);
-  if (!parsed.success) return refused("malformed", `unknown or malformed action: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  if (!parsed.success)
+    return refused("malformed", `unknown or malformed action: ${parsed.error.issues[0]?.message ?? "invalid"}`);
   const action = parsed.data;
   if (action.nodeId !== nodeId) return refused("wrong_node", `addressed to ${action.nodeId}`, action);
-  if (action.expiresAt <= now) return { ok: false, outcome: "expired", refusal: "expired", reason: `expired ${now - action.expiresAt} ms ago`, action };
+  if (action.expiresAt <= now)
+    return {
+      ok: false,
+      outcome: "expired",
+      refusal: "expired",
+      reason: `expired ${now - action.expiresAt} ms ago`,
+      action,
+    };
   return { ok: true, action };
 }
 

@@ -1,16 +1,34 @@
 import { SpanKind } from "@opentelemetry/api";
 import type { MqttClient } from "mqtt";
-import { decodeNodeMessage, parseSharedFilter, parseTraceparent, topicMatches, topics, type BatchItem, type CycleResponse, type NodeMessage } from "../../protocol/index.js";
+import {
+  decodeNodeMessage,
+  parseSharedFilter,
+  parseTraceparent,
+  topicMatches,
+  topics,
+  type BatchItem,
+  type CycleResponse,
+  type NodeMessage,
+} from "../../protocol/index.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { errorText, type Logger } from "../lib/log.js";
 import type { EmbeddedBroker } from "../mqtt/broker.js";
 import { RejectionNotifier } from "../mqtt/rejections.js";
-import { contextOf, messagingAttributes, traceparentOf, traceparentOfPacket, traceProperties } from "../tracing/propagation.js";
+import {
+  contextOf,
+  messagingAttributes,
+  traceparentOf,
+  traceparentOfPacket,
+  traceProperties,
+} from "../tracing/propagation.js";
 import { endSpan, untraced, type Tracing } from "../tracing/tracing.js";
 import { IntakeControl } from "./intake.js";
 import type { EdgeClient } from "./edge-client.js";
 
-/** The embedded broker stops reading its clients above this many batches waiting for the edge, and reads on at the lower mark. */
+/**
+ * The embedded broker stops reading its clients above this many batches waiting for the edge, and
+ * reads on at the lower mark.
+ */
 const INTAKE_PAUSE_BATCHES = 8;
 const INTAKE_RESUME_BATCHES = 4;
 
@@ -35,13 +53,19 @@ export class TelemetryBridge {
     private readonly log: Logger,
     private readonly tracing: Tracing = untraced,
   ) {
-    edge.on("actions", (actions) => { this.deliver(actions); });
-    edge.on("cycle", () => { this.intake?.check(); });
+    edge.on("actions", (actions) => {
+      this.deliver(actions);
+    });
+    edge.on("cycle", () => {
+      this.intake?.check();
+    });
     this.rejections = new RejectionNotifier((topic, payload) => client.publish(topic, payload, { qos: 0 }), log);
   }
 
   get filters(): string[] {
-    return [topics.allNodes("telemetry"), topics.allNodes("status"), topics.allNodes("results")].map((f) => topics.shared(this.config.shareGroup, f));
+    return [topics.allNodes("telemetry"), topics.allNodes("status"), topics.allNodes("results")].map((f) =>
+      topics.shared(this.config.shareGroup, f),
+    );
   }
 
   start(broker?: EmbeddedBroker): void {
@@ -62,7 +86,14 @@ export class TelemetryBridge {
         return;
       }
       const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
-      this.handle(packet.topic, payload, traceparentOfPacket(packet)).then(() => { callback(); }, (error: unknown) => { callback(error instanceof Error ? error : new Error(String(error))); });
+      this.handle(packet.topic, payload, traceparentOfPacket(packet)).then(
+        () => {
+          callback();
+        },
+        (error: unknown) => {
+          callback(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
     };
     this.client.on("connect", () => {
       this.client.subscribe(this.filters, { qos: 1 }, (error, granted) => {
@@ -72,15 +103,30 @@ export class TelemetryBridge {
     });
   }
 
-  /** Delivers the edge's signed actions on each node's actions topic (QoS 1), each continuing the trace of the plan it came from. */
+  /**
+   * Delivers the edge's signed actions on each node's actions topic (QoS 1), each continuing the
+   * trace of the plan it came from.
+   */
   deliver(actions: CycleResponse["actions"]): void {
     for (const { nodeId, action, traceparent } of actions) {
       const topic = topics.actions(nodeId);
-      const span = traceparent === undefined ? undefined : this.tracing.tracer.startSpan(`${topic} publish`, { kind: SpanKind.PRODUCER, attributes: messagingAttributes(topic, "send") }, contextOf(traceparent));
-      this.client.publish(topic, JSON.stringify(action), { qos: 1, ...traceProperties(span && traceparentOf(span)) }, (error) => {
-        if (error) this.log.warn("action delivery failed", { nodeId, error: errorText(error) });
-        if (span) endSpan(span, error);
-      });
+      const span =
+        traceparent === undefined
+          ? undefined
+          : this.tracing.tracer.startSpan(
+              `${topic} publish`,
+              { kind: SpanKind.PRODUCER, attributes: messagingAttributes(topic, "send") },
+              contextOf(traceparent),
+            );
+      this.client.publish(
+        topic,
+        JSON.stringify(action),
+        { qos: 1, ...traceProperties(span && traceparentOf(span)) },
+        (error) => {
+          if (error) this.log.warn("action delivery failed", { nodeId, error: errorText(error) });
+          if (span) endSpan(span, error);
+        },
+      );
     }
   }
 
@@ -126,7 +172,12 @@ export class TelemetryBridge {
   private relaySpan(topic: string, traceparent: string): string | undefined {
     const parent = parseTraceparent(traceparent);
     if (!parent) return undefined;
-    return this.tracing.recordPassage({ name: `${topic} receive`, kind: SpanKind.CONSUMER, attributes: messagingAttributes(topic, "receive"), parent });
+    return this.tracing.recordPassage({
+      name: `${topic} receive`,
+      kind: SpanKind.CONSUMER,
+      attributes: messagingAttributes(topic, "receive"),
+      parent,
+    });
   }
 }
 
@@ -137,8 +188,11 @@ export class TelemetryBridge {
  * 10 traced; those runs drifted by up to 20 %, so the figure is doubtful.
  */
 function batchItemOf({ channel, nodeId, value }: NodeMessage): { item: BatchItem; topic: string } | undefined {
-  if (channel === "telemetry") return { item: { kind: "telemetry", telemetry: value, traceparent: undefined }, topic: topics.telemetry(nodeId) };
-  if (channel === "status") return { item: { kind: "status", status: value, traceparent: undefined }, topic: topics.status(nodeId) };
-  if (channel === "results") return { item: { kind: "result", result: value, traceparent: undefined }, topic: topics.results(nodeId) };
+  if (channel === "telemetry")
+    return { item: { kind: "telemetry", telemetry: value, traceparent: undefined }, topic: topics.telemetry(nodeId) };
+  if (channel === "status")
+    return { item: { kind: "status", status: value, traceparent: undefined }, topic: topics.status(nodeId) };
+  if (channel === "results")
+    return { item: { kind: "result", result: value, traceparent: undefined }, topic: topics.results(nodeId) };
   return undefined;
 }

@@ -68,14 +68,22 @@ export class DenyListRelay {
   private async fetch(): Promise<void> {
     clearTimeout(this.timer);
     try {
-      const list = await callEdge(this.options.edgeUrl, await this.options.token(), "/api/v1/identity/denylist", DenyList);
+      const list = await callEdge(
+        this.options.edgeUrl,
+        await this.options.token(),
+        "/api/v1/identity/denylist",
+        DenyList,
+      );
       if (list.revision >= this.view.revision) {
         await writeDenyListFile(this.options.file, list);
         this.view.update(list);
       }
       await this.publish();
     } catch (error) {
-      this.log.warn("deny list refresh failed; enforcing the last one held", { error: errorText(error), revision: this.view.revision });
+      this.log.warn("deny list refresh failed; enforcing the last one held", {
+        error: errorText(error),
+        revision: this.view.revision,
+      });
     }
     this.timer = setTimeout(() => void this.refresh(), this.options.intervalMs ?? DEFAULT_INTERVAL_MS);
     this.timer.unref();

@@ -1,5 +1,11 @@
 import { EventEmitter } from "node:events";
-import { CycleResponse, PROBLEM_CONTENT_TYPE, TRACEPARENT, type BatchItem, type TelemetryBatch } from "../../protocol/index.js";
+import {
+  CycleResponse,
+  PROBLEM_CONTENT_TYPE,
+  TRACEPARENT,
+  type BatchItem,
+  type TelemetryBatch,
+} from "../../protocol/index.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { DiskQueue } from "../buffer/disk-queue.js";
 import { countOne, type Counts } from "../lib/counts.js";
@@ -58,8 +64,21 @@ export interface Credentials {
  * each delivered batch's round trip in seconds; and `denyListRevision`, the edge's deny-list
  * revision as each answer gives it (how a revocation reaches a gateway within a batch interval).
  */
-export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"]]; cycle: [number]; denyListRevision: [number] }> {
-  readonly stats: EdgeStats = { batchesSent: 0, itemsSent: 0, duplicatesReported: 0, retries: 0, retriesByReason: {}, itemsRefused: 0, itemsDroppedOverflow: 0, itemsRevoked: 0 };
+export class EdgeClient extends EventEmitter<{
+  actions: [CycleResponse["actions"]];
+  cycle: [number];
+  denyListRevision: [number];
+}> {
+  readonly stats: EdgeStats = {
+    batchesSent: 0,
+    itemsSent: 0,
+    duplicatesReported: 0,
+    retries: 0,
+    retriesByReason: {},
+    itemsRefused: 0,
+    itemsDroppedOverflow: 0,
+    itemsRevoked: 0,
+  };
   private sending = false;
   /** Items arrived while a pump was under way: it looks again before it calls the queue drained. */
   private pumpAgain = false;
@@ -89,11 +108,27 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
     super();
   }
 
-  /** The gateway's queue lives in `dir`: what the edge has not acknowledged survives an outage, a restart and a kill. */
-  static async open(gatewayId: string, config: GatewayConfig, dir: string, log: Logger, credentials?: Credentials, traceRequest?: RequestTracer): Promise<EdgeClient> {
-    const queue = await DiskQueue.open<BatchItem>({ dir, maxItems: config.maxQueuedItems, itemsPerSegment: Math.min(config.batch.maxItems, 1000), syncIntervalMs: config.queueSyncMs });
+  /**
+   * The gateway's queue lives in `dir`: what the edge has not acknowledged survives an outage, a
+   * restart and a kill.
+   */
+  static async open(
+    gatewayId: string,
+    config: GatewayConfig,
+    dir: string,
+    log: Logger,
+    credentials?: Credentials,
+    traceRequest?: RequestTracer,
+  ): Promise<EdgeClient> {
+    const queue = await DiskQueue.open<BatchItem>({
+      dir,
+      maxItems: config.maxQueuedItems,
+      itemsPerSegment: Math.min(config.batch.maxItems, 1000),
+      syncIntervalMs: config.queueSyncMs,
+    });
     const client = new EdgeClient(gatewayId, config, queue, log, credentials, traceRequest);
-    if (queue.stats.setAside > 0) log.warn("set aside unreadable lines of the edge queue (a torn write)", { lines: queue.stats.setAside, dir });
+    if (queue.stats.setAside > 0)
+      log.warn("set aside unreadable lines of the edge queue (a torn write)", { lines: queue.stats.setAside, dir });
     if (queue.size > 0) log.info("resuming the queue left by the last run", { items: queue.size });
     void client.pump();
     return client;
@@ -106,13 +141,17 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
   enqueue(items: BatchItem[]): Promise<void> {
     this.appendingItems += items.length;
     this.waitingSince ??= performance.now();
-    const appended = this.queue.pushAll(items).finally(() => { this.appendingItems -= items.length; });
+    const appended = this.queue.pushAll(items).finally(() => {
+      this.appendingItems -= items.length;
+    });
     this.appending = appended.then(
       () => {
         this.stats.itemsDroppedOverflow = this.queue.stats.dropped;
         void this.pump();
       },
-      (error: unknown) => { this.log.error("edge queue write failed", { error: errorText(error), items: items.length }); },
+      (error: unknown) => {
+        this.log.error("edge queue write failed", { error: errorText(error), items: items.length });
+      },
     );
     return appended;
   }
@@ -187,7 +226,11 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
         this.stats.retries++;
         countOne(this.stats.retriesByReason, error.reason);
         const delay = backoffDelay(this.attempt++, this.config.retry.initialMs, this.config.retry.maxMs);
-        this.log.warn("edge unavailable, will retry", { error: error.message, delayMs: delay, queuedItems: this.queue.size });
+        this.log.warn("edge unavailable, will retry", {
+          error: error.message,
+          delayMs: delay,
+          queuedItems: this.queue.size,
+        });
         this.retryTimer = setTimeout(() => {
           this.retryTimer = undefined;
           void this.pump();
@@ -209,7 +252,11 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
     const span = this.traceRequest({
       name: `POST ${CYCLE_PATH}`,
       attributes: { "http.request.method": "POST", "url.full": url.href, "x0.batch.items": items.length },
-      links: () => linksTo(items.map((item) => item.traceparent), MAX_LINKS),
+      links: () =>
+        linksTo(
+          items.map((item) => item.traceparent),
+          MAX_LINKS,
+        ),
     });
     try {
       await this.post(url, items, span);
@@ -226,15 +273,24 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
     let response: Response;
     const startedAt = performance.now();
     try {
-      const authorization: Record<string, string> = this.credentials ? { authorization: `Bearer ${await this.credentials.token()}` } : {};
+      const authorization: Record<string, string> = this.credentials
+        ? { authorization: `Bearer ${await this.credentials.token()}` }
+        : {};
       response = await fetch(url, {
         method: "POST",
-        headers: { "content-type": "application/json", ...authorization, ...(traceparent ? { [TRACEPARENT]: traceparent } : {}) },
+        headers: {
+          "content-type": "application/json",
+          ...authorization,
+          ...(traceparent ? { [TRACEPARENT]: traceparent } : {}),
+        },
         body: JSON.stringify(batch),
         signal: AbortSignal.timeout(this.config.retry.requestTimeoutMs),
       });
     } catch (error) {
-      throw new RetriableError(error instanceof Error && error.name === "TimeoutError" ? "timeout" : "network", errorText(error));
+      throw new RetriableError(
+        error instanceof Error && error.name === "TimeoutError" ? "timeout" : "network",
+        errorText(error),
+      );
     }
     span.answered(response.status);
     const text = await response.text().catch(() => "");
@@ -244,7 +300,9 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
       this.stats.batchesSent++;
       this.stats.itemsSent += items.length;
       if (!cycle.success) {
-        this.log.warn("edge answer not understood; batch counted as delivered", { error: cycle.error.issues[0]?.message });
+        this.log.warn("edge answer not understood; batch counted as delivered", {
+          error: cycle.error.issues[0]?.message,
+        });
         return;
       }
       this.stats.duplicatesReported += cycle.data.duplicates;
@@ -259,7 +317,8 @@ export class EdgeClient extends EventEmitter<{ actions: [CycleResponse["actions"
       throw new RetriableError("http_401", detail);
     }
     if (response.status >= 500) throw new RetriableError("http_5xx", detail);
-    if (response.status === 408 || response.status === 429) throw new RetriableError(response.status === 408 ? "http_408" : "http_429", detail);
+    if (response.status === 408 || response.status === 429)
+      throw new RetriableError(response.status === 408 ? "http_408" : "http_429", detail);
     throw new Error(detail);
   }
 }

@@ -66,7 +66,9 @@ export class IntakeControl {
     this.pausedAt = performance.now();
     this.stats.pauses++;
     this.intake.pauseIntake();
-    this.timer = setInterval(() => { this.check(); }, CHECK_WHILE_PAUSED_MS);
+    this.timer = setInterval(() => {
+      this.check();
+    }, CHECK_WHILE_PAUSED_MS);
   }
 
   private release(max: number): void {

@@ -112,7 +112,9 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
     if (this.jwt && this.jwt.expiresAt - now > JWT_REFRESH_BEFORE_MS) return this.jwt.token;
     if (this.svid && this.nodeKey) {
       try {
-        const minted = await mintJwtSvid(this.config.edgeUrl, await this.nodeKey, this.svid.spiffeId, [controlPlaneAudience(parseTrustDomain(this.svid.spiffeId))]);
+        const minted = await mintJwtSvid(this.config.edgeUrl, await this.nodeKey, this.svid.spiffeId, [
+          controlPlaneAudience(parseTrustDomain(this.svid.spiffeId)),
+        ]);
         this.jwt = { token: minted.token, expiresAt: Date.parse(minted.expiresAt) };
         return this.jwt.token;
       } catch (error) {
@@ -160,7 +162,8 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
     const claims: AttestClaim[] = [];
     if (spiffeId) claims.push({ spiffeId });
     if (this.config.joinToken) claims.push({ joinToken: this.config.joinToken });
-    if (claims.length === 0) throw new EdgeRequestError("not registered yet and no join token configured (identity.joinToken)", 401);
+    if (claims.length === 0)
+      throw new EdgeRequestError("not registered yet and no join token configured (identity.joinToken)", 401);
     let lastError: unknown;
     for (const claim of claims) {
       try {
@@ -195,13 +198,20 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
     await writePrivate(this.keystore.path("registration.json"), JSON.stringify({ spiffeId: svid.spiffeId }));
     this.svid = svid;
     this.jwt = { token: response.jwtSvid.token, expiresAt: Date.parse(response.jwtSvid.expiresAt) };
-    this.log.info("SVID issued", { spiffeId: svid.spiffeId, serial: response.x509Svid.serial, expiresAt: response.x509Svid.expiresAt });
+    this.log.info("SVID issued", {
+      spiffeId: svid.spiffeId,
+      serial: response.x509Svid.serial,
+      expiresAt: response.x509Svid.expiresAt,
+    });
     this.scheduleRotation();
     this.emit("svid", svid);
   }
 
   private async loadStored(): Promise<SvidMaterial | undefined> {
-    const [text, keyPem] = await Promise.all([readOptional(this.keystore.path("svid.json")), readOptional(this.keystore.path("svid-key.pem"))]);
+    const [text, keyPem] = await Promise.all([
+      readOptional(this.keystore.path("svid.json")),
+      readOptional(this.keystore.path("svid-key.pem")),
+    ]);
     if (!text || !keyPem) return undefined;
     const parsed = Stored.safeParse(JSON.parse(text));
     if (!parsed.success) return undefined;
@@ -239,21 +249,26 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
   private scheduleBundleRefresh(): void {
     clearTimeout(this.bundleTimer);
     if (this.stopped || !this.svid) return;
-    this.bundleTimer = setTimeout(() => {
-      fetchBundle(this.config.edgeUrl)
-        .then(async (document) => {
-          if (!this.svid || JSON.stringify(document) === JSON.stringify(this.svid.bundleDocument)) return;
-          const bundle = await readBundle(this.svid.spiffeId, document);
-          this.svid = { ...this.svid, bundle, bundleDocument: document };
-          await this.persist(this.svid);
-          this.emit("bundle", bundle);
-        })
-        .catch((error: unknown) => {
-          this.failed.bundle_refresh++;
-          this.log.warn("bundle refresh failed", { error: errorText(error) });
-        })
-        .finally(() => { this.scheduleBundleRefresh(); });
-    }, (this.svid.bundle.refreshHintS ?? DEFAULT_REFRESH_HINT_S) * 1000);
+    this.bundleTimer = setTimeout(
+      () => {
+        fetchBundle(this.config.edgeUrl)
+          .then(async (document) => {
+            if (!this.svid || JSON.stringify(document) === JSON.stringify(this.svid.bundleDocument)) return;
+            const bundle = await readBundle(this.svid.spiffeId, document);
+            this.svid = { ...this.svid, bundle, bundleDocument: document };
+            await this.persist(this.svid);
+            this.emit("bundle", bundle);
+          })
+          .catch((error: unknown) => {
+            this.failed.bundle_refresh++;
+            this.log.warn("bundle refresh failed", { error: errorText(error) });
+          })
+          .finally(() => {
+            this.scheduleBundleRefresh();
+          });
+      },
+      (this.svid.bundle.refreshHintS ?? DEFAULT_REFRESH_HINT_S) * 1000,
+    );
     this.bundleTimer.unref();
   }
 }

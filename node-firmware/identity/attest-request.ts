@@ -11,7 +11,8 @@ export interface KeyPair {
 
 const EC = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 
-export const generateNodeKey = () => crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as Promise<KeyPair>;
+export const generateNodeKey = () =>
+  crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as Promise<KeyPair>;
 export const generateSvidKey = () => crypto.subtle.generateKey(EC, true, ["sign", "verify"]) as Promise<KeyPair>;
 
 /** PKCS#10 request for an SVID key; it names the SPIFFE ID as its only SAN. */
@@ -26,7 +27,12 @@ export async function createCsr(svidKey: KeyPair, spiffeId?: string): Promise<x5
 export type AttestClaim = { joinToken: string } | { spiffeId: string };
 
 /** Builds the body of POST /api/v1/identity/attest: the node key signs nonce, CSR digest and claim. */
-export async function buildAttestRequest(nonce: string, nodeKey: KeyPair, csr: x509.Pkcs10CertificateRequest, claim: AttestClaim): Promise<AttestRequest> {
+export async function buildAttestRequest(
+  nonce: string,
+  nodeKey: KeyPair,
+  csr: x509.Pkcs10CertificateRequest,
+  claim: AttestClaim,
+): Promise<AttestRequest> {
   const digest = base64url(await crypto.subtle.digest("SHA-256", csr.rawData));
   const claimText = "joinToken" in claim ? `join-token:${await sha256Hex(claim.joinToken)}` : claim.spiffeId;
   const message = new TextEncoder().encode(attestationMessage(nonce, digest, claimText));

@@ -30,7 +30,12 @@ export class EdgeRequestError extends Error {
 
 const TIMEOUT_MS = 10_000;
 
-async function call<S extends z.ZodType>(edgeUrl: string, path: string, schema: S, init: RequestInit = {}): Promise<z.infer<S>> {
+async function call<S extends z.ZodType>(
+  edgeUrl: string,
+  path: string,
+  schema: S,
+  init: RequestInit = {},
+): Promise<z.infer<S>> {
   let response: Response;
   try {
     response = await fetch(new URL(path, edgeUrl), { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
@@ -39,9 +44,15 @@ async function call<S extends z.ZodType>(edgeUrl: string, path: string, schema: 
   }
   const body: unknown = await response.json().catch(() => undefined);
   if (!response.ok) {
-    const problem = response.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE) ? Problem.safeParse(body) : undefined;
+    const problem = response.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE)
+      ? Problem.safeParse(body)
+      : undefined;
     const detail = problem?.success ? `${problem.data.title}: ${problem.data.detail ?? ""}` : response.statusText;
-    throw new EdgeRequestError(`${path}: HTTP ${response.status} ${detail}`, response.status, problem?.success ? problem.data : undefined);
+    throw new EdgeRequestError(
+      `${path}: HTTP ${response.status} ${detail}`,
+      response.status,
+      problem?.success ? problem.data : undefined,
+    );
   }
   return schema.parse(body);
 }
@@ -73,11 +84,29 @@ export const fetchBundle = (edgeUrl: string) => call(edgeUrl, "/api/v1/identity/
 /** A JWT-SVID for proof of possession of the node key over a fresh nonce: no bearer token renews itself. */
 export async function mintJwtSvid(edgeUrl: string, nodeKey: KeyPair, spiffeId: string, audience: string[]) {
   const { nonce } = await call(edgeUrl, "/api/v1/identity/nonce", NonceResponse);
-  const signature = await crypto.subtle.sign({ name: "Ed25519" }, nodeKey.privateKey, new TextEncoder().encode(jwtSvidMessage(nonce, spiffeId, audience)));
-  return call(edgeUrl, "/api/v1/identity/jwt-svid", JwtSvid, jsonPost({ spiffeId, audience, nonce, signature: base64url(signature) }));
+  const signature = await crypto.subtle.sign(
+    { name: "Ed25519" },
+    nodeKey.privateKey,
+    new TextEncoder().encode(jwtSvidMessage(nonce, spiffeId, audience)),
+  );
+  return call(
+    edgeUrl,
+    "/api/v1/identity/jwt-svid",
+    JwtSvid,
+    jsonPost({ spiffeId, audience, nonce, signature: base64url(signature) }),
+  );
 }
 
 /** An authenticated call to the control plane with a JWT-SVID. */
-export function callEdge<S extends z.ZodType>(edgeUrl: string, token: string, path: string, schema: S, init: RequestInit = {}) {
-  return call(edgeUrl, path, schema, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` } });
+export function callEdge<S extends z.ZodType>(
+  edgeUrl: string,
+  token: string,
+  path: string,
+  schema: S,
+  init: RequestInit = {},
+) {
+  return call(edgeUrl, path, schema, {
+    ...init,
+    headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` },
+  });
 }

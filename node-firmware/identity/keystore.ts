@@ -24,9 +24,15 @@ export async function readOptional(file: string): Promise<string | undefined> {
 }
 
 const toPem = (label: string, der: ArrayBuffer) =>
-  `-----BEGIN ${label}-----\n${Buffer.from(der).toString("base64").match(/.{1,64}/g)?.join("\n") ?? ""}\n-----END ${label}-----\n`;
+  `-----BEGIN ${label}-----\n${
+    Buffer.from(der)
+      .toString("base64")
+      .match(/.{1,64}/g)
+      ?.join("\n") ?? ""
+  }\n-----END ${label}-----\n`;
 
-export const exportPkcs8Pem = async (key: CryptoKey) => toPem("PRIVATE KEY", await crypto.subtle.exportKey("pkcs8", key));
+export const exportPkcs8Pem = async (key: CryptoKey) =>
+  toPem("PRIVATE KEY", await crypto.subtle.exportKey("pkcs8", key));
 
 /** Rebuilds a key pair from its PKCS#8 private key (the public half is derived through JWK). */
 export async function importPkcs8(pem: string, kind: "ed25519" | "p256"): Promise<KeyPair> {

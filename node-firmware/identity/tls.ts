@@ -1,5 +1,22 @@
-import { createServer, type ConnectionOptions, type DetailedPeerCertificate, type Server, type TLSSocket, type TlsOptions } from "node:tls";
-import { X509SvidError, authorizes, checkX509SvidChain, verifyX509Svid, type Authorizer, type Bundle, type VerifiedX509Svid, type X509SvidRule, type x509 } from "../../spiffe/index.js";
+import {
+  createServer,
+  type ConnectionOptions,
+  type DetailedPeerCertificate,
+  type Server,
+  type TLSSocket,
+  type TlsOptions,
+} from "node:tls";
+import {
+  X509SvidError,
+  authorizes,
+  checkX509SvidChain,
+  verifyX509Svid,
+  type Authorizer,
+  type Bundle,
+  type VerifiedX509Svid,
+  type X509SvidRule,
+  type x509,
+} from "../../spiffe/index.js";
 import type { DenyView } from "./deny-view.js";
 import type { SvidMaterial } from "./agent.js";
 
@@ -13,17 +30,41 @@ export interface PeerPolicy {
 }
 
 /** Why a peer was refused, as a stable code (the reason text says more). */
-export type PeerRefusal = "handshake" | "no_certificate" | "untrusted_chain" | "bad_certificate" | "svid_rules" | "not_spiffe" | "lifetime" | "revoked" | "unauthorized";
+export type PeerRefusal =
+  | "handshake"
+  | "no_certificate"
+  | "untrusted_chain"
+  | "bad_certificate"
+  | "svid_rules"
+  | "not_spiffe"
+  | "lifetime"
+  | "revoked"
+  | "unauthorized";
 
 /** An accepted peer: its SPIFFE ID and its leaf's serial (lower-case hex), what a deny list names. */
-export type PeerCheck = { ok: true; spiffeId: string; serial: string } | { ok: false; refusal: PeerRefusal; reason: string };
+export type PeerCheck =
+  { ok: true; spiffeId: string; serial: string } | { ok: false; refusal: PeerRefusal; reason: string };
 
 const ID_RULES: ReadonlySet<X509SvidRule> = new Set(["leaf-uri-san-count", "leaf-spiffe-id", "leaf-id-without-path"]);
-const TRUST_RULES: ReadonlySet<X509SvidRule> = new Set(["empty-chain", "chain-order", "chain-signature", "untrusted", "not-yet-valid", "expired"]);
+const TRUST_RULES: ReadonlySet<X509SvidRule> = new Set([
+  "empty-chain",
+  "chain-order",
+  "chain-signature",
+  "untrusted",
+  "not-yet-valid",
+  "expired",
+]);
 
 function refusalOf(error: unknown): PeerCheck {
   if (!(error instanceof X509SvidError)) throw error;
-  const refusal: PeerRefusal = error.rule === "unparsable" ? "bad_certificate" : ID_RULES.has(error.rule) ? "not_spiffe" : TRUST_RULES.has(error.rule) ? "untrusted_chain" : "svid_rules";
+  const refusal: PeerRefusal =
+    error.rule === "unparsable"
+      ? "bad_certificate"
+      : ID_RULES.has(error.rule)
+        ? "not_spiffe"
+        : TRUST_RULES.has(error.rule)
+          ? "untrusted_chain"
+          : "svid_rules";
   return { ok: false, refusal, reason: `${error.rule}: ${error.message}` };
 }
 
@@ -32,9 +73,16 @@ function checkPolicy(verified: VerifiedX509Svid, policy: PeerPolicy): PeerCheck 
   const leaf = verified.chain[0] as x509.X509Certificate;
   const spiffeId = verified.id.uri;
   const lifetime = leaf.notAfter.getTime() - leaf.notBefore.getTime();
-  if (lifetime > MAX_SVID_LIFETIME_MS) return { ok: false, refusal: "lifetime", reason: `peer certificate lifetime ${Math.round(lifetime / 1000)} s exceeds 3600 s` };
-  if (policy.deny.denies(spiffeId, leaf.serialNumber)) return { ok: false, refusal: "revoked", reason: `${spiffeId} is revoked` };
-  if (!authorizes(policy.authorizer, spiffeId)) return { ok: false, refusal: "unauthorized", reason: `${spiffeId} is not authorized here` };
+  if (lifetime > MAX_SVID_LIFETIME_MS)
+    return {
+      ok: false,
+      refusal: "lifetime",
+      reason: `peer certificate lifetime ${Math.round(lifetime / 1000)} s exceeds 3600 s`,
+    };
+  if (policy.deny.denies(spiffeId, leaf.serialNumber))
+    return { ok: false, refusal: "revoked", reason: `${spiffeId} is revoked` };
+  if (!authorizes(policy.authorizer, spiffeId))
+    return { ok: false, refusal: "unauthorized", reason: `${spiffeId} is not authorized here` };
   return { ok: true, spiffeId, serial: leaf.serialNumber.toLowerCase() };
 }
 
@@ -43,7 +91,12 @@ function checkPolicy(verified: VerifiedX509Svid, policy: PeerPolicy): PeerCheck 
  * policy. Synchronous, for Node's client-side hook: the signatures along the chain are OpenSSL's
  * there (it verified them against the same roots before calling); `verifyPeerChain` checks them too.
  */
-export function checkPeerChain(chain: readonly Uint8Array[], bundle: Bundle, policy: PeerPolicy, now = new Date()): PeerCheck {
+export function checkPeerChain(
+  chain: readonly Uint8Array[],
+  bundle: Bundle,
+  policy: PeerPolicy,
+  now = new Date(),
+): PeerCheck {
   try {
     return checkPolicy(checkX509SvidChain(chain, bundle.x509Authorities, now, bundle.trustDomain), policy);
   } catch (error) {
@@ -52,7 +105,12 @@ export function checkPeerChain(chain: readonly Uint8Array[], bundle: Bundle, pol
 }
 
 /** As `checkPeerChain`, and every signature along the chain verified in project code. */
-export async function verifyPeerChain(chain: readonly Uint8Array[], bundle: Bundle, policy: PeerPolicy, now = new Date()): Promise<PeerCheck> {
+export async function verifyPeerChain(
+  chain: readonly Uint8Array[],
+  bundle: Bundle,
+  policy: PeerPolicy,
+  now = new Date(),
+): Promise<PeerCheck> {
   try {
     return checkPolicy(await verifyX509Svid(chain, bundle.x509Authorities, now, bundle.trustDomain), policy);
   } catch (error) {
@@ -63,7 +121,11 @@ export async function verifyPeerChain(chain: readonly Uint8Array[], bundle: Bund
 /** The chain OpenSSL built for a peer, leaf first, up to the self-signed root. */
 function peerChain(peer: DetailedPeerCertificate): Uint8Array[] {
   const chain: Uint8Array[] = [];
-  for (let cert: DetailedPeerCertificate | undefined = peer; cert?.raw && chain.length < 8; cert = cert.issuerCertificate === cert ? undefined : cert.issuerCertificate) {
+  for (
+    let cert: DetailedPeerCertificate | undefined = peer;
+    cert?.raw && chain.length < 8;
+    cert = cert.issuerCertificate === cert ? undefined : cert.issuerCertificate
+  ) {
     chain.push(cert.raw);
   }
   return chain;
@@ -122,7 +184,9 @@ export function createSvidTlsServer(
       socket.destroy();
     });
   });
-  server.on("tlsClientError", (error) => { onRefused("handshake", `TLS handshake failed: ${error.message}`, undefined); });
+  server.on("tlsClientError", (error) => {
+    onRefused("handshake", `TLS handshake failed: ${error.message}`, undefined);
+  });
   return {
     server,
     updateSvid: (next) => {
@@ -144,10 +208,18 @@ export function clientTlsOptions(svid: SvidMaterial, policy: PeerPolicy): Client
   };
 }
 
-/** After a server handshake: OpenSSL's chain verdict, then the SPIFFE checks, since Node offers no server-side verify hook. */
+/**
+ * After a server handshake: OpenSSL's chain verdict, then the SPIFFE checks, since Node offers no
+ * server-side verify hook.
+ */
 async function checkTlsClient(socket: TLSSocket, bundle: Bundle, policy: PeerPolicy): Promise<PeerCheck> {
   const peer = socket.getPeerCertificate(true);
   if (Object.keys(peer).length === 0) return { ok: false, refusal: "no_certificate", reason: "no client certificate" };
-  if (!socket.authorized) return { ok: false, refusal: "untrusted_chain", reason: `client certificate refused: ${String(socket.authorizationError)}` };
+  if (!socket.authorized)
+    return {
+      ok: false,
+      refusal: "untrusted_chain",
+      reason: `client certificate refused: ${String(socket.authorizationError)}`,
+    };
   return verifyPeerChain(peerChain(peer), bundle, policy);
 }

@@ -20,10 +20,18 @@ export function createLogger(
     write(JSON.stringify({ t: new Date().toISOString(), level: at, msg, ...base, ...fields }));
   };
   return {
-    debug: (msg, fields) => { emit("debug", msg, fields); },
-    info: (msg, fields) => { emit("info", msg, fields); },
-    warn: (msg, fields) => { emit("warn", msg, fields); },
-    error: (msg, fields) => { emit("error", msg, fields); },
+    debug: (msg, fields) => {
+      emit("debug", msg, fields);
+    },
+    info: (msg, fields) => {
+      emit("info", msg, fields);
+    },
+    warn: (msg, fields) => {
+      emit("warn", msg, fields);
+    },
+    error: (msg, fields) => {
+      emit("error", msg, fields);
+    },
     child: (fields) => createLogger({ ...base, ...fields }, level, write),
   };
 }

@@ -81,7 +81,18 @@ export class BatmanIvMesh {
   private now = 0;
 
   constructor(ids: readonly string[], seed = 1) {
-    for (const id of ids) this.nodes.set(id, { seqno: 0, hopPenalty: DEFAULT_HOP_PENALTY, received: new Map(), echoed: new Map(), routes: new Map(), newest: new Map(), router: new Map(), linkTq: new Map(), pathSwitches: 0 });
+    for (const id of ids)
+      this.nodes.set(id, {
+        seqno: 0,
+        hopPenalty: DEFAULT_HOP_PENALTY,
+        received: new Map(),
+        echoed: new Map(),
+        routes: new Map(),
+        newest: new Map(),
+        router: new Map(),
+        linkTq: new Map(),
+        pathSwitches: 0,
+      });
     this.random = prng(seed);
   }
 
@@ -123,7 +134,10 @@ export class BatmanIvMesh {
     const queue: Delivery[] = [];
     for (const [id, node] of this.nodes) {
       node.seqno++;
-      this.broadcast({ originator: id, seqno: node.seqno, tq: TQ_MAX, ttl: TTL, from: id, prevSender: id, notBest: false }, queue);
+      this.broadcast(
+        { originator: id, seqno: node.seqno, tq: TQ_MAX, ttl: TTL, from: id, prevSender: id, notBest: false },
+        queue,
+      );
     }
     for (let i = 0; i < queue.length; i++) this.receive(queue[i] as Delivery, queue);
     this.purge();
@@ -135,7 +149,13 @@ export class BatmanIvMesh {
     const out: RouteEntry[] = [];
     for (const [originator, via] of node.routes) {
       for (const [neighbor, route] of via) {
-        out.push({ originator, neighbor, tq: avg(route.ring), lastSeenMs: this.now - route.lastSeen, best: node.router.get(originator) === neighbor });
+        out.push({
+          originator,
+          neighbor,
+          tq: avg(route.ring),
+          lastSeenMs: this.now - route.lastSeen,
+          best: node.router.get(originator) === neighbor,
+        });
       }
     }
     return out;
@@ -219,7 +239,10 @@ export class BatmanIvMesh {
     const fromBest = node.router.get(copy.originator) === copy.from;
     if (!fromBest && !singleHop) return;
     const forwarded = Math.round((tq * (TQ_MAX - node.hopPenalty)) / TQ_MAX);
-    this.broadcast({ ...copy, tq: forwarded, ttl: copy.ttl - 1, from: copy.to, prevSender: copy.from, notBest: !fromBest }, queue);
+    this.broadcast(
+      { ...copy, tq: forwarded, ttl: copy.ttl - 1, from: copy.to, prevSender: copy.from, notBest: !fromBest },
+      queue,
+    );
   }
 
   private updateRoute(node: NodeState, copy: Ogm, tq: number, fresh: boolean): void {

@@ -95,7 +95,14 @@ export class SimulatedMesh implements MeshBackend, ActionBackend {
   };
   private readonly neighbors: { id: string; distance: number }[];
   private readonly jitter: () => number;
-  private counters: InterfaceCounters = { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0 };
+  private counters: InterfaceCounters = {
+    rxBytes: 0,
+    txBytes: 0,
+    rxPackets: 0,
+    txPackets: 0,
+    rxDropped: 0,
+    txDropped: 0,
+  };
   private lastSampleAt: number | undefined;
   private readonly faults = new Map<string, { latencyMs: number; loss: number }>();
   private readonly down = new Set<string>();
@@ -115,7 +122,9 @@ export class SimulatedMesh implements MeshBackend, ActionBackend {
     given?: readonly string[],
     shared?: BatmanIvMesh,
   ) {
-    const links = given ? given.map((id) => ({ a: nodeId, b: id, distance: GIVEN_LINK_DISTANCE })) : buildTopology(peers, seed);
+    const links = given
+      ? given.map((id) => ({ a: nodeId, b: id, distance: GIVEN_LINK_DISTANCE }))
+      : buildTopology(peers, seed);
     this.neighbors = links
       .filter((l) => l.a === nodeId || l.b === nodeId)
       .map((l) => ({ id: l.a === nodeId ? l.b : l.a, distance: l.distance }))
@@ -190,7 +199,8 @@ export class SimulatedMesh implements MeshBackend, ActionBackend {
     const c = this.controls;
     switch (params.kind) {
       case "reroute":
-        if (!this.neighbors.some((n) => n.id === params.neighbor)) return Promise.reject(new Error(`${params.neighbor} is not a neighbor`));
+        if (!this.neighbors.some((n) => n.id === params.neighbor))
+          return Promise.reject(new Error(`${params.neighbor} is not a neighbor`));
         c.hopPenalty.set(params.neighbor, params.hopPenalty);
         break;
       case "isolate_source":

@@ -42,10 +42,24 @@ export function agentMetrics(agent: RunningAgent): Registry {
       if (agent.spanExport) mirrorSpanExport(agent.spanExport);
     },
   });
-  const publish = new Histogram({ name: "x0_telemetry_publish_duration_seconds", help: "Time from publishing a telemetry sample to the broker's acknowledgement", buckets: LATENCY_BUCKETS, registers: [registry] });
-  agent.node.onPublished = (seconds) => { publish.observe(seconds); };
-  const cycle = new Histogram({ name: "x0_mape_cycle_duration_seconds", help: "Round trip of one MAPE-K cycle at the edge (POST /api/v1/mape/cycle), gateways only", buckets: LATENCY_BUCKETS, registers: [registry] });
-  agent.edge?.on("cycle", (seconds) => { cycle.observe(seconds); });
+  const publish = new Histogram({
+    name: "x0_telemetry_publish_duration_seconds",
+    help: "Time from publishing a telemetry sample to the broker's acknowledgement",
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  agent.node.onPublished = (seconds) => {
+    publish.observe(seconds);
+  };
+  const cycle = new Histogram({
+    name: "x0_mape_cycle_duration_seconds",
+    help: "Round trip of one MAPE-K cycle at the edge (POST /api/v1/mape/cycle), gateways only",
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  agent.edge?.on("cycle", (seconds) => {
+    cycle.observe(seconds);
+  });
 
   const neighbors = gauge(registry, "x0_neighbors", "Mesh neighbors in the newest sample");
   const tq = gauge(registry, "x0_neighbor_tq", "batman-adv transmit quality towards a neighbor (0-255)", ["neighbor"]);
@@ -53,35 +67,158 @@ export function agentMetrics(agent: RunningAgent): Registry {
   const loss = gauge(registry, "x0_link_loss_ratio", "Packet loss on the link to a neighbor (0-1)", ["neighbor"]);
   const blocklist = gauge(registry, "x0_dataplane_blocklist_entries", "Sources on the data plane's blocklist");
   const limited = gauge(registry, "x0_dataplane_rate_limited_sources", "Sources under a rate limit");
-  const dropped = new MirroredCounter(registry, "x0_dataplane_dropped_packets_total", "Packets the data plane dropped, by reason", ["reason"]);
-  const packets = new MirroredCounter(registry, "x0_dataplane_packets_total", "Packets the data plane saw, dropped ones included, by protocol (XDP and the simulator)", ["protocol"]);
-  const interfacePackets = new MirroredCounter(registry, "x0_mesh_interface_packets_total", "Packets through the mesh interfaces, by direction", ["direction"]);
-  const interfaceBytes = new MirroredCounter(registry, "x0_mesh_interface_bytes_total", "Bytes through the mesh interfaces, by direction", ["direction"]);
-  const interfaceDropped = new MirroredCounter(registry, "x0_mesh_interface_dropped_packets_total", "Packets the mesh interfaces dropped, by direction", ["direction"]);
-  const switches = new MirroredCounter(registry, "x0_path_switches_total", "Changes of batman-adv's best next hop to any originator");
-  const published = new MirroredCounter(registry, "x0_telemetry_published_total", "Telemetry samples the broker acknowledged");
-  const publishErrors = new MirroredCounter(registry, "x0_telemetry_publish_errors_total", "Telemetry publishes that failed");
-  const bufferItems = gauge(registry, "x0_telemetry_buffer_items", "Samples waiting in the on-disk buffer for the broker");
-  const bufferDropped = new MirroredCounter(registry, "x0_telemetry_buffer_dropped_total", "Samples dropped, oldest first, because the buffer was full");
+  const dropped = new MirroredCounter(
+    registry,
+    "x0_dataplane_dropped_packets_total",
+    "Packets the data plane dropped, by reason",
+    ["reason"],
+  );
+  const packets = new MirroredCounter(
+    registry,
+    "x0_dataplane_packets_total",
+    "Packets the data plane saw, dropped ones included, by protocol (XDP and the simulator)",
+    ["protocol"],
+  );
+  const interfacePackets = new MirroredCounter(
+    registry,
+    "x0_mesh_interface_packets_total",
+    "Packets through the mesh interfaces, by direction",
+    ["direction"],
+  );
+  const interfaceBytes = new MirroredCounter(
+    registry,
+    "x0_mesh_interface_bytes_total",
+    "Bytes through the mesh interfaces, by direction",
+    ["direction"],
+  );
+  const interfaceDropped = new MirroredCounter(
+    registry,
+    "x0_mesh_interface_dropped_packets_total",
+    "Packets the mesh interfaces dropped, by direction",
+    ["direction"],
+  );
+  const switches = new MirroredCounter(
+    registry,
+    "x0_path_switches_total",
+    "Changes of batman-adv's best next hop to any originator",
+  );
+  const published = new MirroredCounter(
+    registry,
+    "x0_telemetry_published_total",
+    "Telemetry samples the broker acknowledged",
+  );
+  const publishErrors = new MirroredCounter(
+    registry,
+    "x0_telemetry_publish_errors_total",
+    "Telemetry publishes that failed",
+  );
+  const bufferItems = gauge(
+    registry,
+    "x0_telemetry_buffer_items",
+    "Samples waiting in the on-disk buffer for the broker",
+  );
+  const bufferDropped = new MirroredCounter(
+    registry,
+    "x0_telemetry_buffer_dropped_total",
+    "Samples dropped, oldest first, because the buffer was full",
+  );
   const actions = new MirroredCounter(registry, "x0_actions_total", "Signed actions received, by outcome", ["outcome"]);
-  const reflexesFailed = new MirroredCounter(registry, "x0_reflexes_failed_total", "Local repairs taken that the mesh or data plane could not carry out, by kind", ["kind"]);
-  const sampleFailures = new MirroredCounter(registry, "x0_monitor_sample_failures_total", "Monitor samples lost because the mesh or data plane could not be read");
-  const skippedOffline = new MirroredCounter(registry, "x0_telemetry_skipped_offline_total", "Samples taken while the broker was unreachable with no buffer to keep them");
-  const actionsRefused = new MirroredCounter(registry, "x0_actions_refused_total", "Signed actions rejected or expired, by reason: bad_signature, unknown_key, wrong_node, expired, malformed, not_json, not_base64url, too_large", ["reason"]);
-  const reflexes = new MirroredCounter(registry, "x0_reflexes_total", "Repairs taken locally without the edge, by kind", ["kind"]);
-  const rejected = new MirroredCounter(registry, "x0_rejected_messages_total", "MQTT messages refused as invalid, by component and reason", ["component", "reason"]);
-  const identityFailures = new MirroredCounter(registry, "x0_identity_failures_total", "Failed identity operations against the edge, retried: attest, rotate, jwt_refresh, bundle_refresh", ["operation"]);
-  const svidExpiry = gauge(registry, "x0_svid_expiry_timestamp_seconds", "When the agent's X.509-SVID expires (Unix time); it rotates at half its lifetime", ["spiffe_id"]);
-  const brokerClients = gauge(registry, "x0_broker_clients", "MQTT clients connected to the embedded broker (gateways)");
-  const brokerRefused = new MirroredCounter(registry, "x0_broker_connections_refused_total", "Connections the embedded broker refused before MQTT, by reason: handshake, no_certificate, untrusted_chain, revoked, unauthorized, lifetime, not_spiffe, bad_certificate, unknown_principal (gateways)", ["reason"]);
+  const reflexesFailed = new MirroredCounter(
+    registry,
+    "x0_reflexes_failed_total",
+    "Local repairs taken that the mesh or data plane could not carry out, by kind",
+    ["kind"],
+  );
+  const sampleFailures = new MirroredCounter(
+    registry,
+    "x0_monitor_sample_failures_total",
+    "Monitor samples lost because the mesh or data plane could not be read",
+  );
+  const skippedOffline = new MirroredCounter(
+    registry,
+    "x0_telemetry_skipped_offline_total",
+    "Samples taken while the broker was unreachable with no buffer to keep them",
+  );
+  const actionsRefused = new MirroredCounter(
+    registry,
+    "x0_actions_refused_total",
+    "Signed actions rejected or expired, by reason: bad_signature, unknown_key, wrong_node, expired, malformed, not_json, not_base64url, too_large",
+    ["reason"],
+  );
+  const reflexes = new MirroredCounter(
+    registry,
+    "x0_reflexes_total",
+    "Repairs taken locally without the edge, by kind",
+    ["kind"],
+  );
+  const rejected = new MirroredCounter(
+    registry,
+    "x0_rejected_messages_total",
+    "MQTT messages refused as invalid, by component and reason",
+    ["component", "reason"],
+  );
+  const identityFailures = new MirroredCounter(
+    registry,
+    "x0_identity_failures_total",
+    "Failed identity operations against the edge, retried: attest, rotate, jwt_refresh, bundle_refresh",
+    ["operation"],
+  );
+  const svidExpiry = gauge(
+    registry,
+    "x0_svid_expiry_timestamp_seconds",
+    "When the agent's X.509-SVID expires (Unix time); it rotates at half its lifetime",
+    ["spiffe_id"],
+  );
+  const brokerClients = gauge(
+    registry,
+    "x0_broker_clients",
+    "MQTT clients connected to the embedded broker (gateways)",
+  );
+  const brokerRefused = new MirroredCounter(
+    registry,
+    "x0_broker_connections_refused_total",
+    "Connections the embedded broker refused before MQTT, by reason: handshake, no_certificate, untrusted_chain, revoked, unauthorized, lifetime, not_spiffe, bad_certificate, unknown_principal (gateways)",
+    ["reason"],
+  );
   const edgeQueue = gauge(registry, "x0_edge_queue_items", "Items waiting for the edge (gateways)");
-  const edgeDropped = new MirroredCounter(registry, "x0_edge_items_dropped_total", "Items dropped, by reason: overflow (oldest first, the edge queue was full) or refused (the edge answered 4xx, so sending again cannot succeed) (gateways)", ["reason"]);
-  const edgeRetries = new MirroredCounter(registry, "x0_edge_retries_total", "Failed deliveries to the edge that were retried, by reason: network, timeout, http_401, http_408, http_429, http_5xx (gateways)", ["reason"]);
-  const spansExported = new MirroredCounter(registry, "x0_trace_spans_exported_total", "Spans the OTLP collector accepted (tracing on)");
-  const spansDropped = new MirroredCounter(registry, "x0_trace_spans_dropped_total", "Ended spans that never reached the OTLP collector, by reason: queue_full, export_failed (tracing on)", ["reason"]);
-  const intakePaused = gauge(registry, "x0_gateway_intake_paused", "1 while the embedded broker stops reading its clients because the edge is falling behind");
-  const intakePauses = new MirroredCounter(registry, "x0_gateway_intake_pauses_total", "Times the embedded broker stopped reading its clients for the edge to catch up");
-  const intakePausedSeconds = new MirroredCounter(registry, "x0_gateway_intake_paused_seconds_total", "Time the embedded broker spent not reading its clients for the edge to catch up");
+  const edgeDropped = new MirroredCounter(
+    registry,
+    "x0_edge_items_dropped_total",
+    "Items dropped, by reason: overflow (oldest first, the edge queue was full) or refused (the edge answered 4xx, so sending again cannot succeed) (gateways)",
+    ["reason"],
+  );
+  const edgeRetries = new MirroredCounter(
+    registry,
+    "x0_edge_retries_total",
+    "Failed deliveries to the edge that were retried, by reason: network, timeout, http_401, http_408, http_429, http_5xx (gateways)",
+    ["reason"],
+  );
+  const spansExported = new MirroredCounter(
+    registry,
+    "x0_trace_spans_exported_total",
+    "Spans the OTLP collector accepted (tracing on)",
+  );
+  const spansDropped = new MirroredCounter(
+    registry,
+    "x0_trace_spans_dropped_total",
+    "Ended spans that never reached the OTLP collector, by reason: queue_full, export_failed (tracing on)",
+    ["reason"],
+  );
+  const intakePaused = gauge(
+    registry,
+    "x0_gateway_intake_paused",
+    "1 while the embedded broker stops reading its clients because the edge is falling behind",
+  );
+  const intakePauses = new MirroredCounter(
+    registry,
+    "x0_gateway_intake_pauses_total",
+    "Times the embedded broker stopped reading its clients for the edge to catch up",
+  );
+  const intakePausedSeconds = new MirroredCounter(
+    registry,
+    "x0_gateway_intake_paused_seconds_total",
+    "Time the embedded broker spent not reading its clients for the edge to catch up",
+  );
 
   const mirrorMesh = (sample: NodeTelemetry | undefined) => {
     neighbors.set(sample?.neighbors.length ?? 0);

@@ -1,7 +1,12 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 
 /** A gauge of `registry` that the registry's collect sets. */
-export function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+export function gauge<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[] = [],
+): Gauge<L> {
   return new Gauge({ name, help, labelNames, registers: [registry] });
 }
 
@@ -27,6 +32,7 @@ export class MirroredCounter<L extends string> {
 
   /** One series per key of `counts`, the key as the value of `label`, beside the `fixed` labels. */
   setEach(label: L, counts: Readonly<Partial<Record<string, number>>>, fixed: Partial<Record<L, string>> = {}): void {
-    for (const [key, value] of Object.entries(counts)) if (value !== undefined) this.set(value, { ...fixed, [label]: key });
+    for (const [key, value] of Object.entries(counts))
+      if (value !== undefined) this.set(value, { ...fixed, [label]: key });
   }
 }

@@ -44,26 +44,52 @@ export function processMetrics(registry: Registry, eventLoopResolutionMs = EVENT
       eventLoopDelay(delay, lag);
     },
   });
-  const cpuUser = new MirroredCounter(registry, "process_cpu_user_seconds_total", "Total user CPU time spent in seconds.");
-  const cpuSystem = new MirroredCounter(registry, "process_cpu_system_seconds_total", "Total system CPU time spent in seconds.");
-  const cpuTotal = new MirroredCounter(registry, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.");
+  const cpuUser = new MirroredCounter(
+    registry,
+    "process_cpu_user_seconds_total",
+    "Total user CPU time spent in seconds.",
+  );
+  const cpuSystem = new MirroredCounter(
+    registry,
+    "process_cpu_system_seconds_total",
+    "Total system CPU time spent in seconds.",
+  );
+  const cpuTotal = new MirroredCounter(
+    registry,
+    "process_cpu_seconds_total",
+    "Total user and system CPU time spent in seconds.",
+  );
   const heapTotal = gauge(registry, "nodejs_heap_size_total_bytes", "Process heap size from Node.js in bytes.");
   const heapUsed = gauge(registry, "nodejs_heap_size_used_bytes", "Process heap size used from Node.js in bytes.");
   const external = gauge(registry, "nodejs_external_memory_bytes", "Node.js external memory size in bytes.");
   const lag = {
-    now: gauge(registry, "nodejs_eventloop_lag_seconds", "Lag of event loop in seconds, measured by a setImmediate at the previous scrape."),
+    now: gauge(
+      registry,
+      "nodejs_eventloop_lag_seconds",
+      "Lag of event loop in seconds, measured by a setImmediate at the previous scrape.",
+    ),
     min: gauge(registry, "nodejs_eventloop_lag_min_seconds", "The minimum recorded event loop delay."),
     max: gauge(registry, "nodejs_eventloop_lag_max_seconds", "The maximum recorded event loop delay."),
     mean: gauge(registry, "nodejs_eventloop_lag_mean_seconds", "The mean of the recorded event loop delays."),
-    stddev: gauge(registry, "nodejs_eventloop_lag_stddev_seconds", "The standard deviation of the recorded event loop delays."),
+    stddev: gauge(
+      registry,
+      "nodejs_eventloop_lag_stddev_seconds",
+      "The standard deviation of the recorded event loop delays.",
+    ),
     p50: gauge(registry, "nodejs_eventloop_lag_p50_seconds", "The 50th percentile of the recorded event loop delays."),
     p90: gauge(registry, "nodejs_eventloop_lag_p90_seconds", "The 90th percentile of the recorded event loop delays."),
     p99: gauge(registry, "nodejs_eventloop_lag_p99_seconds", "The 99th percentile of the recorded event loop delays."),
   };
-  gauge(registry, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.").set(Math.round(startedAt));
+  gauge(registry, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.").set(
+    Math.round(startedAt),
+  );
   const [major = "", minor = "", patch = ""] = process.versions.node.split(".");
-  new Gauge({ name: "nodejs_version_info", help: "Node.js version info.", labelNames: ["version", "major", "minor", "patch"], registers })
-    .set({ version: process.version, major, minor, patch }, 1);
+  new Gauge({
+    name: "nodejs_version_info",
+    help: "Node.js version info.",
+    labelNames: ["version", "major", "minor", "patch"],
+    registers,
+  }).set({ version: process.version, major, minor, patch }, 1);
 }
 
 type Lag = Record<"now" | "min" | "max" | "mean" | "stddev" | "p50" | "p90" | "p99", Gauge>;
@@ -71,7 +97,9 @@ type Lag = Record<"now" | "min" | "max" | "mean" | "stddev" | "p50" | "p90" | "p
 /** The delays the monitor saw since the previous scrape, then a fresh start for the next. */
 function eventLoopDelay(delay: IntervalHistogram, lag: Lag): void {
   const scheduled = process.hrtime.bigint();
-  setImmediate(() => { lag.now.set(Number(process.hrtime.bigint() - scheduled) / NS_PER_S); });
+  setImmediate(() => {
+    lag.now.set(Number(process.hrtime.bigint() - scheduled) / NS_PER_S);
+  });
   lag.min.set(delay.min / NS_PER_S);
   lag.max.set(delay.max / NS_PER_S);
   lag.mean.set(delay.mean / NS_PER_S);

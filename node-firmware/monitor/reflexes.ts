@@ -19,7 +19,16 @@ export interface ReflexSettings {
   isolateTtlS: number;
 }
 
-export const DEFAULT_REFLEXES: ReflexSettings = { alpha: 0.3, warmup: 3, collapseRatio: 0.5, minAverageTq: 64, hopPenalty: 150, cooldownMs: 60_000, floodPps: 5000, isolateTtlS: 30 };
+export const DEFAULT_REFLEXES: ReflexSettings = {
+  alpha: 0.3,
+  warmup: 3,
+  collapseRatio: 0.5,
+  minAverageTq: 64,
+  hopPenalty: 150,
+  cooldownMs: 60_000,
+  floodPps: 5000,
+  isolateTtlS: 30,
+};
 
 /**
  * Local reflexes: repairs that cannot wait for the edge, or must happen without it. A neighbor
@@ -55,9 +64,18 @@ export class Reflexes {
   private checkLink(reading: NeighborReading, now: number): Reflex | null {
     const s = this.settings;
     const average = this.averages.get(reading.neighbor);
-    const collapsed = average !== undefined && average.samples >= s.warmup && average.tq >= s.minAverageTq && reading.tq < s.collapseRatio * average.tq;
+    const collapsed =
+      average !== undefined &&
+      average.samples >= s.warmup &&
+      average.tq >= s.minAverageTq &&
+      reading.tq < s.collapseRatio * average.tq;
     if (!collapsed) {
-      this.averages.set(reading.neighbor, average ? { tq: average.tq + s.alpha * (reading.tq - average.tq), samples: average.samples + 1 } : { tq: reading.tq, samples: 1 });
+      this.averages.set(
+        reading.neighbor,
+        average
+          ? { tq: average.tq + s.alpha * (reading.tq - average.tq), samples: average.samples + 1 }
+          : { tq: reading.tq, samples: 1 },
+      );
       return null;
     }
     if (!this.ready(`link:${reading.neighbor}`, now)) return null;
@@ -74,7 +92,8 @@ export class Reflexes {
 
   private checkSource(reading: SourceReading, now: number): Reflex | null {
     const s = this.settings;
-    if (reading.blocked || reading.packetsPerS <= s.floodPps || !this.ready(`source:${reading.source}`, now)) return null;
+    if (reading.blocked || reading.packetsPerS <= s.floodPps || !this.ready(`source:${reading.source}`, now))
+      return null;
     const reflex: Reflex = {
       kind: "isolate_source",
       source: reading.source,

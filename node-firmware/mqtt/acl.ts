@@ -1,4 +1,11 @@
-import { parseSharedFilter, sharedTopics, simTopic, topicMatches, topics, type Principal } from "../../protocol/index.js";
+import {
+  parseSharedFilter,
+  sharedTopics,
+  simTopic,
+  topicMatches,
+  topics,
+  type Principal,
+} from "../../protocol/index.js";
 
 /**
  * Topic ACL of the embedded broker, by the SPIFFE identity of the connection:
@@ -14,7 +21,12 @@ export interface AclOptions {
 const SIM_TOPICS = simTopic("+");
 
 const nodeOwn = (nodeId: string) => [topics.telemetry(nodeId), topics.status(nodeId), topics.results(nodeId)];
-const nodeInbound = (nodeId: string, acl: AclOptions) => [topics.actions(nodeId), topics.rejections(nodeId), sharedTopics.denyList, ...(acl.simulation ? [simTopic(nodeId)] : [])];
+const nodeInbound = (nodeId: string, acl: AclOptions) => [
+  topics.actions(nodeId),
+  topics.rejections(nodeId),
+  sharedTopics.denyList,
+  ...(acl.simulation ? [simTopic(nodeId)] : []),
+];
 
 const GATEWAY_PUBLISH = [topics.allNodes("rejections"), topics.allNodes("actions"), sharedTopics.denyList];
 
@@ -24,7 +36,10 @@ function ownerOf(principal: Principal): string | null {
   return null;
 }
 
-/** A topic only a simulated mesh has (a wildcard subscription elsewhere finds nothing, since nothing may publish there). */
+/**
+ * A topic only a simulated mesh has (a wildcard subscription elsewhere finds nothing, since nothing
+ * may publish there).
+ */
 const isSimulation = (topic: string) => topicMatches(SIM_TOPICS, topic);
 
 export function mayPublish(principal: Principal, topic: string, acl: AclOptions): boolean {

@@ -1,6 +1,12 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from "./aedes.js";
-import { decodeNodeMessage, decodeSharedMessage, principalOf, type NodeMessage, type Principal } from "../../protocol/index.js";
+import {
+  decodeNodeMessage,
+  decodeSharedMessage,
+  principalOf,
+  type NodeMessage,
+  type Principal,
+} from "../../protocol/index.js";
 import { parseSpiffeId } from "../../spiffe/index.js";
 import { countOne, type Counts } from "../lib/counts.js";
 import type { SvidMaterial } from "../identity/agent.js";
@@ -124,28 +130,37 @@ export class EmbeddedBroker {
     const sessions = new Map<Client, Session>();
     const principals = { get: (client: Client) => sessions.get(client)?.principal };
     let answer = (_topic: string, _payload: string): void => undefined; // bound once aedes exists
-    const rejections = new RejectionNotifier((topic, payload) => { answer(topic, payload); }, log);
+    const rejections = new RejectionNotifier((topic, payload) => {
+      answer(topic, payload);
+    }, log);
     const taps = new Set<NodeMessageTap>();
     const intake: Intake = { held: options.holdUntilTapped ? [] : undefined };
     const acl: AclOptions = { simulation: options.simulation === true };
     const aedes = await Aedes.createBroker({
       maximumPacketSize: MAX_PACKET_BYTES,
-      authenticate: (client, _user, _password, done) => { done(clientIdRefusal(client, principals.get(client)), true); },
+      authenticate: (client, _user, _password, done) => {
+        done(clientIdRefusal(client, principals.get(client)), true);
+      },
       authorizePublish: (client, packet, done) => {
         const decide = () => {
           const refused = aclRefusal(client ? principals.get(client) : undefined, packet.topic, acl);
           const checked = refused ? { refused } : validated(client, packet, rejections);
           if ("refused" in checked) done(checked.refused);
-          else if (checked.message && client) tapped(client, checked.message, traceparentOfPacket(packet), taps, done, log);
+          else if (checked.message && client)
+            tapped(client, checked.message, traceparentOfPacket(packet), taps, done, log);
           else done(null);
         };
         if (client && intake.held) intake.held.push(decide);
         else decide();
       },
-      authorizeSubscribe: (client, sub, done) => { done(null, subscriptionAllowed(principals.get(client), sub, acl)); },
+      authorizeSubscribe: (client, sub, done) => {
+        done(null, subscriptionAllowed(principals.get(client), sub, acl));
+      },
       authorizeForward: (client, packet) => (shared.allowForward(client, packet) ? packet : null),
     });
-    answer = (topic, payload) => { publishAsServer(aedes, topic, payload); };
+    answer = (topic, payload) => {
+      publishAsServer(aedes, topic, payload);
+    };
     const accept = (socket: Socket, session?: Session) => {
       // Small packets, latency-bound loop: Nagle's algorithm would hold them up to an ACK delay.
       socket.setNoDelay(true);
@@ -162,8 +177,14 @@ export class EmbeddedBroker {
       log.warn("mqtt client refused", { refusal, reason, remote });
     };
     const secure = options.tls ? tlsServer(options.tls, accept, refuse) : undefined;
-    const server = secure?.server ?? createServer((socket) => { accept(socket); });
-    aedes.on("clientDisconnect", (client) => { shared.forget(client.id); });
+    const server =
+      secure?.server ??
+      createServer((socket) => {
+        accept(socket);
+      });
+    aedes.on("clientDisconnect", (client) => {
+      shared.forget(client.id);
+    });
     const revokedSessions = { closed: 0 };
     if (options.tls) {
       const deny = options.tls.policy.deny;
@@ -178,15 +199,30 @@ export class EmbeddedBroker {
         }
       });
     }
-    aedes.on("clientError", (client, error) => { log.debug("mqtt client error", { clientId: client.id, error: errorText(error) }); });
+    aedes.on("clientError", (client, error) => {
+      log.debug("mqtt client error", { clientId: client.id, error: errorText(error) });
+    });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(options.port, options.host, () => { resolve(); });
+      server.listen(options.port, options.host, () => {
+        resolve();
+      });
     });
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : options.port;
     log.info("embedded broker listening", { host: options.host, port });
-    const broker = new EmbeddedBroker(aedes, server, port, shared, rejections, secure, taps, intake, refusedClients, revokedSessions);
+    const broker = new EmbeddedBroker(
+      aedes,
+      server,
+      port,
+      shared,
+      rejections,
+      secure,
+      taps,
+      intake,
+      refusedClients,
+      revokedSessions,
+    );
     broker.holding = options.holdUntilTapped === true;
     return broker;
   }
@@ -203,8 +239,16 @@ export class EmbeddedBroker {
 
   /** Stops listening, disconnects every client, and resolves once all their sockets are gone. */
   async close(): Promise<void> {
-    const serverClosed = new Promise<void>((resolve) => this.server.close(() => { resolve(); }));
-    await new Promise<void>((resolve) => { this.aedes.close(() => { resolve(); }); });
+    const serverClosed = new Promise<void>((resolve) =>
+      this.server.close(() => {
+        resolve();
+      }),
+    );
+    await new Promise<void>((resolve) => {
+      this.aedes.close(() => {
+        resolve();
+      });
+    });
     await serverClosed;
   }
 }
@@ -214,7 +258,11 @@ type Refuse = (refusal: ClientRefusal, reason: string, remote: string | undefine
 /** Nodes wait for a deny list: until this broker has held one, it cannot tell a revoked node from the others. */
 const needsDenyList = (principal: Principal) => principal.kind === "node" || principal.kind === "service";
 
-function tlsServer(tls: NonNullable<BrokerOptions["tls"]>, accept: (socket: Socket, session: Session) => void, refuse: Refuse): SvidTlsServer {
+function tlsServer(
+  tls: NonNullable<BrokerOptions["tls"]>,
+  accept: (socket: Socket, session: Session) => void,
+  refuse: Refuse,
+): SvidTlsServer {
   return createSvidTlsServer(
     tls.svid,
     tls.policy,
@@ -225,7 +273,11 @@ function tlsServer(tls: NonNullable<BrokerOptions["tls"]>, accept: (socket: Sock
         refuse("unknown_principal", `${spiffeId} names no principal of ${tls.trustDomain}`, socket.remoteAddress);
         socket.destroy();
       } else if (needsDenyList(principal) && !tls.policy.deny.known) {
-        refuse("no_deny_list", `${spiffeId} refused: this gateway has not fetched a deny list yet`, socket.remoteAddress);
+        refuse(
+          "no_deny_list",
+          `${spiffeId} refused: this gateway has not fetched a deny list yet`,
+          socket.remoteAddress,
+        );
         socket.destroy();
       } else accept(socket, { principal, spiffeId, serial });
     },
@@ -244,7 +296,11 @@ function aclRefusal(principal: Principal | undefined, topic: string, acl: AclOpt
   return new Error(`not allowed to publish to ${topic}`);
 }
 
-function subscriptionAllowed(principal: Principal | undefined, sub: Subscription, acl: AclOptions): Subscription | null {
+function subscriptionAllowed(
+  principal: Principal | undefined,
+  sub: Subscription,
+  acl: AclOptions,
+): Subscription | null {
   return !principal || maySubscribe(principal, sub.topic, acl) ? sub : null;
 }
 
@@ -252,7 +308,11 @@ function subscriptionAllowed(principal: Principal | undefined, sub: Subscription
  * A publish under our topics, validated: refused with an Error (whose message aedes returns as the
  * PUBACK reason string), or accepted with the node message it carries (none for shared topics).
  */
-function validated(client: Client | null, packet: PublishPacket, rejections: RejectionNotifier): { refused: Error } | { message?: NodeMessage } {
+function validated(
+  client: Client | null,
+  packet: PublishPacket,
+  rejections: RejectionNotifier,
+): { refused: Error } | { message?: NodeMessage } {
   if (client === null || !packet.topic.startsWith(OUR_TOPICS)) return {};
   const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
   if (payload.byteLength === 0 && packet.retain) return {}; // clearing a retained message
@@ -267,22 +327,41 @@ function validated(client: Client | null, packet: PublishPacket, rejections: Rej
  * Accepts a node message once every tap has it: aedes acknowledges it only when they are done.
  * A tap that fails disconnects the client instead, unacknowledged.
  */
-function tapped(client: Client, message: NodeMessage, traceparent: string | undefined, taps: ReadonlySet<NodeMessageTap>, done: (error: Error | null) => void, log: Logger): void {
+function tapped(
+  client: Client,
+  message: NodeMessage,
+  traceparent: string | undefined,
+  taps: ReadonlySet<NodeMessageTap>,
+  done: (error: Error | null) => void,
+  log: Logger,
+): void {
   const pending = [...taps].map((tap) => tap(message, traceparent)).filter((p) => p !== undefined);
   if (pending.length === 0) {
     done(null);
     return;
   }
   Promise.all(pending).then(
-    () => { done(null); },
+    () => {
+      done(null);
+    },
     (error: unknown) => {
-      log.error("a node message could not be kept; disconnecting its client unacknowledged", { clientId: client.id, error: errorText(error) });
+      log.error("a node message could not be kept; disconnecting its client unacknowledged", {
+        clientId: client.id,
+        error: errorText(error),
+      });
       client.close();
     },
   );
 }
 
 function publishAsServer(aedes: Aedes, topic: string, payload: string): void {
-  const packet = { cmd: "publish", topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false } as AedesPublishPacket;
+  const packet = {
+    cmd: "publish",
+    topic,
+    payload: Buffer.from(payload),
+    qos: 0,
+    retain: false,
+    dup: false,
+  } as AedesPublishPacket;
   aedes.publish(packet, () => undefined);
 }

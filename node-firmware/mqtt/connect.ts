@@ -27,7 +27,9 @@ export function connectMqtt(config: AgentConfig, tls?: ClientTls): MqttClient {
     resubscribe: true,
     will: { topic: topics.status(config.nodeId), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
   });
-  client.on("connect", () => { disableNagle(client); });
+  client.on("connect", () => {
+    disableNagle(client);
+  });
   return client;
 }
 

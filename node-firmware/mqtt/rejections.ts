@@ -8,7 +8,13 @@ export type RejectionCounts = Record<RejectReason, number>;
  * topic — at most once per `answerIntervalMs` per node, so garbage cannot amplify into a flood.
  */
 export class RejectionNotifier {
-  readonly counts: RejectionCounts = { "unknown-topic": 0, "too-large": 0, "not-json": 0, schema: 0, "topic-mismatch": 0 };
+  readonly counts: RejectionCounts = {
+    "unknown-topic": 0,
+    "too-large": 0,
+    "not-json": 0,
+    schema: 0,
+    "topic-mismatch": 0,
+  };
   private readonly lastAnswer = new Map<string, number>();
 
   constructor(

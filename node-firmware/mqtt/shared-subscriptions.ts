@@ -16,7 +16,9 @@ export class SharedSubscriptions {
   private readonly groups = new Map<string, Set<string>>();
 
   attach(client: Client): void {
-    beforeAedesSees(client, (packet) => { this.rewrite(client, packet); });
+    beforeAedesSees(client, (packet) => {
+      this.rewrite(client, packet);
+    });
   }
 
   /** Call from aedes' `authorizeForward`: false when another member of a group should get this message. */

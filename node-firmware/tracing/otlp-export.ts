@@ -1,7 +1,15 @@
 import type { InstrumentationScope } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace";
-import { countExport, emptySpanExportStats, fetchTransport, sendWithRetries, type ExportTransport, type RetryPolicy, type SpanExportStats } from "../../otlp/index.js";
+import {
+  countExport,
+  emptySpanExportStats,
+  fetchTransport,
+  sendWithRetries,
+  type ExportTransport,
+  type RetryPolicy,
+  type SpanExportStats,
+} from "../../otlp/index.js";
 import { backoffDelay } from "../lib/backoff.js";
 import { encodeExportRequest, encodeScopeOpening, encodeSpan } from "./otlp-json.js";
 
@@ -15,7 +23,10 @@ export interface OtlpExportOptions {
   /** Spans per export request: a full batch goes at once, a smaller one after `delayMs`. */
   maxBatchSpans?: number;
   delayMs?: number;
-  /** Attempts per batch while the collector answers that it may take it later (429, 502, 503, 504) or cannot be reached. */
+  /**
+   * Attempts per batch while the collector answers that it may take it later (429, 502, 503, 504)
+   * or cannot be reached.
+   */
   maxAttempts?: number;
   /** Told once per batch that is given up on. */
   onDropped?: (spans: number, error: string) => void;
@@ -76,7 +87,10 @@ export class OtlpJsonSpanProcessor implements SpanProcessor {
     this.spans.push(Buffer.from(encodeSpan(span)));
     this.scopes.push(this.openingOf(span.instrumentationScope));
     if (this.spans.length >= this.maxBatch) this.send();
-    else this.timer ??= setTimeout(() => { this.send(); }, this.delayMs).unref();
+    else
+      this.timer ??= setTimeout(() => {
+        this.send();
+      }, this.delayMs).unref();
   }
 
   /** Sends everything waiting and resolves once it is out (or given up on). */
@@ -107,11 +121,17 @@ export class OtlpJsonSpanProcessor implements SpanProcessor {
     this.timer = undefined;
     this.sending ??= this.sendBatches().finally(() => {
       this.sending = undefined;
-      if (this.spans.length > 0 && !this.closed) this.timer ??= setTimeout(() => { this.send(); }, this.delayMs).unref();
+      if (this.spans.length > 0 && !this.closed)
+        this.timer ??= setTimeout(() => {
+          this.send();
+        }, this.delayMs).unref();
     });
   }
 
-  /** What is waiting, as far as one batch (the caller asked for it or the delay is over), then any further full batches. */
+  /**
+   * What is waiting, as far as one batch (the caller asked for it or the delay is over), then any
+   * further full batches.
+   */
   private async sendBatches(): Promise<void> {
     while (this.spans.length > 0) {
       await this.sendBatch(this.takeBatch());

@@ -20,7 +20,8 @@ const text = (value: string) => JSON.stringify(value);
 export function unixNanos([seconds, nanos]: HrTime): string {
   const whole = Math.trunc(seconds);
   const fraction = Math.trunc(nanos);
-  if (whole > 0 && fraction >= 0 && fraction < NANOS_PER_SECOND) return `${String(whole)}${String(fraction).padStart(9, "0")}`;
+  if (whole > 0 && fraction >= 0 && fraction < NANOS_PER_SECOND)
+    return `${String(whole)}${String(fraction).padStart(9, "0")}`;
   return String(BigInt(whole) * BigInt(NANOS_PER_SECOND) + BigInt(fraction));
 }
 
@@ -35,13 +36,15 @@ function anyValue(value: unknown): string {
   }
   if (value instanceof Uint8Array) return `{"bytesValue":"${Buffer.from(value).toString("base64")}"}`;
   if (Array.isArray(value)) return `{"arrayValue":{"values":[${value.map(anyValue).join(",")}]}}`;
-  if (typeof value === "object" && value !== null) return `{"kvlistValue":{"values":${keyValues(value as Record<string, unknown>)}}}`;
+  if (typeof value === "object" && value !== null)
+    return `{"kvlistValue":{"values":${keyValues(value as Record<string, unknown>)}}}`;
   return "{}";
 }
 
 function keyValues(attributes: Readonly<Record<string, unknown>>): string {
   let out = "";
-  for (const key of Object.keys(attributes)) out += `${out === "" ? "" : ","}{"key":${text(key)},"value":${anyValue(attributes[key])}}`;
+  for (const key of Object.keys(attributes))
+    out += `${out === "" ? "" : ","}{"key":${text(key)},"value":${anyValue(attributes[key])}}`;
   return `[${out}]`;
 }
 
@@ -94,7 +97,11 @@ const COMMA = Buffer.from(",");
  */
 export function encodeExportRequest(resource: Resource, scopes: ReadonlyMap<string, readonly Uint8Array[]>): Buffer {
   const schemaUrl = resource.schemaUrl ? `,"schemaUrl":${text(resource.schemaUrl)}` : "";
-  const parts: Uint8Array[] = [Buffer.from(`{"resourceSpans":[{"resource":{"attributes":${keyValues(resource.attributes)},"droppedAttributesCount":0${schemaUrl}},"scopeSpans":[`)];
+  const parts: Uint8Array[] = [
+    Buffer.from(
+      `{"resourceSpans":[{"resource":{"attributes":${keyValues(resource.attributes)},"droppedAttributesCount":0${schemaUrl}},"scopeSpans":[`,
+    ),
+  ];
   for (const [opening, spans] of scopes) {
     parts.push(Buffer.from(`${parts.length > 1 ? "," : ""}${opening}`));
     spans.forEach((span, i) => {

@@ -27,7 +27,11 @@ export function passageRecorder(tracer: Tracer): PassageRecorder {
     const { name, kind, attributes, parent } = passage;
     if (!parent.sampled) return passOn(passage);
     const time = hrTime();
-    const span = tracer.startSpan(name, { kind, attributes, startTime: time }, trace.setSpanContext(ROOT_CONTEXT, remoteContext(parent)));
+    const span = tracer.startSpan(
+      name,
+      { kind, attributes, startTime: time },
+      trace.setSpanContext(ROOT_CONTEXT, remoteContext(parent)),
+    );
     span.end(time);
     return traceparentOf(span) ?? passOn(passage);
   };

@@ -1,5 +1,19 @@
-import { ROOT_CONTEXT, TraceFlags, isSpanContextValid, trace, type Context, type Link, type Span, type SpanContext } from "@opentelemetry/api";
-import { TRACEPARENT, formatTraceparent, parseTraceparent, type SpanContext as TraceparentContext } from "../../protocol/index.js";
+import {
+  ROOT_CONTEXT,
+  TraceFlags,
+  isSpanContextValid,
+  trace,
+  type Context,
+  type Link,
+  type Span,
+  type SpanContext,
+} from "@opentelemetry/api";
+import {
+  TRACEPARENT,
+  formatTraceparent,
+  parseTraceparent,
+  type SpanContext as TraceparentContext,
+} from "../../protocol/index.js";
 
 /**
  * The span's W3C traceparent, undefined when its context is invalid (a root span with tracing
@@ -31,7 +45,9 @@ export const childContext = (span: Span): Context => trace.setSpan(ROOT_CONTEXT,
  * that arrive), so carrying "not sampled" would only cost every message a user property to
  * write, parse and pass on (bench:observability measured +18 % gateway CPU per message for it).
  */
-export function traceProperties(traceparent: string | undefined): { properties?: { userProperties: Record<string, string> } } {
+export function traceProperties(traceparent: string | undefined): {
+  properties?: { userProperties: Record<string, string> };
+} {
   const sampled = traceparent !== undefined && parseTraceparent(traceparent)?.sampled === true;
   return sampled ? { properties: { userProperties: { [TRACEPARENT]: traceparent } } } : {};
 }

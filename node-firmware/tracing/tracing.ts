@@ -1,6 +1,13 @@
 import { SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
 import { resourceFromAttributes, type Resource } from "@opentelemetry/resources";
-import { ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, TracerProvider, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace";
+import {
+  ParentBasedSampler,
+  SimpleSpanProcessor,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type SpanExporter,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace";
 import { RELEASE, type Role } from "../../protocol/index.js";
 import { type SpanExportStats } from "../../otlp/index.js";
 import { errorText, type Logger } from "../lib/log.js";
@@ -53,15 +60,26 @@ export const untraced: Tracing = {
  * process). Spans go over OTLP/HTTP JSON in batches; `exporter`, when given, takes them one by
  * one instead (the in-memory exporter of the tests).
  */
-export function startTracing(identity: { nodeId: string; role: Role }, config: TracingConfig | undefined, exporter?: SpanExporter, log?: Logger): Tracing {
-  const resource = resourceFromAttributes({ "service.name": `x0-${identity.role}`, "service.instance.id": identity.nodeId, "service.version": RELEASE });
+export function startTracing(
+  identity: { nodeId: string; role: Role },
+  config: TracingConfig | undefined,
+  exporter?: SpanExporter,
+  log?: Logger,
+): Tracing {
+  const resource = resourceFromAttributes({
+    "service.name": `x0-${identity.role}`,
+    "service.instance.id": identity.nodeId,
+    "service.version": RELEASE,
+  });
   const sampleRatio = config?.sampleRatio ?? 1;
   if (exporter) return tracingWith(resource, sampleRatio, new SimpleSpanProcessor({ exporter }));
   if (!config) return untraced;
   const otlp = new OtlpJsonSpanProcessor(resource, {
     endpoint: config.endpoint,
     timeoutMs: EXPORT_TIMEOUT_MS,
-    onDropped: (spans, error) => { log?.warn("trace export failed, spans dropped", { spans, error }); },
+    onDropped: (spans, error) => {
+      log?.warn("trace export failed, spans dropped", { spans, error });
+    },
   });
   return { ...tracingWith(resource, sampleRatio, otlp), exportStats: otlp.stats };
 }

@@ -20,7 +20,13 @@ let mixed: Map<string, IcSite>;
 
 async function logOf(run: string): Promise<Map<string, IcSite>> {
   const log = join(dir, `${run}.log`);
-  execFileSync(process.execPath, ["--log-ic", "--no-logfile-per-isolate", `--logfile=${log}`, join(dir, "shapes.cjs"), run]);
+  execFileSync(process.execPath, [
+    "--log-ic",
+    "--no-logfile-per-isolate",
+    `--logfile=${log}`,
+    join(dir, "shapes.cjs"),
+    run,
+  ]);
   return readIcSites(log, `${dir}/`);
 }
 
@@ -29,9 +35,12 @@ beforeAll(async () => {
   await writeFile(join(dir, "shapes.cjs"), SCRIPT);
   [uniform, mixed] = [await logOf("uniform"), await logOf("mixed")];
 });
-afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
-const readSite = (sites: Map<string, IcSite>) => [...sites.values()].find((s) => s.where.startsWith("shapes.cjs:1:") && s.type === "LoadIC" && s.key === "a");
+const readSite = (sites: Map<string, IcSite>) =>
+  [...sites.values()].find((s) => s.where.startsWith("shapes.cjs:1:") && s.type === "LoadIC" && s.key === "a");
 
 describe("V8 inline-cache log", () => {
   it("finds a site in its script and function, monomorphic with one shape and polymorphic with three", () => {
@@ -47,7 +56,11 @@ describe("V8 inline-cache log", () => {
   });
 
   it("reports the site that went polymorphic in the second log, and nothing the other way round", () => {
-    const found = newlyPolymorphic(uniform, mixed).map(({ site, was }) => ({ where: site.where, key: site.key, was: was?.states }));
+    const found = newlyPolymorphic(uniform, mixed).map(({ site, was }) => ({
+      where: site.where,
+      key: site.key,
+      was: was?.states,
+    }));
     expect(found).toContainEqual({ where: readSite(mixed)?.where, key: "a", was: "1" });
     expect(newlyPolymorphic(mixed, uniform).filter(({ site }) => site.where.startsWith("shapes.cjs"))).toEqual([]);
   });

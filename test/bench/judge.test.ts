@@ -1,11 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { judge, overhead, type Figure, type Unit } from "../../bench/judge.js";
 
-const mean: Figure<number> = { label: "cpu", unit: "ms", of: (xs) => xs.reduce((a, b) => a + b, 0) / xs.length, worseWhen: "higher" };
+const mean: Figure<number> = {
+  label: "cpu",
+  unit: "ms",
+  of: (xs) => xs.reduce((a, b) => a + b, 0) / xs.length,
+  worseWhen: "higher",
+};
 
 /** Runs with every mode side by side, each a little off its level so the bootstrap has something to draw. */
 const runs = (levels: Partial<Record<"off" | "control" | "sampled" | "all", number>>, n = 8): Unit<number>[] =>
-  Array.from({ length: n }, (_, i) => Object.fromEntries(Object.entries(levels).map(([mode, level]) => [mode, [level * (1 + ((i % 3) - 1) * 0.002)]])));
+  Array.from({ length: n }, (_, i) =>
+    Object.fromEntries(Object.entries(levels).map(([mode, level]) => [mode, [level * (1 + ((i % 3) - 1) * 0.002)]])),
+  );
 
 describe("judge", () => {
   it("holds a traced mode against off and control pooled, and the control against off alone", () => {
@@ -20,17 +27,28 @@ describe("judge", () => {
   });
 
   it("says a figure the control cannot resolve is not shown only when its estimate is past the target", () => {
-    const strays: Unit<number>[] = [...runs({ off: 100, control: 100, sampled: 103 }, 4), ...runs({ off: 100, control: 112, sampled: 109 }, 4)];
+    const strays: Unit<number>[] = [
+      ...runs({ off: 100, control: 100, sampled: 103 }, 4),
+      ...runs({ off: 100, control: 112, sampled: 109 }, 4),
+    ];
     const judged = judge(mean, strays, ["sampled"], 0.05);
     expect(judged.resolvable).toBe(false);
     expect(judged.modes[0]?.verdict).toBe("met");
-    const past = judge(mean, runs({ off: 100, control: 100, sampled: 110 }).concat(runs({ off: 100, control: 115, sampled: 120 }, 3)), ["sampled"], 0.05);
+    const past = judge(
+      mean,
+      runs({ off: 100, control: 100, sampled: 110 }).concat(runs({ off: 100, control: 115, sampled: 120 }, 3)),
+      ["sampled"],
+      0.05,
+    );
     expect(past.resolvable).toBe(false);
     expect(past.modes[0]?.verdict).toBe("not shown");
   });
 
   it("is not shown when the interval reaches past the target, though the estimate is below it", () => {
-    const units = [...runs({ off: 100, control: 100, sampled: 101 }, 4), ...runs({ off: 100, control: 100, sampled: 107 }, 4)];
+    const units = [
+      ...runs({ off: 100, control: 100, sampled: 101 }, 4),
+      ...runs({ off: 100, control: 100, sampled: 107 }, 4),
+    ];
     const [sampled] = judge(mean, units, ["sampled"], 0.05).modes;
     expect(sampled?.overhead.estimate).toBeLessThan(0.05);
     expect(sampled?.overhead.high).toBeGreaterThanOrEqual(0.05);

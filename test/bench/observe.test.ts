@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { modesFromEnv, observabilityOf } from "../../bench/observe.js";
 
-afterEach(() => { vi.unstubAllEnvs(); });
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
 
 describe("the benchmarks' observability modes", () => {
   it("rare is sampled with a tenth of its ratio, scraped as sampled is", () => {

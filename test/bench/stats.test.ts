@@ -2,7 +2,10 @@ import { describe, expect, it } from "vitest";
 import { bootstrapInterval, median, percentile } from "../../bench/stats.js";
 import { prng } from "../../node-firmware/mesh/prng.js";
 
-interface Run { off: number; on: number }
+interface Run {
+  off: number;
+  on: number;
+}
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const overhead = (runs: readonly Run[]) => mean(runs.map((r) => r.on)) / mean(runs.map((r) => r.off)) - 1;
 
@@ -23,20 +26,31 @@ describe("order statistics", () => {
 
 describe("bootstrapInterval", () => {
   it("is reproducible from its seed", () => {
-    const draw = (seed: number) => bootstrapInterval([1, 5, 2, 8, 3].map((x) => ({ off: 10, on: 10 + x })), overhead, { seed });
+    const draw = (seed: number) =>
+      bootstrapInterval(
+        [1, 5, 2, 8, 3].map((x) => ({ off: 10, on: 10 + x })),
+        overhead,
+        { seed },
+      );
     expect(draw(7)).toEqual(draw(7));
     expect(draw(7)).not.toEqual(draw(8));
   });
 
   it("collapses to the estimate when every run agrees", () => {
-    const i = bootstrapInterval([1, 2, 3].map(() => ({ off: 10, on: 11 })), overhead);
+    const i = bootstrapInterval(
+      [1, 2, 3].map(() => ({ off: 10, on: 11 })),
+      overhead,
+    );
     for (const bound of [i.estimate, i.low, i.high]) expect(bound).toBeCloseTo(0.1, 12);
   });
 
   it("puts a real 10 % difference inside a narrow interval that excludes none", () => {
     const random = prng(3);
     const noisy = (level: number) => level * (1 + (random() - 0.5) * 0.04);
-    const i = bootstrapInterval(Array.from({ length: 8 }, () => ({ off: noisy(100), on: noisy(110) })), overhead);
+    const i = bootstrapInterval(
+      Array.from({ length: 8 }, () => ({ off: noisy(100), on: noisy(110) })),
+      overhead,
+    );
     expect(i.estimate).toBeCloseTo(0.1, 1);
     expect(i.low).toBeLessThan(i.estimate);
     expect(i.high).toBeGreaterThan(i.estimate);
@@ -50,7 +64,11 @@ describe("bootstrapInterval", () => {
       const i = bootstrapInterval(runs, overhead);
       return i.high - i.low;
     };
-    const unpaired = (spread: number) => Array.from({ length: 8 }, () => ({ off: 100 * (1 + (random() - 0.5) * spread), on: 100 * (1 + (random() - 0.5) * spread) }));
+    const unpaired = (spread: number) =>
+      Array.from({ length: 8 }, () => ({
+        off: 100 * (1 + (random() - 0.5) * spread),
+        on: 100 * (1 + (random() - 0.5) * spread),
+      }));
     expect(width(unpaired(0.3))).toBeGreaterThan(3 * width(unpaired(0.02)));
     const paired = Array.from({ length: 8 }, () => {
       const machine = 1 + (random() - 0.5) * 0.3; // a slow or fast spell hits both modes of the run

@@ -40,8 +40,10 @@ async function deploy(): Promise<string> {
 
 const bundle = async (api: string) => SpiffeBundle.parse(await (await fetch(`${api}/api/v1/identity/bundle`)).json());
 const jwtKids = (b: SpiffeBundle) => b.keys.filter((k) => k.use === "jwt-svid").map((k) => k.kid);
-const kidOf = (token: string) => (JSON.parse(Buffer.from(token.split(".")[0] as string, "base64url").toString()) as { kid: string }).kid;
-const status = async (api: string, token: string) => (await fetch(`${api}/api/v1/mesh/nodes`, { headers: { authorization: `Bearer ${token}` } })).status;
+const kidOf = (token: string) =>
+  (JSON.parse(Buffer.from(token.split(".")[0] as string, "base64url").toString()) as { kid: string }).kid;
+const status = async (api: string, token: string) =>
+  (await fetch(`${api}/api/v1/mesh/nodes`, { headers: { authorization: `Bearer ${token}` } })).status;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "x0-rotation-"));
@@ -80,7 +82,13 @@ describe("CA rotation (x0ctl ca prepare / promote)", () => {
     expect(await status(api, oldToken)).toBe(200);
 
     const secret = await readSecret();
-    await writeFile(join(caDir, "x0-ca.json"), JSON.stringify({ ...secret, previous: { ...secret.previous, retireAt: new Date(Date.now() - 1000).toISOString() } }));
+    await writeFile(
+      join(caDir, "x0-ca.json"),
+      JSON.stringify({
+        ...secret,
+        previous: { ...secret.previous, retireAt: new Date(Date.now() - 1000).toISOString() },
+      }),
+    );
     api = await deploy();
     const retired = await bundle(api);
     expect(jwtKids(retired)).toEqual([kidOf(newToken)]);

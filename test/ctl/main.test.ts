@@ -36,7 +36,15 @@ describe("x0ctl against the real control plane", () => {
     const created = await run(["token", "create", "--node", "node-77", "--json", "--credential", cp.credentialFile]);
     expect(created.code).toBe(0);
     expect(JSON.parse(created.out)).toMatchObject({ spiffeId: "spiffe://x0tta6bl4.mesh/node/node-77" });
-    const revoked = await run(["revoke", "--spiffe-id", "spiffe://x0tta6bl4.mesh/node/node-77", "--reason", "decommissioned", "--credential", cp.credentialFile]);
+    const revoked = await run([
+      "revoke",
+      "--spiffe-id",
+      "spiffe://x0tta6bl4.mesh/node/node-77",
+      "--reason",
+      "decommissioned",
+      "--credential",
+      cp.credentialFile,
+    ]);
     expect(revoked).toMatchObject({ code: 0 });
     expect(revoked.out).toMatch(/^revoked spiffe:\/\/x0tta6bl4.mesh\/node\/node-77/);
   });
@@ -45,7 +53,13 @@ describe("x0ctl against the real control plane", () => {
     const anonymous = await run(["nodes", "--api", cp.url]);
     expect(anonymous.code).toBe(1);
     expect(anonymous.err).toMatch(/no admin credential/);
-    const down = await run(["nodes", "--credential", cp.credentialFile, "--api", `http://127.0.0.1:${await freePort()}`]);
+    const down = await run([
+      "nodes",
+      "--credential",
+      cp.credentialFile,
+      "--api",
+      `http://127.0.0.1:${await freePort()}`,
+    ]);
     expect(down.code).toBe(1);
     expect(down.err).toMatch(/cannot authenticate as admin|cannot reach/);
     expect((await run(["token", "create", "--credential", cp.credentialFile])).err).toMatch(/--node is required/);
@@ -53,7 +67,16 @@ describe("x0ctl against the real control plane", () => {
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/unknown command "reboot"/);
     expect((await run(["--help"])).code).toBe(0);
-    const notNeighbors = await run(["sim", "degrade", "--node", "node-1", "--neighbor", "node-2", "--credential", cp.credentialFile]);
+    const notNeighbors = await run([
+      "sim",
+      "degrade",
+      "--node",
+      "node-1",
+      "--neighbor",
+      "node-2",
+      "--credential",
+      cp.credentialFile,
+    ]);
     expect(notNeighbors).toMatchObject({ code: 1 });
     expect(notNeighbors.err).toMatch(/node-1 has no link to node-2; its neighbors: none known/);
   });

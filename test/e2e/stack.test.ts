@@ -32,9 +32,27 @@ let collector: Collector;
 
 /** `npm start` without npm: the same script, its children watched through /proc. */
 function startStack(): RunningStack {
-  const child = spawn(process.execPath, ["dist/stack/start.js", "--nodes", String(NODES), "--port", ports[0] as string, "--mqtt-port", ports[1] as string, "--metrics-port", ports[2] as string, "--otlp-endpoint", collector.url, "--state", stateDir], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      "dist/stack/start.js",
+      "--nodes",
+      String(NODES),
+      "--port",
+      ports[0] as string,
+      "--mqtt-port",
+      ports[1] as string,
+      "--metrics-port",
+      ports[2] as string,
+      "--otlp-endpoint",
+      collector.url,
+      "--state",
+      stateDir,
+    ],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -42,7 +60,11 @@ function startStack(): RunningStack {
   const watcher = setInterval(() => {
     for (const pid of descendantsOf(child.pid as number)) seenPids.add(pid);
   }, 100);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => { resolve(code); }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      resolve(code);
+    }),
+  );
   return {
     child,
     output: () => output,
@@ -76,7 +98,8 @@ async function openDashboard() {
   return { page, context, url, close: () => browser.close() };
 }
 
-const ctl = (...args: string[]) => promisify(execFile)(process.execPath, ["bin/x0ctl.js", ...args], { env: { ...process.env, X0_STATE: stateDir } });
+const ctl = (...args: string[]) =>
+  promisify(execFile)(process.execPath, ["bin/x0ctl.js", ...args], { env: { ...process.env, X0_STATE: stateDir } });
 
 async function decisionsOf(node: string, kind: string) {
   return DecisionList.parse(await fetchJson(`/api/v1/mape/decisions?node=${node}&kind=${kind}`)).decisions;
@@ -84,15 +107,21 @@ async function decisionsOf(node: string, kind: string) {
 
 async function waitForMesh(since: number): Promise<Topology> {
   let topology: Topology | undefined;
-  await waitForWithOutput(async () => {
-    try {
-      topology = Topology.parse(await fetchJson("/api/v1/mesh/topology"));
-      const fresh = topology.nodes.filter((n) => n.status === "online" && Date.parse(n.lastSeen) >= since - 1000);
-      return fresh.length === AGENTS.length && topology.nodes.every((n) => topology?.links.some((l) => l.from === n.id));
-    } catch {
-      return false;
-    }
-  }, 60_000, "all agents online with links");
+  await waitForWithOutput(
+    async () => {
+      try {
+        topology = Topology.parse(await fetchJson("/api/v1/mesh/topology"));
+        const fresh = topology.nodes.filter((n) => n.status === "online" && Date.parse(n.lastSeen) >= since - 1000);
+        return (
+          fresh.length === AGENTS.length && topology.nodes.every((n) => topology?.links.some((l) => l.from === n.id))
+        );
+      } catch {
+        return false;
+      }
+    },
+    60_000,
+    "all agents online with links",
+  );
   return topology as Topology;
 }
 
@@ -128,67 +157,123 @@ describe("local stack (npm start)", () => {
     for (const link of topology.links) expect(AGENTS).toContain(link.to);
     expect(stack.output()).toMatch(/\[node-1\] info SVID issued .*spiffeId=spiffe:\/\/x0tta6bl4.mesh\/node\/node-1/);
 
-    const agents = descendantsOf(stack.child.pid as number).filter((pid) => commandLine(pid).includes("node-firmware/cli.js"));
+    const agents = descendantsOf(stack.child.pid as number).filter((pid) =>
+      commandLine(pid).includes("node-firmware/cli.js"),
+    );
     const rss: Record<string, number> = {};
-    for (const pid of agents) rss[/--config \S*\/([\w-]+)\.json/.exec(commandLine(pid))?.[1] ?? String(pid)] = Math.round(rssBytes(pid) / 2 ** 20);
-    console.log(`[measure] all ${NODES} nodes online with links ${onlineAfterMs} ms after spawn; RSS MiB by agent: ${JSON.stringify(rss)}`);
+    for (const pid of agents)
+      rss[/--config \S*\/([\w-]+)\.json/.exec(commandLine(pid))?.[1] ?? String(pid)] = Math.round(
+        rssBytes(pid) / 2 ** 20,
+      );
+    console.log(
+      `[measure] all ${NODES} nodes online with links ${onlineAfterMs} ms after spawn; RSS MiB by agent: ${JSON.stringify(rss)}`,
+    );
     for (const [i, id] of AGENTS.entries()) {
       const metrics = await (await fetch(`http://127.0.0.1:${String(Number(ports[2]) + i)}/metrics`)).text();
-      expect(metrics.split("\n"), id).toContain(`x0_agent_up{node="${id}",role="${id === "gw-1" ? "gateway" : "node"}"} 1`);
+      expect(metrics.split("\n"), id).toContain(
+        `x0_agent_up{node="${id}",role="${id === "gw-1" ? "gateway" : "node"}"} 1`,
+      );
       if (hasPromtool) expect(promtoolCheck(metrics), id).toEqual({ status: 0, said: "" });
     }
     const token = await adminToken(await readCredential(join(stateDir, "admin-credential.json")), apiUrl);
-    const controlPlane = await (await fetch(`${apiUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+    const controlPlane = await (
+      await fetch(`${apiUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+    ).text();
     expect(controlPlane).toMatch(/^x0_nodes\{status="online"\} 4$/m);
     if (hasPromtool) expect(promtoolCheck(controlPlane)).toEqual({ status: 0, said: "" });
   });
 
   it("passes the smoke checks a deployment gets (npm run smoke -- --api URL)", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ["dist/stack/smoke.js", "--api", apiUrl]);
-    expect(stdout.trim().split("\n").every((line) => line.startsWith("ok "))).toBe(true);
+    expect(
+      stdout
+        .trim()
+        .split("\n")
+        .every((line) => line.startsWith("ok ")),
+    ).toBe(true);
     expect(stdout).toContain("ok   refuses without a token: 401 problem+json");
   });
 
   it("x0ctl reads the same nodes with the local admin credential", async () => {
     const credential = join(stateDir, "admin-credential.json");
-    const { stdout } = await promisify(execFile)(process.execPath, ["bin/x0ctl.js", "nodes", "--json", "--credential", credential]);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      "bin/x0ctl.js",
+      "nodes",
+      "--json",
+      "--credential",
+      credential,
+    ]);
     expect(NodeList.parse(JSON.parse(stdout)).nodes.map((n) => n.id)).toEqual(AGENTS);
-    const table = await promisify(execFile)(process.execPath, ["bin/x0ctl.js", "topology"], { env: { ...process.env, X0_CREDENTIAL: credential } });
+    const table = await promisify(execFile)(process.execPath, ["bin/x0ctl.js", "topology"], {
+      env: { ...process.env, X0_CREDENTIAL: credential },
+    });
     expect(table.stdout).toMatch(/^FROM\s+TO\s+TQ/m);
   });
 
   it("heals a degraded link: detected at the edge, rerouted by the node, recorded as applied", async () => {
     const topology = Topology.parse(await fetchJson("/api/v1/mesh/topology"));
     const neighbor = topology.links.find((l) => l.from === "node-1")?.to as string;
-    const stranger = await ctl("sim", "degrade", "--node", "node-1", "--neighbor", "node-99").then(() => ({ code: 0, stderr: "" }), (error: unknown) => error as { code: number; stderr: string });
+    const stranger = await ctl("sim", "degrade", "--node", "node-1", "--neighbor", "node-99").then(
+      () => ({ code: 0, stderr: "" }),
+      (error: unknown) => error as { code: number; stderr: string },
+    );
     expect(stranger.code).toBe(1);
     expect(stranger.stderr).toContain("node-1 has no link to node-99; its neighbors: ");
     expect(stranger.stderr).toContain(neighbor);
     // The edge trusts a link's baseline after 5 samples (1 s apart here); a fault before that is learnt as normal.
     await new Promise((resolve) => setTimeout(resolve, 6000));
     const startedAt = Date.now();
-    expect((await ctl("sim", "degrade", "--node", "node-1", "--neighbor", neighbor, "--latency", "400")).stdout).toMatch(/^degraded node-1/);
-    await waitFor(async () => {
-      const { decisions } = DecisionList.parse(await fetchJson(`/api/v1/mape/decisions?node=node-1&kind=reroute`));
-      return decisions.some((d) => d.outcome === "applied" && (d.inputs as { neighbor?: string }).neighbor === neighbor);
-    }, 20_000, "reroute applied");
+    expect(
+      (await ctl("sim", "degrade", "--node", "node-1", "--neighbor", neighbor, "--latency", "400")).stdout,
+    ).toMatch(/^degraded node-1/);
+    await waitFor(
+      async () => {
+        const { decisions } = DecisionList.parse(await fetchJson(`/api/v1/mape/decisions?node=node-1&kind=reroute`));
+        return decisions.some(
+          (d) => d.outcome === "applied" && (d.inputs as { neighbor?: string }).neighbor === neighbor,
+        );
+      },
+      20_000,
+      "reroute applied",
+    );
     console.log(`[measure] degraded link to reroute applied and recorded: ${Date.now() - startedAt} ms`);
     await ctl("sim", "restore", "--node", "node-1", "--neighbor", neighbor);
     // Every process exports over OTLP/HTTP (agents in batches of 5 s): one trace holds the repair.
-    const execute = () => collector.spans.find((s) => s.name === "mape.execute" && s.service === "x0-node" && s.attributes["x0.action.outcome"] === "applied");
+    const execute = () =>
+      collector.spans.find(
+        (s) => s.name === "mape.execute" && s.service === "x0-node" && s.attributes["x0.action.outcome"] === "applied",
+      );
     await waitFor(() => execute() !== undefined, 15_000, "the node's execute span at the collector");
     const leaf = execute() as NonNullable<ReturnType<typeof execute>>;
-    await waitFor(() => collector.spans.some((s) => s.spanId === leaf.parentSpanId), 15_000, "the gateway's delivery span");
+    await waitFor(
+      () => collector.spans.some((s) => s.spanId === leaf.parentSpanId),
+      15_000,
+      "the gateway's delivery span",
+    );
     const path = ancestry(collector.spans, leaf);
-    expect(path.map((s) => s.service)).toEqual(["x0-node", "x0-node", "x0-gateway", "x0-control-plane", "x0-control-plane", "x0-gateway", "x0-node"]);
+    expect(path.map((s) => s.service)).toEqual([
+      "x0-node",
+      "x0-node",
+      "x0-gateway",
+      "x0-control-plane",
+      "x0-control-plane",
+      "x0-gateway",
+      "x0-node",
+    ]);
     expect(collector.refused).toBe(0);
   });
 
   it("isolates a flooding source by local reflex within one interval; the edge confirms it while the flood lasts", async () => {
     const source = "10.66.6.6";
-    expect((await ctl("sim", "flood", "--node", "node-2", "--source", source, "--pps", "50000")).stdout).toMatch(/^flooding node-2 ← 10\.66\.6\.6/);
+    expect((await ctl("sim", "flood", "--node", "node-2", "--source", source, "--pps", "50000")).stdout).toMatch(
+      /^flooding node-2 ← 10\.66\.6\.6/,
+    );
     const injectedBy = Date.now();
-    await waitFor(async () => (await decisionsOf("node-2", "isolate_source")).some((d) => d.outcome === "applied"), 15_000, "edge confirmation applied");
+    await waitFor(
+      async () => (await decisionsOf("node-2", "isolate_source")).some((d) => d.outcome === "applied"),
+      15_000,
+      "edge confirmation applied",
+    );
     const [reflex] = await decisionsOf("node-2", "reflex:isolate_source");
     expect(reflex?.why).toMatch(/10\.66\.6\.6 sent \d+ packets\/s, over the local limit/);
     const reflexLagMs = Date.parse(reflex?.ts ?? "") - injectedBy;
@@ -202,17 +287,24 @@ describe("local stack (npm start)", () => {
 
   it("notices a killed node through its Last Will within 1.5 × keep-alive and records the failure; the dashboard shows it", async () => {
     const dashboard = await openDashboard();
-    for (const id of AGENTS) await dashboard?.page.waitForSelector(`[data-node="${id}"][data-status="online"]`, { timeout: 10_000 });
+    for (const id of AGENTS)
+      await dashboard?.page.waitForSelector(`[data-node="${id}"][data-status="online"]`, { timeout: 10_000 });
     const victim = descendantsOf(stack.child.pid as number).find((pid) => commandLine(pid).includes("/node-3.json"));
     expect(victim).toBeDefined();
     const killedAt = Date.now();
     process.kill(victim as number, "SIGKILL");
-    await waitFor(async () => {
-      const { nodes } = NodeList.parse(await fetchJson("/api/v1/mesh/nodes"));
-      return nodes.find((n) => n.id === "node-3")?.status === "offline";
-    }, 15_000, "node-3 offline");
+    await waitFor(
+      async () => {
+        const { nodes } = NodeList.parse(await fetchJson("/api/v1/mesh/nodes"));
+        return nodes.find((n) => n.id === "node-3")?.status === "offline";
+      },
+      15_000,
+      "node-3 offline",
+    );
     const detectedMs = Date.now() - killedAt;
-    console.log(`[measure] killed node seen offline after ${detectedMs} ms (keep-alive 5 s; broker deadline 7.5 s, plus relay)`);
+    console.log(
+      `[measure] killed node seen offline after ${detectedMs} ms (keep-alive 5 s; broker deadline 7.5 s, plus relay)`,
+    );
     expect(detectedMs).toBeLessThan(7_500 + 2_000);
     const { decisions } = DecisionList.parse(await fetchJson("/api/v1/mape/decisions?node=node-3&kind=node_down"));
     expect(decisions.length).toBeGreaterThan(0);
@@ -220,36 +312,50 @@ describe("local stack (npm start)", () => {
     // npm start restarts node-3 within a second or two, so its offline status may come and go
     // between two polls of the page: the decision the edge recorded is what stays on it.
     await dashboard.page.waitForSelector('#decisions tr:has-text("node-3"):has-text("node_down")', { timeout: 10_000 });
-    console.log(`[measure] dashboard shows node-3's node_down ${String(Date.now() - killedAt)} ms after the kill (2 s polling)`);
+    console.log(
+      `[measure] dashboard shows node-3's node_down ${String(Date.now() - killedAt)} ms after the kill (2 s polling)`,
+    );
     await mkdir("test-results", { recursive: true });
     await dashboard.page.screenshot({ path: "test-results/dashboard.png", fullPage: true });
-    // The session: a cookie no script can read, sent to this origin only; the code is spent and gone from the address bar.
+    // The session: a cookie no script can read, sent to this origin only; the code is spent and gone from the address
+    // bar.
     const [cookie] = await dashboard.context.cookies();
     expect(cookie).toMatchObject({ name: "x0_session", httpOnly: true, sameSite: "Strict" });
     expect(await dashboard.page.evaluate("document.cookie")).toBe("");
     expect(dashboard.page.url()).not.toContain("code=");
     const code = new URL(dashboard.url).hash.slice("#code=".length);
-    const reuse = await fetch(`${apiUrl}/api/v1/dashboard/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code }) });
+    const reuse = await fetch(`${apiUrl}/api/v1/dashboard/session`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ code }),
+    });
     expect(reuse.status).toBe(401);
     await dashboard.close();
   });
 
   it("supervises its children: a killed agent and a killed workerd are restarted with backoff, each exit logged", async () => {
-    const pidOf = (match: string) => descendantsOf(stack.child.pid as number).find((pid) => commandLine(pid).includes(match));
+    const pidOf = (match: string) =>
+      descendantsOf(stack.child.pid as number).find((pid) => commandLine(pid).includes(match));
     const agent = pidOf("config/node-2.json") as number;
     const workerd = pidOf("workerd serve") as number;
     expect(agent && workerd).toBeTruthy();
     const killedAt = Date.now();
     process.kill(agent, "SIGKILL");
     process.kill(workerd, "SIGKILL");
-    await waitForWithOutput(() => {
-      const again = [pidOf("config/node-2.json"), pidOf("workerd serve")];
-      return Promise.resolve(again.every((pid) => pid !== undefined) && again[0] !== agent && again[1] !== workerd);
-    }, 30_000, "node-2 and workerd started again");
+    await waitForWithOutput(
+      () => {
+        const again = [pidOf("config/node-2.json"), pidOf("workerd serve")];
+        return Promise.resolve(again.every((pid) => pid !== undefined) && again[0] !== agent && again[1] !== workerd);
+      },
+      30_000,
+      "node-2 and workerd started again",
+    );
     expect(stack.output()).toMatch(/\[stack\] node-2 exited \(killed by SIGKILL\); restarting in \d+ ms/);
     expect(stack.output()).toMatch(/\[stack\] workerd \(pid \d+\) exited; restarting the control plane in \d+ ms/);
     await waitForMesh(Date.now());
-    console.log(`[measure] node-2 and workerd SIGKILLed: both restarted and every agent fresh at the edge ${String(Date.now() - killedAt)} ms later`);
+    console.log(
+      `[measure] node-2 and workerd SIGKILLed: both restarted and every agent fresh at the edge ${String(Date.now() - killedAt)} ms later`,
+    );
   });
 
   it("stops every process it started on SIGINT", async () => {
@@ -264,7 +370,9 @@ describe("local stack (npm start)", () => {
     stack = startStack();
     await waitForMesh(restartedAt);
     for (const id of AGENTS) {
-      const config = JSON.parse(await readFile(join(stateDir, "config", `${id}.json`), "utf8")) as { identity: { joinToken?: string } };
+      const config = JSON.parse(await readFile(join(stateDir, "config", `${id}.json`), "utf8")) as {
+        identity: { joinToken?: string };
+      };
       expect(config.identity.joinToken, id).toBeUndefined();
     }
     expect(await stack.stop()).toBe(0);
@@ -278,6 +386,8 @@ describe("local stack (npm start)", () => {
     const killedAt = Date.now();
     stack.child.kill("SIGKILL");
     await waitFor(() => children.every((pid) => !isAlive(pid)), 15_000, "every child of the killed stack gone");
-    console.log(`[measure] npm start SIGKILLed: its ${String(children.length)} children gone ${String(Date.now() - killedAt)} ms later`);
+    console.log(
+      `[measure] npm start SIGKILLed: its ${String(children.length)} children gone ${String(Date.now() - killedAt)} ms later`,
+    );
   });
 });

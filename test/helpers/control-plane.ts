@@ -54,7 +54,10 @@ export async function startControlPlane(extraSecrets: Record<string, string> = {
     samplesStored: async (nodeId) => {
       if (!worker) throw new Error("the control plane is stopped");
       const db = await worker.database();
-      const row = await db.prepare("SELECT coalesce(sum(samples), 0) AS n FROM telemetry_rollups WHERE node_id = ?").bind(nodeId).first<{ n: number }>();
+      const row = await db
+        .prepare("SELECT coalesce(sum(samples), 0) AS n FROM telemetry_rollups WHERE node_id = ?")
+        .bind(nodeId)
+        .first<{ n: number }>();
       return row?.n ?? 0;
     },
     stop: async () => {

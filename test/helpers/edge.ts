@@ -10,14 +10,19 @@ export interface FakeEdge {
   authorizations: string[];
   /** The traceparent header of each batch, accepted or not (undefined where there was none). */
   traceparents: (string | undefined)[];
-  /** Decides each response; default 200 with an acceptance body. A batch counts as accepted when it answers 200 at once. */
+  /**
+   * Decides each response; default 200 with an acceptance body. A batch counts as accepted when it
+   * answers 200 at once.
+   */
   respond: (batch: TelemetryBatch, res: ServerResponse) => void;
   close(): Promise<void>;
 }
 
 const accept = (batch: TelemetryBatch, res: ServerResponse) => {
   res.writeHead(200, { "content-type": "application/json" });
-  res.end(JSON.stringify({ accepted: batch.items.length, duplicates: 0, revoked: 0, denyListRevision: 0, actions: [] }));
+  res.end(
+    JSON.stringify({ accepted: batch.items.length, duplicates: 0, revoked: 0, denyListRevision: 0, actions: [] }),
+  );
 };
 
 /**
@@ -25,7 +30,14 @@ const accept = (batch: TelemetryBatch, res: ServerResponse) => {
  * answers (outages, refusals); it validates bodies with the same protocol schema as the Worker.
  */
 export async function startFakeEdge(): Promise<FakeEdge> {
-  const edge: FakeEdge = { url: "", batches: [], authorizations: [], traceparents: [], respond: accept, close: () => Promise.resolve() };
+  const edge: FakeEdge = {
+    url: "",
+    batches: [],
+    authorizations: [],
+    traceparents: [],
+    respond: accept,
+    close: () => Promise.resolve(),
+  };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -36,7 +48,9 @@ export async function startFakeEdge(): Promise<FakeEdge> {
         // Held to the exact schema: a gateway that sent a field the contract lacks fails its test.
         batch = exactly(TelemetryBatch, JSON.parse(Buffer.concat(chunks).toString()));
       } catch (error) {
-        res.writeHead(400, { "content-type": "application/problem+json" }).end(JSON.stringify({ title: "invalid", detail: String(error) }));
+        res
+          .writeHead(400, { "content-type": "application/problem+json" })
+          .end(JSON.stringify({ title: "invalid", detail: String(error) }));
         return;
       }
       edge.respond(batch, res);
@@ -48,7 +62,12 @@ export async function startFakeEdge(): Promise<FakeEdge> {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   edge.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  edge.close = () => new Promise((resolve) => server.close(() => { resolve(); }));
+  edge.close = () =>
+    new Promise((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
   return edge;
 }
 

@@ -12,7 +12,12 @@ export function simulatedMac(id: string): string {
 }
 
 /** What batctl would print on `node`, from the simulator, in batctl's field names, written where the fake reads it. */
-export async function writeFakeBatctlState(file: string, mesh: BatmanIvMesh, node: string, hardInterface = "mesh0"): Promise<void> {
+export async function writeFakeBatctlState(
+  file: string,
+  mesh: BatmanIvMesh,
+  node: string,
+  hardInterface = "mesh0",
+): Promise<void> {
   const originators = mesh.originators(node).map((r) => ({
     hard_ifindex: 3,
     hard_ifname: hardInterface,
@@ -22,9 +27,22 @@ export async function writeFakeBatctlState(file: string, mesh: BatmanIvMesh, nod
     tq: r.tq,
     ...(r.best ? { best: true } : {}),
   }));
-  const neighbors = mesh.neighbors(node).map((n) => ({ hard_ifindex: 3, hard_ifname: hardInterface, neigh_address: simulatedMac(n.neighbor), last_seen_msecs: n.lastSeenMs }));
+  const neighbors = mesh.neighbors(node).map((n) => ({
+    hard_ifindex: 3,
+    hard_ifname: hardInterface,
+    neigh_address: simulatedMac(n.neighbor),
+    last_seen_msecs: n.lastSeenMs,
+  }));
   const state = {
-    meshifs: { bat0: { originators, neighbors, gateways: [], settings: { mesh_ifname: "bat0", algo_name: "BATMAN_IV", hop_penalty: 30, orig_interval: 1000, gw_mode: "off" }, interfaces: [hardInterface] } },
+    meshifs: {
+      bat0: {
+        originators,
+        neighbors,
+        gateways: [],
+        settings: { mesh_ifname: "bat0", algo_name: "BATMAN_IV", hop_penalty: 30, orig_interval: 1000, gw_mode: "off" },
+        interfaces: [hardInterface],
+      },
+    },
     hardifs: { [hardInterface]: { hop_penalty: 0 } },
   };
   await writeFile(file, JSON.stringify(state));

@@ -23,7 +23,12 @@ export interface Frame {
 
 function frame(ethertype: number, l3: number[], vlan = false): Frame {
   const tag = vlan ? [...be16(0x8100), ...be16(42)] : [];
-  const l2 = [...MAC_DST, ...MAC_SRC, ...(vlan ? tag.slice(0, 2) : be16(ethertype)), ...(vlan ? [...tag.slice(2), ...be16(ethertype)] : [])];
+  const l2 = [
+    ...MAC_DST,
+    ...MAC_SRC,
+    ...(vlan ? tag.slice(0, 2) : be16(ethertype)),
+    ...(vlan ? [...tag.slice(2), ...be16(ethertype)] : []),
+  ];
   const ends = vlan ? [14, 18] : [14];
   if (l3.length > 0) ends.push(l2.length + l3.length);
   return { bytes: Uint8Array.from([...l2, ...l3, ...new Array<number>(8).fill(0xab)]), headerEnds: ends };
@@ -34,6 +39,7 @@ export const frames = {
   ipv4: (source: string, vlan = false) => frame(0x0800, ipv4Header(source), vlan),
   /** `source` in full 8-group form (no ::). */
   ipv6: (source: string) => frame(0x86dd, ipv6Header(source)),
-  arp: () => frame(0x0806, [0, 1, 0x08, 0, 6, 4, 0, 1, ...MAC_SRC, 10, 0, 0, 2, ...new Array<number>(6).fill(0), 10, 0, 0, 1]),
+  arp: () =>
+    frame(0x0806, [0, 1, 0x08, 0, 6, 4, 0, 1, ...MAC_SRC, 10, 0, 0, 2, ...new Array<number>(6).fill(0), 10, 0, 0, 1]),
   batadv: () => frame(0x4305, []),
 };

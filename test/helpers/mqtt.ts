@@ -5,7 +5,12 @@ import { silentLogger } from "../../node-firmware/lib/log.js";
 export const startBroker = () => EmbeddedBroker.start({ host: "127.0.0.1", port: 0 }, silentLogger);
 
 export async function connectClient(port: number, clientId: string, options: IClientOptions = {}): Promise<MqttClient> {
-  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5, clientId, reconnectPeriod: 0, ...options });
+  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+    protocolVersion: 5,
+    clientId,
+    reconnectPeriod: 0,
+    ...options,
+  });
 }
 
 export interface Received {
@@ -20,7 +25,11 @@ export function collect(client: MqttClient): Received[] {
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = "condition"): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  what = "condition",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

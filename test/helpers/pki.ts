@@ -19,11 +19,16 @@ export async function createTestPki(): Promise<TestPki> {
   return {
     caSecret: secret,
     rootPem: root.cert.toString("pem"),
-    admin: { name: "ops", publicKey: jwk.x as string, privateKeyPkcs8: privateKey.export({ format: "der", type: "pkcs8" }).toString("base64") },
+    admin: {
+      name: "ops",
+      publicKey: jwk.x as string,
+      privateKeyPkcs8: privateKey.export({ format: "der", type: "pkcs8" }).toString("base64"),
+    },
   };
 }
 
-export const bootstrapAdminsJson = (pki: TestPki) => JSON.stringify([{ name: pki.admin.name, key: pki.admin.publicKey }]);
+export const bootstrapAdminsJson = (pki: TestPki) =>
+  JSON.stringify([{ name: pki.admin.name, key: pki.admin.publicKey }]);
 
 const EC = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 
@@ -43,7 +48,12 @@ export interface LeafProfile {
  * A leaf signed by a CA secret's active intermediate with whatever validity and profile the test
  * needs (expired, over an hour, a CA flag, …): the cases the real issuer refuses to produce.
  */
-export async function issueLeaf(secret: CaSecret, spiffeId: string, validity: { notBefore: number; notAfter: number }, profile: LeafProfile = {}): Promise<Leaf> {
+export async function issueLeaf(
+  secret: CaSecret,
+  spiffeId: string,
+  validity: { notBefore: number; notAfter: number },
+  profile: LeafProfile = {},
+): Promise<Leaf> {
   const { x509 } = await import("../../spiffe/index.js");
   const issuer = new x509.X509Certificate(secret.active.chain[0] as string);
   const signingKey = await crypto.subtle.importKey("pkcs8", pemToDer(secret.active.key), EC, false, ["sign"]);

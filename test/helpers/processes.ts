@@ -1,1 +1,9 @@
-export { commandLine, cpuSeconds, descendantsOf, freePort, freePortRange, isAlive, rssBytes } from "../../stack/proc.js";
+export {
+  commandLine,
+  cpuSeconds,
+  descendantsOf,
+  freePort,
+  freePortRange,
+  isAlive,
+  rssBytes,
+} from "../../stack/proc.js";

@@ -54,7 +54,8 @@ export async function startCollector(busy: readonly number[] = []): Promise<Coll
       try {
         const body = Buffer.concat(chunks);
         const text = (req.headers["content-encoding"] === "gzip" ? gunzipSync(body) : body).toString();
-        if (req.url !== "/v1/traces" || !req.headers["content-type"]?.startsWith("application/json")) throw new Error("not OTLP JSON");
+        if (req.url !== "/v1/traces" || !req.headers["content-type"]?.startsWith("application/json"))
+          throw new Error("not OTLP JSON");
         const request: unknown = JSON.parse(text);
         collector.requests.push(request);
         collector.spans.push(...spansOfRequest(request as OtlpRequest));
@@ -67,7 +68,12 @@ export async function startCollector(busy: readonly number[] = []): Promise<Coll
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   collector.url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}/v1/traces`;
-  collector.close = () => new Promise((resolve) => server.close(() => { resolve(); }));
+  collector.close = () =>
+    new Promise((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
   return collector;
 }
 
@@ -75,9 +81,10 @@ export async function startCollector(busy: readonly number[] = []): Promise<Coll
 export function ancestry(spans: readonly CollectedSpan[], leaf: CollectedSpan): CollectedSpan[] {
   const byId = new Map(spans.filter((s) => s.traceId === leaf.traceId).map((s) => [s.spanId, s]));
   const path = [leaf];
-  for (let span = leaf; span.parentSpanId !== undefined; ) {
+  for (let span = leaf; span.parentSpanId !== undefined;) {
     const parent = byId.get(span.parentSpanId);
-    if (!parent) throw new Error(`span "${span.name}" (${span.service}) has parent ${span.parentSpanId}, which no one exported`);
+    if (!parent)
+      throw new Error(`span "${span.name}" (${span.service}) has parent ${span.parentSpanId}, which no one exported`);
     path.unshift(parent);
     span = parent;
   }

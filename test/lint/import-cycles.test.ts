@@ -7,12 +7,20 @@ import { describe, expect, it } from "vitest";
 const IMPORT = /(?:^|\n)\s*(import|export)\s(?!type\s)[^;]*?from\s*["'](\.{1,2}\/[^"']+)["']/g;
 
 function importGraph(): Map<string, string[]> {
-  const files = execFileSync("git", ["ls-files", "*.ts"], { encoding: "utf8" }).trim().split("\n").filter((f) => !f.startsWith("test/"));
+  const files = execFileSync("git", ["ls-files", "*.ts"], { encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .filter((f) => !f.startsWith("test/"));
   const graph = new Map<string, string[]>();
   for (const file of files) {
     const source = readFileSync(file, "utf8");
-    const targets = [...source.matchAll(IMPORT)].map((m) => normalize(join(dirname(file), (m[2] as string).replace(/\.js$/, ".ts"))));
-    graph.set(file, targets.filter((t) => t !== file));
+    const targets = [...source.matchAll(IMPORT)].map((m) =>
+      normalize(join(dirname(file), (m[2] as string).replace(/\.js$/, ".ts"))),
+    );
+    graph.set(
+      file,
+      targets.filter((t) => t !== file),
+    );
   }
   return graph;
 }
@@ -45,7 +53,11 @@ describe("imports", () => {
   });
 
   it("would report one (the check can fail)", () => {
-    const graph = new Map([["a.ts", ["b.ts"]], ["b.ts", ["c.ts"]], ["c.ts", ["a.ts"]]]);
+    const graph = new Map([
+      ["a.ts", ["b.ts"]],
+      ["b.ts", ["c.ts"]],
+      ["c.ts", ["a.ts"]],
+    ]);
     expect(cycles(graph)).toEqual([["a.ts", "b.ts", "c.ts", "a.ts"]]);
   });
 });

@@ -2,21 +2,40 @@ import { describe, expect, it } from "vitest";
 import { retryAfterMs, sendWithRetries, type ExportOutcome, type RetryPolicy } from "../../otlp/index.js";
 
 const BODY = new TextEncoder().encode("{}");
-const busy = (retryAfter?: number): ExportOutcome => ({ ok: false, retryable: true, error: "collector answered HTTP 503", ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }) });
+const busy = (retryAfter?: number): ExportOutcome => ({
+  ok: false,
+  retryable: true,
+  error: "collector answered HTTP 503",
+  ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
+});
 
 /** A transport answering `outcomes` in turn, and a policy that records its waits instead of waiting. */
 function scripted(outcomes: ExportOutcome[], policy: Partial<RetryPolicy> = {}) {
   const waits: number[] = [];
   let sent = 0;
   const transport = () => Promise.resolve(outcomes[sent++] ?? { ok: true as const });
-  const retries: RetryPolicy = { maxAttempts: 5, backoffMs: (attempt) => attempt * 100, sleep: (ms) => { waits.push(ms); return Promise.resolve(); }, ...policy };
+  const retries: RetryPolicy = {
+    maxAttempts: 5,
+    backoffMs: (attempt) => attempt * 100,
+    sleep: (ms) => {
+      waits.push(ms);
+      return Promise.resolve();
+    },
+    ...policy,
+  };
   return { send: () => sendWithRetries(transport, BODY, retries), waits, sent: () => sent };
 }
 
 describe("OTLP/HTTP export retries", () => {
   it("waits as long as a collector's Retry-After asks, 30 s at most, and backs off by itself without one it can read", () => {
     expect([retryAfterMs("0"), retryAfterMs("2"), retryAfterMs("3600")]).toEqual([0, 2000, 30_000]);
-    expect([retryAfterMs(null), retryAfterMs(""), retryAfterMs("soon"), retryAfterMs("-1"), retryAfterMs("Fri, 27 Nov 2026 22:00:00 GMT")]).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect([
+      retryAfterMs(null),
+      retryAfterMs(""),
+      retryAfterMs("soon"),
+      retryAfterMs("-1"),
+      retryAfterMs("Fri, 27 Nov 2026 22:00:00 GMT"),
+    ]).toEqual([undefined, undefined, undefined, undefined, undefined]);
   });
 
   it("sends again after the collector's Retry-After or else the backoff, until it takes the request", async () => {

@@ -43,7 +43,10 @@ describe("decodeNodeMessage", () => {
   });
 
   it("names the field of a schema failure", () => {
-    const result = decodeNodeMessage(topics.telemetry("n1"), bytes(telemetrySample("n1", { neighbors: [{ neighbor: "n2", tq: 999, latencyMs: 1, loss: 0 }] })));
+    const result = decodeNodeMessage(
+      topics.telemetry("n1"),
+      bytes(telemetrySample("n1", { neighbors: [{ neighbor: "n2", tq: 999, latencyMs: 1, loss: 0 }] })),
+    );
     expect(!result.ok && result.detail).toContain("neighbors.0.tq");
   });
 });
@@ -53,6 +56,8 @@ describe("TelemetryBatch", () => {
     const item = telemetryItem(telemetrySample("n1"));
     expect(TelemetryBatch.safeParse(batchOf([])).success).toBe(false);
     expect(TelemetryBatch.safeParse(batchOf(Array.from({ length: limits.batchItems }, () => item))).success).toBe(true);
-    expect(TelemetryBatch.safeParse(batchOf(Array.from({ length: limits.batchItems + 1 }, () => item))).success).toBe(false);
+    expect(TelemetryBatch.safeParse(batchOf(Array.from({ length: limits.batchItems + 1 }, () => item))).success).toBe(
+      false,
+    );
   });
 });

@@ -20,7 +20,10 @@ describe("topics", () => {
   });
 
   it("parses shared subscription filters", () => {
-    expect(parseSharedFilter("$share/gw/x0/v1/nodes/+/telemetry")).toEqual({ group: "gw", filter: "x0/v1/nodes/+/telemetry" });
+    expect(parseSharedFilter("$share/gw/x0/v1/nodes/+/telemetry")).toEqual({
+      group: "gw",
+      filter: "x0/v1/nodes/+/telemetry",
+    });
     expect(parseSharedFilter("x0/v1/nodes/+/telemetry")).toBeNull();
     expect(parseSharedFilter("$share/+/x")).toBeNull();
     expect(parseSharedFilter("$share/g")).toBeNull();

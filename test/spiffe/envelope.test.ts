@@ -19,9 +19,14 @@ describe("signed envelope (JWS flattened JSON serialization, EdDSA)", () => {
     expect(new TextDecoder().decode(verified.payload)).toBe(new TextDecoder().decode(payload));
 
     const nodeKey = generateKeyPairSync("ed25519");
-    const signed = await new FlattenedSign(payload).setProtectedHeader({ alg: "EdDSA", kid: "node" }).sign(nodeKey.privateKey);
+    const signed = await new FlattenedSign(payload)
+      .setProtectedHeader({ alg: "EdDSA", kid: "node" })
+      .sign(nodeKey.privateKey);
     const raw = new Uint8Array(Buffer.from(nodeKey.publicKey.export({ format: "jwk" }).x as string, "base64url"));
-    const opened = await openEnvelope({ protected: signed.protected ?? "", payload: signed.payload, signature: signed.signature }, new Map([["node", await importEnvelopeKey(raw)]]));
+    const opened = await openEnvelope(
+      { protected: signed.protected ?? "", payload: signed.payload, signature: signed.signature },
+      new Map([["node", await importEnvelopeKey(raw)]]),
+    );
     expect(opened.ok && opened.kid).toBe("node");
   });
 
@@ -36,9 +41,17 @@ describe("signed envelope (JWS flattened JSON serialization, EdDSA)", () => {
     };
     expect(await refusal(sealed)).toBe("opened");
     expect(await refusal(sealed, new Map([["k2", key.publicKey]]))).toBe("unknown_key");
-    expect(await refusal({ ...(await sealEnvelope(payload, other.privateKey, "k2")), protected: sealed.protected })).toBe("bad_signature");
-    expect(await refusal({ ...sealed, payload: Buffer.from('{"v":1,"kind":"isolate"}').toString("base64url") })).toBe("bad_signature");
-    const hs = await new FlattenedSign(payload).setProtectedHeader({ alg: "HS256", kid: "k1" }).sign(new Uint8Array(32));
-    expect(await refusal({ protected: hs.protected ?? "", payload: hs.payload, signature: hs.signature })).toBe("malformed");
+    expect(
+      await refusal({ ...(await sealEnvelope(payload, other.privateKey, "k2")), protected: sealed.protected }),
+    ).toBe("bad_signature");
+    expect(await refusal({ ...sealed, payload: Buffer.from('{"v":1,"kind":"isolate"}').toString("base64url") })).toBe(
+      "bad_signature",
+    );
+    const hs = await new FlattenedSign(payload)
+      .setProtectedHeader({ alg: "HS256", kid: "k1" })
+      .sign(new Uint8Array(32));
+    expect(await refusal({ protected: hs.protected ?? "", payload: hs.payload, signature: hs.signature })).toBe(
+      "malformed",
+    );
   });
 });

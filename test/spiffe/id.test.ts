@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { SpiffeIdString } from "../../protocol/index.js";
 import { fromBase64url, parseSpiffeId } from "../../spiffe/index.js";
 
-const valid = ["spiffe://example.org", "spiffe://example.org/workload", "spiffe://a.b-c_d/Path/With.dots/x-y_z", "spiffe://td/.../a", "spiffe://td/.x"];
+const valid = [
+  "spiffe://example.org",
+  "spiffe://example.org/workload",
+  "spiffe://a.b-c_d/Path/With.dots/x-y_z",
+  "spiffe://td/.../a",
+  "spiffe://td/.x",
+];
 const invalid = [
   ["scheme", "SPIFFE://example.org/x"],
   ["other scheme", "https://example.org/x"],
@@ -35,7 +41,9 @@ describe("SPIFFE ID (SPIFFE-ID.md)", () => {
     for (const uri of valid) expect(SpiffeIdString.safeParse(uri).success, uri).toBe(true);
     for (const [rule, uri] of invalid) {
       const parsed = parseSpiffeId(uri);
-      expect(SpiffeIdString.safeParse(uri).error?.issues[0]?.message, rule).toBe(`invalid SPIFFE ID: ${parsed.ok ? "" : parsed.reason}`);
+      expect(SpiffeIdString.safeParse(uri).error?.issues[0]?.message, rule).toBe(
+        `invalid SPIFFE ID: ${parsed.ok ? "" : parsed.reason}`,
+      );
     }
   });
 });
@@ -45,7 +53,14 @@ describe("base64url", () => {
     expect([...fromBase64url("AQID")]).toEqual([1, 2, 3]);
     expect([...fromBase64url("AQI")]).toEqual([1, 2]);
     for (const text of ["AQJ", "AQ==", "AQ", "A Q", "AQ+/", "A", "AQIDB"]) {
-      const decodes = (() => { try { fromBase64url(text); return true; } catch { return false; } })();
+      const decodes = (() => {
+        try {
+          fromBase64url(text);
+          return true;
+        } catch {
+          return false;
+        }
+      })();
       expect(decodes, text).toBe(text === "AQ");
     }
   });

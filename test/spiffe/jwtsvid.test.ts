@@ -1,7 +1,14 @@
 import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import { SignJWT, UnsecuredJWT, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { JwtSvidError, mintJwtSvid, parseBundle, validateJwtSvid, type Bundle, type JwtSvidAlgorithm } from "../../spiffe/index.js";
+import {
+  JwtSvidError,
+  mintJwtSvid,
+  parseBundle,
+  validateJwtSvid,
+  type Bundle,
+  type JwtSvidAlgorithm,
+} from "../../spiffe/index.js";
 import { TD } from "./testdata.js";
 
 const AUD = `spiffe://${TD}/control-plane`;
@@ -24,7 +31,11 @@ beforeAll(async () => {
   const keys = [];
   for (const alg of Object.keys(SIGNERS) as Alg[]) {
     pairs[alg] = SIGNERS[alg]();
-    keys.push({ ...(pairs[alg].publicKey.export({ format: "jwk" }) as Record<string, string>), use: "jwt-svid", kid: alg });
+    keys.push({
+      ...(pairs[alg].publicKey.export({ format: "jwk" }) as Record<string, string>),
+      use: "jwt-svid",
+      kid: alg,
+    });
   }
   bundle = (await parseBundle(TD, { keys })).bundle;
 });
@@ -48,7 +59,10 @@ describe("JWT-SVID validation (JWT-SVID.md §3, §4)", () => {
   });
 
   it("mints tokens that jose verifies with Node's copy of the key", async () => {
-    const { privateKey, publicKey } = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, ["sign", "verify"]);
+    const { privateKey, publicKey } = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, [
+      "sign",
+      "verify",
+    ]);
     const minted = await mintJwtSvid({ kid: "k", alg: "ES384", privateKey }, SUB, [AUD], 120, Date.now());
     const nodeKey = createPublicKey({ key: (await crypto.subtle.exportKey("jwk", publicKey)) as never, format: "jwk" });
     const { payload, protectedHeader } = await jwtVerify(minted.token, nodeKey, { audience: AUD });
@@ -58,19 +72,57 @@ describe("JWT-SVID validation (JWT-SVID.md §3, §4)", () => {
   });
 
   it.each([
-    ["alg none", () => Promise.resolve(new UnsecuredJWT({ sub: SUB, aud: AUD }).setExpirationTime(now() + 60).encode()), /alg|JWS|Unsecured/i],
-    ["HS256", () => new SignJWT({ sub: SUB, aud: AUD, exp: now() + 60 }).setProtectedHeader({ alg: "HS256", kid: "ES256" }).sign(new TextEncoder().encode("a-shared-secret-of-32-bytes-long!")), /alg/],
-    ["EdDSA", async () => new SignJWT({ sub: SUB, aud: AUD, exp: now() + 60 }).setProtectedHeader({ alg: "EdDSA", kid: "ES256" }).sign(generateKeyPairSync("ed25519").privateKey), /alg/],
+    [
+      "alg none",
+      () => Promise.resolve(new UnsecuredJWT({ sub: SUB, aud: AUD }).setExpirationTime(now() + 60).encode()),
+      /alg|JWS|Unsecured/i,
+    ],
+    [
+      "HS256",
+      () =>
+        new SignJWT({ sub: SUB, aud: AUD, exp: now() + 60 })
+          .setProtectedHeader({ alg: "HS256", kid: "ES256" })
+          .sign(new TextEncoder().encode("a-shared-secret-of-32-bytes-long!")),
+      /alg/,
+    ],
+    [
+      "EdDSA",
+      async () =>
+        new SignJWT({ sub: SUB, aud: AUD, exp: now() + 60 })
+          .setProtectedHeader({ alg: "EdDSA", kid: "ES256" })
+          .sign(generateKeyPairSync("ed25519").privateKey),
+      /alg/,
+    ],
     ["no kid", () => sign("ES256", { sub: SUB, aud: AUD, exp: now() + 60 }, { kid: undefined }), /no kid/],
-    ["unknown kid", () => sign("ES256", { sub: SUB, aud: AUD, exp: now() + 60 }, { kid: "nobody" }), /unknown signing key/],
-    ["kid of a key of another algorithm", () => sign("ES256", { sub: SUB, aud: AUD, exp: now() + 60 }, { kid: "ES384" }), /cannot verify ES256/],
-    ["kid of another key of the algorithm", () => sign("PS384", { sub: SUB, aud: AUD, exp: now() + 60 }, { kid: "RS256", alg: "PS384" }), /signature verification failed/],
+    [
+      "unknown kid",
+      () => sign("ES256", { sub: SUB, aud: AUD, exp: now() + 60 }, { kid: "nobody" }),
+      /unknown signing key/,
+    ],
+    [
+      "kid of a key of another algorithm",
+      () => sign("ES256", { sub: SUB, aud: AUD, exp: now() + 60 }, { kid: "ES384" }),
+      /cannot verify ES256/,
+    ],
+    [
+      "kid of another key of the algorithm",
+      () => sign("PS384", { sub: SUB, aud: AUD, exp: now() + 60 }, { kid: "RS256", alg: "PS384" }),
+      /signature verification failed/,
+    ],
     ["foreign audience", () => sign("ES256", { sub: SUB, aud: "spiffe://example.org/else", exp: now() + 60 }), /aud/],
     ["no audience", () => sign("ES256", { sub: SUB, exp: now() + 60 }), /aud/],
     ["no expiry", () => sign("ES256", { sub: SUB, aud: AUD }), /exp/],
     ["expired", () => sign("ES256", { sub: SUB, aud: AUD, exp: now() - 60 }), /exp/],
-    ["subject not a SPIFFE ID", () => sign("ES256", { sub: "node-1", aud: AUD, exp: now() + 60 }), /sub is not a SPIFFE ID/],
-    ["subject of another trust domain", () => sign("ES256", { sub: "spiffe://elsewhere.test/n1", aud: AUD, exp: now() + 60 }), /not in trust domain/],
+    [
+      "subject not a SPIFFE ID",
+      () => sign("ES256", { sub: "node-1", aud: AUD, exp: now() + 60 }),
+      /sub is not a SPIFFE ID/,
+    ],
+    [
+      "subject of another trust domain",
+      () => sign("ES256", { sub: "spiffe://elsewhere.test/n1", aud: AUD, exp: now() + 60 }),
+      /not in trust domain/,
+    ],
     ["not a JWS", () => Promise.resolve("a.b.c"), /JWS|Invalid|token/i],
   ] as const)("refuses %s", async (_what, make, message) => {
     expect(await refusal(await make())).toMatch(message);

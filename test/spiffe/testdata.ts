@@ -9,7 +9,10 @@ const HOUR = 3600_000;
 
 export type KeyKind = "P-256" | "P-384" | "P-521" | "RSA";
 
-const ALGORITHMS: Record<KeyKind, { name: string; namedCurve?: string; hash: string; modulusLength?: number; publicExponent?: Uint8Array }> = {
+const ALGORITHMS: Record<
+  KeyKind,
+  { name: string; namedCurve?: string; hash: string; modulusLength?: number; publicExponent?: Uint8Array }
+> = {
   "P-256": { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" },
   "P-384": { name: "ECDSA", namedCurve: "P-384", hash: "SHA-384" },
   "P-521": { name: "ECDSA", namedCurve: "P-521", hash: "SHA-512" },
@@ -53,7 +56,13 @@ export async function makeCert(spec: CertSpec): Promise<Issued> {
   // KeyUsageFlags is a bit set: combined flags are plain numbers.
   // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
   if (spec.usages !== undefined) extensions.push(new x509.KeyUsagesExtension(spec.usages, true));
-  if (spec.uris?.length) extensions.push(new x509.SubjectAlternativeNameExtension(spec.uris.map((value) => ({ type: "url" as const, value })), true));
+  if (spec.uris?.length)
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension(
+        spec.uris.map((value) => ({ type: "url" as const, value })),
+        true,
+      ),
+    );
   const signerKind = spec.issuer?.kind ?? kind;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: (serial++).toString(16).padStart(4, "0"),
@@ -75,7 +84,14 @@ export const LEAF_USAGES: number = U.digitalSignature;
 export const WORKLOAD = `spiffe://${TD}/workload`;
 
 export const makeRoot = (kind: KeyKind = "P-256", pathLength?: number) =>
-  makeCert({ subject: `CN=root ${kind}`, kind, ca: true, usages: CA_USAGES, uris: [`spiffe://${TD}`], ...(pathLength === undefined ? {} : { pathLength }) });
+  makeCert({
+    subject: `CN=root ${kind}`,
+    kind,
+    ca: true,
+    usages: CA_USAGES,
+    uris: [`spiffe://${TD}`],
+    ...(pathLength === undefined ? {} : { pathLength }),
+  });
 export const makeIntermediate = (issuer: Issued, overrides: Partial<CertSpec> = {}) =>
   makeCert({ subject: "CN=intermediate", issuer, ca: true, usages: CA_USAGES, ...overrides });
 export const makeLeaf = (issuer: Issued, overrides: Partial<CertSpec> = {}) =>

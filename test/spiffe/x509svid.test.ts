@@ -3,9 +3,28 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
-import { X509SvidError, checkX509SvidChain, parseX509Svid, verifyX509Svid, x509, type X509SvidRule } from "../../spiffe/index.js";
+import {
+  X509SvidError,
+  checkX509SvidChain,
+  parseX509Svid,
+  verifyX509Svid,
+  x509,
+  type X509SvidRule,
+} from "../../spiffe/index.js";
 import { useTempDirs } from "../helpers/tmp.js";
-import { CA_USAGES, LEAF_USAGES, TD, WORKLOAD, makeCert, makeIntermediate, makeLeaf, makeRoot, pem, pkcs8Pem, type Issued } from "./testdata.js";
+import {
+  CA_USAGES,
+  LEAF_USAGES,
+  TD,
+  WORKLOAD,
+  makeCert,
+  makeIntermediate,
+  makeLeaf,
+  makeRoot,
+  pem,
+  pkcs8Pem,
+  type Issued,
+} from "./testdata.js";
 
 const U = x509.KeyUsageFlags;
 const HOUR = 3600_000;
@@ -28,13 +47,41 @@ interface Case {
 
 /** One invalid case per rule, named by the rule it breaks. */
 const invalid: Record<Exclude<X509SvidRule, "unparsable" | "empty-chain" | "key-mismatch">, () => Promise<Case>> = {
-  "leaf-uri-san-count": async () => ({ chain: [await makeLeaf(intermediate, { uris: [WORKLOAD, `spiffe://${TD}/other`] }), intermediate], roots: [root], openssl: "accepts" }),
-  "leaf-spiffe-id": async () => ({ chain: [await makeLeaf(intermediate, { uris: [`https://${TD}/workload`] }), intermediate], roots: [root], openssl: "accepts" }),
-  "leaf-id-without-path": async () => ({ chain: [await makeLeaf(intermediate, { uris: [`spiffe://${TD}`] }), intermediate], roots: [root], openssl: "accepts" }),
-  "leaf-ca": async () => ({ chain: [await makeLeaf(intermediate, { ca: true }), intermediate], roots: [root], openssl: "accepts" }),
-  "leaf-no-digital-signature": async () => ({ chain: [await makeLeaf(intermediate, { usages: U.keyEncipherment }), intermediate], roots: [root], openssl: "accepts" }),
-  "leaf-key-cert-sign": async () => ({ chain: [await makeLeaf(intermediate, { usages: LEAF_USAGES | U.keyCertSign }), intermediate], roots: [root], openssl: "accepts" }),
-  "leaf-crl-sign": async () => ({ chain: [await makeLeaf(intermediate, { usages: LEAF_USAGES | U.cRLSign }), intermediate], roots: [root], openssl: "accepts" }),
+  "leaf-uri-san-count": async () => ({
+    chain: [await makeLeaf(intermediate, { uris: [WORKLOAD, `spiffe://${TD}/other`] }), intermediate],
+    roots: [root],
+    openssl: "accepts",
+  }),
+  "leaf-spiffe-id": async () => ({
+    chain: [await makeLeaf(intermediate, { uris: [`https://${TD}/workload`] }), intermediate],
+    roots: [root],
+    openssl: "accepts",
+  }),
+  "leaf-id-without-path": async () => ({
+    chain: [await makeLeaf(intermediate, { uris: [`spiffe://${TD}`] }), intermediate],
+    roots: [root],
+    openssl: "accepts",
+  }),
+  "leaf-ca": async () => ({
+    chain: [await makeLeaf(intermediate, { ca: true }), intermediate],
+    roots: [root],
+    openssl: "accepts",
+  }),
+  "leaf-no-digital-signature": async () => ({
+    chain: [await makeLeaf(intermediate, { usages: U.keyEncipherment }), intermediate],
+    roots: [root],
+    openssl: "accepts",
+  }),
+  "leaf-key-cert-sign": async () => ({
+    chain: [await makeLeaf(intermediate, { usages: LEAF_USAGES | U.keyCertSign }), intermediate],
+    roots: [root],
+    openssl: "accepts",
+  }),
+  "leaf-crl-sign": async () => ({
+    chain: [await makeLeaf(intermediate, { usages: LEAF_USAGES | U.cRLSign }), intermediate],
+    roots: [root],
+    openssl: "accepts",
+  }),
   "signing-not-ca": async () => {
     const notCa = await makeIntermediate(root, { ca: false });
     return { chain: [await makeLeaf(notCa), notCa], roots: [root], openssl: "refuses" };
@@ -54,15 +101,33 @@ const invalid: Record<Exclude<X509SvidRule, "unparsable" | "empty-chain" | "key-
   },
   "chain-signature": async () => {
     const impostor = await makeRoot();
-    return { chain: [await makeLeaf(intermediate, { signingKey: impostor.keys.privateKey }), intermediate], roots: [root], openssl: "refuses" };
+    return {
+      chain: [await makeLeaf(intermediate, { signingKey: impostor.keys.privateKey }), intermediate],
+      roots: [root],
+      openssl: "refuses",
+    };
   },
   untrusted: async () => {
     const otherRoot = await makeRoot();
     const otherIntermediate = await makeIntermediate(otherRoot);
     return { chain: [await makeLeaf(otherIntermediate), otherIntermediate], roots: [root], openssl: "refuses" };
   },
-  "not-yet-valid": async () => ({ chain: [await makeLeaf(intermediate, { notBefore: Date.now() + HOUR, notAfter: Date.now() + 2 * HOUR }), intermediate], roots: [root], openssl: "refuses" }),
-  expired: async () => ({ chain: [await makeLeaf(intermediate, { notBefore: Date.now() - 2 * HOUR, notAfter: Date.now() - HOUR }), intermediate], roots: [root], openssl: "refuses" }),
+  "not-yet-valid": async () => ({
+    chain: [
+      await makeLeaf(intermediate, { notBefore: Date.now() + HOUR, notAfter: Date.now() + 2 * HOUR }),
+      intermediate,
+    ],
+    roots: [root],
+    openssl: "refuses",
+  }),
+  expired: async () => ({
+    chain: [
+      await makeLeaf(intermediate, { notBefore: Date.now() - 2 * HOUR, notAfter: Date.now() - HOUR }),
+      intermediate,
+    ],
+    roots: [root],
+    openssl: "refuses",
+  }),
 };
 
 /** OpenSSL's own verdict on a chain: a second implementation for the signature and validity rules. */
@@ -72,8 +137,17 @@ async function opensslVerdict({ chain, roots }: Case): Promise<"accepts" | "refu
   await writeFile(files.roots, pem(...roots));
   await writeFile(files.untrusted, pem(...chain.slice(1)));
   await writeFile(files.leaf, pem(chain[0] as Issued));
-  const args = ["verify", "-CAfile", files.roots, ...(chain.length > 1 ? ["-untrusted", files.untrusted] : []), files.leaf];
-  return promisify(execFile)("openssl", args).then(() => "accepts" as const, () => "refuses" as const);
+  const args = [
+    "verify",
+    "-CAfile",
+    files.roots,
+    ...(chain.length > 1 ? ["-untrusted", files.untrusted] : []),
+    files.leaf,
+  ];
+  return promisify(execFile)("openssl", args).then(
+    () => "accepts" as const,
+    () => "refuses" as const,
+  );
 }
 
 const refusedRule = (promise: Promise<unknown>) =>
@@ -90,8 +164,14 @@ describe("X.509-SVID verification (X509-SVID.md §4, §5)", () => {
       const leaf = await makeLeaf(kindIntermediate, { kind });
       const verified = await verifyX509Svid([leaf.cert, kindIntermediate.cert], [kindRoot.cert], new Date(), TD);
       expect(verified.id.uri, kind).toBe(WORKLOAD);
-      expect(verified.chain.map((c) => c.subject), kind).toEqual(["CN=leaf", "CN=intermediate", `CN=root ${kind}`]);
-      expect(await opensslVerdict({ chain: [leaf, kindIntermediate], roots: [kindRoot], openssl: "accepts" }), kind).toBe("accepts");
+      expect(
+        verified.chain.map((c) => c.subject),
+        kind,
+      ).toEqual(["CN=leaf", "CN=intermediate", `CN=root ${kind}`]);
+      expect(
+        await opensslVerdict({ chain: [leaf, kindIntermediate], roots: [kindRoot], openssl: "accepts" }),
+        kind,
+      ).toBe("accepts");
     }
   });
 
@@ -99,7 +179,9 @@ describe("X.509-SVID verification (X509-SVID.md §4, §5)", () => {
     const leaf = await makeLeaf(root);
     expect((await verifyX509Svid([leaf.cert], [root.cert], new Date())).chain).toHaveLength(2);
     const withRoot = await makeLeaf(intermediate);
-    expect((await verifyX509Svid([withRoot.cert, intermediate.cert, root.cert], [root.cert], new Date())).chain).toHaveLength(3);
+    expect(
+      (await verifyX509Svid([withRoot.cert, intermediate.cert, root.cert], [root.cert], new Date())).chain,
+    ).toHaveLength(3);
   });
 
   it.each(Object.keys(invalid) as (keyof typeof invalid)[])("refuses %s, naming the rule", async (rule) => {
@@ -112,14 +194,20 @@ describe("X.509-SVID verification (X509-SVID.md §4, §5)", () => {
 
   it("refuses an SVID of another trust domain against this bundle", async () => {
     const leaf = await makeLeaf(intermediate, { uris: ["spiffe://elsewhere.test/workload"] });
-    expect(await refusedRule(verifyX509Svid([leaf.cert, intermediate.cert], [root.cert], new Date(), TD))).toBe("untrusted");
+    expect(await refusedRule(verifyX509Svid([leaf.cert, intermediate.cert], [root.cert], new Date(), TD))).toBe(
+      "untrusted",
+    );
   });
 
   it("refuses a leaf with no keyUsage at all, and an empty or unparsable chain", async () => {
     const bare = await makeCert({ subject: "CN=bare", issuer: intermediate, ca: false, uris: [WORKLOAD] });
-    expect(await refusedRule(verifyX509Svid([bare.cert, intermediate.cert], [root.cert], new Date()))).toBe("leaf-no-digital-signature");
+    expect(await refusedRule(verifyX509Svid([bare.cert, intermediate.cert], [root.cert], new Date()))).toBe(
+      "leaf-no-digital-signature",
+    );
     expect(await refusedRule(verifyX509Svid([], [root.cert], new Date()))).toBe("empty-chain");
-    expect(await refusedRule(verifyX509Svid([new Uint8Array([0x30, 0x03, 1, 2, 3])], [root.cert], new Date()))).toBe("unparsable");
+    expect(await refusedRule(verifyX509Svid([new Uint8Array([0x30, 0x03, 1, 2, 3])], [root.cert], new Date()))).toBe(
+      "unparsable",
+    );
   });
 
   it("checks every rule but the signatures synchronously, for TLS hooks that cannot wait", async () => {
@@ -139,7 +227,11 @@ describe("parseX509Svid (PEM chain and key)", () => {
       const svid = await parseX509Svid(pem(leaf), await pkcs8Pem(leaf.keys.privateKey));
       expect(svid.id.uri).toBe(WORKLOAD);
       expect(svid.certificates).toHaveLength(1);
-      const signature = await crypto.subtle.sign(kind === "RSA" ? "RSASSA-PKCS1-v1_5" : { name: "ECDSA", hash: "SHA-256" }, svid.privateKey, new Uint8Array([1]));
+      const signature = await crypto.subtle.sign(
+        kind === "RSA" ? "RSASSA-PKCS1-v1_5" : { name: "ECDSA", hash: "SHA-256" },
+        svid.privateKey,
+        new Uint8Array([1]),
+      );
       expect(signature.byteLength).toBeGreaterThan(0);
     }
   });
@@ -147,11 +239,15 @@ describe("parseX509Svid (PEM chain and key)", () => {
   it("refuses a key that is not the leaf's, a signing certificate that breaks the rules, and no certificate", async () => {
     const leaf = await makeLeaf(intermediate);
     const stranger = await makeLeaf(intermediate);
-    expect(await refusedRule(parseX509Svid(pem(leaf, intermediate), await pkcs8Pem(stranger.keys.privateKey)))).toBe("key-mismatch");
+    expect(await refusedRule(parseX509Svid(pem(leaf, intermediate), await pkcs8Pem(stranger.keys.privateKey)))).toBe(
+      "key-mismatch",
+    );
     const rsa = await makeLeaf(await makeRoot("RSA"), { kind: "RSA" });
     expect(await refusedRule(parseX509Svid(pem(leaf), await pkcs8Pem(rsa.keys.privateKey)))).toBe("key-mismatch");
     const notCa = (await invalid["signing-not-ca"]()).chain;
-    expect(await refusedRule(parseX509Svid(pem(...notCa), await pkcs8Pem((notCa[0] as Issued).keys.privateKey)))).toBe("signing-not-ca");
+    expect(await refusedRule(parseX509Svid(pem(...notCa), await pkcs8Pem((notCa[0] as Issued).keys.privateKey)))).toBe(
+      "signing-not-ca",
+    );
     expect(await refusedRule(parseX509Svid("", await pkcs8Pem(leaf.keys.privateKey)))).toBe("empty-chain");
   });
 });

@@ -10,7 +10,11 @@ async function bind(port: number): Promise<void> {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", resolve);
   });
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+  await new Promise<void>((resolve) =>
+    server.close(() => {
+      resolve();
+    }),
+  );
 }
 
 describe("free ports for local servers", () => {

@@ -43,12 +43,26 @@ describe("local control plane (Miniflare + local D1)", () => {
     const dir = await stateDir();
     const first = await start(dir);
     try {
-      expect(first.worker.appliedMigrations).toEqual(["0000_init.sql", "0001_identity.sql", "0002_mape.sql", "0003_knowledge.sql", "0004_telemetry_sequence.sql", "0005_action_results.sql", "0006_refusals_sessions.sql"]);
-      await callEdge(first.worker.url.origin, await first.jwt(), "/api/v1/identity/revoke", z.object({ revoked: DenyEntry }), {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ spiffeId: "spiffe://x0tta6bl4.mesh/node/kept", reason: "persistence check" }),
-      });
+      expect(first.worker.appliedMigrations).toEqual([
+        "0000_init.sql",
+        "0001_identity.sql",
+        "0002_mape.sql",
+        "0003_knowledge.sql",
+        "0004_telemetry_sequence.sql",
+        "0005_action_results.sql",
+        "0006_refusals_sessions.sql",
+      ]);
+      await callEdge(
+        first.worker.url.origin,
+        await first.jwt(),
+        "/api/v1/identity/revoke",
+        z.object({ revoked: DenyEntry }),
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ spiffeId: "spiffe://x0tta6bl4.mesh/node/kept", reason: "persistence check" }),
+        },
+      );
     } finally {
       await first.worker.dispose();
     }
@@ -82,7 +96,11 @@ describe("early refusals over a real socket", () => {
     const { worker } = await start(await stateDir());
     const refuse = async (size: number) => {
       const headers = { "content-type": "application/json", authorization: "Bearer not.a.jwt" };
-      const res = await fetch(new URL("/api/v1/telemetry", worker.url), { method: "POST", body: "[".repeat(size), headers });
+      const res = await fetch(new URL("/api/v1/telemetry", worker.url), {
+        method: "POST",
+        body: "[".repeat(size),
+        headers,
+      });
       await res.text();
       return res.status;
     };
@@ -103,6 +121,9 @@ describe("splitStatements", () => {
       "CREATE TABLE a (x int);",
       "CREATE INDEX i ON a (x);",
     ]);
-    expect(splitStatements("CREATE TABLE a (\n  x int\n);\nINSERT INTO a VALUES (1);\n")).toEqual(["CREATE TABLE a (\n  x int\n)", "INSERT INTO a VALUES (1)"]);
+    expect(splitStatements("CREATE TABLE a (\n  x int\n);\nINSERT INTO a VALUES (1);\n")).toEqual([
+      "CREATE TABLE a (\n  x int\n)",
+      "INSERT INTO a VALUES (1)",
+    ]);
   });
 });

@@ -8,7 +8,8 @@ beforeAll(async () => {
   admin = await adminToken();
 });
 
-const loginCode = async () => LoginCode.parse(await (await postJson("/api/v1/dashboard/login-codes", {}, bearer(admin))).json()).code;
+const loginCode = async () =>
+  LoginCode.parse(await (await postJson("/api/v1/dashboard/login-codes", {}, bearer(admin))).json()).code;
 
 async function session(code: string, origin = "http://control-plane.test"): Promise<Response> {
   return postJson("/api/v1/dashboard/session", { code }, { origin });
@@ -30,7 +31,11 @@ describe("dashboard login", () => {
 
   it("takes a cookie for reads only, never for a change", async () => {
     const cookie = cookieOf(await session(await loginCode()));
-    const revoke = await postJson("/api/v1/identity/revoke", { spiffeId: "spiffe://x0tta6bl4.mesh/node/victim", reason: "csrf" }, { cookie });
+    const revoke = await postJson(
+      "/api/v1/identity/revoke",
+      { spiffeId: "spiffe://x0tta6bl4.mesh/node/victim", reason: "csrf" },
+      { cookie },
+    );
     expect(revoke.status).toBe(401);
   });
 

@@ -9,9 +9,11 @@ let auth: Record<string, string>;
 beforeAll(async () => {
   auth = bearer(await adminToken());
 });
-const fetchWorker = (path: string, init: RequestInit = {}) => fetchAnonymous(path, { ...init, headers: { ...auth, ...(init.headers as Record<string, string>) } });
+const fetchWorker = (path: string, init: RequestInit = {}) =>
+  fetchAnonymous(path, { ...init, headers: { ...auth, ...(init.headers as Record<string, string>) } });
 const get = (path: string) => fetchWorker(path);
-const postJson = (path: string, body: unknown, headers: Record<string, string> = {}) => postAnonymous(path, body, { ...auth, ...headers });
+const postJson = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  postAnonymous(path, body, { ...auth, ...headers });
 
 async function expectProblem(res: Response, status: number, slug: string): Promise<Problem> {
   expect(res.status).toBe(status);

@@ -1,6 +1,13 @@
 import { env } from "cloudflare:workers";
 import { AttestResponse, NonceResponse } from "../../protocol/index.js";
-import { buildAttestRequest, createCsr, generateNodeKey, generateSvidKey, type AttestClaim, type KeyPair } from "../../node-firmware/identity/attest-request.js";
+import {
+  buildAttestRequest,
+  createCsr,
+  generateNodeKey,
+  generateSvidKey,
+  type AttestClaim,
+  type KeyPair,
+} from "../../node-firmware/identity/attest-request.js";
 import { fromBase64url } from "../../spiffe/index.js";
 import { fetchWorker, postJson } from "./client.js";
 
@@ -12,8 +19,16 @@ export async function nonce(): Promise<string> {
 
 export async function adminKeyPair(): Promise<KeyPair> {
   const admin = JSON.parse(env.TEST_ADMIN) as { publicKey: string; privateKeyPkcs8: string };
-  const privateKey = await crypto.subtle.importKey("pkcs8", Uint8Array.from(atob(admin.privateKeyPkcs8), (c) => c.charCodeAt(0)), { name: "Ed25519" }, true, ["sign"]);
-  const publicKey = await crypto.subtle.importKey("raw", fromBase64url(admin.publicKey), { name: "Ed25519" }, true, ["verify"]);
+  const privateKey = await crypto.subtle.importKey(
+    "pkcs8",
+    Uint8Array.from(atob(admin.privateKeyPkcs8), (c) => c.charCodeAt(0)),
+    { name: "Ed25519" },
+    true,
+    ["sign"],
+  );
+  const publicKey = await crypto.subtle.importKey("raw", fromBase64url(admin.publicKey), { name: "Ed25519" }, true, [
+    "verify",
+  ]);
   return { privateKey, publicKey };
 }
 

@@ -15,18 +15,29 @@ beforeAll(async () => {
 
 let clock = Date.now() - 50_000;
 const sample = (nodeId: string, latencyMs: number, tq = 230) =>
-  telemetryItem(telemetrySample(nodeId, { ts: (clock += 500), neighbors: [{ neighbor: "peer", tq, latencyMs, loss: 0.01 }] }));
-const cycle = async (...items: BatchItem[]) => exactly(CycleResponse, await (await postJson("/api/v1/mape/cycle", batchOf(items), auth)).json());
+  telemetryItem(
+    telemetrySample(nodeId, { ts: (clock += 500), neighbors: [{ neighbor: "peer", tq, latencyMs, loss: 0.01 }] }),
+  );
+const cycle = async (...items: BatchItem[]) =>
+  exactly(CycleResponse, await (await postJson("/api/v1/mape/cycle", batchOf(items), auth)).json());
 const threshold = async (nodeId: string, metric: string) =>
-  (await env.DB.prepare("SELECT threshold FROM link_baselines WHERE from_node = ? AND to_node = 'peer' AND metric = ?").bind(nodeId, metric).first<{ threshold: number | null }>())?.threshold;
+  (
+    await env.DB.prepare("SELECT threshold FROM link_baselines WHERE from_node = ? AND to_node = 'peer' AND metric = ?")
+      .bind(nodeId, metric)
+      .first<{ threshold: number | null }>()
+  )?.threshold;
 
 /** A sent reroute for `nodeId`, marked applied `agoMs` ago. */
 async function appliedReroute(nodeId: string, agoMs: number): Promise<string> {
   for (let i = 0; i < 6; i++) await cycle(sample(nodeId, 5));
   const { actions } = await cycle(sample(nodeId, 150));
   expect(actions).toHaveLength(1);
-  const row = await env.DB.prepare("SELECT id FROM decisions WHERE node_id = ? AND kind = 'reroute'").bind(nodeId).first<{ id: string }>();
-  await env.DB.prepare("UPDATE decisions SET outcome = 'applied', outcome_at = ?, ts = ? WHERE id = ?").bind(Date.now() - agoMs, Date.now() - agoMs - 100, row?.id).run();
+  const row = await env.DB.prepare("SELECT id FROM decisions WHERE node_id = ? AND kind = 'reroute'")
+    .bind(nodeId)
+    .first<{ id: string }>();
+  await env.DB.prepare("UPDATE decisions SET outcome = 'applied', outcome_at = ?, ts = ? WHERE id = ?")
+    .bind(Date.now() - agoMs, Date.now() - agoMs - 100, row?.id)
+    .run();
   return row?.id ?? "";
 }
 
@@ -35,7 +46,9 @@ describe("Knowledge: outcomes and feedback", () => {
     const id = await appliedReroute("k-1", DEFAULT_FEEDBACK.windowMs + 1000);
     const db = openDatabase(env.DB);
     await runBatch(db, await judgeOutcomes(db, Date.now()));
-    expect(await env.DB.prepare("SELECT verdict FROM decisions WHERE id = ?").bind(id).first()).toEqual({ verdict: "recovered" });
+    expect(await env.DB.prepare("SELECT verdict FROM decisions WHERE id = ?").bind(id).first()).toEqual({
+      verdict: "recovered",
+    });
     expect(await threshold("k-1", "latency")).toBeNull();
   });
 
@@ -49,7 +62,9 @@ describe("Knowledge: outcomes and feedback", () => {
       .run();
     const db = openDatabase(env.DB);
     await runBatch(db, await judgeOutcomes(db, Date.now()));
-    expect(await env.DB.prepare("SELECT verdict FROM decisions WHERE id = ?").bind(id).first()).toEqual({ verdict: "not-recovered" });
+    expect(await env.DB.prepare("SELECT verdict FROM decisions WHERE id = ?").bind(id).first()).toEqual({
+      verdict: "not-recovered",
+    });
     expect(await threshold("k-2", "latency")).toBeCloseTo(5 * DEFAULT_FEEDBACK.widen);
   });
 
@@ -57,7 +72,11 @@ describe("Knowledge: outcomes and feedback", () => {
     for (let i = 0; i < 6; i++) await cycle(sample("k-3", 5));
     const ts = (clock += 500);
     const quiet = telemetryItem(
-      telemetrySample("k-3", { ts, neighbors: [{ neighbor: "peer", tq: 228, latencyMs: 5, loss: 0.01 }], reflexes: [{ kind: "reroute", neighbor: "peer", hopPenalty: 150, reason: "TQ collapsed between samples", ts }] }),
+      telemetrySample("k-3", {
+        ts,
+        neighbors: [{ neighbor: "peer", tq: 228, latencyMs: 5, loss: 0.01 }],
+        reflexes: [{ kind: "reroute", neighbor: "peer", hopPenalty: 150, reason: "TQ collapsed between samples", ts }],
+      }),
     );
     await cycle(quiet);
     expect(await threshold("k-3", "tq")).toBeCloseTo(5 * DEFAULT_FEEDBACK.tighten);

@@ -27,7 +27,10 @@ describe("messages of other releases at today's edge", () => {
       neighbors: sample.neighbors.map((n) => ({ ...n, snrDb: 31 })),
     };
     const status = { ...statusMessage("newer-1", "online"), uptimeReason: "cold boot" };
-    const batch = { ...batchOf([telemetryItem(newer), { kind: "status", status, hopCount: 2 } as never]), compression: "none" };
+    const batch = {
+      ...batchOf([telemetryItem(newer), { kind: "status", status, hopCount: 2 } as never]),
+      compression: "none",
+    };
     const res = await post(batch);
     expect(res.status).toBe(200);
     expect(TelemetryAccepted.parse(await res.json())).toMatchObject({ accepted: 2, duplicates: 0, revoked: 0 });
@@ -47,9 +50,12 @@ describe("messages of other releases at today's edge", () => {
     const res = await post(batchOf([telemetryItem(future as never)]));
     expect(res.status).toBe(400);
     expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
-    const problem = (await res.json()) as { type: string; issues: { path: string; message: string }[] };
+    const problem = await res.json<{ type: string; issues: { path: string; message: string }[] }>();
     expect(problem.type).toBe("urn:x0tta6bl4:problem:validation");
-    expect(problem.issues).toContainEqual({ path: "items.0.telemetry.v", message: "message version 2 is not one this reader knows (it reads v 1)" });
+    expect(problem.issues).toContainEqual({
+      path: "items.0.telemetry.v",
+      message: "message version 2 is not one this reader knows (it reads v 1)",
+    });
     expect(await nodeIds()).not.toContain("future-1");
   });
 });

@@ -40,9 +40,17 @@ describe("POST /api/v1/telemetry", () => {
 
   it("keeps first_seen, moves last_seen forward and updates link quality", async () => {
     const t0 = Date.now() - 10_000;
-    await ingest(telemetryItem(telemetrySample("c", { ts: t0, neighbors: [{ neighbor: "d", tq: 200, latencyMs: 5, loss: 0 }] })));
     await ingest(
-      telemetryItem(telemetrySample("c", { ts: t0 + 5000, seq: 5, neighbors: [{ neighbor: "d", tq: 90, latencyMs: 40, loss: 0.2 }] })),
+      telemetryItem(telemetrySample("c", { ts: t0, neighbors: [{ neighbor: "d", tq: 200, latencyMs: 5, loss: 0 }] })),
+    );
+    await ingest(
+      telemetryItem(
+        telemetrySample("c", {
+          ts: t0 + 5000,
+          seq: 5,
+          neighbors: [{ neighbor: "d", tq: 90, latencyMs: 40, loss: 0.2 }],
+        }),
+      ),
     );
     const c = (await nodesNow()).find((n) => n.id === "c");
     expect(c?.firstSeen).toBe(new Date(t0).toISOString());
@@ -54,12 +62,22 @@ describe("POST /api/v1/telemetry", () => {
   it("treats a replayed batch as duplicates and does not double-count rollups", async () => {
     const t = Date.UTC(2026, 0, 1, 12, 0, 30);
     const items = [1, 2, 3].map((i) =>
-      telemetryItem(telemetrySample("e", { ts: t + i * 1000, seq: i, neighbors: [{ neighbor: "f", tq: 50 * i, latencyMs: i, loss: 0 }] })),
+      telemetryItem(
+        telemetrySample("e", {
+          ts: t + i * 1000,
+          seq: i,
+          neighbors: [{ neighbor: "f", tq: 50 * i, latencyMs: i, loss: 0 }],
+        }),
+      ),
     );
     expect(await ingest(...items)).toMatchObject({ accepted: 3, duplicates: 0, revoked: 0 });
     expect(await ingest(...items)).toMatchObject({ accepted: 0, duplicates: 3, revoked: 0 });
-    const rollup = await env.DB.prepare("SELECT minute, samples, link_samples, tq_sum FROM telemetry_rollups WHERE node_id='e'").all();
-    expect(rollup.results).toEqual([{ minute: Date.UTC(2026, 0, 1, 12, 0, 0), samples: 3, link_samples: 3, tq_sum: 300 }]);
+    const rollup = await env.DB.prepare(
+      "SELECT minute, samples, link_samples, tq_sum FROM telemetry_rollups WHERE node_id='e'",
+    ).all();
+    expect(rollup.results).toEqual([
+      { minute: Date.UTC(2026, 0, 1, 12, 0, 0), samples: 3, link_samples: 3, tq_sum: 300 },
+    ]);
   });
 
   it("counts samples stored and samples missing from gaps in a node's sequence; a restart (seq back to 0) is no gap", async () => {
@@ -83,7 +101,9 @@ describe("POST /api/v1/telemetry", () => {
 
   it("reports a silent node as stale and drops its links from the topology", async () => {
     const old = Date.now() - 120_000;
-    await ingest(telemetryItem(telemetrySample("h", { ts: old, neighbors: [{ neighbor: "i", tq: 10, latencyMs: 1, loss: 0 }] })));
+    await ingest(
+      telemetryItem(telemetrySample("h", { ts: old, neighbors: [{ neighbor: "i", tq: 10, latencyMs: 1, loss: 0 }] })),
+    );
     const topo = Topology.parse(await (await get("/api/v1/mesh/topology")).json());
     expect(topo.nodes.find((n) => n.id === "h")?.status).toBe("stale");
     expect(topo.links.filter((l) => l.from === "h")).toEqual([]);
@@ -103,14 +123,20 @@ describe("POST /api/v1/telemetry", () => {
       telemetryItem(telemetrySample(`bulk-${i % 100}`, { ts: t - 1000 + Math.floor(i / 100), seq: i, neighbors })),
     );
     expect(await ingest(...items)).toMatchObject({ accepted: limits.batchItems, duplicates: 0 });
-    const count = await env.DB.prepare("SELECT count(*) AS n FROM links WHERE from_node LIKE 'bulk-%'").first<{ n: number }>();
+    const count = await env.DB.prepare("SELECT count(*) AS n FROM links WHERE from_node LIKE 'bulk-%'").first<{
+      n: number;
+    }>();
     expect(count?.n).toBe(800);
   });
 
   it("refuses the items of a revoked node, whoever relays them, counts them, and announces the deny list's revision", async () => {
     const before = await ingest(telemetryItem(telemetrySample("stolen-1", { ts: Date.now() - 1000, seq: 1 })));
     expect(before).toMatchObject({ accepted: 1, revoked: 0 });
-    const res = await postJson("/api/v1/identity/revoke", { spiffeId: "spiffe://x0tta6bl4.mesh/node/stolen-1", reason: "test: stolen" }, auth);
+    const res = await postJson(
+      "/api/v1/identity/revoke",
+      { spiffeId: "spiffe://x0tta6bl4.mesh/node/stolen-1", reason: "test: stolen" },
+      auth,
+    );
     expect(res.status).toBe(201);
     const t = Date.now();
     const after = await ingest(
@@ -122,7 +148,9 @@ describe("POST /api/v1/telemetry", () => {
     expect(after.denyListRevision).toBeGreaterThan(before.denyListRevision);
     const stolen = (await nodesNow()).find((n) => n.id === "stolen-1");
     expect(stolen?.samplesStored).toBe(1);
-    const counted = await env.DB.prepare("SELECT sum(count) AS n FROM refusals WHERE reason = 'revoked-identity' AND source = 'stolen-1'").first<{ n: number }>();
+    const counted = await env.DB.prepare(
+      "SELECT sum(count) AS n FROM refusals WHERE reason = 'revoked-identity' AND source = 'stolen-1'",
+    ).first<{ n: number }>();
     expect(counted?.n).toBe(2);
   });
 });

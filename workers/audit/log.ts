@@ -11,13 +11,22 @@ export interface AuditEntry {
 }
 
 /** Bounds of what one audit row may hold, whatever a request sent: keys, strings, lists, nesting and the whole. */
-export const AUDIT_LIMITS = { keys: 16, keyChars: 64, stringChars: 256, items: 10, depth: 3, detailChars: 2048, fieldChars: 256 } as const;
+export const AUDIT_LIMITS = {
+  keys: 16,
+  keyChars: 64,
+  stringChars: 256,
+  items: 10,
+  depth: 3,
+  detailChars: 2048,
+  fieldChars: 256,
+} as const;
 
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 function bounded(value: unknown, depth: number): unknown {
   if (typeof value === "string") return clip(value, AUDIT_LIMITS.stringChars);
-  if (value === null || typeof value !== "object") return typeof value === "function" || typeof value === "symbol" ? undefined : value;
+  if (value === null || typeof value !== "object")
+    return typeof value === "function" || typeof value === "symbol" ? undefined : value;
   if (depth >= AUDIT_LIMITS.depth) return "…";
   if (Array.isArray(value)) return value.slice(0, AUDIT_LIMITS.items).map((v) => bounded(v, depth + 1));
   const entries = Object.entries(value as Record<string, unknown>).slice(0, AUDIT_LIMITS.keys);
@@ -83,7 +92,11 @@ export async function recordRefusal(db: Database, refusal: Refusal, now = Date.n
 }
 
 /** Deletes audit rows and refusal counters older than the retention; returns how many of each went. */
-export async function pruneAudit(db: Database, retentionMs: number, now: number): Promise<{ audit: number; refusals: number }> {
+export async function pruneAudit(
+  db: Database,
+  retentionMs: number,
+  now: number,
+): Promise<{ audit: number; refusals: number }> {
   const before = now - retentionMs;
   const [audits, counters] = await db.batch([
     db.delete(auditLog).where(lt(auditLog.ts, before)).returning({ id: auditLog.id }),

@@ -10,7 +10,8 @@ export function auditRetentionMs(env: Env): number {
   const raw = env.AUDIT_RETENTION_DAYS;
   if (raw === undefined || raw === "") return DEFAULT_AUDIT_RETENTION_DAYS * DAY_MS;
   const days = Number(raw);
-  if (!Number.isFinite(days) || days <= 0) throw new Error(`AUDIT_RETENTION_DAYS must be a positive number of days, got "${raw}"`);
+  if (!Number.isFinite(days) || days <= 0)
+    throw new Error(`AUDIT_RETENTION_DAYS must be a positive number of days, got "${raw}"`);
   return days * DAY_MS;
 }
 

@@ -61,22 +61,45 @@ export const dashboardRoutes = createRouter()
     const expiresAt = Date.now() + LOGIN_CODE_TTL_S * 1000;
     const db = openDatabase(c.env.DB);
     await createLoginCode(db, { codeHash: await sha256Hex(code), spiffeId: caller.spiffeId, expiresAt });
-    await audit(db, { actor: caller.spiffeId, action: "dashboard.login-code", subject: caller.spiffeId, outcome: "success" });
+    await audit(db, {
+      actor: caller.spiffeId,
+      action: "dashboard.login-code",
+      subject: caller.spiffeId,
+      outcome: "success",
+    });
     return c.json({ code, expiresAt: new Date(expiresAt).toISOString() }, 201);
   })
   .openapi(sessionRoute, async (c) => {
     // A browser names the page's origin on a POST: a code is only taken from a page of this origin.
     const origin = c.req.header("origin");
-    if (origin !== undefined && origin !== new URL(c.req.url).origin) throw new ProblemError("forbidden", `a login from ${origin.slice(0, 128)} is not taken here`);
+    if (origin !== undefined && origin !== new URL(c.req.url).origin)
+      throw new ProblemError("forbidden", `a login from ${origin.slice(0, 128)} is not taken here`);
     const db = openDatabase(c.env.DB);
     const now = Date.now();
     const spiffeId = await consumeLoginCode(db, await sha256Hex(c.req.valid("json").code), now);
     if (!spiffeId) {
-      await recordRefusal(db, { reason: "dashboard.login", source: requestSource(c), detail: "unknown, used or expired login code" }, now);
-      throw new ProblemError("unauthorized", "The login code is unknown, used or expired: run `npx x0ctl dashboard` for a fresh one");
+      await recordRefusal(
+        db,
+        { reason: "dashboard.login", source: requestSource(c), detail: "unknown, used or expired login code" },
+        now,
+      );
+      throw new ProblemError(
+        "unauthorized",
+        "The login code is unknown, used or expired: run `npx x0ctl dashboard` for a fresh one",
+      );
     }
     const id = random();
-    await createSession(db, { idHash: await sha256Hex(id), spiffeId, createdAt: now, expiresAt: now + SESSION_TTL_S * 1000 }, now);
-    setCookie(c, SESSION_COOKIE, id, { httpOnly: true, sameSite: "Strict", path: "/", maxAge: SESSION_TTL_S, secure: new URL(c.req.url).protocol === "https:" });
+    await createSession(
+      db,
+      { idHash: await sha256Hex(id), spiffeId, createdAt: now, expiresAt: now + SESSION_TTL_S * 1000 },
+      now,
+    );
+    setCookie(c, SESSION_COOKIE, id, {
+      httpOnly: true,
+      sameSite: "Strict",
+      path: "/",
+      maxAge: SESSION_TTL_S,
+      secure: new URL(c.req.url).protocol === "https:",
+    });
     return c.body(null, 204);
   });

@@ -2,7 +2,10 @@ import { and, eq, gt, isNull, lt } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { dashboardSessions, loginCodes } from "../db/schema.js";
 
-export async function createLoginCode(db: Database, row: { codeHash: string; spiffeId: string; expiresAt: number }): Promise<void> {
+export async function createLoginCode(
+  db: Database,
+  row: { codeHash: string; spiffeId: string; expiresAt: number },
+): Promise<void> {
   await db.insert(loginCodes).values(row);
 }
 
@@ -17,7 +20,11 @@ export async function consumeLoginCode(db: Database, codeHash: string, now: numb
 }
 
 /** Stores a new session; expired sessions and codes go in the same batch. */
-export async function createSession(db: Database, row: typeof dashboardSessions.$inferInsert, now: number): Promise<void> {
+export async function createSession(
+  db: Database,
+  row: typeof dashboardSessions.$inferInsert,
+  now: number,
+): Promise<void> {
   await db.batch([
     db.delete(dashboardSessions).where(lt(dashboardSessions.expiresAt, now)),
     db.delete(loginCodes).where(lt(loginCodes.expiresAt, now)),

@@ -12,9 +12,14 @@ const rejectInvalid: Hook<unknown, AppEnv, string, unknown> = (result) => {
   if (!result.success) throw ProblemError.validation(result.error, TARGET_NAMES[result.target] ?? result.target);
 };
 
-/** The same, and `record` notes the refusal (routes whose every refused attempt is audited); the write outlives the response. */
+/**
+ * The same, and `record` notes the refusal (routes whose every refused attempt is audited); the
+ * write outlives the response.
+ */
 export const rejectInvalidAndRecord =
-  <T, P extends string>(record: (c: Context<AppEnv>, problem: ProblemError) => Promise<void>): Hook<T, AppEnv, P, undefined> =>
+  <T, P extends string>(
+    record: (c: Context<AppEnv>, problem: ProblemError) => Promise<void>,
+  ): Hook<T, AppEnv, P, undefined> =>
   (result, c) => {
     if (result.success) return undefined;
     const problem = ProblemError.validation(result.error, TARGET_NAMES[result.target] ?? result.target);
@@ -49,5 +54,8 @@ export function problemResponses<const S extends number>(...statuses: S[]) {
     status,
     { description: PROBLEM_DESCRIPTIONS[status] ?? "Error", content: { [PROBLEM_CONTENT_TYPE]: { schema: Problem } } },
   ]);
-  return Object.fromEntries(entries) as Record<S, { description: string; content: Record<string, { schema: typeof Problem }> }>;
+  return Object.fromEntries(entries) as Record<
+    S,
+    { description: string; content: Record<string, { schema: typeof Problem }> }
+  >;
 }

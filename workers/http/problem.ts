@@ -1,7 +1,13 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
-import { PROBLEM_CONTENT_TYPE, describeIssues, problemTypeUri, type Issue, type Problem } from "../../protocol/index.js";
+import {
+  PROBLEM_CONTENT_TYPE,
+  describeIssues,
+  problemTypeUri,
+  type Issue,
+  type Problem,
+} from "../../protocol/index.js";
 
 /** The closed set of problem types this API returns; the slug is part of the stable `type` URI. */
 const PROBLEM_TYPES = {
@@ -42,7 +48,9 @@ const MAX_DETAIL_CHARS = 1024;
 export function problemResponse(c: Context, error: ProblemError): Response {
   const { status, title } = PROBLEM_TYPES[error.kind];
   const body: Problem = { type: problemTypeUri(error.kind), title, status, instance: new URL(c.req.url).pathname };
-  if (error.detail !== undefined) body.detail = error.detail.length > MAX_DETAIL_CHARS ? `${error.detail.slice(0, MAX_DETAIL_CHARS - 1)}…` : error.detail;
+  if (error.detail !== undefined)
+    body.detail =
+      error.detail.length > MAX_DETAIL_CHARS ? `${error.detail.slice(0, MAX_DETAIL_CHARS - 1)}…` : error.detail;
   if (error.extra.issues) body.issues = error.extra.issues;
   return new Response(JSON.stringify(body), {
     status,

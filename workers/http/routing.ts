@@ -19,7 +19,9 @@ function toPattern(path: string): RegExp {
  * Unknown routes: 405 with `Allow` when the path exists under another method, else 404.
  * Reads the route table when first needed, after every route is registered.
  */
-export function notFoundHandler(app: { readonly routes: readonly { method: string; path: string }[] }): (c: Context) => Response {
+export function notFoundHandler(app: {
+  readonly routes: readonly { method: string; path: string }[];
+}): (c: Context) => Response {
   let known: KnownRoute[] | undefined;
   return (c) => {
     known ??= app.routes

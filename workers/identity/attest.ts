@@ -1,4 +1,9 @@
-import { attestationMessage, controlPlaneAudience, type AttestRequest, type AttestResponse } from "../../protocol/index.js";
+import {
+  attestationMessage,
+  controlPlaneAudience,
+  type AttestRequest,
+  type AttestResponse,
+} from "../../protocol/index.js";
 import { auditStatement, refusalUpsert } from "../audit/log.js";
 import type { Database } from "../db/client.js";
 import type { Settings } from "../env.js";
@@ -54,7 +59,8 @@ async function resolveClaim(ctx: AttestContext, request: AttestRequest): Promise
   const spiffeId = request.spiffeId as string;
   const registered = await registeredKey(ctx, spiffeId);
   if ("refused" in registered) throw refuse(spiffeId, "attestation-failed", registered.refused);
-  if (registered.key !== request.nodeKey) throw refuse(spiffeId, "attestation-failed", "node key does not match the registered key");
+  if (registered.key !== request.nodeKey)
+    throw refuse(spiffeId, "attestation-failed", "node key does not match the registered key");
   return { spiffeId, signed: spiffeId };
 }
 
@@ -83,21 +89,40 @@ async function attestChecked(ctx: AttestContext, request: AttestRequest): Promis
   }
 
   const svid = await issueX509Svid(ctx.authority, claim.spiffeId, csr.publicKey, ctx.settings.x509SvidTtlS, ctx.now);
-  const jwt = await mintJwtSvid(ctx.authority, claim.spiffeId, [controlPlaneAudience(ctx.authority.trustDomain)], ctx.settings.jwtSvidTtlS, ctx.now);
+  const jwt = await mintJwtSvid(
+    ctx.authority,
+    claim.spiffeId,
+    [controlPlaneAudience(ctx.authority.trustDomain)],
+    ctx.settings.jwtSvidTtlS,
+    ctx.now,
+  );
   await ctx.db.batch([
     registrationUpsert(ctx.db, claim.spiffeId, request.nodeKey, ctx.now),
-    svidRecord(ctx.db, { serial: svid.serial, spiffeId: claim.spiffeId, notBefore: svid.notBefore, notAfter: svid.notAfter }),
-    auditStatement(ctx.db, {
-      actor: claim.spiffeId,
-      action: claim.tokenHash ? "attest.join-token" : "attest.proof-of-possession",
-      subject: claim.spiffeId,
-      outcome: "success",
-      detail: { serial: svid.serial, notAfter: new Date(svid.notAfter).toISOString() },
-    }, ctx.now),
+    svidRecord(ctx.db, {
+      serial: svid.serial,
+      spiffeId: claim.spiffeId,
+      notBefore: svid.notBefore,
+      notAfter: svid.notAfter,
+    }),
+    auditStatement(
+      ctx.db,
+      {
+        actor: claim.spiffeId,
+        action: claim.tokenHash ? "attest.join-token" : "attest.proof-of-possession",
+        subject: claim.spiffeId,
+        outcome: "success",
+        detail: { serial: svid.serial, notAfter: new Date(svid.notAfter).toISOString() },
+      },
+      ctx.now,
+    ),
   ]);
   return {
     spiffeId: claim.spiffeId,
-    x509Svid: { certificates: svid.certificates, serial: svid.serial, expiresAt: new Date(svid.notAfter).toISOString() },
+    x509Svid: {
+      certificates: svid.certificates,
+      serial: svid.serial,
+      expiresAt: new Date(svid.notAfter).toISOString(),
+    },
     jwtSvid: { token: jwt.token, expiresAt: new Date(jwt.expiresAt).toISOString() },
     bundle: await currentBundle(ctx.db, ctx.authority, ctx.settings.bundleRefreshHintS, ctx.now),
     actionKeys: ctx.authority.actionKeys,
@@ -116,7 +141,17 @@ export async function attest(ctx: AttestContext, request: AttestRequest): Promis
     const action = request.joinToken ? "attest.join-token" : "attest.proof-of-possession";
     await (error.subject === null
       ? refusalUpsert(ctx.db, { reason: action, source: ctx.source, detail: error.message }, ctx.now)
-      : auditStatement(ctx.db, { actor: error.subject, action, subject: error.subject, outcome: "denied", detail: { reason: error.message } }, ctx.now));
+      : auditStatement(
+          ctx.db,
+          {
+            actor: error.subject,
+            action,
+            subject: error.subject,
+            outcome: "denied",
+            detail: { reason: error.message },
+          },
+          ctx.now,
+        ));
     throw error.problem;
   }
 }

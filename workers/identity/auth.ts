@@ -25,12 +25,19 @@ async function identify(c: Context<AppEnv>, authority: Authority, db: Database, 
     if (parsed?.ok) return parsed.id;
   }
   const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header ?? "");
-  if (!match) throw new ProblemError("unauthorized", "Send a JWT-SVID as `Authorization: Bearer <token>`", { headers: challenge });
+  if (!match)
+    throw new ProblemError("unauthorized", "Send a JWT-SVID as `Authorization: Bearer <token>`", {
+      headers: challenge,
+    });
   try {
     return (await verifyJwtSvid(authority, match[1] as string, controlPlaneAudience(authority.trustDomain), now)).id;
   } catch (error) {
     if (!(error instanceof JwtSvidError)) throw error;
-    await recordRefusal(db, { reason: "auth.jwt-svid", source: requestSource(c), detail: `${c.req.path}: ${error.message}` });
+    await recordRefusal(db, {
+      reason: "auth.jwt-svid",
+      source: requestSource(c),
+      detail: `${c.req.path}: ${error.message}`,
+    });
     throw new ProblemError("unauthorized", `JWT-SVID refused: ${error.message}`, { headers: challenge });
   }
 }
@@ -57,7 +64,10 @@ export function allow(...kinds: Principal["kind"][]): MiddlewareHandler<AppEnv> 
   return async (c, next) => {
     const caller = c.get("caller");
     if (!kinds.includes(caller.principal.kind)) {
-      throw new ProblemError("forbidden", `${caller.spiffeId} may not ${c.req.method} ${c.req.path} (needs ${kinds.join(" or ")})`);
+      throw new ProblemError(
+        "forbidden",
+        `${caller.spiffeId} may not ${c.req.method} ${c.req.path} (needs ${kinds.join(" or ")})`,
+      );
     }
     return next();
   };

@@ -1,6 +1,15 @@
 import { calculateJwkThumbprint } from "jose";
 import { CaSecret, type ActionKey, type ActionSigningKey } from "../../protocol/index.js";
-import { exportJwk, marshalBundle, pemToDer, x509, type Bundle, type BundleJwk, type JwtAuthority, type JwtSigner } from "../../spiffe/index.js";
+import {
+  exportJwk,
+  marshalBundle,
+  pemToDer,
+  x509,
+  type Bundle,
+  type BundleJwk,
+  type JwtAuthority,
+  type JwtSigner,
+} from "../../spiffe/index.js";
 import { ProblemError } from "../http/problem.js";
 
 const EC = { name: "ECDSA", namedCurve: "P-256" } as const;
@@ -16,7 +25,10 @@ export interface Authority {
    * an HSM (issue: roots of trust).
    */
   jwtSigner: JwtSigner;
-  /** The trust domain's bundle: the roots, and the JWT keys (active, the prepared next one, the previous until it retires). */
+  /**
+   * The trust domain's bundle: the roots, and the JWT keys (active, the prepared next one, the
+   * previous until it retires).
+   */
   bundle: Bundle;
   /** The bundle's keys as published (a JWK Set's `keys`), written once per isolate. */
   bundleKeys: BundleJwk[];
@@ -29,7 +41,6 @@ export interface Authority {
   actionKeys: ActionKey[];
 }
 
-
 /** A CA certificate's key as a JWT authority, its `kid` the key's JWK thumbprint. */
 async function jwtAuthorityOf(cert: x509.X509Certificate): Promise<JwtAuthority> {
   const { kty = "EC", crv, x, y } = await exportJwk(await cert.publicKey.export(EC, ["verify"]));
@@ -40,7 +51,12 @@ async function jwtAuthorityOf(cert: x509.X509Certificate): Promise<JwtAuthority>
 async function deriveNonceKey(pkcs8: Uint8Array): Promise<CryptoKey> {
   const material = await crypto.subtle.importKey("raw", pkcs8, "HKDF", false, ["deriveKey"]);
   return crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode("x0tta6bl4 attestation nonce v1") },
+    {
+      name: "HKDF",
+      hash: "SHA-256",
+      salt: new Uint8Array(0),
+      info: new TextEncoder().encode("x0tta6bl4 attestation nonce v1"),
+    },
     material,
     { name: "HMAC", hash: "SHA-256", length: 256 },
     false,
@@ -50,7 +66,10 @@ async function deriveNonceKey(pkcs8: Uint8Array): Promise<CryptoKey> {
 
 async function importActionKey(key: ActionSigningKey): Promise<{ kid: string; privateKey: CryptoKey }> {
   const der = Uint8Array.from(atob(key.privateKeyPkcs8), (c) => c.charCodeAt(0));
-  return { kid: key.kid, privateKey: await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, false, ["sign"]) };
+  return {
+    kid: key.kid,
+    privateKey: await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, false, ["sign"]),
+  };
 }
 
 async function parseAuthority(secretText: string, now: number): Promise<Authority> {

@@ -5,7 +5,16 @@ import { sha256Hex } from "../lib/digest.js";
 import { bundleSequence } from "./store.js";
 
 /** SPIFFE trust bundle: roots as `x509-svid` keys, the published JWT keys as `jwt-svid` keys. */
-export async function currentBundle(db: Database, authority: Authority, refreshHintS: number, now: number): Promise<SpiffeBundle> {
+export async function currentBundle(
+  db: Database,
+  authority: Authority,
+  refreshHintS: number,
+  now: number,
+): Promise<SpiffeBundle> {
   const fingerprint = await sha256Hex(JSON.stringify(authority.bundleKeys));
-  return { keys: authority.bundleKeys, spiffe_sequence: await bundleSequence(db, fingerprint, now), spiffe_refresh_hint: refreshHintS };
+  return {
+    keys: authority.bundleKeys,
+    spiffe_sequence: await bundleSequence(db, fingerprint, now),
+    spiffe_refresh_hint: refreshHintS,
+  };
 }

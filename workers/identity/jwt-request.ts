@@ -22,8 +22,16 @@ export async function mintForPossession(ctx: JwtRequestContext, request: JwtSvid
   const { spiffeId, audience, nonce } = request;
   const refuse = async (kind: "unauthorized" | "revoked", reason: string, registered: boolean): Promise<never> => {
     await (registered
-      ? auditStatement(ctx.db, { actor: spiffeId, action: "issue.jwt-svid", subject: spiffeId, outcome: "denied", detail: { reason } }, ctx.now)
-      : refusalUpsert(ctx.db, { reason: "issue.jwt-svid", source: ctx.source, detail: `${spiffeId}: ${reason}` }, ctx.now));
+      ? auditStatement(
+          ctx.db,
+          { actor: spiffeId, action: "issue.jwt-svid", subject: spiffeId, outcome: "denied", detail: { reason } },
+          ctx.now,
+        )
+      : refusalUpsert(
+          ctx.db,
+          { reason: "issue.jwt-svid", source: ctx.source, detail: `${spiffeId}: ${reason}` },
+          ctx.now,
+        ));
     throw new ProblemError(kind, `JWT-SVID refused: ${reason}`);
   };
   const key = await registeredKey(ctx, spiffeId);
@@ -33,9 +41,20 @@ export async function mintForPossession(ctx: JwtRequestContext, request: JwtSvid
   if (!(await verifyNodeSignature(key.key, request.signature, jwtSvidMessage(nonce, spiffeId, audience)))) {
     return refuse("unauthorized", "signature does not verify with the registered key", true);
   }
-  if (!(await spendNonce(ctx.db, nonce, fresh.expiresAt, ctx.now))) return refuse("unauthorized", "nonce was already used", true);
+  if (!(await spendNonce(ctx.db, nonce, fresh.expiresAt, ctx.now)))
+    return refuse("unauthorized", "nonce was already used", true);
   if (await isRevoked(ctx.db, spiffeId)) return refuse("revoked", `${spiffeId} is revoked`, true);
-  const jwt = await mintJwtSvid(ctx.authority, spiffeId, audience, Math.min(request.ttlSeconds ?? ctx.ttlCeilingS, ctx.ttlCeilingS), ctx.now);
-  await auditStatement(ctx.db, { actor: spiffeId, action: "issue.jwt-svid", subject: spiffeId, outcome: "success", detail: { audience } }, ctx.now);
+  const jwt = await mintJwtSvid(
+    ctx.authority,
+    spiffeId,
+    audience,
+    Math.min(request.ttlSeconds ?? ctx.ttlCeilingS, ctx.ttlCeilingS),
+    ctx.now,
+  );
+  await auditStatement(
+    ctx.db,
+    { actor: spiffeId, action: "issue.jwt-svid", subject: spiffeId, outcome: "success", detail: { audience } },
+    ctx.now,
+  );
   return { token: jwt.token, expiresAt: new Date(jwt.expiresAt).toISOString() };
 }

@@ -25,10 +25,12 @@ export async function checkNonce(key: CryptoKey, nonce: string, now: number): Pr
   } catch {
     return { ok: false, reason: "nonce is not base64url" };
   }
-  if (bytes.length !== 8 + RANDOM_BYTES + MAC_BYTES) return { ok: false, reason: "nonce was not issued by this control plane" };
+  if (bytes.length !== 8 + RANDOM_BYTES + MAC_BYTES)
+    return { ok: false, reason: "nonce was not issued by this control plane" };
   const body = bytes.subarray(0, 8 + RANDOM_BYTES);
   const expected = new Uint8Array(await crypto.subtle.sign("HMAC", key, body)).subarray(0, MAC_BYTES);
-  if (!sameBytes(expected, bytes.subarray(8 + RANDOM_BYTES))) return { ok: false, reason: "nonce was not issued by this control plane" };
+  if (!sameBytes(expected, bytes.subarray(8 + RANDOM_BYTES)))
+    return { ok: false, reason: "nonce was not issued by this control plane" };
   const expiresAt = Number(new DataView(body.buffer, body.byteOffset).getBigUint64(0));
   if (expiresAt <= now) return { ok: false, reason: "nonce has expired" };
   return { ok: true, expiresAt };

@@ -15,16 +15,28 @@ export interface PossessionContext {
 export async function verifyNodeSignature(nodeKey: string, signature: string, message: string): Promise<boolean> {
   try {
     const key = await crypto.subtle.importKey("raw", fromBase64url(nodeKey), { name: "Ed25519" }, false, ["verify"]);
-    return await crypto.subtle.verify({ name: "Ed25519" }, key, fromBase64url(signature), new TextEncoder().encode(message));
+    return await crypto.subtle.verify(
+      { name: "Ed25519" },
+      key,
+      fromBase64url(signature),
+      new TextEncoder().encode(message),
+    );
   } catch {
     return false;
   }
 }
 
-/** The key an identity of this trust domain proves itself with: registered at its first attestation, or a bootstrap admin's. */
-export async function registeredKey(ctx: PossessionContext, spiffeId: string): Promise<{ key: string } | { refused: string }> {
+/**
+ * The key an identity of this trust domain proves itself with: registered at its first attestation,
+ * or a bootstrap admin's.
+ */
+export async function registeredKey(
+  ctx: PossessionContext,
+  spiffeId: string,
+): Promise<{ key: string } | { refused: string }> {
   const parsed = parseSpiffeId(spiffeId);
-  if (!parsed.ok || !principalOf(parsed.id, ctx.authority.trustDomain)) return { refused: "not an identity of this trust domain" };
+  if (!parsed.ok || !principalOf(parsed.id, ctx.authority.trustDomain))
+    return { refused: "not an identity of this trust domain" };
   const key = (await findRegistration(ctx.db, spiffeId))?.nodeKey ?? bootstrapAdminKey(ctx, spiffeId);
   return key ? { key } : { refused: "no node key is registered for this SPIFFE ID" };
 }

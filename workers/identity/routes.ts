@@ -49,7 +49,10 @@ const attestRoute = createRoute({
   tags,
   ...guard("public", { json: true }),
   request: { body: jsonBody(AttestRequest) },
-  responses: { 200: jsonResponse(AttestResponse, "X.509-SVID, JWT-SVID and trust bundle"), ...problemResponses(400, 401, 403, 413, 415) },
+  responses: {
+    200: jsonResponse(AttestResponse, "X.509-SVID, JWT-SVID and trust bundle"),
+    ...problemResponses(400, 401, 403, 413, 415),
+  },
 });
 
 const bundleRoute = createRoute({
@@ -65,7 +68,8 @@ const jwtSvidRoute = createRoute({
   method: "post",
   path: "/api/v1/identity/jwt-svid",
   summary: "Mint a JWT-SVID for an identity that proves possession of its registered key over a fresh nonce",
-  description: "Sign `jwtSvidMessage(nonce, spiffeId, audience)` with the Ed25519 key registered at attestation. A bearer token alone never mints another.",
+  description:
+    "Sign `jwtSvidMessage(nonce, spiffeId, audience)` with the Ed25519 key registered at attestation. A bearer token alone never mints another.",
   tags,
   ...guard("public", { json: true }),
   request: { body: jsonBody(JwtSvidRequest) },
@@ -79,7 +83,10 @@ const joinTokenRoute = createRoute({
   tags,
   ...guard(["admin"], { json: true }),
   request: { body: jsonBody(JoinTokenRequest) },
-  responses: { 201: jsonResponse(JoinTokenResponse, "The token; only its hash is stored"), ...problemResponses(400, 401, 403) },
+  responses: {
+    201: jsonResponse(JoinTokenResponse, "The token; only its hash is stored"),
+    ...problemResponses(400, 401, 403),
+  },
 });
 
 const revokeRoute = createRoute({
@@ -89,7 +96,10 @@ const revokeRoute = createRoute({
   tags,
   ...guard(["admin"], { json: true }),
   request: { body: jsonBody(RevokeRequest) },
-  responses: { 201: jsonResponse(z.strictObject({ revoked: DenyEntry }), "Deny list entry"), ...problemResponses(400, 401, 403) },
+  responses: {
+    201: jsonResponse(z.strictObject({ revoked: DenyEntry }), "Deny list entry"),
+    ...problemResponses(400, 401, 403),
+  },
 });
 
 const denyListRoute = createRoute({
@@ -105,7 +115,10 @@ export const identityRoutes = createRouter()
   .openapi(nonceRoute, async (c) => {
     const authority = await loadAuthority(c.env.X0_CA);
     const expiresAt = Date.now() + NONCE_TTL_MS;
-    return c.json({ nonce: await issueNonce(authority.nonceKey, expiresAt), expiresAt: new Date(expiresAt).toISOString() }, 200);
+    return c.json(
+      { nonce: await issueNonce(authority.nonceKey, expiresAt), expiresAt: new Date(expiresAt).toISOString() },
+      200,
+    );
   })
   .openapi(
     attestRoute,
@@ -120,19 +133,29 @@ export const identityRoutes = createRouter()
       };
       const issued = await inSpan(c, "identity.attest", async (span) => {
         const response = await attest(ctx, c.req.valid("json"));
-        span.setAttributes({ "x0.identity.spiffe_id": response.spiffeId, "x0.identity.svid_expires_at": response.x509Svid.expiresAt });
+        span.setAttributes({
+          "x0.identity.spiffe_id": response.spiffeId,
+          "x0.identity.svid_expires_at": response.x509Svid.expiresAt,
+        });
         return response;
       });
       return c.json(issued, 200);
     },
     rejectInvalidAndRecord(async (c, problem) => {
       const first = problem.extra.issues?.[0];
-      await recordRefusal(openDatabase(c.env.DB), { reason: "attest.invalid", source: requestSource(c), detail: first && `${first.path}: ${first.message}` });
+      await recordRefusal(openDatabase(c.env.DB), {
+        reason: "attest.invalid",
+        source: requestSource(c),
+        detail: first && `${first.path}: ${first.message}`,
+      });
     }),
   )
   .openapi(bundleRoute, async (c) => {
     const authority = await loadAuthority(c.env.X0_CA);
-    return c.json(await currentBundle(openDatabase(c.env.DB), authority, readSettings(c.env).bundleRefreshHintS, Date.now()), 200);
+    return c.json(
+      await currentBundle(openDatabase(c.env.DB), authority, readSettings(c.env).bundleRefreshHintS, Date.now()),
+      200,
+    );
   })
   .openapi(jwtSvidRoute, async (c) => {
     const request = c.req.valid("json");
@@ -145,7 +168,10 @@ export const identityRoutes = createRouter()
       source: requestSource(c),
     };
     const jwt = await inSpan(c, "identity.jwt_svid", async (span) => {
-      span.setAttributes({ "x0.identity.spiffe_id": request.spiffeId, "x0.identity.audience": request.audience.join(" ") });
+      span.setAttributes({
+        "x0.identity.spiffe_id": request.spiffeId,
+        "x0.identity.audience": request.audience.join(" "),
+      });
       return mintForPossession(ctx, request);
     });
     return c.json(jwt, 200);
@@ -158,8 +184,20 @@ export const identityRoutes = createRouter()
     const spiffeId = spiffeIdOf[role](settings.trustDomain, nodeId);
     const now = Date.now();
     const db = openDatabase(c.env.DB);
-    await createJoinToken(db, { tokenHash: await sha256Hex(token), spiffeId, createdBy: caller.spiffeId, createdAt: now, expiresAt: now + ttlSeconds * 1000 });
-    await audit(db, { actor: caller.spiffeId, action: "join-token.create", subject: spiffeId, outcome: "success", detail: { ttlSeconds } });
+    await createJoinToken(db, {
+      tokenHash: await sha256Hex(token),
+      spiffeId,
+      createdBy: caller.spiffeId,
+      createdAt: now,
+      expiresAt: now + ttlSeconds * 1000,
+    });
+    await audit(db, {
+      actor: caller.spiffeId,
+      action: "join-token.create",
+      subject: spiffeId,
+      outcome: "success",
+      detail: { ttlSeconds },
+    });
     return c.json({ token, spiffeId, expiresAt: new Date(now + ttlSeconds * 1000).toISOString() }, 201);
   })
   .openapi(revokeRoute, async (c) => {
@@ -168,10 +206,31 @@ export const identityRoutes = createRouter()
     const now = Date.now();
     const db = openDatabase(c.env.DB);
     await db.batch([
-      revocationInsert(db, { spiffeId: spiffeId ?? null, serial: serial ?? null, reason, revokedBy: caller.spiffeId, revokedAt: now }),
-      auditStatement(db, { actor: caller.spiffeId, action: "revoke", subject: spiffeId ?? serial ?? null, outcome: "success", detail: { reason, serial } }, now),
+      revocationInsert(db, {
+        spiffeId: spiffeId ?? null,
+        serial: serial ?? null,
+        reason,
+        revokedBy: caller.spiffeId,
+        revokedAt: now,
+      }),
+      auditStatement(
+        db,
+        {
+          actor: caller.spiffeId,
+          action: "revoke",
+          subject: spiffeId ?? serial ?? null,
+          outcome: "success",
+          detail: { reason, serial },
+        },
+        now,
+      ),
     ]);
-    const revoked = { ...(spiffeId ? { spiffeId } : {}), ...(serial ? { serial } : {}), revokedAt: new Date(now).toISOString(), reason };
+    const revoked = {
+      ...(spiffeId ? { spiffeId } : {}),
+      ...(serial ? { serial } : {}),
+      revokedAt: new Date(now).toISOString(),
+      reason,
+    };
     return c.json({ revoked }, 201);
   })
   .openapi(denyListRoute, async (c) => {

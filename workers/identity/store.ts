@@ -43,12 +43,15 @@ export async function spendNonce(db: Database, nonce: string, expiresAt: number,
 export const svidRecord = (db: Database, row: typeof issuedSvids.$inferInsert) => db.insert(issuedSvids).values(row);
 
 export async function isRevoked(db: Database, spiffeId: string, serial?: string): Promise<boolean> {
-  const match = serial ? or(eq(revocations.spiffeId, spiffeId), eq(revocations.serial, serial)) : eq(revocations.spiffeId, spiffeId);
+  const match = serial
+    ? or(eq(revocations.spiffeId, spiffeId), eq(revocations.serial, serial))
+    : eq(revocations.spiffeId, spiffeId);
   const row = await db.select({ id: revocations.id }).from(revocations).where(match).limit(1).get();
   return row !== undefined;
 }
 
-export const revocationInsert = (db: Database, row: typeof revocations.$inferInsert) => db.insert(revocations).values(row);
+export const revocationInsert = (db: Database, row: typeof revocations.$inferInsert) =>
+  db.insert(revocations).values(row);
 
 /** Every revocation, oldest first, and the revision they make (the newest one's id). */
 export async function denyEntries(db: Database): Promise<{ entries: DenyEntry[]; revision: number }> {
@@ -74,6 +77,10 @@ export async function bundleSequence(db: Database, fingerprint: string, now: num
     })
     .returning({ sequence: bundleState.sequence });
   if (row[0]) return row[0].sequence;
-  const current = await db.select({ sequence: bundleState.sequence }).from(bundleState).where(eq(bundleState.id, 1)).get();
+  const current = await db
+    .select({ sequence: bundleState.sequence })
+    .from(bundleState)
+    .where(eq(bundleState.id, 1))
+    .get();
   return current?.sequence ?? 1;
 }

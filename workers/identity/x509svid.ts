@@ -18,7 +18,11 @@ export interface CheckedCsr {
 }
 
 /** CSR extensions come back generic; re-read the requested one as its typed class. */
-function requested<T extends x509.Extension>(csr: x509.Pkcs10CertificateRequest, type: new (raw: BufferSource) => T, oid: string): T | null {
+function requested<T extends x509.Extension>(
+  csr: x509.Pkcs10CertificateRequest,
+  type: new (raw: BufferSource) => T,
+  oid: string,
+): T | null {
   const raw = csr.getExtension(oid);
   return raw ? new type(raw.rawData) : null;
 }
@@ -68,7 +72,13 @@ function randomSerial(): string {
  * digitalSignature (critical), EKU serverAuth+clientAuth, lifetime ≤ 1 h and never past the
  * issuer's own expiry, notBefore backdated 10 s for clock skew (within the hour).
  */
-export async function issueX509Svid(authority: Authority, spiffeId: string, publicKey: x509.PublicKey, ttlSeconds: number, now: number): Promise<IssuedSvid> {
+export async function issueX509Svid(
+  authority: Authority,
+  spiffeId: string,
+  publicKey: x509.PublicKey,
+  ttlSeconds: number,
+  now: number,
+): Promise<IssuedSvid> {
   const issuer = authority.signer.chain[0] as x509.X509Certificate;
   // The lifetime (notAfter - notBefore) stays within the ceiling, backdating included: verifiers
   // refuse anything longer than an hour.

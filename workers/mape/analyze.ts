@@ -3,7 +3,8 @@ import type { NeighborReading, NodeStatus, NodeTelemetry } from "../../protocol/
 export type Metric = "latency" | "loss" | "tq";
 
 /** The metrics a link's baseline (and its Knowledge-tuned threshold) is kept for. */
-export const isLinkMetric = (metric: string | undefined): metric is Metric => metric === "latency" || metric === "loss" || metric === "tq";
+export const isLinkMetric = (metric: string | undefined): metric is Metric =>
+  metric === "latency" || metric === "loss" || metric === "tq";
 
 export interface Baseline {
   mean: number;
@@ -36,7 +37,8 @@ export const DEFAULT_DETECTOR: DetectorSettings = {
   minDeviation: { latency: 2, loss: 0.02, tq: 25 },
 };
 
-export type AnomalyKind = "latency_spike" | "loss_burst" | "tq_collapse" | "traffic_flood" | "node_down" | "node_flapping";
+export type AnomalyKind =
+  "latency_spike" | "loss_burst" | "tq_collapse" | "traffic_flood" | "node_down" | "node_flapping";
 
 /** What was seen, against what was expected: every anomaly carries its evidence. */
 export interface Anomaly {
@@ -73,7 +75,14 @@ export interface Observation {
  * stays an anomaly for minutes rather than becoming the new normal within a few samples, while a
  * lasting shift is still accepted in the end.
  */
-export function observe(baseline: Baseline | undefined, reading: NeighborReading, metric: Metric, nodeId: string, ts: number, s: DetectorSettings = DEFAULT_DETECTOR): Observation {
+export function observe(
+  baseline: Baseline | undefined,
+  reading: NeighborReading,
+  metric: Metric,
+  nodeId: string,
+  ts: number,
+  s: DetectorSettings = DEFAULT_DETECTOR,
+): Observation {
   const x = valueOf(reading, metric);
   if (!baseline) return { anomaly: null, next: { mean: x, deviation: s.minDeviation[metric], samples: 1 } };
   const spread = Math.max(baseline.deviation, s.minDeviation[metric]);
@@ -84,7 +93,11 @@ export function observe(baseline: Baseline | undefined, reading: NeighborReading
   // learnt at full weight either, so a fault that starts then does not become the normal.
   const anomalous = baseline.samples >= s.warmup && outlier;
   const next = outlier
-    ? { ...baseline, mean: baseline.mean + (s.alpha / 10) * BAD_DIRECTION[metric] * threshold * spread, samples: baseline.samples + 1 }
+    ? {
+        ...baseline,
+        mean: baseline.mean + (s.alpha / 10) * BAD_DIRECTION[metric] * threshold * spread,
+        samples: baseline.samples + 1,
+      }
     : {
         ...baseline,
         mean: baseline.mean + s.alpha * (x - baseline.mean),
@@ -93,7 +106,17 @@ export function observe(baseline: Baseline | undefined, reading: NeighborReading
       };
   if (!anomalous) return { anomaly: null, next };
   return {
-    anomaly: { kind: KIND[metric], nodeId, neighbor: reading.neighbor, metric, baseline: baseline.mean, spread, observed: x, score: Math.round(score * 100) / 100, ts },
+    anomaly: {
+      kind: KIND[metric],
+      nodeId,
+      neighbor: reading.neighbor,
+      metric,
+      baseline: baseline.mean,
+      spread,
+      observed: x,
+      score: Math.round(score * 100) / 100,
+      ts,
+    },
     next,
   };
 }
@@ -104,7 +127,9 @@ export function observe(baseline: Baseline | undefined, reading: NeighborReading
  */
 export function floods(sample: NodeTelemetry, floodPps: number, ts: number): Anomaly[] {
   // A source the node blocked by reflex with this very sample counts as blocked already.
-  const reflexBlocked = new Set((sample.reflexes ?? []).flatMap((r) => (r.kind === "isolate_source" ? [r.source] : [])));
+  const reflexBlocked = new Set(
+    (sample.reflexes ?? []).flatMap((r) => (r.kind === "isolate_source" ? [r.source] : [])),
+  );
   return (sample.dataplane?.sources ?? [])
     .filter((s) => s.packetsPerS > floodPps)
     .map((s) => ({
@@ -127,7 +152,15 @@ export const FLAP_WINDOW_MS = 10 * 60_000;
 /** A node that went down `downs` times within the window (this time included) is flapping. */
 export function flapping(down: Anomaly, downs: number): Anomaly | null {
   if (downs < FLAP_THRESHOLD) return null;
-  return { kind: "node_flapping", nodeId: down.nodeId, metric: "downsPerWindow", baseline: FLAP_THRESHOLD, observed: downs, score: Math.round((downs / FLAP_THRESHOLD) * 100) / 100, ts: down.ts };
+  return {
+    kind: "node_flapping",
+    nodeId: down.nodeId,
+    metric: "downsPerWindow",
+    baseline: FLAP_THRESHOLD,
+    observed: downs,
+    score: Math.round((downs / FLAP_THRESHOLD) * 100) / 100,
+    ts: down.ts,
+  };
 }
 
 /** A node's Last Will (or goodbye) is a node failure to record. */

@@ -25,7 +25,14 @@ export class CycleTrace {
       const parent = item.traceparent === undefined ? null : parseTraceparent(item.traceparent);
       if (!parent?.sampled) continue; // not recorded upstream: nothing to record here either
       const name = item.kind === "result" ? "mape.knowledge" : "mape.analyze";
-      this.spans.set(item, tracer.startSpan(name, { parent, links: [request.context], attributes: { "x0.node.id": itemNodeId(item), "x0.item.kind": item.kind, ...resultAttributes(item) } }));
+      this.spans.set(
+        item,
+        tracer.startSpan(name, {
+          parent,
+          links: [request.context],
+          attributes: { "x0.node.id": itemNodeId(item), "x0.item.kind": item.kind, ...resultAttributes(item) },
+        }),
+      );
     }
   }
 
@@ -75,5 +82,9 @@ export class CycleTrace {
 function resultAttributes(item: BatchItem) {
   if (item.kind !== "result") return {};
   const { outcome, actionId, decisionId } = item.result;
-  return { "x0.action.outcome": outcome, ...(actionId ? { "x0.action.id": actionId } : {}), ...(decisionId ? { "x0.decision.id": decisionId } : {}) };
+  return {
+    "x0.action.outcome": outcome,
+    ...(actionId ? { "x0.action.id": actionId } : {}),
+    ...(decisionId ? { "x0.decision.id": decisionId } : {}),
+  };
 }

@@ -1,16 +1,41 @@
-import { reflexAction, type Action, type BatchItem, type CycleResponse, type Reflex, type TelemetryBatch } from "../../protocol/index.js";
+import {
+  reflexAction,
+  type Action,
+  type BatchItem,
+  type CycleResponse,
+  type Reflex,
+  type TelemetryBatch,
+} from "../../protocol/index.js";
 import type { Database } from "../db/client.js";
 import type { Authority } from "../identity/authority.js";
 import { planIngest } from "../telemetry/ingest.js";
 import { screenRevoked } from "../telemetry/revoked.js";
 import { loadKnownNodes, writePlan } from "../telemetry/store.js";
-import { FLAP_WINDOW_MS, baselineKey, flapping, floods, nodeDown, observe, type Anomaly, type Baseline, type Metric } from "./analyze.js";
+import {
+  FLAP_WINDOW_MS,
+  baselineKey,
+  flapping,
+  floods,
+  nodeDown,
+  observe,
+  type Anomaly,
+  type Baseline,
+  type Metric,
+} from "./analyze.js";
 import type { Span } from "../tracing/span.js";
 import type { Tracer } from "../tracing/tracer.js";
 import { CycleTrace } from "./cycle-trace.js";
 import { judgeOutcomes, missedIncidents } from "./knowledge.js";
 import { plan, targetKey, type GuardRails, type PlannedDecision } from "./plan.js";
-import { baselineUpserts, decisionInsert, isolationState, loadBaselines, recentActions, recentDowns, suppressedRepeat } from "./store.js";
+import {
+  baselineUpserts,
+  decisionInsert,
+  isolationState,
+  loadBaselines,
+  recentActions,
+  recentDowns,
+  suppressedRepeat,
+} from "./store.js";
 import { signAction } from "./sign-action.js";
 
 const METRICS: Metric[] = ["latency", "loss", "tq"];
@@ -34,7 +59,14 @@ interface Analysis {
 }
 
 /** Analyze: new samples against their links' baselines, and offline statuses. */
-function analyze(batch: TelemetryBatch, known: Awaited<ReturnType<typeof loadKnownNodes>>, baselines: Map<string, Baseline>, rails: GuardRails, now: number, trace: CycleTrace): Analysis {
+function analyze(
+  batch: TelemetryBatch,
+  known: Awaited<ReturnType<typeof loadKnownNodes>>,
+  baselines: Map<string, Baseline>,
+  rails: GuardRails,
+  now: number,
+  trace: CycleTrace,
+): Analysis {
   const anomalies: Anomaly[] = [];
   const reflexes: Analysis["reflexes"] = [];
   const newest = new Map([...known].map(([id, k]) => [id, k.lastTelemetryTs ?? -1]));
@@ -67,7 +99,12 @@ function analyze(batch: TelemetryBatch, known: Awaited<ReturnType<typeof loadKno
 }
 
 /** Nodes going down again and again: each down in this batch, counted with those recorded in the window. */
-async function flappingNodes(db: Database, anomalies: readonly Anomaly[], now: number, trace: CycleTrace): Promise<Anomaly[]> {
+async function flappingNodes(
+  db: Database,
+  anomalies: readonly Anomaly[],
+  now: number,
+  trace: CycleTrace,
+): Promise<Anomaly[]> {
   const downs = anomalies.filter((a) => a.kind === "node_down");
   if (downs.length === 0) return [];
   const recorded = await recentDowns(db, [...new Set(downs.map((d) => d.nodeId))], now - FLAP_WINDOW_MS);
@@ -82,11 +119,21 @@ async function flappingNodes(db: Database, anomalies: readonly Anomaly[], now: n
   });
 }
 
-const reflexTarget = (nodeId: string, reflex: Reflex) => targetKey(nodeId, reflex.kind, reflex.kind === "reroute" ? reflex.neighbor : reflex.source);
+const reflexTarget = (nodeId: string, reflex: Reflex) =>
+  targetKey(nodeId, reflex.kind, reflex.kind === "reroute" ? reflex.neighbor : reflex.source);
 
 function actionFor(decisionId: string, decision: PlannedDecision, now: number): Action | null {
   if (decision.disposition !== "send" || !decision.params) return null;
-  return { v: 1, id: crypto.randomUUID(), nodeId: decision.anomaly.nodeId, issuedAt: now, expiresAt: now + ACTION_TTL_MS, idempotencyKey: decisionId, decisionId, params: decision.params };
+  return {
+    v: 1,
+    id: crypto.randomUUID(),
+    nodeId: decision.anomaly.nodeId,
+    issuedAt: now,
+    expiresAt: now + ACTION_TTL_MS,
+    idempotencyKey: decisionId,
+    decisionId,
+    params: decision.params,
+  };
 }
 
 /** Judging costs a query: each isolate does it at most every few seconds, whatever the batch rate. */
@@ -115,13 +162,21 @@ export async function runCycle(ctx: CycleContext, received: TelemetryBatch): Pro
   let decisions: PlannedDecision[] = [];
   const suppressedRows = new Map<string, string>();
   if (anomalies.length > 0) {
-    const recent = await recentActions(db, [...new Set(anomalies.map((a) => a.nodeId))], now - ctx.rails.cooldownMs, now - 60_000);
+    const recent = await recentActions(
+      db,
+      [...new Set(anomalies.map((a) => a.nodeId))],
+      now - ctx.rails.cooldownMs,
+      now - 60_000,
+    );
     for (const [target, id] of recent.suppressedRowByTarget) suppressedRows.set(target, id);
     // A node that already routed around a link by reflex needs no second order for it. A reflex
     // isolation is short-lived by design: the edge confirms it at once if the flood goes on.
     const lastAtByTarget = new Map(recent.lastAtByTarget);
-    for (const { nodeId, reflex } of reflexes) if (reflex.kind === "reroute") lastAtByTarget.set(reflexTarget(nodeId, reflex), reflex.ts);
-    const isolation = anomalies.some((a) => a.kind === "traffic_flood") ? await isolationState(db, now - ctx.rails.isolateTtlS * 1000) : undefined;
+    for (const { nodeId, reflex } of reflexes)
+      if (reflex.kind === "reroute") lastAtByTarget.set(reflexTarget(nodeId, reflex), reflex.ts);
+    const isolation = anomalies.some((a) => a.kind === "traffic_flood")
+      ? await isolationState(db, now - ctx.rails.isolateTtlS * 1000)
+      : undefined;
     for (const { reflex } of reflexes) if (reflex.kind === "isolate_source") isolation?.sources.add(reflex.source); // already isolated: confirming takes no more of the mesh
     decisions = plan(anomalies, { ...recent, lastAtByTarget, ...(isolation ? { isolation } : {}) }, ctx.rails, now);
   }
@@ -140,7 +195,12 @@ export async function runCycle(ctx: CycleContext, received: TelemetryBatch): Pro
     if (decision.disposition === "suppressed-cooldown") suppressedRows.set(decision.target, id);
     const action = signer ? actionFor(id, decision, now) : null;
     const traceparent = trace.plan(decision, id, action?.id);
-    if (action && signer) actions.push({ nodeId: action.nodeId, action: await signAction(action, signer.privateKey, signer.kid), ...(traceparent ? { traceparent } : {}) });
+    if (action && signer)
+      actions.push({
+        nodeId: action.nodeId,
+        action: await signAction(action, signer.privateKey, signer.kid),
+        ...(traceparent ? { traceparent } : {}),
+      });
     const disposition = decision.disposition === "send" && !action ? "unsigned-no-action-key" : decision.disposition;
     rows.push(
       decisionInsert(db, {
@@ -163,7 +223,12 @@ export async function runCycle(ctx: CycleContext, received: TelemetryBatch): Pro
         ts: Math.min(reflex.ts, now),
         nodeId,
         kind: `reflex:${reflex.kind}`,
-        what: { disposition: "reflex", target: reflexTarget(nodeId, reflex), params: reflexAction(reflex), actionId: null },
+        what: {
+          disposition: "reflex",
+          target: reflexTarget(nodeId, reflex),
+          params: reflexAction(reflex),
+          actionId: null,
+        },
         why: reflex.reason,
         inputs: reflex,
         outcome: "applied",

@@ -38,7 +38,8 @@ export interface RecentActions {
   isolation?: { sources: ReadonlySet<string>; meshSize: number };
 }
 
-export type PlanDisposition = "send" | "dry-run" | "suppressed-cooldown" | "suppressed-rate" | "suppressed-share" | "observe";
+export type PlanDisposition =
+  "send" | "dry-run" | "suppressed-cooldown" | "suppressed-rate" | "suppressed-share" | "observe";
 
 export interface PlannedDecision {
   anomaly: Anomaly;
@@ -63,9 +64,12 @@ function floodRule(anomaly: Anomaly, rails: GuardRails): { params: ActionParams;
  * isolation confirmed, for longer); a dead node is recorded (batman-adv reroutes by itself).
  */
 function rule(anomaly: Anomaly, rails: GuardRails): { params?: ActionParams; why: string } {
-  if (anomaly.kind === "node_down") return { why: `${anomaly.nodeId} went offline (Last Will or goodbye); neighbors' routes adapt on their own` };
+  if (anomaly.kind === "node_down")
+    return { why: `${anomaly.nodeId} went offline (Last Will or goodbye); neighbors' routes adapt on their own` };
   if (anomaly.kind === "node_flapping") {
-    return { why: `${anomaly.nodeId} went down ${String(anomaly.observed)} times in ${String(FLAP_WINDOW_MS / 60_000)} min: flapping (power, radio or a crash loop); no routing change helps, it needs a look` };
+    return {
+      why: `${anomaly.nodeId} went down ${String(anomaly.observed)} times in ${String(FLAP_WINDOW_MS / 60_000)} min: flapping (power, radio or a crash loop); no routing change helps, it needs a look`,
+    };
   }
   if (anomaly.kind === "traffic_flood") return floodRule(anomaly, rails);
   const neighbor = anomaly.neighbor as string;
@@ -81,8 +85,16 @@ function overIsolationShare(params: ActionParams, isolated: Set<string>, meshSiz
   return isolated.size + 1 > Math.max(1, Math.floor(rails.maxIsolatedShare * meshSize));
 }
 
-/** Turns anomalies into decisions, applying cooldown, per-node rate, isolation share and dry-run. Pure: the caller stores and sends. */
-export function plan(anomalies: readonly Anomaly[], recent: RecentActions, rails: GuardRails, now: number): PlannedDecision[] {
+/**
+ * Turns anomalies into decisions, applying cooldown, per-node rate, isolation share and dry-run.
+ * Pure: the caller stores and sends.
+ */
+export function plan(
+  anomalies: readonly Anomaly[],
+  recent: RecentActions,
+  rails: GuardRails,
+  now: number,
+): PlannedDecision[] {
   const lastAt = new Map(recent.lastAtByTarget);
   const counts = new Map(recent.countLastMinuteByNode);
   const isolated = new Set(recent.isolation?.sources);
@@ -91,9 +103,12 @@ export function plan(anomalies: readonly Anomaly[], recent: RecentActions, rails
     const { params, why } = rule(anomaly, rails);
     const target = targetKey(anomaly.nodeId, params?.kind ?? anomaly.kind, anomaly.neighbor ?? anomaly.source);
     if (!params) return { anomaly, target, disposition: "observe", why };
-    if (now - (lastAt.get(target) ?? -Infinity) < rails.cooldownMs) return { anomaly, params, target, disposition: "suppressed-cooldown", why };
-    if ((counts.get(anomaly.nodeId) ?? 0) >= rails.maxActionsPerNodePerMinute) return { anomaly, params, target, disposition: "suppressed-rate", why };
-    if (overIsolationShare(params, isolated, meshSize, rails)) return { anomaly, params, target, disposition: "suppressed-share", why };
+    if (now - (lastAt.get(target) ?? -Infinity) < rails.cooldownMs)
+      return { anomaly, params, target, disposition: "suppressed-cooldown", why };
+    if ((counts.get(anomaly.nodeId) ?? 0) >= rails.maxActionsPerNodePerMinute)
+      return { anomaly, params, target, disposition: "suppressed-rate", why };
+    if (overIsolationShare(params, isolated, meshSize, rails))
+      return { anomaly, params, target, disposition: "suppressed-share", why };
     if (params.kind === "isolate_source") isolated.add(params.source);
     lastAt.set(target, now);
     counts.set(anomaly.nodeId, (counts.get(anomaly.nodeId) ?? 0) + 1);

@@ -13,12 +13,16 @@ import { knowledgeSummary, listDecisions } from "./store.js";
 const tags = ["mape"];
 
 function guardRails(env: Env): GuardRails {
-  const number = (raw: string | undefined, fallback: number) => (raw === undefined || raw === "" || !Number.isFinite(Number(raw)) ? fallback : Number(raw));
+  const number = (raw: string | undefined, fallback: number) =>
+    raw === undefined || raw === "" || !Number.isFinite(Number(raw)) ? fallback : Number(raw);
   return {
     ...DEFAULT_GUARD_RAILS,
     dryRun: env.MAPE_DRY_RUN === "true",
     cooldownMs: number(env.MAPE_COOLDOWN_S, DEFAULT_GUARD_RAILS.cooldownMs / 1000) * 1000,
-    maxActionsPerNodePerMinute: number(env.MAPE_MAX_ACTIONS_PER_NODE_PER_MIN, DEFAULT_GUARD_RAILS.maxActionsPerNodePerMinute),
+    maxActionsPerNodePerMinute: number(
+      env.MAPE_MAX_ACTIONS_PER_NODE_PER_MIN,
+      DEFAULT_GUARD_RAILS.maxActionsPerNodePerMinute,
+    ),
     floodPps: number(env.MAPE_FLOOD_PPS, DEFAULT_GUARD_RAILS.floodPps),
     isolateTtlS: number(env.MAPE_ISOLATE_TTL_S, DEFAULT_GUARD_RAILS.isolateTtlS),
     maxIsolatedShare: number(env.MAPE_MAX_ISOLATED_SHARE, DEFAULT_GUARD_RAILS.maxIsolatedShare),
@@ -33,7 +37,10 @@ const cycleRoute = createRoute({
   tags,
   ...guard(["gateway", "admin"], { json: true }),
   request: { body: jsonBody(TelemetryBatch) },
-  responses: { 200: jsonResponse(CycleResponse, "Ingest figures and signed actions"), ...problemResponses(400, 401, 403, 413, 415) },
+  responses: {
+    200: jsonResponse(CycleResponse, "Ingest figures and signed actions"),
+    ...problemResponses(400, 401, 403, 413, 415),
+  },
 });
 
 const decisionsRoute = createRoute({
@@ -59,7 +66,15 @@ export const mapeRoutes = createRouter()
   .openapi(cycleRoute, async (c) => {
     const settings = readSettings(c.env);
     const rails = guardRails(c.env);
-    const ctx = { db: openDatabase(c.env.DB), authority: await loadAuthority(c.env.X0_CA), trustDomain: settings.trustDomain, rails, now: Date.now(), tracer: c.var.tracer, requestSpan: c.var.requestSpan };
+    const ctx = {
+      db: openDatabase(c.env.DB),
+      authority: await loadAuthority(c.env.X0_CA),
+      trustDomain: settings.trustDomain,
+      rails,
+      now: Date.now(),
+      tracer: c.var.tracer,
+      requestSpan: c.var.requestSpan,
+    };
     return c.json(await runCycle(ctx, c.req.valid("json")), 200);
   })
   .openapi(knowledgeRoute, async (c) => {
@@ -68,8 +83,17 @@ export const mapeRoutes = createRouter()
     return c.json(
       {
         outcomes: { recovered: count("recovered"), notRecovered: count("not-recovered"), unjudged: count(null) },
-        detector: { threshold: DEFAULT_DETECTOR.threshold, warmup: DEFAULT_DETECTOR.warmup, alpha: DEFAULT_DETECTOR.alpha },
-        tunedLinks: tuned.map((l) => ({ from: l.fromNode, to: l.toNode, metric: l.metric, threshold: l.threshold ?? DEFAULT_DETECTOR.threshold })),
+        detector: {
+          threshold: DEFAULT_DETECTOR.threshold,
+          warmup: DEFAULT_DETECTOR.warmup,
+          alpha: DEFAULT_DETECTOR.alpha,
+        },
+        tunedLinks: tuned.map((l) => ({
+          from: l.fromNode,
+          to: l.toNode,
+          metric: l.metric,
+          threshold: l.threshold ?? DEFAULT_DETECTOR.threshold,
+        })),
       },
       200,
     );
@@ -82,6 +106,11 @@ export const mapeRoutes = createRouter()
       ...(q.since ? { since: Date.parse(q.since) } : {}),
       limit: q.limit,
     });
-    const decisions = rows.map((r) => ({ ...r, ts: new Date(r.ts).toISOString(), outcomeAt: iso(r.outcomeAt), verdictAt: iso(r.verdictAt) }));
+    const decisions = rows.map((r) => ({
+      ...r,
+      ts: new Date(r.ts).toISOString(),
+      outcomeAt: iso(r.outcomeAt),
+      verdictAt: iso(r.verdictAt),
+    }));
     return c.json({ decisions }, 200);
   });

@@ -24,7 +24,13 @@ function sampleLine(name: string, sample: Sample): string {
 
 export function renderExposition(families: readonly MetricFamily[]): string {
   return families
-    .map((f) => [`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`, ...f.samples.map((s) => sampleLine(f.name, s))].join("\n"))
+    .map((f) =>
+      [
+        `# HELP ${f.name} ${escapeHelp(f.help)}`,
+        `# TYPE ${f.name} ${f.type}`,
+        ...f.samples.map((s) => sampleLine(f.name, s)),
+      ].join("\n"),
+    )
     .join("\n")
     .concat("\n");
 }

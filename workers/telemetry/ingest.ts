@@ -1,4 +1,10 @@
-import { spiffeIdOf, type ActionResult, type NodeStatus, type NodeTelemetry, type TelemetryBatch } from "../../protocol/index.js";
+import {
+  spiffeIdOf,
+  type ActionResult,
+  type NodeStatus,
+  type NodeTelemetry,
+  type TelemetryBatch,
+} from "../../protocol/index.js";
 import type { links, nodes, telemetryRollups } from "../db/schema.js";
 
 export type NodeRow = typeof nodes.$inferInsert;
@@ -24,7 +30,6 @@ export interface IngestPlan {
 }
 
 const MINUTE_MS = 60_000;
-
 
 /**
  * Folds a batch, in arrival order, into the rows to write. Telemetry no newer than what is
@@ -112,7 +117,14 @@ export function planIngest(
     addToRollup(rollupRows, sample, ts);
     accepted++;
   }
-  return { results, nodes: [...nodeRows.values()], links: [...linkRows.values()], rollups: [...rollupRows.values()], accepted, duplicates };
+  return {
+    results,
+    nodes: [...nodeRows.values()],
+    links: [...linkRows.values()],
+    rollups: [...rollupRows.values()],
+    accepted,
+    duplicates,
+  };
 }
 
 /** Samples skipped between two stored ones; a seq that did not grow is an agent restart, not a loss. */

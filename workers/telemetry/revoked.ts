@@ -20,19 +20,39 @@ export interface Screened {
  * not the certificate it connected with: a revocation by serial alone is enforced by the brokers,
  * which see the certificate, and the node's SPIFFE ID is what the edge can refuse.
  */
-export async function screenRevoked(db: Database, batch: TelemetryBatch, trustDomain: string, now: number): Promise<Screened> {
+export async function screenRevoked(
+  db: Database,
+  batch: TelemetryBatch,
+  trustDomain: string,
+  now: number,
+): Promise<Screened> {
   const nodeIds = [...new Set(batch.items.map(itemNodeId))];
   const candidates = nodeIds.flatMap((id) => [spiffeIdOf.node(trustDomain, id), spiffeIdOf.gateway(trustDomain, id)]);
   const [revision, ...found] = await Promise.all([
-    db.select({ id: max(revocations.id) }).from(revocations).get(),
-    ...chunkRows(candidates.map((spiffeId) => ({ spiffeId })), 1).map((chunk) =>
-      db.select({ spiffeId: revocations.spiffeId }).from(revocations).where(inArray(revocations.spiffeId, chunk.map((c) => c.spiffeId))),
+    db
+      .select({ id: max(revocations.id) })
+      .from(revocations)
+      .get(),
+    ...chunkRows(
+      candidates.map((spiffeId) => ({ spiffeId })),
+      1,
+    ).map((chunk) =>
+      db
+        .select({ spiffeId: revocations.spiffeId })
+        .from(revocations)
+        .where(
+          inArray(
+            revocations.spiffeId,
+            chunk.map((c) => c.spiffeId),
+          ),
+        ),
     ),
   ]);
   const denied = new Set(found.flat().map((r) => r.spiffeId));
   const denyListRevision = revision?.id ?? 0;
   if (denied.size === 0) return { batch, revoked: 0, denyListRevision };
-  const isRevoked = (nodeId: string) => denied.has(spiffeIdOf.node(trustDomain, nodeId)) || denied.has(spiffeIdOf.gateway(trustDomain, nodeId));
+  const isRevoked = (nodeId: string) =>
+    denied.has(spiffeIdOf.node(trustDomain, nodeId)) || denied.has(spiffeIdOf.gateway(trustDomain, nodeId));
   const refusedByNode = new Map<string, number>();
   const items = batch.items.filter((item) => {
     const nodeId = itemNodeId(item);
@@ -41,10 +61,9 @@ export async function screenRevoked(db: Database, batch: TelemetryBatch, trustDo
     return false;
   });
   await db.batch(
-    [...refusedByNode].map(([source, count]) => refusalUpsert(db, { reason: "revoked-identity", source, count, detail: `relayed by ${batch.gatewayId}` }, now)) as [
-      ReturnType<typeof refusalUpsert>,
-      ...ReturnType<typeof refusalUpsert>[],
-    ],
+    [...refusedByNode].map(([source, count]) =>
+      refusalUpsert(db, { reason: "revoked-identity", source, count, detail: `relayed by ${batch.gatewayId}` }, now),
+    ) as [ReturnType<typeof refusalUpsert>, ...ReturnType<typeof refusalUpsert>[]],
   );
   return { batch: { ...batch, items }, revoked: batch.items.length - items.length, denyListRevision };
 }

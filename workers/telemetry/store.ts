@@ -9,11 +9,25 @@ import type { IngestPlan, KnownNode } from "./ingest.js";
 export async function loadKnownNodes(db: Database, items: readonly BatchItem[]): Promise<Map<string, KnownNode>> {
   const ids = [...new Set(items.filter((i) => i.kind !== "result").map(itemNodeId))];
   const known = new Map<string, KnownNode>();
-  for (const chunk of chunkRows(ids.map((id) => ({ id })), 1)) {
+  for (const chunk of chunkRows(
+    ids.map((id) => ({ id })),
+    1,
+  )) {
     const rows = await db
-      .select({ id: nodes.id, firstSeen: nodes.firstSeen, lastSeen: nodes.lastSeen, lastTelemetryTs: nodes.lastTelemetryTs, lastTelemetrySeq: nodes.lastTelemetrySeq })
+      .select({
+        id: nodes.id,
+        firstSeen: nodes.firstSeen,
+        lastSeen: nodes.lastSeen,
+        lastTelemetryTs: nodes.lastTelemetryTs,
+        lastTelemetrySeq: nodes.lastTelemetrySeq,
+      })
       .from(nodes)
-      .where(inArray(nodes.id, chunk.map((c) => c.id)));
+      .where(
+        inArray(
+          nodes.id,
+          chunk.map((c) => c.id),
+        ),
+      );
     for (const { id, ...state } of rows) known.set(id, state);
   }
   return known;
@@ -22,7 +36,11 @@ export async function loadKnownNodes(db: Database, items: readonly BatchItem[]):
 const excluded = (column: string) => sql.raw(`excluded.${column}`);
 
 /** Writes a plan, and any statements that belong with it, in one D1 batch: D1 runs it as a single transaction. */
-export async function writePlan(db: Database, plan: IngestPlan, alongside: readonly BatchStatement<"sqlite">[] = []): Promise<void> {
+export async function writePlan(
+  db: Database,
+  plan: IngestPlan,
+  alongside: readonly BatchStatement<"sqlite">[] = [],
+): Promise<void> {
   const statements = [
     ...chunkRows(plan.nodes, 11).map((rows) =>
       db
@@ -49,7 +67,12 @@ export async function writePlan(db: Database, plan: IngestPlan, alongside: reado
         .values(rows)
         .onConflictDoUpdate({
           target: [links.fromNode, links.toNode],
-          set: { tq: excluded("tq"), latencyMs: excluded("latency_ms"), loss: excluded("loss"), updatedAt: excluded("updated_at") },
+          set: {
+            tq: excluded("tq"),
+            latencyMs: excluded("latency_ms"),
+            loss: excluded("loss"),
+            updatedAt: excluded("updated_at"),
+          },
           setWhere: sql`excluded.updated_at >= ${links.updatedAt}`,
         }),
     ),
@@ -109,6 +132,9 @@ function resultStatements(db: Database, r: IngestPlan["results"][number] & { dec
           ),
         ),
     ),
-    db.update(decisions).set({ outcome: r.outcome, outcomeAt: r.ts }).where(and(eq(decisions.id, r.decisionId), eq(decisions.nodeId, r.nodeId), isNull(decisions.outcome))),
+    db
+      .update(decisions)
+      .set({ outcome: r.outcome, outcomeAt: r.ts })
+      .where(and(eq(decisions.id, r.decisionId), eq(decisions.nodeId, r.nodeId), isNull(decisions.outcome))),
   ];
 }

@@ -21,7 +21,11 @@ export function otlpExporter(env: Env): SpanExporter | undefined {
   const key = `${endpoint} ${String(delayMs)}`;
   let exporter = exporters.get(key);
   if (!exporter) {
-    const resource = { "service.name": "x0-control-plane", "service.version": RELEASE, "deployment.environment.name": readSettings(env).environment };
+    const resource = {
+      "service.name": "x0-control-plane",
+      "service.version": RELEASE,
+      "deployment.environment.name": readSettings(env).environment,
+    };
     exporter = new BatchingExporter(new OtlpHttpExporter(endpoint, resource), delayMs);
     exporters.set(key, exporter);
   }
@@ -37,7 +41,8 @@ function nonNegative(name: string, raw: string | undefined, fallback: number): n
 
 function sampleRatio(raw: string | undefined): number {
   const ratio = raw === undefined || raw === "" ? 1 : Number(raw);
-  if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) throw new Error(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1, got "${String(raw)}"`);
+  if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1)
+    throw new Error(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1, got "${String(raw)}"`);
   return ratio;
 }
 
@@ -49,7 +54,11 @@ export function traceRequests(exporterOf: (env: Env) => SpanExporter | undefined
   return createMiddleware<AppEnv>(async (c, next) => {
     const tracer = new Tracer(sampleRatio(c.env.OTEL_TRACES_SAMPLER_ARG), exporterOf(c.env));
     const parent = parseTraceparent(c.req.header(TRACEPARENT) ?? "") ?? undefined;
-    const span = tracer.startSpan(c.req.method, { kind: SpanKind.server, parent, attributes: { "http.request.method": c.req.method, "url.path": c.req.path } });
+    const span = tracer.startSpan(c.req.method, {
+      kind: SpanKind.server,
+      parent,
+      attributes: { "http.request.method": c.req.method, "url.path": c.req.path },
+    });
     c.set("tracer", tracer);
     c.set("requestSpan", span);
     await next();

@@ -1,4 +1,12 @@
-import { countExport, emptySpanExportStats, fetchTransport, sendWithRetries, type ExportTransport, type RetryPolicy, type SpanExportStats } from "../../otlp/index.js";
+import {
+  countExport,
+  emptySpanExportStats,
+  fetchTransport,
+  sendWithRetries,
+  type ExportTransport,
+  type RetryPolicy,
+  type SpanExportStats,
+} from "../../otlp/index.js";
 import type { Attributes, AttributeValue, FinishedSpan } from "./span.js";
 import type { SpanExporter } from "./tracer.js";
 
@@ -11,7 +19,8 @@ function anyValue(value: AttributeValue) {
   return Number.isInteger(value) ? { intValue: String(value) } : { doubleValue: value };
 }
 
-const keyValues = (attributes: Attributes) => Object.entries(attributes).map(([key, value]) => ({ key, value: anyValue(value) }));
+const keyValues = (attributes: Attributes) =>
+  Object.entries(attributes).map(([key, value]) => ({ key, value: anyValue(value) }));
 const nanos = (ms: number) => `${String(ms)}000000`;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -63,7 +72,12 @@ export class OtlpHttpExporter implements SpanExporter {
   constructor(
     endpoint: string,
     private readonly resource: Attributes,
-    private readonly retries: RetryPolicy = { maxAttempts: 3, backoffMs: (attempt) => RETRY_INITIAL_MS * 2 ** (attempt - 1), sleep, maxWaitMs: RETRY_MAX_WAIT_MS },
+    private readonly retries: RetryPolicy = {
+      maxAttempts: 3,
+      backoffMs: (attempt) => RETRY_INITIAL_MS * 2 ** (attempt - 1),
+      sleep,
+      maxWaitMs: RETRY_MAX_WAIT_MS,
+    },
     private readonly stats: SpanExportStats = spanExportStats,
   ) {
     this.transport = fetchTransport(endpoint, EXPORT_TIMEOUT_MS);

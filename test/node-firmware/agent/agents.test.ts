@@ -6,7 +6,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DecisionList, NodeStatus, NodeTelemetry, Rejection, itemNodeId, spiffeIdOf, topics } from "../../../protocol/index.js";
+import {
+  DecisionList,
+  NodeStatus,
+  NodeTelemetry,
+  Rejection,
+  itemNodeId,
+  spiffeIdOf,
+  topics,
+} from "../../../protocol/index.js";
 import { startAgent, type RunningAgent } from "../../../node-firmware/agent/run.js";
 import { validateConfig } from "../../../node-firmware/config/load.js";
 import { createLogger, silentLogger } from "../../../node-firmware/lib/log.js";
@@ -40,7 +48,10 @@ function nodeConfig(nodeId: string, port: number, intervalMs = 100) {
 }
 
 async function run(config: ReturnType<typeof validateConfig>): Promise<RunningAgent> {
-  const agent = await startAgent(config, process.env.X0_TEST_LOG ? createLogger({ node: config.nodeId }, "debug") : silentLogger);
+  const agent = await startAgent(
+    config,
+    process.env.X0_TEST_LOG ? createLogger({ node: config.nodeId }, "debug") : silentLogger,
+  );
   cleanup.push(() => agent.stop());
   return agent;
 }
@@ -51,7 +62,10 @@ async function broker(): Promise<EmbeddedBroker> {
   return b;
 }
 
-async function watcher(port: number, filter: string): Promise<{ client: MqttClient; seen: ReturnType<typeof collect> }> {
+async function watcher(
+  port: number,
+  filter: string,
+): Promise<{ client: MqttClient; seen: ReturnType<typeof collect> }> {
   const client = await connectClient(port, `watcher-${Math.random().toString(16).slice(2)}`);
   cleanup.push(() => client.endAsync(true));
   const seen = collect(client);
@@ -69,7 +83,9 @@ describe("node agent", () => {
     const { seen } = await watcher(b.port, "x0/v1/nodes/node-1/#");
     await waitFor(() => seen.filter((m) => m.topic.endsWith("/telemetry")).length >= 3, 5000, "telemetry");
     expect(statesOf(seen, "node-1")[0]).toBe("online");
-    const samples = seen.filter((m) => m.topic.endsWith("/telemetry")).map((m) => exactly(NodeTelemetry, JSON.parse(m.payload)));
+    const samples = seen
+      .filter((m) => m.topic.endsWith("/telemetry"))
+      .map((m) => exactly(NodeTelemetry, JSON.parse(m.payload)));
     expect(samples.map((s) => s.seq)).toEqual(samples.map((_, i) => samples[0]!.seq + i));
     expect(samples[0]?.neighbors.length).toBeGreaterThan(0);
     await agent.stop();
@@ -126,18 +142,22 @@ describe("node agent during a broker outage", () => {
     const brokerOnPort = async (holding: boolean) => {
       const b = await EmbeddedBroker.start({ host: "127.0.0.1", port }, silentLogger);
       if (holding) b.pauseIntake(); // no PUBACK: mqtt.js keeps what it sent in its store
-      b.tap((message) => { if (message.channel === "telemetry") accepted.push(message.value.seq); });
+      b.tap((message) => {
+        if (message.channel === "telemetry") accepted.push(message.value.seq);
+      });
       return b;
     };
     const bufferDir = await mkdtemp(join(tmpdir(), "x0-buffer-"));
     cleanup.push(() => rm(bufferDir, { recursive: true, force: true }));
-    const agent = await run(validateConfig("test", {
-      nodeId: "node-1",
-      role: "node",
-      broker: { url: `mqtt://127.0.0.1:${String(port)}`, keepaliveS: 5, reconnectMs: 100 },
-      telemetry: { intervalMs: 500, bufferDir },
-      mesh: { backend: "simulated", peers },
-    }));
+    const agent = await run(
+      validateConfig("test", {
+        nodeId: "node-1",
+        role: "node",
+        broker: { url: `mqtt://127.0.0.1:${String(port)}`, keepaliveS: 5, reconnectMs: 100 },
+        telemetry: { intervalMs: 500, bufferDir },
+        mesh: { backend: "simulated", peers },
+      }),
+    );
     const seq = () => agent.node.lastSample?.seq ?? 0;
     const nextTick = async () => {
       const now = seq();
@@ -183,16 +203,31 @@ describe("gateway", () => {
       validateConfig("test", {
         nodeId,
         role: "node",
-        broker: { url: `mqtts://127.0.0.1:${port}`, keepaliveS: 1, reconnectMs: 100, spiffeId: spiffeIdOf.gateway(TEST_TRUST_DOMAIN, "gw-1") },
+        broker: {
+          url: `mqtts://127.0.0.1:${port}`,
+          keepaliveS: 1,
+          reconnectMs: 100,
+          spiffeId: spiffeIdOf.gateway(TEST_TRUST_DOMAIN, "gw-1"),
+        },
         telemetry: { intervalMs: 100 },
         mesh: { backend: "simulated", peers },
-        identity: { edgeUrl: controlPlane.url, stateDir: await stateDir(), joinToken: await controlPlane.joinToken(nodeId) },
+        identity: {
+          edgeUrl: controlPlane.url,
+          stateDir: await stateDir(),
+          joinToken: await controlPlane.joinToken(nodeId),
+        },
       }),
     );
   }
 
-  /** Identity comes from the real control plane; telemetry goes to a fake edge the test can watch, or to the real one. */
-  async function gateway(to: "fake-edge" | "real-edge" | "dead-edge" = "fake-edge", dir?: string): Promise<RunningAgent> {
+  /**
+   * Identity comes from the real control plane; telemetry goes to a fake edge the test can watch,
+   * or to the real one.
+   */
+  async function gateway(
+    to: "fake-edge" | "real-edge" | "dead-edge" = "fake-edge",
+    dir?: string,
+  ): Promise<RunningAgent> {
     edge = await startFakeEdge();
     cleanup.push(() => edge.close());
     dir ??= await stateDir();
@@ -203,7 +238,10 @@ describe("gateway", () => {
         role: "gateway",
         telemetry: { intervalMs: 100 },
         mesh: { backend: "simulated", peers },
-        identity: to === "dead-edge" ? { edgeUrl: DEAD_EDGE, stateDir: dir } : { edgeUrl: controlPlane.url, stateDir: dir, joinToken: await controlPlane.joinToken("gw-1", "gateway") },
+        identity:
+          to === "dead-edge"
+            ? { edgeUrl: DEAD_EDGE, stateDir: dir }
+            : { edgeUrl: controlPlane.url, stateDir: dir, joinToken: await controlPlane.joinToken("gw-1", "gateway") },
         gateway: { embeddedBroker: { port: 0 }, edgeUrl, batch: { maxItems: 50, maxDelayMs: 100 } },
         metrics: { port: 0 },
       }),
@@ -224,20 +262,36 @@ describe("gateway", () => {
     });
     expect(answer.status).toBe(201);
     await waitFor(() => (gw.broker?.revokedSessions.closed ?? 0) >= 1, 5000, "node-40's session closed");
-    console.log(`[measure] revocation to the live session closed: ${(performance.now() - revokedAt).toFixed(0)} ms (the edge's answer to the next batch carries the new revision)`);
+    console.log(
+      `[measure] revocation to the live session closed: ${(performance.now() - revokedAt).toFixed(0)} ms (the edge's answer to the next batch carries the new revision)`,
+    );
     await gw.stop();
 
     const offline = await gateway("dead-edge", dir);
     expect(offline.deny.denies(spiffeIdOf.node(TEST_TRUST_DOMAIN, "node-40"))).toBe(true);
     const refusedBefore = offline.broker?.refusedClients.revoked ?? 0;
-    await tlsNode("node-41", offline.broker?.port ?? 0).then((n) => waitFor(() => n.client.connected, 8000, "node-41 accepted by the offline gateway"));
+    await tlsNode("node-41", offline.broker?.port ?? 0).then((n) =>
+      waitFor(() => n.client.connected, 8000, "node-41 accepted by the offline gateway"),
+    );
     // node-40 comes back with the SVID it still holds (it can no longer attest for a new one).
     const material = revokedNode.identity?.current as SvidMaterial;
-    const policy = { authorizer: { kind: "exact" as const, spiffeId: spiffeIdOf.gateway(TEST_TRUST_DOMAIN, "gw-1") }, deny: new DenyView() };
-    const again = mqtt.connect(`mqtts://127.0.0.1:${String(offline.broker?.port)}`, { clientId: "node-40", protocolVersion: 5, reconnectPeriod: 0, ...clientTlsOptions(material, policy) });
+    const policy = {
+      authorizer: { kind: "exact" as const, spiffeId: spiffeIdOf.gateway(TEST_TRUST_DOMAIN, "gw-1") },
+      deny: new DenyView(),
+    };
+    const again = mqtt.connect(`mqtts://127.0.0.1:${String(offline.broker?.port)}`, {
+      clientId: "node-40",
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+      ...clientTlsOptions(material, policy),
+    });
     again.on("error", () => undefined);
     cleanup.push(() => again.endAsync(true));
-    await waitFor(() => (offline.broker?.refusedClients.revoked ?? 0) > refusedBefore, 8000, "node-40 refused by the offline gateway");
+    await waitFor(
+      () => (offline.broker?.refusedClients.revoked ?? 0) > refusedBefore,
+      8000,
+      "node-40 refused by the offline gateway",
+    );
     expect(again.connected).toBe(false);
   });
 
@@ -246,11 +300,17 @@ describe("gateway", () => {
     const port = gw.broker?.port ?? 0;
     await tlsNode("node-1", port);
     await tlsNode("node-2", port);
-    await waitFor(() => {
-      const ids = new Set(edge.batches.flatMap((b) => b.items.map(itemNodeId)));
-      return ids.has("node-1") && ids.has("node-2") && ids.has("gw-1");
-    }, 8000, "all three at the edge");
-    const node1 = edge.batches.flatMap((b) => b.items).filter((i) => i.kind === "telemetry" && i.telemetry.nodeId === "node-1");
+    await waitFor(
+      () => {
+        const ids = new Set(edge.batches.flatMap((b) => b.items.map(itemNodeId)));
+        return ids.has("node-1") && ids.has("node-2") && ids.has("gw-1");
+      },
+      8000,
+      "all three at the edge",
+    );
+    const node1 = edge.batches
+      .flatMap((b) => b.items)
+      .filter((i) => i.kind === "telemetry" && i.telemetry.nodeId === "node-1");
     const seqs = node1.map((i) => (i.kind === "telemetry" ? i.telemetry.seq : -1));
     expect(seqs).toEqual([...seqs].sort((a, c) => a - c));
     expect(edge.batches.every((b) => b.gatewayId === "gw-1")).toBe(true);
@@ -261,9 +321,14 @@ describe("gateway", () => {
     expect(metrics).toMatch(/^x0_edge_queue_items\{node="gw-1",role="gateway"\} \d+$/m);
     const clients = /^x0_broker_clients\{node="gw-1",role="gateway"\} (\d+)$/m.exec(metrics)?.[1];
     expect(Number(clients)).toBeGreaterThanOrEqual(2); // node-1 and node-2, and the gateway's own client
-    expect(metrics).toMatch(/^x0_rejected_messages_total\{component="broker",reason="schema",node="gw-1",role="gateway"\} 0$/m);
+    expect(metrics).toMatch(
+      /^x0_rejected_messages_total\{component="broker",reason="schema",node="gw-1",role="gateway"\} 0$/m,
+    );
     expect(metrics).toMatch(/^x0_identity_failures_total\{operation="attest",node="gw-1",role="gateway"\} 0$/m);
-    const expiry = /^x0_svid_expiry_timestamp_seconds\{spiffe_id="spiffe:\/\/[\w.-]+\/gateway\/gw-1",node="gw-1",role="gateway"\} (\d+)$/m.exec(metrics)?.[1];
+    const expiry =
+      /^x0_svid_expiry_timestamp_seconds\{spiffe_id="spiffe:\/\/[\w.-]+\/gateway\/gw-1",node="gw-1",role="gateway"\} (\d+)$/m.exec(
+        metrics,
+      )?.[1];
     expect(Number(expiry) * 1000).toBe(gw.identity?.current?.notAfter);
     if (hasPromtool) expect(promtoolCheck(metrics)).toEqual({ status: 0, said: "" });
   });
@@ -277,12 +342,18 @@ describe("gateway", () => {
       else res.writeHead(status, { "content-type": "application/problem+json" }).end(JSON.stringify({ title: "no" }));
     };
     const accepted = edge.batches.length;
-    await waitFor(() => answers.length === 0 && edge.batches.length > accepted, 8000, "a batch accepted after a 503 and a 400");
+    await waitFor(
+      () => answers.length === 0 && edge.batches.length > accepted,
+      8000,
+      "a batch accepted after a 503 and a 400",
+    );
     const metrics = await (await fetch(`http://127.0.0.1:${String(gw.metricsPort)}/metrics`)).text();
     expect(metrics).toMatch(/^x0_edge_retries_total\{reason="http_5xx",node="gw-1",role="gateway"\} 1$/m);
     expect(metrics).toMatch(/^x0_edge_items_dropped_total\{reason="refused",node="gw-1",role="gateway"\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^x0_edge_items_dropped_total\{reason="overflow",node="gw-1",role="gateway"\} 0$/m);
-    expect(/^x0_edge_items_dropped_total\{reason="refused",.*\} (\d+)$/m.exec(metrics)?.[1]).toBe(String(gw.edge?.stats.itemsRefused));
+    expect(/^x0_edge_items_dropped_total\{reason="refused",.*\} (\d+)$/m.exec(metrics)?.[1]).toBe(
+      String(gw.edge?.stats.itemsRefused),
+    );
     if (hasPromtool) expect(promtoolCheck(metrics)).toEqual({ status: 0, said: "" });
   });
 
@@ -296,23 +367,37 @@ describe("gateway", () => {
     if (!bridge) throw new Error("gateway has no bridge");
     await waitFor(() => gw.client.connected);
     await bridge.handle(topics.telemetry("node-9"), Buffer.from("{{{"));
-    await bridge.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify({ ...telemetrySample("node-9"), v: 2 })));
+    await bridge.handle(
+      topics.telemetry("node-9"),
+      Buffer.from(JSON.stringify({ ...telemetrySample("node-9"), v: 2 })),
+    );
     await bridge.handle("x0/v1/unknown", Buffer.from("{}"));
     expect(bridge.rejections.counts).toMatchObject({ "not-json": 1, schema: 1, "unknown-topic": 1 });
     const answers = () => seen.filter((m) => m.topic === topics.rejections("node-9"));
     await waitFor(() => answers().length === 1, 5000, "rejection answer");
     expect(exactly(Rejection, JSON.parse(answers()[0]?.payload ?? "")).reason).toBe("not-json");
     await bridge.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify(telemetrySample("node-9"))));
-    await waitFor(() => edge.batches.some((b) => b.items.some((i) => i.kind === "telemetry" && i.telemetry.nodeId === "node-9")));
+    await waitFor(() =>
+      edge.batches.some((b) => b.items.some((i) => i.kind === "telemetry" && i.telemetry.nodeId === "node-9")),
+    );
   });
 
   it("relays a message's traceparent only when it is valid, so a broken one cannot spoil the batch", async () => {
     const gw = await gateway();
     await waitFor(() => gw.client.connected);
     const unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
-    await gw.bridge?.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify(telemetrySample("node-9", { seq: 1 }))), "00-not-a-trace-01");
-    await gw.bridge?.handle(topics.telemetry("node-9"), Buffer.from(JSON.stringify(telemetrySample("node-9", { seq: 2 }))), unsampled);
-    const relayed = () => edge.batches.flatMap((b) => b.items).filter((i) => i.kind === "telemetry" && i.telemetry.nodeId === "node-9");
+    await gw.bridge?.handle(
+      topics.telemetry("node-9"),
+      Buffer.from(JSON.stringify(telemetrySample("node-9", { seq: 1 }))),
+      "00-not-a-trace-01",
+    );
+    await gw.bridge?.handle(
+      topics.telemetry("node-9"),
+      Buffer.from(JSON.stringify(telemetrySample("node-9", { seq: 2 }))),
+      unsampled,
+    );
+    const relayed = () =>
+      edge.batches.flatMap((b) => b.items).filter((i) => i.kind === "telemetry" && i.telemetry.nodeId === "node-9");
     await waitFor(() => relayed().length === 2, 5000, "both relayed");
     expect(relayed().map((i) => i.traceparent)).toEqual([undefined, unsampled]);
   });
@@ -326,11 +411,19 @@ describe("gateway", () => {
     await waitFor(() => node.mesh.controls.hopPenalty.has(neighbor), 10_000, "reroute applied");
     expect(node.executor.stats.applied).toBeGreaterThanOrEqual(1);
     const admin = await controlPlane.adminJwt();
-    await waitFor(async () => {
-      const res = await fetch(`${controlPlane.url}/api/v1/mape/decisions?node=node-1&kind=reroute`, { headers: { authorization: `Bearer ${admin}` } });
-      const { decisions } = DecisionList.parse(await res.json());
-      return decisions.some((d) => d.outcome === "applied" && (d.inputs as { neighbor?: string }).neighbor === neighbor);
-    }, 10_000, "decision closed as applied");
+    await waitFor(
+      async () => {
+        const res = await fetch(`${controlPlane.url}/api/v1/mape/decisions?node=node-1&kind=reroute`, {
+          headers: { authorization: `Bearer ${admin}` },
+        });
+        const { decisions } = DecisionList.parse(await res.json());
+        return decisions.some(
+          (d) => d.outcome === "applied" && (d.inputs as { neighbor?: string }).neighbor === neighbor,
+        );
+      },
+      10_000,
+      "decision closed as applied",
+    );
   });
 
   it("rides out an edge outage: nodes keep working, the gateway keeps every sample, and the backlog reaches D1 after", async () => {
@@ -349,7 +442,11 @@ describe("gateway", () => {
     await waitFor(() => gw.edge?.queued === 0, 20_000, "backlog replayed");
     await node.stop();
     const expected = node.node.stats.published - publishedAtStart;
-    await waitFor(async () => (await controlPlane.samplesStored("node-2")) - storedAtStart >= expected, 10_000, `all ${expected} samples in D1`);
+    await waitFor(
+      async () => (await controlPlane.samplesStored("node-2")) - storedAtStart >= expected,
+      10_000,
+      `all ${expected} samples in D1`,
+    );
     expect(gw.edge?.stats.itemsDroppedOverflow).toBe(0);
   });
 });

@@ -19,7 +19,9 @@ beforeAll(async () => {
   process.env.PATH = `${FAKE_BATCTL_DIR}:${originalPath ?? ""}`;
   process.env.X0_FAKE_BATCTL_STATE = state;
   mesh = new BatmanIvMesh(ring);
-  ring.forEach((id, i) => { mesh.connect(id, ring[(i + 1) % ring.length] as string); });
+  ring.forEach((id, i) => {
+    mesh.connect(id, ring[(i + 1) % ring.length] as string);
+  });
   for (let i = 0; i < 80; i++) mesh.tick();
   await writeFakeBatctlState(state, mesh, "n0");
 });
@@ -36,12 +38,24 @@ describe("Batctl (against a fake batctl on PATH, backed by the B.A.T.M.A.N. IV s
   it("parses the originator table: TQ per route, the best next hop, last seen", async () => {
     const routes = await batctl.originators();
     const toN1 = routes.filter((r) => r.originator === simulatedMac("n1"));
-    expect(toN1.find((r) => r.best)).toMatchObject({ nextHop: simulatedMac("n1"), tq: 255, interface: "mesh0", lastSeenMs: 0 });
+    expect(toN1.find((r) => r.best)).toMatchObject({
+      nextHop: simulatedMac("n1"),
+      tq: 255,
+      interface: "mesh0",
+      lastSeenMs: 0,
+    });
     expect(toN1.find((r) => !r.best)?.nextHop).toBe(simulatedMac("n4")); // the long way round, kept as a potential next hop
     expect(new Set(routes.map((r) => r.originator))).toEqual(new Set(["n1", "n2", "n3", "n4"].map(simulatedMac)));
-    expect((await batctl.neighbors()).map((n) => n.address).sort()).toEqual([simulatedMac("n1"), simulatedMac("n4")].sort());
+    expect((await batctl.neighbors()).map((n) => n.address).sort()).toEqual(
+      [simulatedMac("n1"), simulatedMac("n4")].sort(),
+    );
     expect(await batctl.gateways()).toEqual([]);
-    expect(await batctl.settings()).toMatchObject({ mesh_ifname: "bat0", algo_name: "BATMAN_IV", hop_penalty: 30, orig_interval: 1000 });
+    expect(await batctl.settings()).toMatchObject({
+      mesh_ifname: "bat0",
+      algo_name: "BATMAN_IV",
+      hop_penalty: 30,
+      orig_interval: 1000,
+    });
   });
 
   it("sets hop penalty (mesh-wide and per hard interface), OGM interval, gateway mode and interfaces with batctl's own commands", async () => {
@@ -51,7 +65,10 @@ describe("Batctl (against a fake batctl on PATH, backed by the B.A.T.M.A.N. IV s
     await batctl.setGatewayMode("server");
     await batctl.addInterface("mesh1");
     await batctl.removeInterface("mesh1");
-    const calls = (await readFile(fakeBatctlLog(state), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as string[]);
+    const calls = (await readFile(fakeBatctlLog(state), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as string[]);
     expect(calls.slice(-6)).toEqual([
       ["meshif", "bat0", "hop_penalty", "60"],
       ["hardif", "mesh0", "hop_penalty", "120"],
@@ -71,12 +88,17 @@ describe("Batctl (against a fake batctl on PATH, backed by the B.A.T.M.A.N. IV s
     for (let i = 0; i < 6; i++) mesh.tick();
     await writeFakeBatctlState(state, mesh, "n0");
     expect(switches.observe(await batctl.originators())).toBeGreaterThanOrEqual(1);
-    expect((await batctl.originators()).find((r) => r.originator === simulatedMac("n1") && r.best)?.nextHop).toBe(simulatedMac("n4"));
+    expect((await batctl.originators()).find((r) => r.originator === simulatedMac("n1") && r.best)?.nextHop).toBe(
+      simulatedMac("n4"),
+    );
   });
 
   it("says clearly what went wrong: no such mesh interface, output it cannot read, no batctl", async () => {
     await expect(new Batctl("bat9").originators()).rejects.toThrow(/bat9 is not present or not a batman-adv interface/);
-    await writeFile(state, JSON.stringify({ meshifs: { bat0: { originators: [{ orig_address: "nonsense" }] } }, hardifs: {} }));
+    await writeFile(
+      state,
+      JSON.stringify({ meshifs: { bat0: { originators: [{ orig_address: "nonsense" }] } }, hardifs: {} }),
+    );
     await expect(batctl.originators()).rejects.toThrow(/unexpected output: 0\.orig_address must be a MAC address/);
     await expect(new Batctl("bat0", "/nonexistent/batctl").originators()).rejects.toThrow(/not found on PATH/);
   });
@@ -84,7 +106,10 @@ describe("Batctl (against a fake batctl on PATH, backed by the B.A.T.M.A.N. IV s
 
 const realBatctl = (() => {
   try {
-    return execFileSync("sh", ["-c", "command -v batctl"], { encoding: "utf8", env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } }).trim();
+    return execFileSync("sh", ["-c", "command -v batctl"], {
+      encoding: "utf8",
+      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+    }).trim();
   } catch {
     return "";
   }
@@ -92,6 +117,8 @@ const realBatctl = (() => {
 
 describe.skipIf(!realBatctl)("Batctl against the real batctl (this kernel has no batman-adv)", () => {
   it("reports the real tool's refusal as it says it", async () => {
-    await expect(new Batctl("bat0", realBatctl).originators()).rejects.toThrow(/batctl meshif bat0 originators_json failed: Error - interface bat0 is not present or not a batman-adv interface/);
+    await expect(new Batctl("bat0", realBatctl).originators()).rejects.toThrow(
+      /batctl meshif bat0 originators_json failed: Error - interface bat0 is not present or not a batman-adv interface/,
+    );
   });
 });

@@ -137,7 +137,12 @@ describe("DiskQueue after a crash", () => {
   });
 
   it("writes pushes made during a write together (group commit), in order", async () => {
-    const q = await DiskQueue.open<number>({ dir: await dir(), maxItems: 10_000, itemsPerSegment: 10_000, syncIntervalMs: 0 });
+    const q = await DiskQueue.open<number>({
+      dir: await dir(),
+      maxItems: 10_000,
+      itemsPerSegment: 10_000,
+      syncIntervalMs: 0,
+    });
     await Promise.all(Array.from({ length: 500 }, (_, i) => q.push(i)));
     expect(q.stats.syncs).toBeLessThan(10);
     expect((await q.peek(1000)).items).toEqual(Array.from({ length: 500 }, (_, i) => i));
@@ -149,9 +154,13 @@ describe("DiskQueue after a crash", () => {
       const { DiskQueue } = await import(${JSON.stringify(pathToFileURL(join(process.cwd(), "dist/node-firmware/buffer/disk-queue.js")).href)});
       const q = await DiskQueue.open({ dir: process.argv[1], maxItems: 1e7, itemsPerSegment: 500 });
       for (let i = 0; ; i++) { await q.push(i); if (i % 50 === 0) process.stdout.write(i + "\\n"); }`;
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script, d], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script, d], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let confirmed = -1;
-    child.stdout.on("data", (chunk: Buffer) => { confirmed = Math.max(confirmed, ...chunk.toString().trim().split("\n").map(Number)); });
+    child.stdout.on("data", (chunk: Buffer) => {
+      confirmed = Math.max(confirmed, ...chunk.toString().trim().split("\n").map(Number));
+    });
     await waitFor(() => confirmed >= 3000, 20_000);
     child.kill("SIGKILL");
     await new Promise((resolve) => child.once("exit", resolve));

@@ -77,7 +77,10 @@ describe("loadConfig", () => {
   });
 
   it("requires the gateway section for a gateway and the node among its peers", async () => {
-    const file = await write("gw-missing.json", JSON.stringify({ nodeId: "gw-1", role: "gateway", mesh: { backend: "simulated", peers: ["x"] } }));
+    const file = await write(
+      "gw-missing.json",
+      JSON.stringify({ nodeId: "gw-1", role: "gateway", mesh: { backend: "simulated", peers: ["x"] } }),
+    );
     const problems = await problemsOf(file);
     expect(problems).toContain('gateway: is required when role is "gateway"');
     expect(problems.some((p) => p.startsWith("identity: is required"))).toBe(true);

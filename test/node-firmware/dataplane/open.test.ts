@@ -5,11 +5,20 @@ import { SourceRates, readDataPlane } from "../../../node-firmware/dataplane/sou
 import { silentLogger } from "../../../node-firmware/lib/log.js";
 
 const config = (dataplane: unknown) =>
-  validateConfig("test", { nodeId: "node-1", role: "node", mesh: { backend: "simulated", peers: ["node-1"] }, dataplane });
+  validateConfig("test", {
+    nodeId: "node-1",
+    role: "node",
+    mesh: { backend: "simulated", peers: ["node-1"] },
+    dataplane,
+  });
 
 describe("openDataPlane", () => {
   it("falls back to interface counters when XDP cannot load, says why in telemetry, and refuses to filter", async () => {
-    const dataplane = await openDataPlane(config({ backend: "xdp", interfaces: ["lo"], object: "/nonexistent/xdp_guard.bpf.o" }), [], silentLogger);
+    const dataplane = await openDataPlane(
+      config({ backend: "xdp", interfaces: ["lo"], object: "/nonexistent/xdp_guard.bpf.o" }),
+      [],
+      silentLogger,
+    );
     expect(dataplane.kind).toBe("sysfs");
     const { reading, snapshot } = await readDataPlane(dataplane, new SourceRates(), Date.now());
     expect(reading).toMatchObject({ kind: "sysfs", sources: [], blocklistSize: 0 });

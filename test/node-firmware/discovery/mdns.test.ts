@@ -7,14 +7,24 @@ const txt = { id: "n1", spiffe: "spiffe://x0tta6bl4.mesh/node/n1", fw: "0.1.0", 
 describe("mDNS announcements", () => {
   it("reads a peer from its TXT record and the link it answered on", () => {
     expect(interfaceFor("127.0.0.9", loopback)).toBe("lo");
-    expect(peerFrom({ txt, referer: { address: "127.0.0.9", family: "IPv4", port: 5353, size: 100 } }, loopback)).toEqual({
+    expect(
+      peerFrom({ txt, referer: { address: "127.0.0.9", family: "IPv4", port: 5353, size: 100 } }, loopback),
+    ).toEqual({
       ok: true,
-      peer: { nodeId: "n1", spiffeId: "spiffe://x0tta6bl4.mesh/node/n1", firmware: "0.1.0", attested: true, address: "127.0.0.9", interface: "lo" },
+      peer: {
+        nodeId: "n1",
+        spiffeId: "spiffe://x0tta6bl4.mesh/node/n1",
+        firmware: "0.1.0",
+        attested: true,
+        address: "127.0.0.9",
+        interface: "lo",
+      },
     });
   });
 
   it("does not trust what does not parse, or what comes from off our links", () => {
-    const from = (t: unknown, address = "127.0.0.9") => peerFrom({ txt: t, referer: { address, family: "IPv4", port: 5353, size: 1 } }, loopback);
+    const from = (t: unknown, address = "127.0.0.9") =>
+      peerFrom({ txt: t, referer: { address, family: "IPv4", port: 5353, size: 1 } }, loopback);
     const reason = (result: ReturnType<typeof from>) => (result.ok ? "accepted" : result.reason);
     expect(reason(from({ ...txt, id: "N 1" }))).toMatch(/^id /);
     expect(reason(from({ ...txt, spiffe: "https://evil" }))).toMatch(/^spiffe /);

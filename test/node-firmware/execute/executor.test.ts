@@ -48,8 +48,18 @@ describe("ActionExecutor", () => {
 
   it("sends isolate_source and rate_limit to the data plane, with their TTLs", async () => {
     const now = Date.now();
-    await executor.handle(bytes(await signer.sign(action("node-1", { kind: "isolate_source", source: "10.9.9.9", ttlSeconds: 5 }))), now);
-    await executor.handle(bytes(await signer.sign(action("node-1", { kind: "rate_limit", source: "fd00::9", packetsPerSecond: 10, ttlSeconds: 5 }))), now);
+    await executor.handle(
+      bytes(await signer.sign(action("node-1", { kind: "isolate_source", source: "10.9.9.9", ttlSeconds: 5 }))),
+      now,
+    );
+    await executor.handle(
+      bytes(
+        await signer.sign(
+          action("node-1", { kind: "rate_limit", source: "fd00::9", packetsPerSecond: 10, ttlSeconds: 5 }),
+        ),
+      ),
+      now,
+    );
     const during = await dataplane.snapshot(now + 1000);
     expect([...during.blocked]).toEqual(["10.9.9.9"]);
     expect(during.rateLimitedSources).toBe(1);
@@ -59,7 +69,9 @@ describe("ActionExecutor", () => {
   });
 
   it("reports a backend failure as failed", async () => {
-    const result = await executor.handle(bytes(await signer.sign(action("node-1", { kind: "reroute", neighbor: "not-a-neighbor", hopPenalty: 1 }))));
+    const result = await executor.handle(
+      bytes(await signer.sign(action("node-1", { kind: "reroute", neighbor: "not-a-neighbor", hopPenalty: 1 }))),
+    );
     expect(result.outcome).toBe("failed");
     expect(result.reason).toContain("not a neighbor");
   });
@@ -70,8 +82,16 @@ describe("ActionExecutor", () => {
     const other = await actionSigner();
     const valid = await signer.sign(action("node-1", { kind: "isolate_source", source: "10.0.0.9", ttlSeconds: 60 }));
     const forged = await other.sign(action("node-1", { kind: "isolate_source", source: "10.0.0.9", ttlSeconds: 60 }));
-    const tampered = { ...valid, payload: base64url(Buffer.from(Buffer.from(valid.payload, "base64url").toString().replace("10.0.0.9", "10.0.0.1"))) };
-    const unknownKind = await signer.sign({ ...action("node-1", { kind: "retry_probe", neighbor: "node-2" }), params: { kind: "format_disk" } as never });
+    const tampered = {
+      ...valid,
+      payload: base64url(
+        Buffer.from(Buffer.from(valid.payload, "base64url").toString().replace("10.0.0.9", "10.0.0.1")),
+      ),
+    };
+    const unknownKind = await signer.sign({
+      ...action("node-1", { kind: "retry_probe", neighbor: "node-2" }),
+      params: { kind: "format_disk" } as never,
+    });
     const notBase64url = { ...valid, payload: "A" }; // one character: no base64 decodes it, and it was not signed
     const cases: [string, Buffer, RegExp, RefusalReason][] = [
       ["garbage", Buffer.from("{{{"), /not-json/, "not_json"],
@@ -80,9 +100,19 @@ describe("ActionExecutor", () => {
       ["unknown key", bytes({ ...forged }), /unknown signing key/, "unknown_key"],
       ["forged", bytes({ ...forged, protected: valid.protected }), /signature does not verify/, "bad_signature"],
       ["tampered", bytes(tampered), /signature does not verify/, "bad_signature"],
-      ["not EdDSA", bytes({ ...valid, protected: base64url(Buffer.from(JSON.stringify({ alg: "HS256", kid: signer.key.kid }))) }), /alg/, "malformed"],
+      [
+        "not EdDSA",
+        bytes({ ...valid, protected: base64url(Buffer.from(JSON.stringify({ alg: "HS256", kid: signer.key.kid }))) }),
+        /alg/,
+        "malformed",
+      ],
       ["not base64url", bytes(notBase64url), /signature does not verify|base64/, "bad_signature"],
-      ["other node", bytes(await signer.sign(action("node-2", { kind: "retry_probe", neighbor: "node-1" }))), /addressed to node-2/, "wrong_node"],
+      [
+        "other node",
+        bytes(await signer.sign(action("node-2", { kind: "retry_probe", neighbor: "node-1" }))),
+        /addressed to node-2/,
+        "wrong_node",
+      ],
       ["unknown kind", bytes(unknownKind), /unknown or malformed action/, "malformed"],
     ];
     for (const [what, payload, reason, refusal] of cases) {
@@ -92,7 +122,11 @@ describe("ActionExecutor", () => {
       expect(result.reason, what).toMatch(reason);
       expect(executor.refusals[refusal], what).toBe(before + 1);
     }
-    const late = await executor.handle(bytes(await signer.sign(action("node-1", { kind: "retry_probe", neighbor: "node-2" }, { expiresAt: Date.now() - 1 }))));
+    const late = await executor.handle(
+      bytes(
+        await signer.sign(action("node-1", { kind: "retry_probe", neighbor: "node-2" }, { expiresAt: Date.now() - 1 })),
+      ),
+    );
     expect(late.outcome).toBe("expired");
     expect(executor.refusals.expired).toBe(1);
     expect(await blockedNow()).toBe(before);

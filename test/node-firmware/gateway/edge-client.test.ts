@@ -41,7 +41,12 @@ const seqs = () => edge.batches.flatMap((b) => b.items.map((i) => (i.kind === "t
 
 describe("EdgeClient", () => {
   it("delivers in order, in batches bounded by size", async () => {
-    const client = await EdgeClient.open("gw-1", config({ batch: { maxItems: 4, maxDelayMs: 50 } }), await dir(), silentLogger);
+    const client = await EdgeClient.open(
+      "gw-1",
+      config({ batch: { maxItems: 4, maxDelayMs: 50 } }),
+      await dir(),
+      silentLogger,
+    );
     void client.enqueue(items(0, 3));
     void client.enqueue(items(3, 3));
     await client.drained();
@@ -53,7 +58,12 @@ describe("EdgeClient", () => {
   });
 
   it("sends a batch that does not fill once its oldest item is maxDelayMs old, with what arrived meanwhile", async () => {
-    const client = await EdgeClient.open("gw-1", config({ batch: { maxItems: 100, maxDelayMs: 80 } }), await dir(), silentLogger);
+    const client = await EdgeClient.open(
+      "gw-1",
+      config({ batch: { maxItems: 100, maxDelayMs: 80 } }),
+      await dir(),
+      silentLogger,
+    );
     const started = performance.now();
     await client.enqueue(items(0, 1));
     await client.enqueue(items(1, 1));
@@ -64,12 +74,21 @@ describe("EdgeClient", () => {
   });
 
   it("resolves an enqueue once its items are on disk: a client opened on the same folder finds them", async () => {
-    edge.respond = (_batch, res) => { res.writeHead(503).end(); };
+    edge.respond = (_batch, res) => {
+      res.writeHead(503).end();
+    };
     const queueDir = await dir();
-    const client = await EdgeClient.open("gw-1", config({ retry: { initialMs: 60_000, maxMs: 60_000, requestTimeoutMs: 2000 } }), queueDir, silentLogger);
+    const client = await EdgeClient.open(
+      "gw-1",
+      config({ retry: { initialMs: 60_000, maxMs: 60_000, requestTimeoutMs: 2000 } }),
+      queueDir,
+      silentLogger,
+    );
     await client.enqueue(items(0, 5));
     const onDisk = await DiskQueue.open<BatchItem>({ dir: queueDir, maxItems: 1000 });
-    expect((await onDisk.peek(10)).items.map((i) => (i.kind === "telemetry" ? i.telemetry.seq : -1))).toEqual([0, 1, 2, 3, 4]);
+    expect((await onDisk.peek(10)).items.map((i) => (i.kind === "telemetry" ? i.telemetry.seq : -1))).toEqual([
+      0, 1, 2, 3, 4,
+    ]);
     await onDisk.close();
     await client.stop();
   });
@@ -97,7 +116,12 @@ describe("EdgeClient", () => {
       else if (status > 0) res.writeHead(status).end();
       else setTimeout(() => res.writeHead(503).end(), 1000); // past the request timeout
     };
-    const client = await EdgeClient.open("gw-1", config({ retry: { initialMs: 10, maxMs: 40, requestTimeoutMs: 300 } }), await dir(), silentLogger);
+    const client = await EdgeClient.open(
+      "gw-1",
+      config({ retry: { initialMs: 10, maxMs: 40, requestTimeoutMs: 300 } }),
+      await dir(),
+      silentLogger,
+    );
     void client.enqueue(items(0, 2));
     await client.drained();
     expect(seqs()).toEqual([0, 1]);
@@ -118,9 +142,16 @@ describe("EdgeClient", () => {
 
   it("keeps what the edge has not acknowledged across a gateway restart, and sends it first", async () => {
     const queueDir = await dir();
-    edge.respond = (_batch, res) => { res.writeHead(503).end(); };
+    edge.respond = (_batch, res) => {
+      res.writeHead(503).end();
+    };
     // No second attempt before the stop: one still under way when the edge comes back would deliver twice.
-    const before = await EdgeClient.open("gw-1", config({ retry: { initialMs: 60_000, maxMs: 60_000, requestTimeoutMs: 2000 } }), queueDir, silentLogger);
+    const before = await EdgeClient.open(
+      "gw-1",
+      config({ retry: { initialMs: 60_000, maxMs: 60_000, requestTimeoutMs: 2000 } }),
+      queueDir,
+      silentLogger,
+    );
     void before.enqueue(items(0, 3));
     await waitFor(() => before.stats.retries >= 1);
     await before.stop();
@@ -139,7 +170,12 @@ describe("EdgeClient", () => {
         res.writeHead(400, { "content-type": "application/problem+json" }).end(JSON.stringify({ title: "bad" }));
       } else acceptBatch(batch, res);
     };
-    const client = await EdgeClient.open("gw-1", config({ batch: { maxItems: 2, maxDelayMs: 50 } }), await dir(), silentLogger);
+    const client = await EdgeClient.open(
+      "gw-1",
+      config({ batch: { maxItems: 2, maxDelayMs: 50 } }),
+      await dir(),
+      silentLogger,
+    );
     void client.enqueue(items(0, 2));
     void client.enqueue(items(2, 2));
     await client.drained();
@@ -149,12 +185,20 @@ describe("EdgeClient", () => {
 
   it("traces each POST as a client span it carries over traceparent, linked to its items' traces, failed when refused", async () => {
     edge.respond = (batch, res) => {
-      if (batch.items.length === 1) res.writeHead(400, { "content-type": "application/problem+json" }).end(JSON.stringify({ title: "bad" }));
+      if (batch.items.length === 1)
+        res.writeHead(400, { "content-type": "application/problem+json" }).end(JSON.stringify({ title: "bad" }));
       else acceptBatch(batch, res);
     };
     const exporter = new InMemorySpanExporter();
     const tracing = startTracing({ nodeId: "gw-1", role: "gateway" }, undefined, exporter);
-    const client = await EdgeClient.open("gw-1", config({ batch: { maxItems: 2, maxDelayMs: 50 } }), await dir(), silentLogger, undefined, tracing.traceRequest);
+    const client = await EdgeClient.open(
+      "gw-1",
+      config({ batch: { maxItems: 2, maxDelayMs: 50 } }),
+      await dir(),
+      silentLogger,
+      undefined,
+      tracing.traceRequest,
+    );
     const [traced, untracedItem] = items(0, 2) as [BatchItem, BatchItem];
     traced.traceparent = ITEM_TRACEPARENT;
     void client.enqueue([traced, untracedItem]);
@@ -163,12 +207,30 @@ describe("EdgeClient", () => {
     const [accepted, refused, ...others] = exporter.getFinishedSpans();
     expect(others).toEqual([]);
     expect(edge.traceparents.map((t) => parseTraceparent(t ?? ""))).toEqual(
-      [accepted, refused].map((s) => ({ traceId: s?.spanContext().traceId, spanId: s?.spanContext().spanId, sampled: true })),
+      [accepted, refused].map((s) => ({
+        traceId: s?.spanContext().traceId,
+        spanId: s?.spanContext().spanId,
+        sampled: true,
+      })),
     );
-    expect(accepted).toMatchObject({ name: "POST /api/v1/mape/cycle", kind: SpanKind.CLIENT, status: { code: SpanStatusCode.UNSET } });
-    expect(accepted?.attributes).toMatchObject({ "http.request.method": "POST", "x0.batch.items": 2, "http.response.status_code": 200 });
-    expect(accepted?.links.map((l) => l.context)).toEqual([remoteContext(parseTraceparent(ITEM_TRACEPARENT) as SpanContext)]);
-    expect(refused).toMatchObject({ status: { code: SpanStatusCode.ERROR }, attributes: { "x0.batch.items": 1, "http.response.status_code": 400 }, links: [] });
+    expect(accepted).toMatchObject({
+      name: "POST /api/v1/mape/cycle",
+      kind: SpanKind.CLIENT,
+      status: { code: SpanStatusCode.UNSET },
+    });
+    expect(accepted?.attributes).toMatchObject({
+      "http.request.method": "POST",
+      "x0.batch.items": 2,
+      "http.response.status_code": 200,
+    });
+    expect(accepted?.links.map((l) => l.context)).toEqual([
+      remoteContext(parseTraceparent(ITEM_TRACEPARENT) as SpanContext),
+    ]);
+    expect(refused).toMatchObject({
+      status: { code: SpanStatusCode.ERROR },
+      attributes: { "x0.batch.items": 1, "http.response.status_code": 400 },
+      links: [],
+    });
     await tracing.shutdown();
   });
 

@@ -8,7 +8,9 @@ function setup(held = 0) {
   const backlog = { queued: 0, reachable: true };
   const intake = {
     held,
-    pauseIntake: () => { calls.push("pause"); },
+    pauseIntake: () => {
+      calls.push("pause");
+    },
     resumeIntake: (max = Infinity) => {
       const released = Math.min(max, intake.held);
       intake.held -= released;
@@ -26,7 +28,9 @@ afterEach(() => stop?.());
 describe("intake control", () => {
   it("pauses at the high mark while the edge is reachable, resumes at the low mark, and counts the time", async () => {
     const { calls, backlog, control } = setup();
-    stop = () => { control.stop(); };
+    stop = () => {
+      control.stop();
+    };
     backlog.queued = 99;
     control.check();
     expect(calls).toEqual([]);
@@ -46,7 +50,9 @@ describe("intake control", () => {
 
   it("after a pause lets held messages through only as far as the high mark, and runs free once none are held", () => {
     const { calls, backlog, control, intake } = setup(130);
-    stop = () => { control.stop(); };
+    stop = () => {
+      control.stop();
+    };
     backlog.queued = 100;
     control.check();
     backlog.queued = 40;

@@ -25,9 +25,19 @@ afterEach(async () => {
 
 const dist = (module: string) => JSON.stringify(pathToFileURL(join(process.cwd(), "dist/node-firmware", module)).href);
 
-/** The gateway's own parts (broker, bridge, edge queue) in a process of their own, without the identity a full agent needs. */
+/**
+ * The gateway's own parts (broker, bridge, edge queue) in a process of their own, without the
+ * identity a full agent needs.
+ */
 function startGateway(port: number, edgeUrl: string, queueDir: string): ChildProcess {
-  const config = { edgeUrl, shareGroup: "g", batch: { maxItems: 200, maxDelayMs: 200 }, retry: { initialMs: 100, maxMs: 1000, requestTimeoutMs: 5000 }, maxQueuedItems: 100_000, queueSyncMs: 1000 };
+  const config = {
+    edgeUrl,
+    shareGroup: "g",
+    batch: { maxItems: 200, maxDelayMs: 200 },
+    retry: { initialMs: 100, maxMs: 1000, requestTimeoutMs: 5000 },
+    maxQueuedItems: 100_000,
+    queueSyncMs: 1000,
+  };
   const script = `
     const { EmbeddedBroker } = await import(${dist("mqtt/broker.js")});
     const { EdgeClient } = await import(${dist("gateway/edge-client.js")});
@@ -61,9 +71,16 @@ function publisher(port: number, nodeId: string, acked: Set<number>): () => void
     });
   };
   const connect = () => {
-    client = mqtt.connect(`mqtt://127.0.0.1:${String(port)}`, { clientId: nodeId, protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 2000 });
+    client = mqtt.connect(`mqtt://127.0.0.1:${String(port)}`, {
+      clientId: nodeId,
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+      connectTimeout: 2000,
+    });
     clients.push(client);
-    client.on("connect", () => { for (const [seq, payload] of unacked) send(seq, payload); });
+    client.on("connect", () => {
+      for (const [seq, payload] of unacked) send(seq, payload);
+    });
     client.on("error", () => undefined);
     client.once("close", () => {
       void client.endAsync(true);
@@ -84,35 +101,48 @@ function publisher(port: number, nodeId: string, acked: Set<number>): () => void
 }
 
 describe("a gateway killed with SIGKILL at load", () => {
-  it("loses no acknowledged message: every sample reaches the edge after its restart", { timeout: 120_000 }, async () => {
-    edge = await startFakeEdge();
-    const state = await dir();
-    const port = await freePort();
-    const start = () => startGateway(port, edge?.url ?? "", join(state, "edge-queue"));
-    gateway = start();
-    const acked = Array.from({ length: PUBLISHERS }, () => new Set<number>());
-    const stops = acked.map((set, i) => publisher(port, `node-${String(i + 1)}`, set));
-    const receivedOf = () => {
-      const seen = acked.map(() => new Set<number>());
-      for (const batch of edge?.batches ?? []) for (const item of batch.items) {
-        if (item.kind === "telemetry" && item.telemetry.nodeId.startsWith("node-")) seen[Number(item.telemetry.nodeId.slice(5)) - 1]?.add(item.telemetry.seq);
-      }
-      return seen;
-    };
-    await waitFor(() => receivedOf().every((s) => s.size >= 50), 30_000, "samples flowing");
-    gateway.kill("SIGKILL");
-    await new Promise((resolve) => gateway?.once("exit", resolve));
-    const ackedBeforeKill = acked.reduce((n, set) => n + set.size, 0);
-    gateway = start();
-    await waitFor(() => receivedOf().every((s) => s.size >= 150), 30_000, "samples flowing after the restart");
-    for (const stop of stops) stop();
-    const missing = () => {
-      const received = receivedOf();
-      return acked.map((set, i) => [...set].filter((seq) => !received[i]?.has(seq)));
-    };
-    // The edge queue drains within a batch delay; past that, what is missing stays missing.
-    await waitFor(() => missing().every((m) => m.length === 0), 10_000, "every acknowledged sample at the edge").catch(() => undefined);
-    for (const [i, lost] of missing().entries()) expect(lost, `node-${String(i + 1)}: acknowledged, never at the edge`).toEqual([]);
-    console.log(`[measure] gateway SIGKILLed at ${String(PUBLISHERS * RATE_PER_PUBLISHER)} msg/s after ${String(ackedBeforeKill)} acknowledged samples: ${String(acked.reduce((n, s) => n + s.size, 0))} acknowledged in all, none missing at the edge`);
-  });
+  it(
+    "loses no acknowledged message: every sample reaches the edge after its restart",
+    { timeout: 120_000 },
+    async () => {
+      edge = await startFakeEdge();
+      const state = await dir();
+      const port = await freePort();
+      const start = () => startGateway(port, edge?.url ?? "", join(state, "edge-queue"));
+      gateway = start();
+      const acked = Array.from({ length: PUBLISHERS }, () => new Set<number>());
+      const stops = acked.map((set, i) => publisher(port, `node-${String(i + 1)}`, set));
+      const receivedOf = () => {
+        const seen = acked.map(() => new Set<number>());
+        for (const batch of edge?.batches ?? [])
+          for (const item of batch.items) {
+            if (item.kind === "telemetry" && item.telemetry.nodeId.startsWith("node-"))
+              seen[Number(item.telemetry.nodeId.slice(5)) - 1]?.add(item.telemetry.seq);
+          }
+        return seen;
+      };
+      await waitFor(() => receivedOf().every((s) => s.size >= 50), 30_000, "samples flowing");
+      gateway.kill("SIGKILL");
+      await new Promise((resolve) => gateway?.once("exit", resolve));
+      const ackedBeforeKill = acked.reduce((n, set) => n + set.size, 0);
+      gateway = start();
+      await waitFor(() => receivedOf().every((s) => s.size >= 150), 30_000, "samples flowing after the restart");
+      for (const stop of stops) stop();
+      const missing = () => {
+        const received = receivedOf();
+        return acked.map((set, i) => [...set].filter((seq) => !received[i]?.has(seq)));
+      };
+      // The edge queue drains within a batch delay; past that, what is missing stays missing.
+      await waitFor(
+        () => missing().every((m) => m.length === 0),
+        10_000,
+        "every acknowledged sample at the edge",
+      ).catch(() => undefined);
+      for (const [i, lost] of missing().entries())
+        expect(lost, `node-${String(i + 1)}: acknowledged, never at the edge`).toEqual([]);
+      console.log(
+        `[measure] gateway SIGKILLed at ${String(PUBLISHERS * RATE_PER_PUBLISHER)} msg/s after ${String(ackedBeforeKill)} acknowledged samples: ${String(acked.reduce((n, s) => n + s.size, 0))} acknowledged in all, none missing at the edge`,
+      );
+    },
+  );
 });

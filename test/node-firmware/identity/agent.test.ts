@@ -32,7 +32,10 @@ async function pemFiles(svid: SvidMaterial, name: string) {
 
 describe("IdentityAgent", () => {
   it("shares one attestation between start and an early control-plane token (a join token is single use)", async () => {
-    const agent = new IdentityAgent({ edgeUrl: cp.url, stateDir: join(work, "node-early"), joinToken: await cp.joinToken("node-early") }, silentLogger);
+    const agent = new IdentityAgent(
+      { edgeUrl: cp.url, stateDir: join(work, "node-early"), joinToken: await cp.joinToken("node-early") },
+      silentLogger,
+    );
     const [svid, token] = await Promise.all([agent.start(), agent.controlPlaneToken()]);
     expect(svid.spiffeId).toMatch(/\/node\/node-early$/);
     expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
@@ -41,7 +44,10 @@ describe("IdentityAgent", () => {
 
   it("attests with a join token; openssl verifies the chain and sees one URI SAN; keys are 0600", async () => {
     const stateDir = join(work, "node-a");
-    const agent = new IdentityAgent({ edgeUrl: cp.url, stateDir, joinToken: await cp.joinToken("node-a") }, silentLogger);
+    const agent = new IdentityAgent(
+      { edgeUrl: cp.url, stateDir, joinToken: await cp.joinToken("node-a") },
+      silentLogger,
+    );
     const svid = await agent.start();
     agent.stop();
     expect(svid.spiffeId).toBe("spiffe://x0tta6bl4.mesh/node/node-a");
@@ -49,7 +55,14 @@ describe("IdentityAgent", () => {
       expect((await stat(join(stateDir, "identity", file))).mode & 0o777, file).toBe(0o600);
     }
     const files = await pemFiles(svid, "a");
-    const verified = await run("openssl", ["verify", "-CAfile", files.root, "-untrusted", files.intermediate, files.leaf]);
+    const verified = await run("openssl", [
+      "verify",
+      "-CAfile",
+      files.root,
+      "-untrusted",
+      files.intermediate,
+      files.leaf,
+    ]);
     expect(verified.stdout.trim()).toBe(`${files.leaf}: OK`);
     const text = (await run("openssl", ["x509", "-in", files.leaf, "-noout", "-text"])).stdout;
     const san = /X509v3 Subject Alternative Name: critical\n\s+(.+)\n/.exec(text)?.[1];
@@ -60,7 +73,10 @@ describe("IdentityAgent", () => {
   });
 
   it("rotates at half the SVID lifetime", async () => {
-    const agent = new IdentityAgent({ edgeUrl: cp.url, stateDir: join(work, "node-b"), joinToken: await cp.joinToken("node-b") }, silentLogger);
+    const agent = new IdentityAgent(
+      { edgeUrl: cp.url, stateDir: join(work, "node-b"), joinToken: await cp.joinToken("node-b") },
+      silentLogger,
+    );
     const first = await agent.start();
     const rotations: SvidMaterial[] = [];
     agent.on("svid", (svid) => rotations.push(svid));
@@ -75,7 +91,10 @@ describe("IdentityAgent", () => {
 
   it("comes back after its SVID expired while offline, by proof of possession, without a token", async () => {
     const stateDir = join(work, "node-c");
-    const before = new IdentityAgent({ edgeUrl: cp.url, stateDir, joinToken: await cp.joinToken("node-c") }, silentLogger);
+    const before = new IdentityAgent(
+      { edgeUrl: cp.url, stateDir, joinToken: await cp.joinToken("node-c") },
+      silentLogger,
+    );
     const expired = await before.start();
     before.stop();
     await waitFor(() => Date.now() > expired.notAfter, 10_000, "expiry");
@@ -88,7 +107,10 @@ describe("IdentityAgent", () => {
 
   it("keeps a valid SVID across restarts without calling the edge, and keeps its node key", async () => {
     const stateDir = join(work, "node-d");
-    const first = new IdentityAgent({ edgeUrl: cp.url, stateDir, joinToken: await cp.joinToken("node-d") }, silentLogger);
+    const first = new IdentityAgent(
+      { edgeUrl: cp.url, stateDir, joinToken: await cp.joinToken("node-d") },
+      silentLogger,
+    );
     const svid = await first.start();
     first.stop();
     const offline = new IdentityAgent({ edgeUrl: "http://127.0.0.1:9", stateDir }, silentLogger);
@@ -97,7 +119,10 @@ describe("IdentityAgent", () => {
   });
 
   it("counts failed attestations, retried with backoff, while the edge is unreachable", async () => {
-    const agent = new IdentityAgent({ edgeUrl: "http://127.0.0.1:9", stateDir: join(work, "node-f"), joinToken: await cp.joinToken("node-f") }, silentLogger);
+    const agent = new IdentityAgent(
+      { edgeUrl: "http://127.0.0.1:9", stateDir: join(work, "node-f"), joinToken: await cp.joinToken("node-f") },
+      silentLogger,
+    );
     const starting = agent.start();
     await waitFor(() => agent.failed.attest >= 2, 5000, "two failed attempts");
     agent.stop();

@@ -4,7 +4,8 @@ import { BatmanIvMesh, DEFAULT_HOP_PENALTY, PURGE_TIMEOUT_MS, TQ_MAX } from "../
 const ticks = (mesh: BatmanIvMesh, n: number) => {
   for (let i = 0; i < n; i++) mesh.tick();
 };
-const tqOf = (mesh: BatmanIvMesh, at: string, originator: string) => mesh.originators(at).find((r) => r.originator === originator && r.best)?.tq;
+const tqOf = (mesh: BatmanIvMesh, at: string, originator: string) =>
+  mesh.originators(at).find((r) => r.originator === originator && r.best)?.tq;
 
 function line(n: number, loss = 0): BatmanIvMesh {
   const ids = Array.from({ length: n }, (_, i) => `n${String(i)}`);
@@ -45,7 +46,14 @@ describe("B.A.T.M.A.N. IV simulation", () => {
   it("reconverges after a link failure the way batman IV does: the dead route's ring fills with zeros", () => {
     // A ring of 5: n0 reaches n1 directly, or the long way round over n4, n3, n2.
     const mesh = new BatmanIvMesh(["n0", "n1", "n2", "n3", "n4"]);
-    for (const [a, b] of [["n0", "n1"], ["n1", "n2"], ["n2", "n3"], ["n3", "n4"], ["n4", "n0"]] as const) mesh.connect(a, b);
+    for (const [a, b] of [
+      ["n0", "n1"],
+      ["n1", "n2"],
+      ["n2", "n3"],
+      ["n3", "n4"],
+      ["n4", "n0"],
+    ] as const)
+      mesh.connect(a, b);
     ticks(mesh, 80);
     expect(mesh.bestNextHop("n0", "n1")).toBe("n1");
     const switchesBefore = mesh.pathSwitches("n0");

@@ -6,7 +6,7 @@ const peers = ["gw-1", ...Array.from({ length: 12 }, (_, i) => `node-${i + 1}`)]
 
 function connected(nodes: string[], links: { a: string; b: string }[]): boolean {
   const seen = new Set([nodes[0]]);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const { a, b } of links) {
       if (seen.has(a) !== seen.has(b)) {
@@ -35,7 +35,10 @@ describe("simulated mesh", () => {
       expect(neighbors.length).toBeGreaterThan(0);
       for (const n of neighbors) {
         NeighborReading.parse(n);
-        const back = meshes.get(n.neighbor)?.sample(Date.now()).neighbors.map((m) => m.neighbor);
+        const back = meshes
+          .get(n.neighbor)
+          ?.sample(Date.now())
+          .neighbors.map((m) => m.neighbor);
         expect(back).toContain(id);
       }
     }
@@ -62,11 +65,12 @@ describe("simulated mesh", () => {
     expect(degraded.reduce((a, b) => a + b, 0) / degraded.length).toBeLessThan(120);
     mesh.restore(neighbor);
     const recovered = Array.from({ length: 9 }, (_, i) => tqAt((132 + i) * 1000)).sort((a, b) => a - b);
-    expect(recovered[4]).toBeGreaterThan(200); // a full window of good OGMs later (median: one lost OGM still dents the ring)
+    // a full window of good OGMs later (median: one lost OGM still dents the ring)
+    expect(recovered[4]).toBeGreaterThan(200);
     expect(mesh.bestNextHop(neighbor)).toBe(neighbor);
     mesh.linkDown(neighbor);
     let seconds = 140;
-    while (mesh.bestNextHop(neighbor) === neighbor && seconds < 200) mesh.sample((++seconds) * 1000);
+    while (mesh.bestNextHop(neighbor) === neighbor && seconds < 200) mesh.sample(++seconds * 1000);
     expect(mesh.bestNextHop(neighbor)).not.toBe(neighbor); // the way round, when the topology has one
     expect(seconds - 140).toBeLessThanOrEqual(10);
     const dead = mesh.sample(seconds * 1000 + 10_000).neighbors.find((n) => n.neighbor === neighbor);

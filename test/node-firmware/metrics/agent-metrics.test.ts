@@ -59,7 +59,8 @@ describe("node agent /metrics", () => {
       /^nodejs_heap_size_used_bytes\{node="node-1",role="node"\} \d+$/m,
       /^nodejs_eventloop_lag_p99_seconds\{node="node-1",role="node"\} \d/m,
       /^nodejs_version_info\{version="v\d+\.\d+\.\d+",major="\d+",minor="\d+",patch="\d+",node="node-1",role="node"\} 1$/m,
-    ]) expect(text).toMatch(line);
+    ])
+      expect(text).toMatch(line);
     const cpuSeconds = /^process_cpu_seconds_total\{node="node-1",role="node"\} (\S+)$/m.exec(text)?.[1];
     expect(Number(cpuSeconds)).toBeGreaterThan(0);
     expect((await fetch(`http://127.0.0.1:${String(running.metricsPort)}/other`)).status).toBe(404);

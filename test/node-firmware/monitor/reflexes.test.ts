@@ -19,15 +19,26 @@ describe("Reflexes", () => {
     let t = 6;
     for (; t <= 20 && taken.length === 0; t++) taken = reflexes.observe(mesh.sample(t * 1000).neighbors, [], t * 1000);
     expect(t - 6).toBeLessThanOrEqual(12); // at most the 10 s after which a silent neighbor reads as TQ 0
-    expect(taken).toEqual([expect.objectContaining({ kind: "reroute", neighbor, hopPenalty: DEFAULT_REFLEXES.hopPenalty })]);
+    expect(taken).toEqual([
+      expect.objectContaining({ kind: "reroute", neighbor, hopPenalty: DEFAULT_REFLEXES.hopPenalty }),
+    ]);
     expect(taken[0]?.reason).toMatch(/collapsed/);
     expect(mesh.controls.hopPenalty.get(neighbor)).toBe(DEFAULT_REFLEXES.hopPenalty);
     expect(reflexes.observe(mesh.sample(t * 1000).neighbors, [], t * 1000)).toEqual([]);
-    expect(reflexes.observe(mesh.sample(t * 1000 + DEFAULT_REFLEXES.cooldownMs).neighbors, [], t * 1000 + DEFAULT_REFLEXES.cooldownMs)).toHaveLength(1);
+    expect(
+      reflexes.observe(
+        mesh.sample(t * 1000 + DEFAULT_REFLEXES.cooldownMs).neighbors,
+        [],
+        t * 1000 + DEFAULT_REFLEXES.cooldownMs,
+      ),
+    ).toHaveLength(1);
   });
 
   it("counts a reflex the backend cannot carry out as failed, and stays up", async () => {
-    const reflexes = new Reflexes({ apply: () => Promise.reject(new Error("no packet filter on this node")) }, silentLogger);
+    const reflexes = new Reflexes(
+      { apply: () => Promise.reject(new Error("no packet filter on this node")) },
+      silentLogger,
+    );
     const flood = { source: "10.66.0.2", packetsPerS: 50_000, bytesPerS: 5_000_000, droppedPerS: 0, blocked: false };
     expect(reflexes.observe([], [flood], 1000)).toHaveLength(1);
     await new Promise((resolve) => setImmediate(resolve));
@@ -51,7 +62,14 @@ describe("Reflexes", () => {
     for (let t = 0; t <= 3000; t += 1000) expect(await observeAt(t)).toEqual([]);
     dataplane.flood("10.66.0.1", 50_000);
     const taken = await observeAt(4000);
-    expect(taken).toEqual([expect.objectContaining({ kind: "isolate_source", source: "10.66.0.1", ttlSeconds: DEFAULT_REFLEXES.isolateTtlS, packetsPerS: 50_000 })]);
+    expect(taken).toEqual([
+      expect.objectContaining({
+        kind: "isolate_source",
+        source: "10.66.0.1",
+        ttlSeconds: DEFAULT_REFLEXES.isolateTtlS,
+        packetsPerS: 50_000,
+      }),
+    ]);
     expect([...(await dataplane.snapshot(4000)).blocked]).toEqual(["10.66.0.1"]);
     // Blocked, the flood still arrives and is counted as dropped; no second reflex.
     const next = rates.rate(await dataplane.snapshot(5000), 5000).find((r) => r.source === "10.66.0.1");

@@ -12,9 +12,14 @@ describe("the aedes pin", () => {
   it("is exactly the version the broker was verified with, and one module imports it", async () => {
     const pkg = JSON.parse(await readFile("package.json", "utf8")) as { dependencies: Record<string, string> };
     const installed = JSON.parse(await readFile("node_modules/aedes/package.json", "utf8")) as { version: string };
-    expect(pkg.dependencies.aedes, "aedes moved: see this test's comment before changing the expectation").toBe("2.0.0-beta.1");
+    expect(pkg.dependencies.aedes, "aedes moved: see this test's comment before changing the expectation").toBe(
+      "2.0.0-beta.1",
+    );
     expect(installed.version).toBe("2.0.0-beta.1");
-    const importers = execFileSync("git", ["grep", "-l", "-E", "from \"aedes\"", "--", "*.ts"], { encoding: "utf8" }).trim().split("\n").sort();
+    const importers = execFileSync("git", ["grep", "-l", "-E", 'from "aedes"', "--", "*.ts"], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .sort();
     expect(importers.filter((f) => !f.startsWith("test/"))).toEqual(["node-firmware/mqtt/aedes.ts"]);
   });
 });

@@ -26,7 +26,12 @@ async function client(id: string): Promise<MqttClient> {
 
 describe("embedded broker: shared subscriptions", () => {
   it("delivers each message to exactly one member of the group, and all to a plain subscriber", async () => {
-    const [gwA, gwB, watcher, publisher] = await Promise.all([client("gw-a"), client("gw-b"), client("watcher"), client("pub")]);
+    const [gwA, gwB, watcher, publisher] = await Promise.all([
+      client("gw-a"),
+      client("gw-b"),
+      client("watcher"),
+      client("pub"),
+    ]);
     const filter = topics.allNodes("telemetry");
     await gwA.subscribeAsync(topics.shared("gws", filter), { qos: 1 });
     await gwB.subscribeAsync(topics.shared("gws", filter), { qos: 1 });
@@ -35,7 +40,8 @@ describe("embedded broker: shared subscriptions", () => {
     const [a, b, all] = [collect(gwA), collect(gwB), collect(watcher)];
 
     const nodes = Array.from({ length: 20 }, (_, i) => `n-${i}`);
-    for (const id of nodes) await publisher.publishAsync(topics.telemetry(id), JSON.stringify(telemetrySample(id)), { qos: 1 });
+    for (const id of nodes)
+      await publisher.publishAsync(topics.telemetry(id), JSON.stringify(telemetrySample(id)), { qos: 1 });
     await waitFor(() => a.length + b.length === nodes.length && all.length === nodes.length, 5000, "deliveries");
 
     expect(a.length).toBeGreaterThan(0);
@@ -51,14 +57,19 @@ describe("embedded broker: shared subscriptions", () => {
     await gwA.subscribeAsync(shared, { qos: 1 });
     await gwB.subscribeAsync(shared, { qos: 1 });
     const [a, b] = [collect(gwA), collect(gwB)];
-    for (let i = 0; i < 5; i++) await publisher.publishAsync(topics.telemetry("n-1"), JSON.stringify(telemetrySample("n-1", { seq: i })), { qos: 1 });
+    for (let i = 0; i < 5; i++)
+      await publisher.publishAsync(topics.telemetry("n-1"), JSON.stringify(telemetrySample("n-1", { seq: i })), {
+        qos: 1,
+      });
     await waitFor(() => a.length + b.length === 5);
     expect([a.length, b.length].sort()).toEqual([0, 5]);
 
     const [stay, leave] = a.length === 5 ? [b, gwA] : [a, gwB];
     await leave.endAsync();
     await waitFor(() => broker.shared.memberCount("gws", topics.allNodes("telemetry")) === 1);
-    await publisher.publishAsync(topics.telemetry("n-1"), JSON.stringify(telemetrySample("n-1", { seq: 9 })), { qos: 1 });
+    await publisher.publishAsync(topics.telemetry("n-1"), JSON.stringify(telemetrySample("n-1", { seq: 9 })), {
+      qos: 1,
+    });
     await waitFor(() => stay.length === 1, 5000, "handover");
   });
 
@@ -92,13 +103,20 @@ describe("embedded broker: payload validation", () => {
     const answer = exactly(Rejection, JSON.parse(answers[0]?.payload ?? ""));
     expect(answer.reason).toBe("not-json");
 
-    const refuse = (topic: string, payload: string | Buffer, qos: 0 | 1) => node.publishAsync(topic, payload, { qos }).catch(() => undefined);
+    const refuse = (topic: string, payload: string | Buffer, qos: 0 | 1) =>
+      node.publishAsync(topic, payload, { qos }).catch(() => undefined);
     await refuse(topics.telemetry("n-1"), JSON.stringify(telemetrySample("n-2")), 1);
     await refuse(topics.status("n-1"), JSON.stringify({ state: "online" }), 0);
     await refuse("x0/v1/nodes/n-1/bogus", "{}", 1);
     await refuse(topics.telemetry("n-1"), Buffer.alloc(limits.mqttPayloadBytes + 10, 0x20), 1);
     await waitFor(() => broker.rejections.total() === 5, 5000, "five rejections");
-    expect(broker.rejections.counts).toMatchObject({ "not-json": 1, "topic-mismatch": 1, schema: 1, "unknown-topic": 1, "too-large": 1 });
+    expect(broker.rejections.counts).toMatchObject({
+      "not-json": 1,
+      "topic-mismatch": 1,
+      schema: 1,
+      "unknown-topic": 1,
+      "too-large": 1,
+    });
 
     await node.publishAsync(topics.status("n-1"), JSON.stringify(statusMessage("n-1", "online")), { qos: 1 });
     await waitFor(() => seen.some((m) => m.topic === topics.status("n-1")));
@@ -108,11 +126,17 @@ describe("embedded broker: payload validation", () => {
 
   it("drops a client whose packet exceeds the packet limit, and keeps serving others", async () => {
     const [node, other] = await Promise.all([client("n-big"), client("n-ok")]);
-    const closed = new Promise<void>((resolve) => node.once("close", () => { resolve(); }));
+    const closed = new Promise<void>((resolve) =>
+      node.once("close", () => {
+        resolve();
+      }),
+    );
     node.publish(topics.telemetry("n-big"), Buffer.alloc(2 * 1024 * 1024, 0x20), { qos: 0 });
     await closed;
     // publishAsync rejects on a PUBACK reason code >= 0x80, so resolving means it was accepted.
-    await expect(other.publishAsync(topics.status("n-ok"), JSON.stringify(statusMessage("n-ok", "online")), { qos: 1 })).resolves.toBeDefined();
+    await expect(
+      other.publishAsync(topics.status("n-ok"), JSON.stringify(statusMessage("n-ok", "online")), { qos: 1 }),
+    ).resolves.toBeDefined();
   });
 });
 
@@ -120,11 +144,21 @@ describe("embedded broker: intake backpressure", () => {
   it("holds every client's publishes while paused: no PUBACK, nothing relayed; then all of them, in order", async () => {
     const [node1, node2] = await Promise.all([client("node-1"), client("node-2")]);
     const tapped: string[] = [];
-    broker.tap((message) => { if (message.channel === "telemetry") tapped.push(`${message.nodeId}#${String(message.value.seq)}`); });
+    broker.tap((message) => {
+      if (message.channel === "telemetry") tapped.push(`${message.nodeId}#${String(message.value.seq)}`);
+    });
     broker.pauseIntake();
     let acked = 0;
-    const publish = (c: MqttClient, id: string, seq: number) => c.publishAsync(topics.telemetry(id), JSON.stringify(telemetrySample(id, { seq })), { qos: 1 }).then(() => { acked++; });
-    const acks = [publish(node1, "node-1", 0), publish(node1, "node-1", 1), publish(node2, "node-2", 0), publish(node1, "node-1", 2)];
+    const publish = (c: MqttClient, id: string, seq: number) =>
+      c.publishAsync(topics.telemetry(id), JSON.stringify(telemetrySample(id, { seq })), { qos: 1 }).then(() => {
+        acked++;
+      });
+    const acks = [
+      publish(node1, "node-1", 0),
+      publish(node1, "node-1", 1),
+      publish(node2, "node-2", 0),
+      publish(node1, "node-1", 2),
+    ];
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect({ tapped, acked }).toEqual({ tapped: [], acked: 0 });
     broker.resumeIntake();
@@ -138,9 +172,12 @@ describe("embedded broker: intake backpressure", () => {
   it("lets held publishes go a few at a time, oldest first, and holds the rest", async () => {
     const [node1, node2] = await Promise.all([client("node-1"), client("node-2")]);
     const tapped: string[] = [];
-    broker.tap((message) => { if (message.channel === "telemetry") tapped.push(`${message.nodeId}#${String(message.value.seq)}`); });
+    broker.tap((message) => {
+      if (message.channel === "telemetry") tapped.push(`${message.nodeId}#${String(message.value.seq)}`);
+    });
     broker.pauseIntake();
-    const publish = (c: MqttClient, id: string, seq: number) => c.publishAsync(topics.telemetry(id), JSON.stringify(telemetrySample(id, { seq })), { qos: 1 });
+    const publish = (c: MqttClient, id: string, seq: number) =>
+      c.publishAsync(topics.telemetry(id), JSON.stringify(telemetrySample(id, { seq })), { qos: 1 });
     const acks = [publish(node2, "node-2", 0), ...[0, 1, 2, 3, 4].map((seq) => publish(node1, "node-1", seq))];
     await new Promise((resolve) => setTimeout(resolve, 300));
     const held = broker.resumeIntake(0); // counts, lets none through
@@ -152,7 +189,13 @@ describe("embedded broker: intake backpressure", () => {
     expect(tapped).toHaveLength(1); // what the released client sent next waits behind the rest
     expect(broker.resumeIntake()).toBe(0);
     await Promise.all(acks);
-    expect(tapped.filter((t) => t.startsWith("node-1"))).toEqual(["node-1#0", "node-1#1", "node-1#2", "node-1#3", "node-1#4"]);
+    expect(tapped.filter((t) => t.startsWith("node-1"))).toEqual([
+      "node-1#0",
+      "node-1#1",
+      "node-1#2",
+      "node-1#3",
+      "node-1#4",
+    ]);
     expect(tapped).toContain("node-2#0");
   });
 });

@@ -42,12 +42,29 @@ async function bundleOf(secret: CaSecret): Promise<Bundle> {
 
 const usual = () => ({ notBefore: Date.now() - 10_000, notAfter: Date.now() + HOUR - 10_000 });
 
-async function svid(spiffeId: string, validity = usual(), secret = ca, profile: LeafProfile = {}): Promise<SvidMaterial & Leaf> {
+async function svid(
+  spiffeId: string,
+  validity = usual(),
+  secret = ca,
+  profile: LeafProfile = {},
+): Promise<SvidMaterial & Leaf> {
   const leaf = await issueLeaf(secret, spiffeId, validity, profile);
-  return { ...leaf, spiffeId, notBefore: validity.notBefore, notAfter: validity.notAfter, receivedAt: Date.now(), bundle, bundleDocument: { keys: [] }, actionKeys: [] };
+  return {
+    ...leaf,
+    spiffeId,
+    notBefore: validity.notBefore,
+    notAfter: validity.notAfter,
+    receivedAt: Date.now(),
+    bundle,
+    bundleDocument: { keys: [] },
+    actionKeys: [],
+  };
 }
 
-const gatewayPolicy = (): PeerPolicy => ({ authorizer: { kind: "exact", spiffeId: spiffeIdOf.gateway(TD, "gw-1") }, deny: new DenyView() });
+const gatewayPolicy = (): PeerPolicy => ({
+  authorizer: { kind: "exact", spiffeId: spiffeIdOf.gateway(TD, "gw-1") },
+  deny: new DenyView(),
+});
 
 const sessionOptions = (material: SvidMaterial, clientId: string) => ({
   protocolVersion: 5 as const,
@@ -68,9 +85,15 @@ function refused(material: SvidMaterial, clientId = "node-x"): Promise<string> {
   const client = mqtt.connect(`mqtts://127.0.0.1:${broker.port}`, sessionOptions(material, clientId));
   clients.push(client);
   return new Promise((resolve) => {
-    client.once("connect", () => { resolve("accepted"); });
-    client.once("error", (error) => { resolve(error.message); });
-    client.once("close", () => { resolve("closed by broker"); });
+    client.once("connect", () => {
+      resolve("accepted");
+    });
+    client.once("error", (error) => {
+      resolve(error.message);
+    });
+    client.once("close", () => {
+      resolve("closed by broker");
+    });
   });
 }
 
@@ -81,7 +104,11 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "x0-mtls-"));
   const gateway = await svid(spiffeIdOf.gateway(TD, "gw-1"));
   broker = await EmbeddedBroker.start(
-    { host: "127.0.0.1", port: 0, tls: { svid: gateway, policy: { authorizer: { kind: "trust-domain", trustDomain: TD }, deny }, trustDomain: TD } },
+    {
+      host: "127.0.0.1",
+      port: 0,
+      tls: { svid: gateway, policy: { authorizer: { kind: "trust-domain", trustDomain: TD }, deny }, trustDomain: TD },
+    },
     createLogger({}, "info", (line) => brokerLog.push(line)),
   );
 });
@@ -115,7 +142,12 @@ describe("embedded broker over mTLS with SVIDs", () => {
     const bySerialMaterial = await svid(spiffeIdOf.node(TD, "node-32"));
     const bySerial = await connect(bySerialMaterial, "node-32");
     const bystander = await connect(await svid(spiffeIdOf.node(TD, "node-33")), "node-33");
-    const closed = (client: MqttClient) => new Promise<void>((resolve) => client.once("close", () => { resolve(); }));
+    const closed = (client: MqttClient) =>
+      new Promise<void>((resolve) =>
+        client.once("close", () => {
+          resolve();
+        }),
+      );
     const serial = new x509.X509Certificate(bySerialMaterial.certificates[0] as string).serialNumber.toUpperCase();
     const before = broker.revokedSessions.closed;
     const both = Promise.all([closed(byId), closed(bySerial)]);
@@ -130,9 +162,13 @@ describe("embedded broker over mTLS with SVIDs", () => {
   it("accepts a node with a valid SVID, and holds it to its own topics", async () => {
     const node = await connect(await svid(spiffeIdOf.node(TD, "node-1")), "node-1");
     await node.publishAsync(topics.telemetry("node-1"), JSON.stringify(telemetrySample("node-1")), { qos: 1 });
-    const foreign = await node.publishAsync(topics.status("node-2"), JSON.stringify(statusMessage("node-2", "online")), { qos: 1 }).catch((e: unknown) => e);
+    const foreign = await node
+      .publishAsync(topics.status("node-2"), JSON.stringify(statusMessage("node-2", "online")), { qos: 1 })
+      .catch((e: unknown) => e);
     expect(foreign).toMatchObject({ code: 0x87 });
-    expect(await node.subscribeAsync(topics.telemetry("node-2"), { qos: 1 }).catch((e: unknown) => e)).toMatchObject({ message: /Not authorized/ });
+    expect(await node.subscribeAsync(topics.telemetry("node-2"), { qos: 1 }).catch((e: unknown) => e)).toMatchObject({
+      message: /Not authorized/,
+    });
     expect((await node.subscribeAsync(topics.rejections("node-1"), { qos: 1 }))[0]?.qos).toBe(1);
   });
 
@@ -144,26 +180,47 @@ describe("embedded broker over mTLS with SVIDs", () => {
     const gateway = await connect(await svid(spiffeIdOf.gateway(TD, "gw-1")), "gw-1");
     const list = { v: 1, generatedAt: new Date().toISOString(), revision: 0, entries: [] };
     await gateway.publishAsync(sharedTopics.denyList, JSON.stringify(list), { qos: 1, retain: true });
-    expect(await gateway.publishAsync(sharedTopics.denyList, "{\"v\":2}", { qos: 1 }).catch((e: unknown) => e)).toMatchObject({ code: 0x87 });
-    expect(await node.publishAsync(sharedTopics.denyList, JSON.stringify(list), { qos: 1 }).catch((e: unknown) => e)).toMatchObject({ code: 0x87 });
-    await vi.waitFor(() => { expect(seen).toEqual([JSON.stringify(list)]); });
+    expect(
+      await gateway.publishAsync(sharedTopics.denyList, '{"v":2}', { qos: 1 }).catch((e: unknown) => e),
+    ).toMatchObject({ code: 0x87 });
+    expect(
+      await node.publishAsync(sharedTopics.denyList, JSON.stringify(list), { qos: 1 }).catch((e: unknown) => e),
+    ).toMatchObject({ code: 0x87 });
+    await vi.waitFor(() => {
+      expect(seen).toEqual([JSON.stringify(list)]);
+    });
   });
 
   it("requires the client id of the node's identity", async () => {
-    expect(await refused(await svid(spiffeIdOf.node(TD, "node-3")), "node-4")).toMatch(/Identifier rejected|client identifier|closed/i);
+    expect(await refused(await svid(spiffeIdOf.node(TD, "node-3")), "node-4")).toMatch(
+      /Identifier rejected|client identifier|closed/i,
+    );
   });
 
   it.each([
-    ["expired", () => svid(spiffeIdOf.node(TD, "node-5"), { notBefore: Date.now() - 2 * HOUR, notAfter: Date.now() - HOUR }), /client certificate refused: CERT_HAS_EXPIRED/, "untrusted_chain"],
-    ["lifetime over 1 h", () => svid(spiffeIdOf.node(TD, "node-6"), { notBefore: Date.now() - 10_000, notAfter: Date.now() + 2 * HOUR }), /lifetime 7210 s exceeds 3600 s/, "lifetime"],
-  ] as const)("refuses a client certificate that is %s, and counts it by reason", async (what, make, logged, refusal) => {
-    const material = await make();
-    const mark = brokerLog.length;
-    const before = broker.refusedClients[refusal] ?? 0;
-    expect(await refused(material, "node-5")).not.toBe("accepted");
-    expect(loggedSince(mark), what).toMatch(logged);
-    expect(broker.refusedClients[refusal], what).toBe(before + 1);
-  });
+    [
+      "expired",
+      () => svid(spiffeIdOf.node(TD, "node-5"), { notBefore: Date.now() - 2 * HOUR, notAfter: Date.now() - HOUR }),
+      /client certificate refused: CERT_HAS_EXPIRED/,
+      "untrusted_chain",
+    ],
+    [
+      "lifetime over 1 h",
+      () => svid(spiffeIdOf.node(TD, "node-6"), { notBefore: Date.now() - 10_000, notAfter: Date.now() + 2 * HOUR }),
+      /lifetime 7210 s exceeds 3600 s/,
+      "lifetime",
+    ],
+  ] as const)(
+    "refuses a client certificate that is %s, and counts it by reason",
+    async (what, make, logged, refusal) => {
+      const material = await make();
+      const mark = brokerLog.length;
+      const before = broker.refusedClients[refusal] ?? 0;
+      expect(await refused(material, "node-5")).not.toBe("accepted");
+      expect(loggedSince(mark), what).toMatch(logged);
+      expect(broker.refusedClients[refusal], what).toBe(before + 1);
+    },
+  );
 
   const U = x509.KeyUsageFlags;
   it.each([
@@ -173,19 +230,40 @@ describe("embedded broker over mTLS with SVIDs", () => {
   ] as const)("refuses a client leaf that is %s, which OpenSSL lets through", async (_what, profile, logged) => {
     const mark = brokerLog.length;
     const before = broker.refusedClients.svid_rules ?? 0;
-    expect(await refused(await svid(spiffeIdOf.node(TD, "node-14"), usual(), ca, profile), "node-14")).not.toBe("accepted");
+    expect(await refused(await svid(spiffeIdOf.node(TD, "node-14"), usual(), ca, profile), "node-14")).not.toBe(
+      "accepted",
+    );
     expect(loggedSince(mark)).toMatch(logged);
     expect(broker.refusedClients.svid_rules).toBe(before + 1);
   });
 
   it("an agent refuses a broker whose leaf breaks the X.509-SVID rules", async () => {
     const rogue = await svid(spiffeIdOf.gateway(TD, "gw-1"), usual(), ca, { ca: true });
-    const rogueBroker = await EmbeddedBroker.start({ host: "127.0.0.1", port: 0, tls: { svid: rogue, policy: { authorizer: { kind: "trust-domain", trustDomain: TD }, deny }, trustDomain: TD } }, createLogger({}, "error", () => undefined));
+    const rogueBroker = await EmbeddedBroker.start(
+      {
+        host: "127.0.0.1",
+        port: 0,
+        tls: { svid: rogue, policy: { authorizer: { kind: "trust-domain", trustDomain: TD }, deny }, trustDomain: TD },
+      },
+      createLogger({}, "error", () => undefined),
+    );
     try {
       const material = await svid(spiffeIdOf.node(TD, "node-15"));
       const error = await mqtt
-        .connectAsync(`mqtts://127.0.0.1:${rogueBroker.port}`, { protocolVersion: 5, clientId: "node-15", reconnectPeriod: 0, connectTimeout: 3000, ...clientTlsOptions(material, gatewayPolicy()) })
-        .then((c) => { clients.push(c); return "accepted"; }, (e: unknown) => String(e));
+        .connectAsync(`mqtts://127.0.0.1:${rogueBroker.port}`, {
+          protocolVersion: 5,
+          clientId: "node-15",
+          reconnectPeriod: 0,
+          connectTimeout: 3000,
+          ...clientTlsOptions(material, gatewayPolicy()),
+        })
+        .then(
+          (c) => {
+            clients.push(c);
+            return "accepted";
+          },
+          (e: unknown) => String(e),
+        );
       expect(error).toMatch(/leaf-ca/);
     } finally {
       await rogueBroker.close();
@@ -197,7 +275,9 @@ describe("embedded broker over mTLS with SVIDs", () => {
     const foreign = await svid(spiffeIdOf.node("other.mesh", "node-7"), undefined, other);
     let mark = brokerLog.length;
     expect(await refused({ ...foreign, bundle }, "node-7")).not.toBe("accepted");
-    expect(loggedSince(mark)).toMatch(/client certificate refused: UNABLE_TO_(GET_ISSUER_CERT_LOCALLY|VERIFY_LEAF_SIGNATURE)/);
+    expect(loggedSince(mark)).toMatch(
+      /client certificate refused: UNABLE_TO_(GET_ISSUER_CERT_LOCALLY|VERIFY_LEAF_SIGNATURE)/,
+    );
     mark = brokerLog.length;
     const revoked = await svid(spiffeIdOf.node(TD, "node-8"));
     deny.update(denyListOf(deny.revision + 1, [{ spiffeId: revoked.spiffeId }]));
@@ -211,15 +291,34 @@ describe("embedded broker over mTLS with SVIDs", () => {
   it("refuses TLS 1.2 and a client without a certificate", async () => {
     const attempt = (options: object) =>
       new Promise<string>((resolve) => {
-        const socket = tlsConnect({ host: "127.0.0.1", port: broker.port, ca: ca.roots, rejectUnauthorized: false, ...options });
-        socket.once("secureConnect", () => {
-          socket.once("data", () => { resolve("data"); });
-          socket.once("close", () => { resolve("closed after handshake"); });
+        const socket = tlsConnect({
+          host: "127.0.0.1",
+          port: broker.port,
+          ca: ca.roots,
+          rejectUnauthorized: false,
+          ...options,
         });
-        socket.once("error", (error: Error) => { resolve(error.message); });
+        socket.once("secureConnect", () => {
+          socket.once("data", () => {
+            resolve("data");
+          });
+          socket.once("close", () => {
+            resolve("closed after handshake");
+          });
+        });
+        socket.once("error", (error: Error) => {
+          resolve(error.message);
+        });
       });
     const awaitedNode = await svid(spiffeIdOf.node(TD, "node-9"));
-    expect(await attempt({ minVersion: "TLSv1.2", maxVersion: "TLSv1.2", key: awaitedNode.keyPem, cert: awaitedNode.certificates.join("\n") })).toMatch(/version|protocol/i);
+    expect(
+      await attempt({
+        minVersion: "TLSv1.2",
+        maxVersion: "TLSv1.2",
+        key: awaitedNode.keyPem,
+        cert: awaitedNode.certificates.join("\n"),
+      }),
+    ).toMatch(/version|protocol/i);
     const mark = brokerLog.length;
     expect(await attempt({ minVersion: "TLSv1.3" })).toMatch(/closed after handshake/);
     expect(loggedSince(mark)).toMatch(/no client certificate/);
@@ -229,10 +328,25 @@ describe("embedded broker over mTLS with SVIDs", () => {
 
   it("verifies the broker by SPIFFE ID, not host name", async () => {
     const material = await svid(spiffeIdOf.node(TD, "node-10"));
-    const wrongServer: PeerPolicy = { authorizer: { kind: "exact", spiffeId: spiffeIdOf.gateway(TD, "gw-2") }, deny: new DenyView() };
+    const wrongServer: PeerPolicy = {
+      authorizer: { kind: "exact", spiffeId: spiffeIdOf.gateway(TD, "gw-2") },
+      deny: new DenyView(),
+    };
     const error = await mqtt
-      .connectAsync(`mqtts://127.0.0.1:${broker.port}`, { protocolVersion: 5, clientId: "node-10", reconnectPeriod: 0, connectTimeout: 3000, ...clientTlsOptions(material, wrongServer) })
-      .then((c) => { clients.push(c); return "accepted"; }, (e: unknown) => String(e));
+      .connectAsync(`mqtts://127.0.0.1:${broker.port}`, {
+        protocolVersion: 5,
+        clientId: "node-10",
+        reconnectPeriod: 0,
+        connectTimeout: 3000,
+        ...clientTlsOptions(material, wrongServer),
+      })
+      .then(
+        (c) => {
+          clients.push(c);
+          return "accepted";
+        },
+        (e: unknown) => String(e),
+      );
     expect(error).toMatch(/gw-1 is not authorized here/);
   });
 });
@@ -246,16 +360,44 @@ describe.runIf(hasMosquittoClients)("interop: Debian's mosquitto_sub", () => {
     await writeFile(files.ca, ca.roots.join("\n"));
     await writeFile(files.cert, material.certificates.join("\n"));
     await writeFile(files.key, material.keyPem);
-    const args = ["-h", "127.0.0.1", "-p", String(broker.port), "-V", "mqttv5", "--cafile", files.ca, "--tls-version", "tlsv1.3", "--insecure", "-i", "node-11", "-t", topics.rejections("node-11"), "-C", "1", "-W", "5"];
+    const args = [
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(broker.port),
+      "-V",
+      "mqttv5",
+      "--cafile",
+      files.ca,
+      "--tls-version",
+      "tlsv1.3",
+      "--insecure",
+      "-i",
+      "node-11",
+      "-t",
+      topics.rejections("node-11"),
+      "-C",
+      "1",
+      "-W",
+      "5",
+    ];
     const subscriber = promisify(execFile)("mosquitto_sub", [...args, "--cert", files.cert, "--key", files.key]);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const gateway = await connect(await svid(spiffeIdOf.gateway(TD, "gw-1")), "gw-1");
-    await gateway.publishAsync(topics.rejections("node-11"), JSON.stringify({ v: 1, topic: "t", reason: "schema", detail: "d", ts: Date.now() }), { qos: 1 });
+    await gateway.publishAsync(
+      topics.rejections("node-11"),
+      JSON.stringify({ v: 1, topic: "t", reason: "schema", detail: "d", ts: Date.now() }),
+      { qos: 1 },
+    );
     expect((await subscriber).stdout).toContain('"reason":"schema"');
-    const anonymous = await promisify(execFile)("mosquitto_sub", args).catch((e: unknown) => e as { code: number; stderr: string });
+    const anonymous = await promisify(execFile)("mosquitto_sub", args).catch(
+      (e: unknown) => e as { code: number; stderr: string },
+    );
     expect(typeof (anonymous as { code?: unknown }).code).toBe("number");
-
   });
 });
 
-if (!hasMosquittoClients) console.log("[skip] mosquitto interop: mosquitto_sub not found — apt-get install mosquitto-clients (npm test installs it when run as root)");
+if (!hasMosquittoClients)
+  console.log(
+    "[skip] mosquitto interop: mosquitto_sub not found — apt-get install mosquitto-clients (npm test installs it when run as root)",
+  );

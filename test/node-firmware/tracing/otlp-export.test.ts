@@ -24,7 +24,8 @@ function processorWith(options: Partial<OtlpExportOptions>, transport?: ExportTr
 }
 
 /** The span names each request carried. */
-const namesOf = (bodies: readonly Uint8Array[]) => bodies.map((body) => spansOfRequest(JSON.parse(Buffer.from(body).toString()) as OtlpRequest).map((s) => s.name));
+const namesOf = (bodies: readonly Uint8Array[]) =>
+  bodies.map((body) => spansOfRequest(JSON.parse(Buffer.from(body).toString()) as OtlpRequest).map((s) => s.name));
 
 describe("the OTLP JSON span processor", () => {
   it("sends a full batch at once and what is left after the delay, one request at a time", async () => {
@@ -40,7 +41,10 @@ describe("the OTLP JSON span processor", () => {
     });
     end(7);
     await sleep(50);
-    expect(namesOf(bodies)).toEqual([["span-1", "span-2", "span-3"], ["span-4", "span-5", "span-6"]]);
+    expect(namesOf(bodies)).toEqual([
+      ["span-1", "span-2", "span-3"],
+      ["span-4", "span-5", "span-6"],
+    ]);
     await sleep(150);
     expect(namesOf(bodies)).toEqual([["span-1", "span-2", "span-3"], ["span-4", "span-5", "span-6"], ["span-7"]]);
     expect(mostInFlight).toBe(1);
@@ -54,17 +58,25 @@ describe("the OTLP JSON span processor", () => {
       return Promise.resolve({ ok: true });
     });
     const memory = new InMemorySpanExporter();
-    const provider = new TracerProvider({ resource, spanProcessors: [processor, new SimpleSpanProcessor({ exporter: memory })] });
+    const provider = new TracerProvider({
+      resource,
+      spanProcessors: [processor, new SimpleSpanProcessor({ exporter: memory })],
+    });
     const [a, b] = [provider.getTracer("scope-a", "1.0.0"), provider.getTracer("scope-b")];
     for (const tracer of [a, b, a, a, b]) tracer.startSpan("s", { attributes: { n: bodies.length } }).end();
     await processor.forceFlush();
     expect(bodies).toHaveLength(1);
     const decode = (bytes: Uint8Array): unknown => JSON.parse(Buffer.from(bytes).toString());
-    expect(decode(bodies[0] as Uint8Array)).toEqual(decode(JsonTraceSerializer.serializeRequest(memory.getFinishedSpans()) as Uint8Array));
+    expect(decode(bodies[0] as Uint8Array)).toEqual(
+      decode(JsonTraceSerializer.serializeRequest(memory.getFinishedSpans()) as Uint8Array),
+    );
   });
 
   it("drops and counts the spans that find its queue full while the collector is slow", () => {
-    const { processor, end } = processorWith({ maxQueuedSpans: 4, maxBatchSpans: 2 }, () => new Promise<ExportOutcome>(() => undefined));
+    const { processor, end } = processorWith(
+      { maxQueuedSpans: 4, maxBatchSpans: 2 },
+      () => new Promise<ExportOutcome>(() => undefined),
+    );
     end(10); // 2 go out, 4 wait, 4 find no room
     expect(processor.stats.dropped.queue_full).toBe(4);
   });
@@ -86,7 +98,10 @@ describe("the OTLP JSON span processor", () => {
     const collector = await startCollector([400]);
     const reports: [number, string][] = [];
     try {
-      const { processor, end } = processorWith({ endpoint: collector.url, onDropped: (spans, error) => reports.push([spans, error]) });
+      const { processor, end } = processorWith({
+        endpoint: collector.url,
+        onDropped: (spans, error) => reports.push([spans, error]),
+      });
       end(2);
       await processor.forceFlush();
       expect(reports).toEqual([[2, "collector answered HTTP 400"]]);

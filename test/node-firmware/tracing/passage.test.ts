@@ -10,7 +10,12 @@ const GATEWAY = { nodeId: "gw-1", role: "gateway" as const };
 const RECEIVED = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const TOPIC = topics.telemetry("node-1");
 const parent = parseTraceparent(RECEIVED) as SpanContext;
-const passage = { name: `${TOPIC} receive`, kind: SpanKind.CONSUMER, attributes: messagingAttributes(TOPIC, "receive"), parent };
+const passage = {
+  name: `${TOPIC} receive`,
+  kind: SpanKind.CONSUMER,
+  attributes: messagingAttributes(TOPIC, "receive"),
+  parent,
+};
 
 interface ExportedSpan extends Record<string, unknown> {
   spanId: string;
@@ -29,9 +34,19 @@ describe("a message's passage through the gateway, recorded as a span", () => {
     const traceparent = tracing.recordPassage(passage);
     const [span, ...others] = exporter.getFinishedSpans();
     expect(others).toEqual([]);
-    expect(parseTraceparent(traceparent)).toEqual({ traceId: parent.traceId, spanId: span?.spanContext().spanId, sampled: true });
+    expect(parseTraceparent(traceparent)).toEqual({
+      traceId: parent.traceId,
+      spanId: span?.spanContext().spanId,
+      sampled: true,
+    });
     expect(span?.spanContext().spanId).not.toBe(parent.spanId);
-    expect(span).toMatchObject({ name: `${TOPIC} receive`, kind: SpanKind.CONSUMER, attributes: passage.attributes, ended: true, duration: [0, 0] });
+    expect(span).toMatchObject({
+      name: `${TOPIC} receive`,
+      kind: SpanKind.CONSUMER,
+      attributes: passage.attributes,
+      ended: true,
+      duration: [0, 0],
+    });
     expect(span?.parentSpanContext).toMatchObject({ traceId: parent.traceId, spanId: parent.spanId, isRemote: true });
     expect(span?.resource.attributes).toMatchObject({ "service.name": "x0-gateway", "service.instance.id": "gw-1" });
     expect(Math.abs(Number(span?.startTime[0]) - Date.now() / 1000)).toBeLessThan(5);
@@ -44,7 +59,11 @@ describe("a message's passage through the gateway, recorded as a span", () => {
     try {
       const tracing = startTracing(GATEWAY, { endpoint: collector.url, sampleRatio: 0.1 });
       const recorded = parseTraceparent(tracing.recordPassage(passage));
-      const sdkSpan = tracing.tracer.startSpan(passage.name, { kind: passage.kind, attributes: passage.attributes }, contextOf(RECEIVED));
+      const sdkSpan = tracing.tracer.startSpan(
+        passage.name,
+        { kind: passage.kind, attributes: passage.attributes },
+        contextOf(RECEIVED),
+      );
       sdkSpan.end();
       await tracing.shutdown();
       const [request, ...more] = collector.requests as ExportRequest[];

@@ -1,7 +1,12 @@
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import { describe, expect, it } from "vitest";
 import { parseTraceparent } from "../../../protocol/index.js";
-import { contextOf, traceparentOf, traceparentOfPacket, traceProperties } from "../../../node-firmware/tracing/propagation.js";
+import {
+  contextOf,
+  traceparentOf,
+  traceparentOfPacket,
+  traceProperties,
+} from "../../../node-firmware/tracing/propagation.js";
 import { startTracing, untraced } from "../../../node-firmware/tracing/tracing.js";
 
 const NODE = { nodeId: "node-1", role: "node" as const };
@@ -16,9 +21,15 @@ describe("trace propagation in the agent", () => {
     expect(parseTraceparent(traceparent)).toMatchObject({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736", sampled: true });
     const packet = traceProperties(traceparent);
     expect(traceparentOfPacket(packet)).toBe(traceparent);
-    expect(traceparentOfPacket({ properties: { userProperties: { traceparent: [traceparent, RECEIVED] } } })).toBe(traceparent);
+    expect(traceparentOfPacket({ properties: { userProperties: { traceparent: [traceparent, RECEIVED] } } })).toBe(
+      traceparent,
+    );
     span.end();
-    expect(exporter.getFinishedSpans().map((s) => [s.name, s.parentSpanContext?.spanId, s.resource.attributes["service.name"]])).toEqual([["child", "00f067aa0ba902b7", "x0-node"]]);
+    expect(
+      exporter
+        .getFinishedSpans()
+        .map((s) => [s.name, s.parentSpanContext?.spanId, s.resource.attributes["service.name"]]),
+    ).toEqual([["child", "00f067aa0ba902b7", "x0-node"]]);
     await tracing.shutdown();
   });
 

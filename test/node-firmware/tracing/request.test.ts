@@ -9,7 +9,11 @@ import { startCollector } from "../../helpers/traces.js";
 const GATEWAY = { nodeId: "gw-1", role: "gateway" as const };
 const ITEM_TRACE = parseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01") as SpanContext;
 const LINKS: Link[] = [{ context: remoteContext(ITEM_TRACE) }];
-const request = { name: "POST /api/v1/mape/cycle", attributes: { "http.request.method": "POST", "x0.batch.items": 3 }, links: () => LINKS };
+const request = {
+  name: "POST /api/v1/mape/cycle",
+  attributes: { "http.request.method": "POST", "x0.batch.items": 3 },
+  links: () => LINKS,
+};
 
 interface ExportedSpan extends Record<string, unknown> {
   traceId: string;
@@ -20,7 +24,13 @@ interface ExportRequest {
 }
 
 /** What two requests' spans share on the wire: all but their own ids and times. */
-const sharedFields = ({ traceId: _trace, spanId: _id, startTimeUnixNano: _start, endTimeUnixNano: _end, ...rest }: ExportedSpan) => rest;
+const sharedFields = ({
+  traceId: _trace,
+  spanId: _id,
+  startTimeUnixNano: _start,
+  endTimeUnixNano: _end,
+  ...rest
+}: ExportedSpan) => rest;
 
 describe("an HTTP request the agent sends, traced as a client span", () => {
   it("starts a trace of its own, carries its traceparent and ends as a client span with the response's status and the links", async () => {
@@ -35,10 +45,19 @@ describe("an HTTP request the agent sends, traced as a client span", () => {
     const [recorded, ...others] = exporter.getFinishedSpans();
     expect(others).toEqual([]);
     expect(recorded?.spanContext()).toMatchObject({ traceId: carried?.traceId, spanId: carried?.spanId });
-    expect(recorded).toMatchObject({ name: request.name, kind: SpanKind.CLIENT, links: LINKS, status: { code: SpanStatusCode.UNSET }, ended: true });
+    expect(recorded).toMatchObject({
+      name: request.name,
+      kind: SpanKind.CLIENT,
+      links: LINKS,
+      status: { code: SpanStatusCode.UNSET },
+      ended: true,
+    });
     expect(recorded?.attributes).toEqual({ ...request.attributes, "http.response.status_code": 200 });
     expect(recorded?.parentSpanContext).toBeUndefined();
-    expect(recorded?.resource.attributes).toMatchObject({ "service.name": "x0-gateway", "service.instance.id": "gw-1" });
+    expect(recorded?.resource.attributes).toMatchObject({
+      "service.name": "x0-gateway",
+      "service.instance.id": "gw-1",
+    });
     expect(tracing.traceRequest(request).traceparent).not.toBe(span.traceparent);
     await tracing.shutdown();
   });
@@ -49,7 +68,10 @@ describe("an HTTP request the agent sends, traced as a client span", () => {
     const span = tracing.traceRequest(request);
     span.answered(503);
     span.end(new Error("HTTP 503"));
-    expect(exporter.getFinishedSpans()[0]).toMatchObject({ status: { code: SpanStatusCode.ERROR, message: "HTTP 503" }, attributes: { "http.response.status_code": 503 } });
+    expect(exporter.getFinishedSpans()[0]).toMatchObject({
+      status: { code: SpanStatusCode.ERROR, message: "HTTP 503" },
+      attributes: { "http.response.status_code": 503 },
+    });
     await tracing.shutdown();
   });
 
@@ -59,13 +81,21 @@ describe("an HTTP request the agent sends, traced as a client span", () => {
     const sdkSampler = new TraceIdRatioBasedSampler(0.25);
     let linksAsked = 0;
     const carried = Array.from({ length: 4000 }, () => {
-      const span = tracing.traceRequest({ ...request, links: () => { linksAsked++; return LINKS; } });
+      const span = tracing.traceRequest({
+        ...request,
+        links: () => {
+          linksAsked++;
+          return LINKS;
+        },
+      });
       span.end();
       return parseTraceparent(span.traceparent ?? "") as SpanContext;
     });
     const sampled = carried.filter((c) => c.sampled);
     for (const { traceId, sampled: flag } of carried) {
-      expect(sdkSampler.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED).toBe(flag);
+      expect(sdkSampler.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED).toBe(
+        flag,
+      );
     }
     expect(sampled.length / carried.length).toBeGreaterThan(0.2);
     expect(sampled.length / carried.length).toBeLessThan(0.3);
@@ -87,7 +117,11 @@ describe("an HTTP request the agent sends, traced as a client span", () => {
       const handMade = tracing.traceRequest(request);
       handMade.answered(200);
       handMade.end();
-      const sdkSpan = tracing.tracer.startSpan(request.name, { kind: SpanKind.CLIENT, attributes: request.attributes, links: LINKS }, ROOT_CONTEXT);
+      const sdkSpan = tracing.tracer.startSpan(
+        request.name,
+        { kind: SpanKind.CLIENT, attributes: request.attributes, links: LINKS },
+        ROOT_CONTEXT,
+      );
       sdkSpan.setAttribute("http.response.status_code", 200);
       sdkSpan.end();
       await tracing.shutdown();
