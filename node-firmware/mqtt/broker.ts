@@ -40,7 +40,12 @@ const OUR_TOPICS = "x0/";
  * packet of its last read is through authorization, so one held packet stops its client.
  */
 interface Intake {
-  held: (() => void)[] | undefined;
+  held: HeldPublish[] | undefined;
+}
+
+interface HeldPublish {
+  clientId: string;
+  release(): void;
 }
 
 /**
@@ -107,8 +112,13 @@ export class EmbeddedBroker {
     const held = this.intake.held ?? [];
     const released = held.splice(0, max);
     if (held.length === 0) this.intake.held = undefined;
-    for (const release of released) release();
+    for (const publish of released) publish.release();
     return this.intake.held?.length ?? 0;
+  }
+
+  /** The clients with a publish held now, each once, in the order their first was held. */
+  heldClients(): string[] {
+    return [...new Set(this.intake.held?.map((publish) => publish.clientId))];
   }
 
   /**
@@ -150,7 +160,7 @@ export class EmbeddedBroker {
             tapped(client, checked.message, traceparentOfPacket(packet), taps, done, log);
           else done(null);
         };
-        if (client && intake.held) intake.held.push(decide);
+        if (client && intake.held) intake.held.push({ clientId: client.id, release: decide });
         else decide();
       },
       authorizeSubscribe: (client, sub, done) => {

@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -18,6 +18,7 @@ import { createTestPki, issueLeaf, TEST_TRUST_DOMAIN, type Leaf, type LeafProfil
 import { x509 } from "../../../spiffe/index.js";
 import { initCa } from "../../../ctl/ca/authority.js";
 import { statusMessage, telemetrySample } from "../../helpers/fixtures.js";
+import { waitFor } from "../../helpers/mqtt.js";
 
 const TD = TEST_TRUST_DOMAIN;
 const HOUR = 3600_000;
@@ -381,15 +382,29 @@ describe.runIf(hasMosquittoClients)("interop: Debian's mosquitto_sub", () => {
       "-W",
       "5",
     ];
-    const subscriber = promisify(execFile)("mosquitto_sub", [...args, "--cert", files.cert, "--key", files.key]);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // -d prints the client's protocol steps (line-buffered by stdbuf): its SUBACK says the subscription is in place.
+    const subscriber = spawn("stdbuf", [
+      "-oL",
+      "mosquitto_sub",
+      ...args,
+      "-d",
+      "--cert",
+      files.cert,
+      "--key",
+      files.key,
+    ]);
+    let output = "";
+    subscriber.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => subscriber.once("exit", resolve));
+    await waitFor(() => output.includes("received SUBACK"), 5000, "mosquitto_sub's SUBACK");
     const gateway = await connect(await svid(spiffeIdOf.gateway(TD, "gw-1")), "gw-1");
     await gateway.publishAsync(
       topics.rejections("node-11"),
       JSON.stringify({ v: 1, topic: "t", reason: "schema", detail: "d", ts: Date.now() }),
       { qos: 1 },
     );
-    expect((await subscriber).stdout).toContain('"reason":"schema"');
+    expect(await exited).toBe(0);
+    expect(output).toContain('"reason":"schema"');
     const anonymous = await promisify(execFile)("mosquitto_sub", args).catch(
       (e: unknown) => e as { code: number; stderr: string },
     );
