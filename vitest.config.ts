@@ -31,6 +31,17 @@ export default defineConfig({
         },
       },
       {
+        // The fast tier (`npm run test:unit`): no process, socket or kernel; the guard refuses them.
+        test: {
+          name: "unit",
+          include: ["test/**/*.unit.test.ts"],
+          exclude: ["test/workers/**"],
+          setupFiles: ["./test/helpers/unit-guard.ts"],
+          environment: "node",
+          pool: "threads",
+        },
+      },
+      {
         test: {
           name: "node",
           include: [
@@ -45,6 +56,7 @@ export default defineConfig({
             "test/stack/**/*.test.ts",
             "test/lint/**/*.test.ts",
           ],
+          exclude: ["**/*.unit.test.ts"],
           environment: "node",
           testTimeout: 20_000,
         },

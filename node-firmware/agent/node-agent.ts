@@ -139,6 +139,11 @@ export class NodeAgent {
     );
   }
 
+  /** Samples waiting in the outage buffer for the broker. */
+  get bufferedSamples(): number {
+    return this.buffer?.size ?? 0;
+  }
+
   /** Buffers a sample for the replay; while the buffer holds anything, later samples queue behind it. */
   private keep(sample: NodeTelemetry): void {
     this.buffer?.push(sample).then(

@@ -11,6 +11,7 @@ import {
   type SpanExportStats,
 } from "../../otlp/index.js";
 import { backoffDelay } from "../lib/backoff.js";
+import { sleep, systemClock, type Cancel, type Clock } from "../lib/clock.js";
 import { encodeExportRequest, encodeScopeOpening, encodeSpan } from "./otlp-json.js";
 
 export interface OtlpExportOptions {
@@ -28,14 +29,14 @@ export interface OtlpExportOptions {
    * or cannot be reached.
    */
   maxAttempts?: number;
+  /** Times the batch delay and the retries. */
+  clock?: Clock;
   /** Told once per batch that is given up on. */
   onDropped?: (spans: number, error: string) => void;
 }
 
 const RETRY_INITIAL_MS = 1000;
 const RETRY_MAX_MS = 5000;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * A batching span processor that writes each span into OTLP JSON the moment it ends and keeps
@@ -54,7 +55,8 @@ export class OtlpJsonSpanProcessor implements SpanProcessor {
   private spans: Buffer[] = [];
   private scopes: string[] = [];
   private readonly openings = new WeakMap<InstrumentationScope, string>();
-  private timer: NodeJS.Timeout | undefined;
+  private cancelTimer: Cancel | undefined;
+  private readonly clock: Clock;
   private sending: Promise<void> | undefined;
   private closed = false;
 
@@ -66,10 +68,11 @@ export class OtlpJsonSpanProcessor implements SpanProcessor {
     this.maxQueued = options.maxQueuedSpans ?? 2048;
     this.maxBatch = Math.min(options.maxBatchSpans ?? 512, this.maxQueued);
     this.delayMs = options.delayMs ?? 5000;
+    this.clock = options.clock ?? systemClock;
     this.retries = {
       maxAttempts: options.maxAttempts ?? 5,
       backoffMs: (attempt) => backoffDelay(attempt - 1, RETRY_INITIAL_MS, RETRY_MAX_MS),
-      sleep,
+      sleep: (ms) => sleep(this.clock, ms),
       stopping: () => this.closed,
     };
   }
@@ -88,9 +91,9 @@ export class OtlpJsonSpanProcessor implements SpanProcessor {
     this.scopes.push(this.openingOf(span.instrumentationScope));
     if (this.spans.length >= this.maxBatch) this.send();
     else
-      this.timer ??= setTimeout(() => {
+      this.cancelTimer ??= this.clock.after(this.delayMs, () => {
         this.send();
-      }, this.delayMs).unref();
+      });
   }
 
   /** Sends everything waiting and resolves once it is out (or given up on). */
@@ -117,14 +120,14 @@ export class OtlpJsonSpanProcessor implements SpanProcessor {
 
   /** Starts sending batches unless a request is already out (which sends on when it is done). */
   private send(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
     this.sending ??= this.sendBatches().finally(() => {
       this.sending = undefined;
       if (this.spans.length > 0 && !this.closed)
-        this.timer ??= setTimeout(() => {
+        this.cancelTimer ??= this.clock.after(this.delayMs, () => {
           this.send();
-        }, this.delayMs).unref();
+        });
     });
   }
 

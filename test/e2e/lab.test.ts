@@ -52,44 +52,42 @@ describe.skipIf(unavailable !== null)(
       await rm(dir, { recursive: true, force: true });
     });
 
-    /** n2's telemetry as published to the lab broker, `count` messages. */
-    function telemetryOfN2(count: number): Promise<NodeTelemetry[]> {
+    /** n2's next `count` samples, read by mosquitto_sub in the core namespace, and when it listens. */
+    function telemetryOfN2(count: number): { subscribed: Promise<void>; samples: Promise<NodeTelemetry[]> } {
+      // -d prints the client's protocol steps (line-buffered by stdbuf): its SUBACK says it listens.
       const sub = spawn("ip", [
-        "netns",
-        "exec",
-        lab.namespaces.core,
-        "mosquitto_sub",
-        "-h",
-        BROKER_IP,
-        "-t",
-        "x0/v1/nodes/n2/telemetry",
-        "-C",
-        String(count),
-        "-W",
-        "20",
+        ...["netns", "exec", lab.namespaces.core, "stdbuf", "-oL", "mosquitto_sub", "-d", "-h", BROKER_IP],
+        ...["-t", "x0/v1/nodes/n2/telemetry", "-C", String(count), "-W", "20"],
       ]);
       let out = "";
-      sub.stdout.on("data", (d: Buffer) => (out += d.toString()));
-      return new Promise((resolve) =>
+      const exited = new Promise<void>((resolve) =>
         sub.once("exit", () => {
-          resolve(
-            out
-              .trim()
-              .split("\n")
-              .filter(Boolean)
-              .map((l) => NodeTelemetry.parse(JSON.parse(l))),
-          );
+          resolve();
         }),
       );
+      const subscribed = new Promise<void>((resolve) => {
+        sub.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          if (out.includes("received SUBACK")) resolve();
+        });
+        void exited.then(resolve);
+      });
+      const samples = exited.then(() =>
+        out
+          .split("\n")
+          .filter((l) => l.startsWith("{"))
+          .map((l) => NodeTelemetry.parse(JSON.parse(l))),
+      );
+      return { subscribed, samples };
     }
 
     it("runs an agent per namespace with xdp_guard on its links, reporting in telemetry", async () => {
       await waitFor(
-        async () => (await telemetryOfN2(1))[0]?.dataplane?.kind === "xdp",
+        async () => (await telemetryOfN2(1).samples)[0]?.dataplane?.kind === "xdp",
         30_000,
         `n2 on XDP; output:\n${output.join("\n")}`,
       );
-      const [sample] = await telemetryOfN2(1);
+      const [sample] = await telemetryOfN2(1).samples;
       expect(sample?.dataplane).toMatchObject({ kind: "xdp", xdpMode: "native", blocklistSize: 0 });
       expect(sample?.neighbors.map((n) => n.neighbor)).toEqual(["n1", "n3"]);
       // The pings between neighbors are real traffic through XDP.
@@ -113,10 +111,10 @@ describe.skipIf(unavailable !== null)(
     it("isolates a flood from n1 in n2's XDP within one monitor interval, seen in counters and telemetry", async () => {
       const [n1OnLink] = linkAddresses(0);
       const watching = telemetryOfN2(5);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await watching.subscribed;
       const floodStart = Date.now();
       await lab.exec(lab.namespaces.node("n1"), join(dir, "udp-flood"), linkAddresses(0)[1], "9", "3");
-      const samples = await watching;
+      const samples = await watching.samples;
       const reflexSample = samples.find((s) =>
         s.reflexes?.some((r) => r.kind === "isolate_source" && r.source === n1OnLink),
       );
@@ -135,8 +133,10 @@ describe.skipIf(unavailable !== null)(
     it("cleans up after a crash: `down` removes the namespaces and the programs a killed agent left attached", async () => {
       const programs = await attachedPrograms(lab, "n2");
       expect(programs.length).toBe(2); // one program, attached to both of n2's links
-      lab.agents.get("n2")?.child.kill("SIGKILL");
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      const n2 = lab.agents.get("n2")?.child;
+      const exited = new Promise((resolve) => n2?.once("exit", resolve));
+      n2?.kill("SIGKILL");
+      await exited;
       expect(loadedPrograms()).toEqual(expect.arrayContaining(programs)); // still attached: nobody detached it
       execFileSync("ip", ["netns", "add", BYSTANDER]); // as if an operator's lab ran beside the tests
       try {

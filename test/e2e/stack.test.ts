@@ -221,7 +221,14 @@ describe("local stack (npm start)", () => {
     expect(stranger.stderr).toContain("node-1 has no link to node-99; its neighbors: ");
     expect(stranger.stderr).toContain(neighbor);
     // The edge trusts a link's baseline after 5 samples (1 s apart here); a fault before that is learnt as normal.
-    await new Promise((resolve) => setTimeout(resolve, 6000));
+    await waitFor(
+      async () => {
+        const { nodes } = NodeList.parse(await fetchJson("/api/v1/mesh/nodes"));
+        return (nodes.find((n) => n.id === "node-1")?.samplesStored ?? 0) >= 6;
+      },
+      15_000,
+      "node-1's link baseline (6 samples at the edge)",
+    );
     const startedAt = Date.now();
     expect(
       (await ctl("sim", "degrade", "--node", "node-1", "--neighbor", neighbor, "--latency", "400")).stdout,

@@ -122,7 +122,7 @@ describe("node agent during a broker outage", () => {
     await waitFor(() => before.seen.length >= 3, 5000, "first samples");
     await before.client.endAsync(true);
     await b.close();
-    await new Promise((resolve) => setTimeout(resolve, 800)); // ~8 samples taken offline
+    await waitFor(() => agent.node.bufferedSamples >= 8, 5000, "8 samples buffered offline");
     expect(agent.node.stats.skippedOffline).toBe(0);
     b = await EmbeddedBroker.start({ host: "127.0.0.1", port }, silentLogger);
     cleanup.push(() => b.close());
@@ -406,7 +406,8 @@ describe("gateway", () => {
     const gw = await gateway("real-edge");
     const node = await tlsNode("node-1", gw.broker?.port ?? 0);
     const neighbor = node.mesh.sample(Date.now()).neighbors[0]?.neighbor as string;
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // baselines warm up on ~15 samples
+    // The link's baseline is learnt before the fault (the detector trusts it after 5 samples).
+    await waitFor(async () => (await controlPlane.samplesStored("node-1")) >= 15, 10_000, "15 samples at the edge");
     node.mesh.degrade(neighbor, { latencyMs: 250, loss: 0 });
     await waitFor(() => node.mesh.controls.hopPenalty.has(neighbor), 10_000, "reroute applied");
     expect(node.executor.stats.applied).toBeGreaterThanOrEqual(1);
@@ -435,9 +436,12 @@ describe("gateway", () => {
     const storedAtStart = await controlPlane.samplesStored("node-2");
     await controlPlane.stop();
     const sentBefore = node.node.stats.published;
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    expect(node.node.stats.published).toBeGreaterThan(sentBefore + 10); // the mesh side never noticed
-    expect(gw.edge?.queued ?? 0).toBeGreaterThan(10);
+    // The mesh side never notices: the node goes on publishing, the gateway queues.
+    await waitFor(
+      () => node.node.stats.published > sentBefore + 10 && (gw.edge?.queued ?? 0) > 10,
+      10_000,
+      "10 samples queued at the gateway while the edge is down",
+    );
     await controlPlane.start();
     await waitFor(() => gw.edge?.queued === 0, 20_000, "backlog replayed");
     await node.stop();

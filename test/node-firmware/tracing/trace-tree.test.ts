@@ -77,7 +77,8 @@ describe("one trace across MQTT and HTTP", () => {
       },
     });
     const neighbor = node.mesh.sample(Date.now()).neighbors[0]?.neighbor as string;
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // baselines warm up
+    // The link's baseline is learnt before the fault (the detector trusts it after 5 samples).
+    await waitFor(async () => (await controlPlane.samplesStored("node-1")) >= 15, 10_000, "15 samples at the edge");
     node.mesh.degrade(neighbor, { latencyMs: 250, loss: 0 });
     await waitFor(() => node.mesh.controls.hopPenalty.has(neighbor), 10_000, "reroute applied");
 

@@ -1,16 +1,13 @@
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
 import { describe, expect, it } from "vitest";
+import { sourceFiles } from "../helpers/sources.js";
 
 /** Relative value imports of a module (type-only imports vanish at compile time and cannot form a cycle). */
 const IMPORT = /(?:^|\n)\s*(import|export)\s(?!type\s)[^;]*?from\s*["'](\.{1,2}\/[^"']+)["']/g;
 
 function importGraph(): Map<string, string[]> {
-  const files = execFileSync("git", ["ls-files", "*.ts"], { encoding: "utf8" })
-    .trim()
-    .split("\n")
-    .filter((f) => !f.startsWith("test/"));
+  const files = sourceFiles();
   const graph = new Map<string, string[]>();
   for (const file of files) {
     const source = readFileSync(file, "utf8");

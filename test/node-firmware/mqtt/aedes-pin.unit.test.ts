@@ -1,6 +1,6 @@
-import { execFileSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
+import { sourceFiles } from "../../helpers/sources.js";
 
 /**
  * aedes 2 is a beta, pinned exactly, and one module touches it: `mqtt/aedes.ts` (the broker class,
@@ -16,10 +16,8 @@ describe("the aedes pin", () => {
       "2.0.0-beta.1",
     );
     expect(installed.version).toBe("2.0.0-beta.1");
-    const importers = execFileSync("git", ["grep", "-l", "-E", 'from "aedes"', "--", "*.ts"], { encoding: "utf8" })
-      .trim()
-      .split("\n")
-      .sort();
-    expect(importers.filter((f) => !f.startsWith("test/"))).toEqual(["node-firmware/mqtt/aedes.ts"]);
+    const importers: string[] = [];
+    for (const file of sourceFiles()) if ((await readFile(file, "utf8")).includes('from "aedes"')) importers.push(file);
+    expect(importers).toEqual(["node-firmware/mqtt/aedes.ts"]);
   });
 });
