@@ -196,14 +196,10 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
   const actions = routeActions(mesh, dataplane);
   const edge =
     config.gateway && edgeQueueDir
-      ? await EdgeClient.open(
-          config.nodeId,
-          config.gateway,
-          edgeQueueDir,
-          log.child({ component: "edge" }),
+      ? await EdgeClient.open(config.nodeId, config.gateway, edgeQueueDir, log.child({ component: "edge" }), {
           credentials,
-          tracing.traceRequest,
-        )
+          traceRequest: tracing.traceRequest,
+        })
       : undefined;
   // From here to the end of setup nothing may await: every `connect` listener must be in place
   // before the client can connect, or it misses the first connection.

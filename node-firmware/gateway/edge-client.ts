@@ -10,6 +10,7 @@ import type { GatewayConfig } from "../config/schema.js";
 import { DiskQueue } from "../buffer/disk-queue.js";
 import { countOne, type Counts } from "../lib/counts.js";
 import { backoffDelay } from "../lib/backoff.js";
+import { systemClock, type Cancel, type Clock } from "../lib/clock.js";
 import { errorText, type Logger } from "../lib/log.js";
 import { linksTo } from "../tracing/propagation.js";
 import { untracedRequests, type RequestSpan, type RequestTracer } from "../tracing/request.js";
@@ -48,6 +49,15 @@ export const CYCLE_PATH = "/api/v1/mape/cycle";
 const MAX_LINKS = 128;
 
 /** Where the edge client gets its JWT-SVID for the control plane. */
+export interface EdgeClientOptions {
+  /** How the gateway proves itself to the edge; none against an edge that asks for nothing (tests). */
+  credentials?: Credentials;
+  /** Traces each POST; untraced when absent. */
+  traceRequest?: RequestTracer;
+  /** Times batching by age and the retries' backoff. */
+  clock?: Clock;
+}
+
 export interface Credentials {
   token(): Promise<string>;
   /** The edge refused the token: get a fresh one next time. */
@@ -85,8 +95,8 @@ export class EdgeClient extends EventEmitter<{
   /** The last delivery attempt reached the edge (false while it is down and being retried). */
   reachable = true;
   private attempt = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private batchTimer: NodeJS.Timeout | undefined;
+  private retryTimer: Cancel | undefined;
+  private batchTimer: Cancel | undefined;
   /** When the oldest item not yet taken for a batch arrived: a batch goes when full or when it is `maxDelayMs` old. */
   private waitingSince: number | undefined;
   /** Send what is queued without waiting for a batch to fill (stopping). */
@@ -97,15 +107,21 @@ export class EdgeClient extends EventEmitter<{
   private appending: Promise<void> = Promise.resolve();
   private appendingItems = 0;
 
+  private readonly credentials: Credentials | undefined;
+  private readonly traceRequest: RequestTracer;
+  private readonly clock: Clock;
+
   constructor(
     private readonly gatewayId: string,
     private readonly config: GatewayConfig,
     private readonly queue: DiskQueue<BatchItem>,
     private readonly log: Logger,
-    private readonly credentials?: Credentials,
-    private readonly traceRequest: RequestTracer = untracedRequests,
+    options: EdgeClientOptions = {},
   ) {
     super();
+    this.credentials = options.credentials;
+    this.traceRequest = options.traceRequest ?? untracedRequests;
+    this.clock = options.clock ?? systemClock;
   }
 
   /**
@@ -117,8 +133,7 @@ export class EdgeClient extends EventEmitter<{
     config: GatewayConfig,
     dir: string,
     log: Logger,
-    credentials?: Credentials,
-    traceRequest?: RequestTracer,
+    options: EdgeClientOptions = {},
   ): Promise<EdgeClient> {
     const queue = await DiskQueue.open<BatchItem>({
       dir,
@@ -126,7 +141,7 @@ export class EdgeClient extends EventEmitter<{
       itemsPerSegment: Math.min(config.batch.maxItems, 1000),
       syncIntervalMs: config.queueSyncMs,
     });
-    const client = new EdgeClient(gatewayId, config, queue, log, credentials, traceRequest);
+    const client = new EdgeClient(gatewayId, config, queue, log, options);
     if (queue.stats.setAside > 0)
       log.warn("set aside unreadable lines of the edge queue (a torn write)", { lines: queue.stats.setAside, dir });
     if (queue.size > 0) log.info("resuming the queue left by the last run", { items: queue.size });
@@ -140,7 +155,7 @@ export class EdgeClient extends EventEmitter<{
    */
   enqueue(items: BatchItem[]): Promise<void> {
     this.appendingItems += items.length;
-    this.waitingSince ??= performance.now();
+    this.waitingSince ??= this.clock.now();
     const appended = this.queue.pushAll(items).finally(() => {
       this.appendingItems -= items.length;
     });
@@ -171,7 +186,7 @@ export class EdgeClient extends EventEmitter<{
   /** Sends what is queued now, without waiting for batches to fill. */
   flush(): void {
     this.flushing = true;
-    clearTimeout(this.batchTimer);
+    this.batchTimer?.();
     this.batchTimer = undefined;
     void this.pump();
   }
@@ -179,8 +194,8 @@ export class EdgeClient extends EventEmitter<{
   /** Stops sending, and closes the queue with everything appended synced to disk. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.retryTimer);
-    clearTimeout(this.batchTimer);
+    this.retryTimer?.();
+    this.batchTimer?.();
     await this.appending;
     await this.queue.close();
   }
@@ -188,7 +203,7 @@ export class EdgeClient extends EventEmitter<{
   /** A batch is due when full, when its oldest item is `maxDelayMs` old, or when flushing; else the wait left. */
   private batchWait(): number {
     if (this.flushing || this.waitingSince === undefined || this.queue.size >= this.config.batch.maxItems) return 0;
-    return this.waitingSince + this.config.batch.maxDelayMs - performance.now();
+    return this.waitingSince + this.config.batch.maxDelayMs - this.clock.now();
   }
 
   private async pump(): Promise<void> {
@@ -196,10 +211,10 @@ export class EdgeClient extends EventEmitter<{
     if (this.sending || this.stopped || this.retryTimer || this.batchTimer) return;
     const wait = this.batchWait();
     if (wait > 0 && this.queue.size > 0) {
-      this.batchTimer = setTimeout(() => {
+      this.batchTimer = this.clock.after(wait, () => {
         this.batchTimer = undefined;
         void this.pump();
-      }, wait);
+      });
       return;
     }
     this.sending = true;
@@ -231,10 +246,10 @@ export class EdgeClient extends EventEmitter<{
           delayMs: delay,
           queuedItems: this.queue.size,
         });
-        this.retryTimer = setTimeout(() => {
+        this.retryTimer = this.clock.after(delay, () => {
           this.retryTimer = undefined;
           void this.pump();
-        }, delay);
+        });
         return;
       }
       this.stats.itemsRefused += items.length;

@@ -4,6 +4,7 @@ import { ActionKey, SpiffeBundle, controlPlaneAudience, type AttestResponse } fr
 import type { AttestClaim, KeyPair } from "./attest-request.js";
 import { parseBundle, parseSpiffeId, x509, type Bundle } from "../../spiffe/index.js";
 import { backoffDelay } from "../lib/backoff.js";
+import { sleep, systemClock, type Cancel, type Clock } from "../lib/clock.js";
 import { errorText, type Logger } from "../lib/log.js";
 import { EdgeRequestError, attest, fetchBundle, mintJwtSvid } from "./client.js";
 import { Keystore, exportPkcs8Pem, readOptional, writePrivate } from "./keystore.js";
@@ -43,6 +44,8 @@ const Stored = z.object({
 });
 
 const JWT_REFRESH_BEFORE_MS = 60_000;
+/** Rotation and bundle refresh never hold a stopping agent: it rotates again on its next start. */
+const BACKGROUND = { background: true };
 /** How often to fetch a bundle that gives no `spiffe_refresh_hint` (go-spiffe's default is 5 min). */
 const DEFAULT_REFRESH_HINT_S = 300;
 
@@ -63,8 +66,8 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
   private renewing: Promise<void> | undefined;
   private svid: SvidMaterial | undefined;
   private jwt: { token: string; expiresAt: number } | undefined;
-  private rotationTimer: NodeJS.Timeout | undefined;
-  private bundleTimer: NodeJS.Timeout | undefined;
+  private cancelRotation: Cancel | undefined;
+  private cancelBundleRefresh: Cancel | undefined;
   /** Failures in a row, for the backoff. */
   private consecutiveFailures = 0;
   private stopped = false;
@@ -74,6 +77,8 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
   constructor(
     private readonly config: IdentityConfig,
     private readonly log: Logger,
+    /** Times rotation, bundle refresh and retries, and judges expiry. */
+    private readonly clock: Clock = systemClock,
   ) {
     super();
     this.keystore = new Keystore(config.stateDir);
@@ -88,7 +93,7 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
     this.nodeKey ??= this.keystore.nodeKey();
     await this.nodeKey;
     const stored = await this.loadStored();
-    if (stored && stored.notAfter > Date.now()) {
+    if (stored && stored.notAfter > this.clock.now()) {
       this.svid = stored;
       this.log.info("loaded SVID", { spiffeId: stored.spiffeId, expiresAt: new Date(stored.notAfter).toISOString() });
       this.scheduleRotation();
@@ -102,13 +107,13 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.rotationTimer);
-    clearTimeout(this.bundleTimer);
+    this.cancelRotation?.();
+    this.cancelBundleRefresh?.();
   }
 
   /** A JWT-SVID for the control plane, renewed a minute before it expires. */
   async controlPlaneToken(): Promise<string> {
-    const now = Date.now();
+    const now = this.clock.now();
     if (this.jwt && this.jwt.expiresAt - now > JWT_REFRESH_BEFORE_MS) return this.jwt.token;
     if (this.svid && this.nodeKey) {
       try {
@@ -142,7 +147,7 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
         if (error instanceof EdgeRequestError && !error.retriable) throw error;
         const delay = backoffDelay(this.consecutiveFailures++, 500, 30_000);
         this.log.warn("attestation failed, retrying", { error: errorText(error), delayMs: delay });
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await sleep(this.clock, delay);
       }
     }
   }
@@ -188,7 +193,7 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
       keyPem,
       notBefore: leafValidity.notBefore.getTime(),
       notAfter: leafValidity.notAfter.getTime(),
-      receivedAt: Date.now(),
+      receivedAt: this.clock.now(),
       bundle: await readBundle(response.spiffeId, response.bundle),
       bundleDocument: response.bundle,
       actionKeys: response.actionKeys,
@@ -230,46 +235,51 @@ export class IdentityAgent extends EventEmitter<{ svid: [SvidMaterial]; bundle: 
    * notBefore is backdated); on failure retry with backoff until expiry and beyond.
    */
   private scheduleRotation(delayMs?: number): void {
-    clearTimeout(this.rotationTimer);
+    this.cancelRotation?.();
     if (this.stopped || !this.svid) return;
     const start = Math.max(this.svid.notBefore, this.svid.receivedAt);
     const half = start + (this.svid.notAfter - start) / 2;
-    const delay = delayMs ?? Math.max(0, half - Date.now());
-    this.rotationTimer = setTimeout(() => {
-      this.renew().catch((error: unknown) => {
-        this.failed.rotate++;
-        const retry = backoffDelay(this.consecutiveFailures++, 1000, 60_000);
-        this.log.warn("SVID rotation failed, retrying", { error: errorText(error), delayMs: retry });
-        this.scheduleRotation(retry);
-      });
-    }, delay);
-    this.rotationTimer.unref();
+    const delay = delayMs ?? Math.max(0, half - this.clock.now());
+    this.cancelRotation = this.clock.after(
+      delay,
+      () => {
+        this.renew().catch((error: unknown) => {
+          this.failed.rotate++;
+          const retry = backoffDelay(this.consecutiveFailures++, 1000, 60_000);
+          this.log.warn("SVID rotation failed, retrying", { error: errorText(error), delayMs: retry });
+          this.scheduleRotation(retry);
+        });
+      },
+      BACKGROUND,
+    );
   }
 
   private scheduleBundleRefresh(): void {
-    clearTimeout(this.bundleTimer);
+    this.cancelBundleRefresh?.();
     if (this.stopped || !this.svid) return;
-    this.bundleTimer = setTimeout(
-      () => {
-        fetchBundle(this.config.edgeUrl)
-          .then(async (document) => {
-            if (!this.svid || JSON.stringify(document) === JSON.stringify(this.svid.bundleDocument)) return;
-            const bundle = await readBundle(this.svid.spiffeId, document);
-            this.svid = { ...this.svid, bundle, bundleDocument: document };
-            await this.persist(this.svid);
-            this.emit("bundle", bundle);
-          })
-          .catch((error: unknown) => {
-            this.failed.bundle_refresh++;
-            this.log.warn("bundle refresh failed", { error: errorText(error) });
-          })
-          .finally(() => {
-            this.scheduleBundleRefresh();
-          });
-      },
-      (this.svid.bundle.refreshHintS ?? DEFAULT_REFRESH_HINT_S) * 1000,
-    );
-    this.bundleTimer.unref();
+    const refreshMs = (this.svid.bundle.refreshHintS ?? DEFAULT_REFRESH_HINT_S) * 1000;
+    const refresh = () => {
+      this.refreshBundle();
+    };
+    this.cancelBundleRefresh = this.clock.after(refreshMs, refresh, BACKGROUND);
+  }
+
+  private refreshBundle(): void {
+    fetchBundle(this.config.edgeUrl)
+      .then(async (document) => {
+        if (!this.svid || JSON.stringify(document) === JSON.stringify(this.svid.bundleDocument)) return;
+        const bundle = await readBundle(this.svid.spiffeId, document);
+        this.svid = { ...this.svid, bundle, bundleDocument: document };
+        await this.persist(this.svid);
+        this.emit("bundle", bundle);
+      })
+      .catch((error: unknown) => {
+        this.failed.bundle_refresh++;
+        this.log.warn("bundle refresh failed", { error: errorText(error) });
+      })
+      .finally(() => {
+        this.scheduleBundleRefresh();
+      });
   }
 }
 

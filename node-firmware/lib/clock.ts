@@ -7,20 +7,25 @@ export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
   /** Calls `callback` once `ms` have passed; the returned function cancels it. */
-  after(ms: number, callback: () => void): Cancel;
+  after(ms: number, callback: () => void, options?: TimerOptions): Cancel;
+}
+
+export interface TimerOptions {
+  /**
+   * The timer alone does not keep the process running (Node's `unref`): for work that may be
+   * dropped when the agent stops (a span batch, an early rotation), not for what the agent waits
+   * on (a retried attestation).
+   */
+  background?: boolean;
 }
 
 export type Cancel = () => void;
 
-/**
- * The real clock. Its timers never keep a process alive by themselves: an agent stops by closing
- * its sockets and files, not by waiting out a retry.
- */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  after: (ms, callback) => {
+  after: (ms, callback, options) => {
     const timer = setTimeout(callback, ms);
-    timer.unref();
+    if (options?.background) timer.unref();
     return () => {
       clearTimeout(timer);
     };
@@ -28,7 +33,7 @@ export const systemClock: Clock = {
 };
 
 /** Resolves once `ms` have passed on `clock`. */
-export const sleep = (clock: Clock, ms: number): Promise<void> =>
+export const sleep = (clock: Clock, ms: number, options?: TimerOptions): Promise<void> =>
   new Promise((resolve) => {
-    clock.after(ms, resolve);
+    clock.after(ms, resolve, options);
   });

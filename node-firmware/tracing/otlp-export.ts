@@ -35,6 +35,8 @@ export interface OtlpExportOptions {
   onDropped?: (spans: number, error: string) => void;
 }
 
+/** A collector that is down must not hold an agent's exit: spans not yet sent are dropped then. */
+const BACKGROUND = { background: true };
 const RETRY_INITIAL_MS = 1000;
 const RETRY_MAX_MS = 5000;
 
@@ -72,7 +74,7 @@ export class OtlpJsonSpanProcessor implements SpanProcessor {
     this.retries = {
       maxAttempts: options.maxAttempts ?? 5,
       backoffMs: (attempt) => backoffDelay(attempt - 1, RETRY_INITIAL_MS, RETRY_MAX_MS),
-      sleep: (ms) => sleep(this.clock, ms),
+      sleep: (ms) => sleep(this.clock, ms, BACKGROUND),
       stopping: () => this.closed,
     };
   }
@@ -91,9 +93,13 @@ export class OtlpJsonSpanProcessor implements SpanProcessor {
     this.scopes.push(this.openingOf(span.instrumentationScope));
     if (this.spans.length >= this.maxBatch) this.send();
     else
-      this.cancelTimer ??= this.clock.after(this.delayMs, () => {
-        this.send();
-      });
+      this.cancelTimer ??= this.clock.after(
+        this.delayMs,
+        () => {
+          this.send();
+        },
+        BACKGROUND,
+      );
   }
 
   /** Sends everything waiting and resolves once it is out (or given up on). */
@@ -125,9 +131,13 @@ export class OtlpJsonSpanProcessor implements SpanProcessor {
     this.sending ??= this.sendBatches().finally(() => {
       this.sending = undefined;
       if (this.spans.length > 0 && !this.closed)
-        this.cancelTimer ??= this.clock.after(this.delayMs, () => {
-          this.send();
-        });
+        this.cancelTimer ??= this.clock.after(
+          this.delayMs,
+          () => {
+            this.send();
+          },
+          BACKGROUND,
+        );
     });
   }
 

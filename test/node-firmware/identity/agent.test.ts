@@ -8,6 +8,7 @@ import { IdentityAgent, type SvidMaterial } from "../../../node-firmware/identit
 import { silentLogger } from "../../../node-firmware/lib/log.js";
 import { startControlPlane, type ControlPlane } from "../../helpers/control-plane.js";
 import { waitFor } from "../../helpers/mqtt.js";
+import { ManualClock } from "../../helpers/clock.js";
 
 const run = promisify(execFile);
 let cp: ControlPlane;
@@ -72,36 +73,42 @@ describe("IdentityAgent", () => {
     expect(text).toMatch(/TLS Web Server Authentication, TLS Web Client Authentication/);
   });
 
-  it("rotates at half the SVID lifetime", async () => {
+  it("rotates at half the SVID lifetime, counted from when it arrived", async () => {
+    const clock = new ManualClock(Date.now());
     const agent = new IdentityAgent(
       { edgeUrl: cp.url, stateDir: join(work, "node-b"), joinToken: await cp.joinToken("node-b") },
       silentLogger,
+      clock,
     );
     const first = await agent.start();
     const rotations: SvidMaterial[] = [];
     agent.on("svid", (svid) => rotations.push(svid));
-    await waitFor(() => rotations.length >= 1, 8000, "rotation");
-    agent.stop();
-    // Rotation comes at half of what was left of the SVID when it arrived (whole-second certificate times).
-    const elapsed = (rotations[0]?.receivedAt ?? 0) - first.receivedAt;
+    // Its notBefore is backdated for clock skew: half of what was left when it arrived.
     const half = (first.notAfter - first.receivedAt) / 2;
-    expect(Math.abs(elapsed - half)).toBeLessThan(400);
+    await clock.advance(half - 1);
+    expect(rotations).toEqual([]);
+    await clock.advance(1);
+    await waitFor(() => rotations.length >= 1, 5000, "rotation");
+    agent.stop();
+    expect(rotations[0]?.receivedAt).toBeCloseTo(first.receivedAt + half, 3);
     expect(rotations[0]?.certificates[0]).not.toBe(first.certificates[0]);
   });
 
   it("comes back after its SVID expired while offline, by proof of possession, without a token", async () => {
+    const clock = new ManualClock(Date.now());
     const stateDir = join(work, "node-c");
     const before = new IdentityAgent(
       { edgeUrl: cp.url, stateDir, joinToken: await cp.joinToken("node-c") },
       silentLogger,
+      clock,
     );
     const expired = await before.start();
     before.stop();
-    await waitFor(() => Date.now() > expired.notAfter, 10_000, "expiry");
-    const after = new IdentityAgent({ edgeUrl: cp.url, stateDir }, silentLogger);
+    await clock.advance(expired.notAfter - clock.now() + 1);
+    const after = new IdentityAgent({ edgeUrl: cp.url, stateDir }, silentLogger, clock);
     const fresh = await after.start();
     after.stop();
-    expect(fresh.notAfter).toBeGreaterThan(Date.now());
+    expect(fresh.certificates[0]).not.toBe(expired.certificates[0]); // issued anew, not the stored one
     expect(fresh.spiffeId).toBe(expired.spiffeId);
   });
 
@@ -119,14 +126,22 @@ describe("IdentityAgent", () => {
   });
 
   it("counts failed attestations, retried with backoff, while the edge is unreachable", async () => {
+    const clock = new ManualClock(Date.now());
     const agent = new IdentityAgent(
       { edgeUrl: "http://127.0.0.1:9", stateDir: join(work, "node-f"), joinToken: await cp.joinToken("node-f") },
       silentLogger,
+      clock,
     );
     const starting = agent.start();
-    await waitFor(() => agent.failed.attest >= 2, 5000, "two failed attempts");
+    await waitFor(() => agent.failed.attest === 1 && clock.timers === 1, 5000, "the first failure's backoff");
+    await clock.advance(499);
+    expect(agent.failed.attest).toBe(1); // the first backoff is 500 ms
+    await clock.advance(1);
+    await waitFor(() => agent.failed.attest === 2 && clock.timers === 1, 5000, "the second failure's backoff");
     agent.stop();
-    await expect(starting).rejects.toThrow();
+    const refused = expect(starting).rejects.toThrow();
+    await clock.advance(1000); // the second backoff, at most 1 s: then it sees it was stopped
+    await refused;
     expect(agent.failed).toMatchObject({ rotate: 0, jwt_refresh: 0, bundle_refresh: 0 });
   });
 

@@ -188,7 +188,11 @@ describe("embedded broker: intake backpressure", () => {
     expect(["node-1#0", "node-2#0"]).toContain(tapped[0]);
     // What the released client sent next is read and waits behind the rest.
     const released = tapped[0]?.split("#")[0];
-    await waitFor(() => broker.heldClients().includes(released ?? ""), 5000, "the released client's next publish, held");
+    await waitFor(
+      () => broker.heldClients().includes(released ?? ""),
+      5000,
+      "the released client's next publish, held",
+    );
     expect(tapped).toHaveLength(1);
     expect(broker.resumeIntake()).toBe(0);
     await Promise.all(acks);
