@@ -64,7 +64,8 @@ async function waitForAllFresh(what: string, since = 0, timeoutMs = 60_000): Pro
 /** Items the gateway holds for the edge, from its own /metrics. */
 async function gatewayQueue(): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${String(metricsPort)}/metrics`)).text();
-  return Number(/^x0_edge_queue_items (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+  // Every series carries the agent's default labels (node, role).
+  return Number(/^x0_edge_queue_items\{[^}]*\} (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
 }
 
 const agentsAlive = () =>
