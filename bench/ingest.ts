@@ -29,9 +29,8 @@
  * gateway's CPU is then its own, the broker's apart.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
-import { tmpdir } from "node:os";
 import { brotliDecompressSync, gunzipSync, gzipSync, inflateSync } from "node:zlib";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
@@ -39,19 +38,8 @@ import { adminToken } from "../ctl/index.js";
 import { CycleResponse, TelemetryBatch, topics } from "../protocol/index.js";
 import { CYCLE_PATH } from "../node-firmware/gateway/index.js";
 import { packageRoot } from "../node-firmware/lib/index.js";
-import {
-  commandLine,
-  cpuSeconds,
-  createJoinToken,
-  descendantsOf,
-  ensureCa,
-  ensureLocalAdmin,
-  freePort,
-  freePortRange,
-  readWranglerToml,
-  rssBytes,
-  startLocalWorker,
-} from "../stack/index.js";
+import { commandLine, cpuSeconds, createJoinToken, descendantsOf, freePortRange, rssBytes } from "../stack/index.js";
+import { startBenchControlPlane } from "./control-plane.js";
 import { connectWhenUp, telemetryJson } from "./mqtt-load.js";
 import {
   agentSections,
@@ -85,7 +73,6 @@ if (BROKER !== "embedded" && BROKER !== "mosquitto")
   throw new Error(`BENCH_BROKER takes embedded or mosquitto, not ${BROKER}`);
 /** What a gateway's process holds, as a lone gateway's figures name it. */
 const GATEWAY_PROCESS = BROKER === "mosquitto" ? "gateway" : "broker+gateway";
-const TD = "x0tta6bl4.mesh";
 const ROOT = packageRoot();
 const modes = modesFromEnv();
 const workerObservability = modes.map((mode) => observabilityOf(mode)).find((o) => o.tracing) ?? observabilityOf("off");
@@ -93,24 +80,7 @@ const workerObservability = modes.map((mode) => observabilityOf(mode)).find((o) 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
 
-const state = await mkdtemp(join(tmpdir(), "x0-bench-ingest-"));
-const wrangler = await readWranglerToml(join(ROOT, "wrangler.toml"));
-const port = await freePort();
-const ca = await ensureCa(state, TD);
-const admin = await ensureLocalAdmin(state, TD, `http://127.0.0.1:${String(port)}`);
-const worker = await startLocalWorker({
-  root: ROOT,
-  stateDir: state,
-  host: "127.0.0.1",
-  port,
-  wrangler,
-  secrets: {
-    X0_CA: JSON.stringify(ca),
-    X0_BOOTSTRAP_ADMINS: admin.bootstrap,
-    ...controlPlaneVars(workerObservability),
-  },
-});
-const api = worker.url.origin;
+const { state, worker, admin, api } = await startBenchControlPlane("ingest", controlPlaneVars(workerObservability));
 const workerdPid = descendantsOf(process.pid).find((pid) => commandLine(pid).includes("workerd")) as number;
 
 const DECODERS: Record<string, (body: Buffer) => Buffer> = {

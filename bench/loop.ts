@@ -8,9 +8,8 @@
  * mode, each with its own workerd, D1, gateway and node, and the cycles take turns among them, so
  * the machine's drift falls on every mode alike.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import mqtt from "mqtt";
 import { adminToken } from "../ctl/index.js";
 import { RELEASE, spiffeIdOf, topics, type NodeTelemetry } from "../protocol/index.js";
@@ -20,14 +19,7 @@ import { validateConfig } from "../node-firmware/config/index.js";
 import { ActionExecutor } from "../node-firmware/execute/index.js";
 import { disableNagle } from "../node-firmware/mqtt/index.js";
 import { silentLogger } from "../node-firmware/lib/index.js";
-import {
-  createJoinToken,
-  ensureCa,
-  ensureLocalAdmin,
-  freePort,
-  readWranglerToml,
-  startLocalWorker,
-} from "../stack/index.js";
+import { createJoinToken } from "../stack/index.js";
 import {
   contextOf,
   startTracing,
@@ -44,11 +36,11 @@ import {
   scrapeEvery,
   type Mode,
 } from "./observe.js";
+import { startBenchControlPlane } from "./control-plane.js";
 import { percentile } from "./stats.js";
 
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 1000);
 const WARMUP = 20;
-const ROOT = resolve(import.meta.dirname, "..", "..");
 const TD = "x0tta6bl4.mesh";
 const TARGET_P99_MS = 25;
 
@@ -82,27 +74,12 @@ interface LoopStack {
 
 async function startStack(mode: Mode): Promise<LoopStack> {
   const observability = observabilityOf(mode);
-  const state = await mkdtemp(join(tmpdir(), `x0-bench-loop-${mode}-`));
-  const wrangler = await readWranglerToml(join(ROOT, "wrangler.toml"));
-  const port = await freePort();
-  const ca = await ensureCa(state, TD);
-  const admin = await ensureLocalAdmin(state, TD, `http://127.0.0.1:${String(port)}`);
-  const worker = await startLocalWorker({
-    root: ROOT,
-    stateDir: state,
-    host: "127.0.0.1",
-    port,
-    wrangler,
-    // Guard rails off: every anomalous sample is to produce an action.
-    secrets: {
-      X0_CA: JSON.stringify(ca),
-      X0_BOOTSTRAP_ADMINS: admin.bootstrap,
-      MAPE_COOLDOWN_S: "0",
-      MAPE_MAX_ACTIONS_PER_NODE_PER_MIN: "1000000",
-      ...controlPlaneVars(observability),
-    },
+  // Guard rails off: every anomalous sample is to produce an action.
+  const { state, worker, admin, api } = await startBenchControlPlane(`loop-${mode}`, {
+    MAPE_COOLDOWN_S: "0",
+    MAPE_MAX_ACTIONS_PER_NODE_PER_MIN: "1000000",
+    ...controlPlaneVars(observability),
   });
-  const api = worker.url.origin;
   const jwt = await adminToken(admin.credential, api);
   const ownPosts: { start: number; end: number }[] = [];
   posts.set(api, ownPosts);

@@ -86,3 +86,8 @@ export const updateCommand = (pinned: string, key: Uint8Array, value: Uint8Array
 
 export const deleteCommand = (pinned: string, key: Uint8Array) =>
   ["map", "delete", "pinned", pinned, "key", ...hexArgs(key)].join(" ");
+
+/** Loads the program of `objectPath` as `type`, pinned at `<pinDir>/prog` with its maps under `<pinDir>/maps`. */
+export async function loadPinned(objectPath: string, type: "xdp" | "sockops", pinDir: string): Promise<void> {
+  await bpftool(["prog", "load", objectPath, join(pinDir, "prog"), "type", type, "pinmaps", join(pinDir, "maps")]);
+}

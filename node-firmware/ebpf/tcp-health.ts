@@ -1,7 +1,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../lib/log.js";
-import { bpftool, dumpMap } from "./bpftool.js";
+import { bpftool, dumpMap, loadPinned } from "./bpftool.js";
 import { BPFFS, ensureBpffs } from "./kernel.js";
 import { TH_MAPS, decodeDestinationHealth, type DestinationHealth } from "./tcp-health-layout.js";
 
@@ -32,16 +32,7 @@ export class TcpHealth {
     await rm(pinDir, { recursive: true, force: true });
     await mkdir(pinDir, { recursive: true });
     try {
-      await bpftool([
-        "prog",
-        "load",
-        options.objectPath,
-        join(pinDir, "prog"),
-        "type",
-        "sockops",
-        "pinmaps",
-        join(pinDir, "maps"),
-      ]);
+      await loadPinned(options.objectPath, "sockops", pinDir);
       await bpftool(["cgroup", "attach", options.cgroup, "sock_ops", "pinned", join(pinDir, "prog")]);
     } catch (error) {
       await rm(pinDir, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Logger } from "../lib/log.js";
 import type { DataPlane, DataPlaneSnapshot, SourceCounters } from "../dataplane/dataplane.js";
 import { readCountersOf } from "../dataplane/sysfs.js";
-import { bpftool, bpftoolBatch, deleteCommand, dumpMap, dumpPerCpuMap, updateCommand } from "./bpftool.js";
+import { bpftoolBatch, deleteCommand, dumpMap, dumpPerCpuMap, loadPinned, updateCommand } from "./bpftool.js";
 import { BPFFS, attachXdp, attachedXdp, detachXdp, ensureBpffs, type XdpMode } from "./kernel.js";
 import {
   XG_COUNTERS,
@@ -70,16 +70,7 @@ export class XdpGuard implements DataPlane {
     const modes: XdpMode[] = [];
     try {
       await mkdir(pinDir, { recursive: true });
-      await bpftool([
-        "prog",
-        "load",
-        options.objectPath,
-        join(pinDir, "prog"),
-        "type",
-        "xdp",
-        "pinmaps",
-        join(pinDir, "maps"),
-      ]);
+      await loadPinned(options.objectPath, "xdp", pinDir);
       for (const iface of options.interfaces) modes.push(await attachXdp(iface, join(pinDir, "prog"), options.mode));
     } catch (error) {
       await Promise.all(

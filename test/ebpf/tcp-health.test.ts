@@ -8,7 +8,7 @@ import { packageRoot } from "../../node-firmware/lib/package-root.js";
 import { TcpHealth } from "../../node-firmware/ebpf/tcp-health.js";
 import { TH_STRUCTS, medianRttUs } from "../../node-firmware/ebpf/tcp-health-layout.js";
 import { silentLogger } from "../../node-firmware/lib/log.js";
-import { kernelTestsUnavailable } from "../helpers/kernel.js";
+import { btfTypes, kernelTestsUnavailable, structLayouts } from "../helpers/kernel.js";
 
 const unavailable = kernelTestsUnavailable();
 const objectPath = join(packageRoot(), "bpf", "tcp_health.bpf.o");
@@ -69,19 +69,7 @@ describe.skipIf(unavailable !== null)(
     }
 
     it("follows the header's layouts exactly (BTF of the built object)", () => {
-      const btf = JSON.parse(
-        execFileSync("bpftool", ["-j", "btf", "dump", "file", objectPath], { encoding: "utf8" }),
-      ) as {
-        types: { kind: string; name?: string; size?: number; members?: { name: string; bits_offset: number }[] }[];
-      };
-      for (const layout of TH_STRUCTS) {
-        const type = btf.types.find((t) => t.kind === "STRUCT" && t.name === layout.struct);
-        expect(type?.size, layout.struct).toBe(layout.size);
-        expect(
-          Object.fromEntries((type?.members ?? []).map((m) => [m.name, m.bits_offset / 8])),
-          layout.struct,
-        ).toEqual(layout.at);
-      }
+      expect(structLayouts(btfTypes(objectPath), TH_STRUCTS)).toEqual(TH_STRUCTS);
     });
 
     it("builds a smoothed-RTT histogram per destination from the cgroup's connections", async () => {

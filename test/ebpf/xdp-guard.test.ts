@@ -21,7 +21,7 @@ import {
 } from "../../node-firmware/ebpf/xdp-guard-layout.js";
 import { silentLogger } from "../../node-firmware/lib/log.js";
 import { frames, type Frame } from "../helpers/frames.js";
-import { kernelTestsUnavailable, vethPair } from "../helpers/kernel.js";
+import { btfTypes, kernelTestsUnavailable, structLayouts, vethPair } from "../helpers/kernel.js";
 
 const unavailable = kernelTestsUnavailable();
 const XDP_DROP = 1;
@@ -85,25 +85,7 @@ describe.skipIf(unavailable !== null)(
     }
 
     it("follows the header's layouts exactly (BTF of the built object, and the counter enum)", () => {
-      const btf = JSON.parse(
-        execFileSync("bpftool", ["-j", "btf", "dump", "file", defaultObjectPath()], { encoding: "utf8" }),
-      ) as {
-        types: {
-          kind: string;
-          name?: string;
-          size?: number;
-          members?: { name: string; bits_offset: number }[];
-          values?: { name: string; val: number }[];
-        }[];
-      };
-      for (const layout of XG_STRUCTS) {
-        const type = btf.types.find((t) => t.kind === "STRUCT" && t.name === layout.struct);
-        expect(type?.size, layout.struct).toBe(layout.size);
-        expect(
-          Object.fromEntries((type?.members ?? []).map((m) => [m.name, m.bits_offset / 8])),
-          layout.struct,
-        ).toEqual(layout.at);
-      }
+      expect(structLayouts(btfTypes(defaultObjectPath()), XG_STRUCTS)).toEqual(XG_STRUCTS);
       // The enum is only used as constants, so BTF has no trace of it: read it from the header.
       const body = /enum xg_counter \{([^}]*)\}/.exec(readFileSync("bpf/xdp_guard.h", "utf8"))?.[1] ?? "";
       const names = [...body.matchAll(/^\s*XG_([A-Z0-9_]+)/gm)]
