@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { NodeId } from "./ids.js";
 import { SpiffeIdString } from "./spiffe-id.js";
+import { MacAddress } from "./batman.js";
 
 /** DNS-SD service type nodes announce on their mesh interfaces: `_x0tta6bl4._udp.local`. */
 export const DISCOVERY_SERVICE_TYPE = "x0tta6bl4";
@@ -14,5 +15,7 @@ export const PeerAnnouncementTxt = z.object({
   spiffe: SpiffeIdString,
   fw: z.string().min(1).max(64),
   att: z.enum(["0", "1"]),
+  /** The node's batman-adv originator address (its primary mesh interface's MAC), when it runs batman-adv. */
+  mac: MacAddress.optional(),
 });
 export type PeerAnnouncementTxt = z.infer<typeof PeerAnnouncementTxt>;

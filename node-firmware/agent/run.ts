@@ -13,15 +13,17 @@ import { DenyListRelay } from "../gateway/deny-list-relay.js";
 import { EdgeClient } from "../gateway/edge-client.js";
 import { openDataPlane } from "../dataplane/open.js";
 import type { DataPlane } from "../dataplane/dataplane.js";
-import { MeshDiscovery } from "../discovery/mdns.js";
+import { MeshDiscovery, type SelfAnnouncement } from "../discovery/mdns.js";
 import { routeActions } from "../execute/backend.js";
 import { ActionExecutor } from "../execute/executor.js";
 import { resultPublisher, serveActions } from "../execute/serve.js";
 import { IdentityAgent, type SvidMaterial } from "../identity/agent.js";
 import { clientTlsOptions, type PeerPolicy } from "../identity/tls.js";
 import { errorText, type Logger } from "../lib/log.js";
-import { acceptSimFaults } from "../mesh/faults.js";
-import { SimulatedMesh } from "../mesh/simulated.js";
+import { acceptSimFaults } from "../mesh/simulated/faults.js";
+import type { BatmanAdvMesh } from "../mesh/batman-adv/mesh.js";
+import { NodeDirectory } from "../mesh/batman-adv/node-directory.js";
+import { openMesh, type Mesh } from "../mesh/open.js";
 import { agentMetrics } from "../metrics/agent-metrics.js";
 import { serveMetrics } from "../metrics/server.js";
 import { DEFAULT_REFLEXES, Reflexes } from "../monitor/reflexes.js";
@@ -42,7 +44,7 @@ export interface RunningAgent {
   readonly identity?: IdentityAgent;
   readonly deny: DenyView;
   readonly executor: ActionExecutor;
-  readonly mesh: SimulatedMesh;
+  readonly mesh: Mesh;
   readonly dataplane: DataPlane;
   readonly reflexes: Reflexes;
   /** What became of the spans exported over OTLP/HTTP, when tracing is on. */
@@ -89,30 +91,51 @@ async function loadDenyList(file: string, deny: DenyView, log: Logger): Promise<
   else deny.update(stored);
 }
 
-/** Announces this node on its mesh interfaces and logs the peers it finds; re-announces once it holds an SVID. */
-function startDiscovery(config: AgentConfig, identity: IdentityAgent | undefined, log: Logger): MeshDiscovery {
+/**
+ * Announces this node on its mesh interfaces (with its batman-adv originator address, when it has
+ * one) and learns the others': their addresses name batman-adv's neighbors by node id.
+ */
+function startDiscovery(
+  config: AgentConfig,
+  identity: IdentityAgent | undefined,
+  origin: { mac: string | undefined; directory: NodeDirectory },
+  log: Logger,
+): MeshDiscovery {
   const section = config.discovery as NonNullable<AgentConfig["discovery"]>;
+  const announce = (spiffeId: string, attested: boolean): SelfAnnouncement => ({
+    nodeId: config.nodeId,
+    spiffeId,
+    attested,
+    firmware: RELEASE,
+    ...(origin.mac === undefined ? {} : { mac: origin.mac }),
+  });
   const svid = identity?.current;
   const discovery = new MeshDiscovery(
-    {
-      nodeId: config.nodeId,
-      spiffeId: svid?.spiffeId ?? spiffeIdOf[config.role](section.trustDomain, config.nodeId),
-      attested: svid !== undefined,
-      firmware: RELEASE,
-    },
+    announce(svid?.spiffeId ?? spiffeIdOf[config.role](section.trustDomain, config.nodeId), svid !== undefined),
     log,
   );
   discovery.on("peer", (peer) => {
     log.info("peer discovered", { ...peer });
+    if (peer.mac !== undefined) origin.directory.heard(peer.mac, peer.nodeId);
   });
   discovery.on("lost", (peer) => {
     log.info("peer lost", { nodeId: peer.nodeId, interface: peer.interface });
   });
   identity?.on("svid", (next) => {
-    discovery.update({ nodeId: config.nodeId, spiffeId: next.spiffeId, attested: true, firmware: RELEASE });
+    discovery.update(announce(next.spiffeId, true));
   });
   discovery.start(section.interfaces);
   return discovery;
+}
+
+/** The node's originator address for its announcement; without it peers cannot name it, but it runs on. */
+async function originatorOf(mesh: BatmanAdvMesh, log: Logger): Promise<string | undefined> {
+  try {
+    return await mesh.originatorAddress();
+  } catch (error) {
+    log.warn("no originator address to announce: peers will not name this node", { error: errorText(error) });
+    return undefined;
+  }
 }
 
 export interface AgentOptions {
@@ -191,7 +214,9 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
       identity.invalidateToken();
     },
   };
-  const mesh = new SimulatedMesh(config.nodeId, config.mesh.peers, config.mesh.seed, config.mesh.neighbors);
+  const directory = new NodeDirectory(config.mesh.backend === "batman-adv" ? config.mesh.nodes : {});
+  const mesh = await openMesh(config, directory, log.child({ component: "mesh" }));
+  const originator = mesh.kind === "batman-adv" ? await originatorOf(mesh, log) : undefined;
   const dataplane = await openDataPlane(config, mesh.neighborIds, log.child({ component: "dataplane" }));
   const actions = routeActions(mesh, dataplane);
   const edge =
@@ -226,9 +251,10 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
   });
   followDenyList(client, deny, log.child({ component: "deny-list" }));
   serveActions(client, config.nodeId, executor, executeLog);
-  // Fault injection belongs to the simulated mesh (the one backend the schema has so far); a
-  // broker offers its topics only where `embeddedBroker.simulation` is set.
-  acceptSimFaults(client, config.nodeId, mesh, dataplane, log.child({ component: "sim" }));
+  // Fault injection belongs to the simulated mesh; a broker offers its topics only where
+  // `embeddedBroker.simulation` is set, which the configuration allows only with that mesh.
+  if (mesh.kind === "simulated")
+    acceptSimFaults(client, config.nodeId, mesh, dataplane, log.child({ component: "sim" }));
 
   const monitorLog = log.child({ component: "monitor" });
   const reflexes = new Reflexes(actions, monitorLog, { ...DEFAULT_REFLEXES, ...config.reflexes });
@@ -259,7 +285,7 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
       relay.announce(revision);
     });
   const discovery = config.discovery
-    ? startDiscovery(config, identity, log.child({ component: "discovery" }))
+    ? startDiscovery(config, identity, { mac: originator, directory }, log.child({ component: "discovery" }))
     : undefined;
   bridge?.start(broker);
   relay?.start();
@@ -269,6 +295,7 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
     await discovery?.stop();
     relay?.stop();
     await node.stop();
+    await mesh.close();
     await buffer?.close();
     // Our own broker takes no more messages before the bridge flushes: what it acknowledged is
     // relayed; what it no longer acknowledges the nodes keep and send to the next broker.

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { NodeId, Role, SpiffeIdString, limits } from "../../protocol/index.js";
+import { MacAddress, NodeId, Role, SpiffeIdString, limits } from "../../protocol/index.js";
 
 const MqttUrl = z.url({ protocol: /^mqtts?$/, error: "must be an mqtt:// or mqtts:// URL" });
 const HttpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
@@ -15,15 +15,30 @@ const SimulatedMesh = z.strictObject({
   neighbors: z.array(NodeId).max(limits.neighbors).optional(),
 });
 
+const InterfaceName = z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, "must be a Linux interface name");
+
+/** The real mesh: the kernel's batman-adv, read and steered through batctl. */
+const BatmanAdvMesh = z.strictObject({
+  backend: z.literal("batman-adv"),
+  meshInterface: InterfaceName.default("bat0"),
+  /** The batctl command (a path, when it is not on PATH). */
+  batctl: z.string().min(1).default("batctl"),
+  /** batctl's originator table is read at most this often. */
+  refreshMs: Millis(100, 60_000).default(1000),
+  /** A neighbor unheard this long reads TQ 0 (batman-adv IV itself keeps a vanished neighbor's TQ for 200 s). */
+  silentAfterMs: Millis(500, 600_000).default(3000),
+  /** Each neighbor's latency is measured by a batman-adv echo this often. */
+  probeIntervalMs: Millis(1000, 3_600_000).default(10_000),
+  /** Originator addresses of nodes that do not announce themselves over mDNS, by node id. */
+  nodes: z.record(MacAddress, NodeId).default({}),
+});
+
 const DataPlaneSection = z.discriminatedUnion("backend", [
   z.strictObject({ backend: z.literal("simulated") }),
   z.strictObject({
     /** xdp_guard on the mesh `interfaces`; when eBPF cannot load, their counters only (`sysfs`), said in telemetry. */
     backend: z.literal("xdp"),
-    interfaces: z
-      .array(z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, "must be a Linux interface name"))
-      .min(1)
-      .max(64),
+    interfaces: z.array(InterfaceName).min(1).max(64),
     /** The built bpf/xdp_guard.bpf.o; default: next to the firmware. */
     object: z.string().min(1).optional(),
     pinRoot: z.string().min(1).optional(),
@@ -125,7 +140,7 @@ export const AgentConfig = z
         bufferDir: z.string().min(1).optional(),
       })
       .prefault({}),
-    mesh: SimulatedMesh,
+    mesh: z.discriminatedUnion("backend", [BatmanAdvMesh, SimulatedMesh]),
     dataplane: DataPlaneSection.default({ backend: "simulated" }),
     reflexes: ReflexSection.prefault({}),
     discovery: DiscoverySection.optional(),
@@ -166,7 +181,14 @@ export const AgentConfig = z
     if (config.role === "node" && config.gateway) {
       ctx.addIssue({ code: "custom", path: ["gateway"], message: 'is only allowed when role is "gateway"' });
     }
-    if (!config.mesh.peers.includes(config.nodeId)) {
+    if (config.mesh.backend === "batman-adv" && config.gateway?.embeddedBroker?.simulation === true) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["gateway", "embeddedBroker", "simulation"],
+        message: 'is for a simulated mesh: fault injection never reaches batman-adv (mesh.backend = "simulated")',
+      });
+    }
+    if (config.mesh.backend === "simulated" && !config.mesh.peers.includes(config.nodeId)) {
       ctx.addIssue({
         code: "custom",
         path: ["mesh", "peers"],

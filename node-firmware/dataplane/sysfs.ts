@@ -24,9 +24,9 @@ export async function readInterfaceCounters(iface: string, root = "/sys/class/ne
 }
 
 /** The counters of several interfaces, added up: a node's mesh links as one. */
-export async function readCountersOf(interfaces: readonly string[]): Promise<InterfaceCounters> {
+export async function readCountersOf(interfaces: readonly string[], root?: string): Promise<InterfaceCounters> {
   const total: InterfaceCounters = { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, rxDropped: 0, txDropped: 0 };
-  for (const counters of await Promise.all(interfaces.map((iface) => readInterfaceCounters(iface)))) {
+  for (const counters of await Promise.all(interfaces.map((iface) => readInterfaceCounters(iface, root)))) {
     for (const field of Object.keys(total) as (keyof InterfaceCounters)[]) total[field] += counters[field];
   }
   return total;

@@ -11,6 +11,8 @@ export interface SelfAnnouncement {
   /** Holds an SVID for `spiffeId`, rather than only claiming it. */
   attested: boolean;
   firmware: string;
+  /** batman-adv's originator address of this node, so that peers can name it in their tables. */
+  mac?: string;
 }
 
 export interface Peer extends SelfAnnouncement {
@@ -51,11 +53,9 @@ export function peerFrom(
   if (!address) return { ok: false, reason: "no address" };
   const iface = interfaceFor(address, interfaces);
   if (!iface) return { ok: false, reason: `${address} is on none of our mesh links` };
-  const { id, spiffe, fw, att } = txt.data;
-  return {
-    ok: true,
-    peer: { nodeId: id, spiffeId: spiffe, firmware: fw, attested: att === "1", address, interface: iface },
-  };
+  const { id, spiffe, fw, att, mac } = txt.data;
+  const peer: Peer = { nodeId: id, spiffeId: spiffe, firmware: fw, attested: att === "1", address, interface: iface };
+  return { ok: true, peer: mac === undefined ? peer : { ...peer, mac } };
 }
 
 const PORT_UNUSED = 9; // DNS-SD wants a port; the announcement is about the node, not a service on it
@@ -144,6 +144,7 @@ export class MeshDiscovery extends EventEmitter<{ peer: [Peer]; lost: [Peer] }> 
       spiffe: this.self.spiffeId,
       fw: this.self.firmware,
       att: this.self.attested ? "1" : "0",
+      ...(this.self.mac === undefined ? {} : { mac: this.self.mac }),
     };
     return {
       name: this.self.nodeId,

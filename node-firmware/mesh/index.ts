@@ -1,3 +1,3 @@
-export { BatmanIvMesh } from "./batman-iv.js";
-export { prng } from "./prng.js";
-export { SimulatedMesh, buildTopology, simulateMesh } from "./simulated.js";
+export { BatmanIvMesh } from "./simulated/batman-iv.js";
+export { prng } from "./simulated/prng.js";
+export { SimulatedMesh, buildTopology, simulateMesh } from "./simulated/mesh.js";

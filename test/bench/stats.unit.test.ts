@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bootstrapInterval, median, percentile } from "../../bench/stats.js";
-import { prng } from "../../node-firmware/mesh/prng.js";
+import { prng } from "../../node-firmware/mesh/simulated/prng.js";
 
 interface Run {
   off: number;

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fnv1a } from "../../node-firmware/lib/hash.js";
-import type { BatmanIvMesh } from "../../node-firmware/mesh/batman-iv.js";
+import type { BatmanIvMesh } from "../../node-firmware/mesh/simulated/batman-iv.js";
 
 export const FAKE_BATCTL_DIR = resolve(import.meta.dirname, "..", "fixtures", "fake-batctl");
 
@@ -16,11 +16,14 @@ export async function writeFakeBatctlState(
   file: string,
   mesh: BatmanIvMesh,
   node: string,
-  hardInterface = "mesh0",
+  /** The hard interface of each link, by neighbor: one for all, or one per link (the UML lab's way). */
+  hardInterface: string | ((neighbor: string) => string) = "mesh0",
+  meshInterface = "bat0",
 ): Promise<void> {
+  const hardifOf = typeof hardInterface === "string" ? () => hardInterface : hardInterface;
   const originators = mesh.originators(node).map((r) => ({
     hard_ifindex: 3,
-    hard_ifname: hardInterface,
+    hard_ifname: hardifOf(r.neighbor),
     orig_address: simulatedMac(r.originator),
     neigh_address: simulatedMac(r.neighbor),
     last_seen_msecs: r.lastSeenMs,
@@ -29,21 +32,29 @@ export async function writeFakeBatctlState(
   }));
   const neighbors = mesh.neighbors(node).map((n) => ({
     hard_ifindex: 3,
-    hard_ifname: hardInterface,
+    hard_ifname: hardifOf(n.neighbor),
     neigh_address: simulatedMac(n.neighbor),
     last_seen_msecs: n.lastSeenMs,
   }));
+  const linked = [...new Set([...originators, ...neighbors].map((entry) => entry.hard_ifname))];
+  const hardifs = linked.length > 0 ? linked : [hardifOf("")];
   const state = {
     meshifs: {
-      bat0: {
+      [meshInterface]: {
         originators,
         neighbors,
         gateways: [],
-        settings: { mesh_ifname: "bat0", algo_name: "BATMAN_IV", hop_penalty: 30, orig_interval: 1000, gw_mode: "off" },
-        interfaces: [hardInterface],
+        settings: {
+          mesh_ifname: meshInterface,
+          algo_name: "BATMAN_IV",
+          hop_penalty: 30,
+          orig_interval: 1000,
+          gw_mode: "off",
+        },
+        interfaces: hardifs,
       },
     },
-    hardifs: { [hardInterface]: { hop_penalty: 0 } },
+    hardifs: Object.fromEntries(hardifs.map((name) => [name, { hop_penalty: 0 }])),
   };
   await writeFile(file, JSON.stringify(state));
 }

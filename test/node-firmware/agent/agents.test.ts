@@ -2,7 +2,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import type { SvidMaterial } from "../../../node-firmware/identity/agent.js";
 import { DenyView } from "../../../node-firmware/identity/deny-view.js";
 import { clientTlsOptions } from "../../../node-firmware/identity/tls.js";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import {
   itemNodeId,
   spiffeIdOf,
   topics,
+  Topology,
 } from "../../../protocol/index.js";
 import { startAgent, type RunningAgent } from "../../../node-firmware/agent/run.js";
 import { validateConfig } from "../../../node-firmware/config/load.js";
@@ -27,6 +28,9 @@ import { acceptBatch, startFakeEdge, type FakeEdge } from "../../helpers/edge.js
 import { collect, connectClient, startBroker, waitFor } from "../../helpers/mqtt.js";
 import { hasPromtool, promtoolCheck } from "../../helpers/promtool.js";
 import { exactly } from "../../helpers/contract.js";
+import { simulatedMeshOf } from "../../helpers/mesh.js";
+import { FAKE_BATCTL_DIR, fakeBatctlLog, simulatedMac, writeFakeBatctlState } from "../../helpers/fake-batctl.js";
+import { BatmanIvMesh } from "../../../node-firmware/mesh/simulated/batman-iv.js";
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -198,7 +202,7 @@ describe("gateway", () => {
   }
 
   /** A node on the gateway's broker over mTLS, attested by the real control plane. */
-  async function tlsNode(nodeId: string, port: number) {
+  async function tlsNode(nodeId: string, port: number, mesh: object = { backend: "simulated", peers }) {
     return run(
       validateConfig("test", {
         nodeId,
@@ -210,7 +214,7 @@ describe("gateway", () => {
           spiffeId: spiffeIdOf.gateway(TEST_TRUST_DOMAIN, "gw-1"),
         },
         telemetry: { intervalMs: 100 },
-        mesh: { backend: "simulated", peers },
+        mesh,
         identity: {
           edgeUrl: controlPlane.url,
           stateDir: await stateDir(),
@@ -405,11 +409,12 @@ describe("gateway", () => {
   it("closes the loop: a degraded link is detected at the edge, a signed reroute is applied by the node, the decision records it", async () => {
     const gw = await gateway("real-edge");
     const node = await tlsNode("node-1", gw.broker?.port ?? 0);
-    const neighbor = node.mesh.sample(Date.now()).neighbors[0]?.neighbor as string;
+    const mesh = simulatedMeshOf(node);
+    const neighbor = mesh.sample(Date.now()).neighbors[0]?.neighbor as string;
     // The link's baseline is learnt before the fault (the detector trusts it after 5 samples).
     await waitFor(async () => (await controlPlane.samplesStored("node-1")) >= 15, 10_000, "15 samples at the edge");
-    node.mesh.degrade(neighbor, { latencyMs: 250, loss: 0 });
-    await waitFor(() => node.mesh.controls.hopPenalty.has(neighbor), 10_000, "reroute applied");
+    mesh.degrade(neighbor, { latencyMs: 250, loss: 0 });
+    await waitFor(() => mesh.controls.hopPenalty.has(neighbor), 10_000, "reroute applied");
     expect(node.executor.stats.applied).toBeGreaterThanOrEqual(1);
     const admin = await controlPlane.adminJwt();
     await waitFor(
@@ -425,6 +430,61 @@ describe("gateway", () => {
       10_000,
       "decision closed as applied",
     );
+  });
+
+  it("runs on batman-adv: names its neighbors by node id from batctl's table, and routes round a collapsing link with batctl", async () => {
+    // The kernel here has no batman-adv: batctl is the fake, its tables from the B.A.T.M.A.N. IV simulator.
+    // Node ids of its own: D1 is shared with the tests above.
+    const sim = new BatmanIvMesh(["bat-1", "bat-2", "bat-40"]);
+    for (const [a, b] of [
+      ["bat-1", "bat-2"],
+      ["bat-1", "bat-40"],
+      ["bat-2", "bat-40"],
+    ] as const)
+      sim.connect(a, b);
+    for (let i = 0; i < 80; i++) sim.tick();
+    const state = join(await stateDir(), "batctl.json");
+    const linkOf = (neighbor: string) => `mesh-${neighbor}`; // one hard interface per link, as in the UML lab
+    const write = () => writeFakeBatctlState(state, sim, "bat-1", linkOf, "lo");
+    await write();
+    process.env.X0_FAKE_BATCTL_STATE = state;
+    cleanup.push(() => {
+      delete process.env.X0_FAKE_BATCTL_STATE;
+      return Promise.resolve();
+    });
+    const gw = await gateway("real-edge");
+    await tlsNode("bat-1", gw.broker?.port ?? 0, {
+      backend: "batman-adv",
+      meshInterface: "lo", // its counters stand in for bat0's
+      batctl: join(FAKE_BATCTL_DIR, "batctl"),
+      refreshMs: 100,
+      nodes: { [simulatedMac("bat-2")]: "bat-2", [simulatedMac("bat-40")]: "bat-40" },
+    });
+    const admin = await controlPlane.adminJwt();
+    const linksOfBat1 = async () => {
+      const res = await fetch(`${controlPlane.url}/api/v1/mesh/topology`, {
+        headers: { authorization: `Bearer ${admin}` },
+      });
+      return Topology.parse(await res.json()).links.filter((l) => l.from === "bat-1");
+    };
+    await waitFor(async () => (await linksOfBat1()).length === 2, 10_000, "bat-1's links at the edge");
+    expect((await linksOfBat1()).map((l) => [l.to, l.tq]).sort()).toEqual([
+      ["bat-2", 255],
+      ["bat-40", 255],
+    ]);
+    // Baselines first (the reflex compares a link's TQ with its average), then the link to bat-2 fails.
+    await waitFor(async () => (await controlPlane.samplesStored("bat-1")) >= 10, 10_000, "10 samples at the edge");
+    sim.disconnect("bat-1", "bat-2");
+    for (let i = 0; i < 4; i++) sim.tick();
+    await write();
+    const penalties = async () =>
+      (await readFile(fakeBatctlLog(state), "utf8"))
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as string[])
+        .filter((args) => args[0] === "hardif" && args[2] === "hop_penalty");
+    await waitFor(async () => (await penalties()).length > 0, 10_000, "a hop penalty set with batctl");
+    expect((await penalties())[0]?.slice(0, 2)).toEqual(["hardif", "mesh-bat-2"]);
   });
 
   it("rides out an edge outage: nodes keep working, the gateway keeps every sample, and the backlog reaches D1 after", async () => {

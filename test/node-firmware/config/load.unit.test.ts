@@ -30,7 +30,7 @@ describe("loadConfig", () => {
     const config = await loadConfig(file);
     expect(config.telemetry).toEqual({ intervalMs: 1000, bufferMaxItems: 3600 });
     expect(config.broker).toEqual({ url: "mqtt://127.0.0.1:1883", keepaliveS: 10, reconnectMs: 1000 });
-    expect(config.mesh.seed).toBe(1);
+    expect(config.mesh).toMatchObject({ backend: "simulated", seed: 1 });
   });
 
   it("loads a gateway from JSON", async () => {

@@ -22,6 +22,16 @@ describe("mDNS announcements", () => {
     });
   });
 
+  it("reads a batman-adv node's originator address, which names it in its peers' tables", () => {
+    const referer = { address: "127.0.0.9", family: "IPv4" as const, port: 5353, size: 100 };
+    const mac = "02:5e:00:00:00:01";
+    expect(peerFrom({ txt: { ...txt, mac }, referer }, loopback)).toMatchObject({
+      ok: true,
+      peer: { nodeId: "n1", mac },
+    });
+    expect(peerFrom({ txt: { ...txt, mac: "not-a-mac" }, referer }, loopback)).toMatchObject({ ok: false });
+  });
+
   it("does not trust what does not parse, or what comes from off our links", () => {
     const from = (t: unknown, address = "127.0.0.9") =>
       peerFrom({ txt: t, referer: { address, family: "IPv4", port: 5353, size: 1 } }, loopback);

@@ -5,7 +5,7 @@ import { SimulatedDataPlane } from "../../../node-firmware/dataplane/simulated.j
 import { routeActions } from "../../../node-firmware/execute/backend.js";
 import { ActionExecutor, type RefusalReason } from "../../../node-firmware/execute/executor.js";
 import { silentLogger } from "../../../node-firmware/lib/log.js";
-import { SimulatedMesh } from "../../../node-firmware/mesh/simulated.js";
+import { SimulatedMesh } from "../../../node-firmware/mesh/simulated/mesh.js";
 import { action, actionSigner, type TestSigner } from "../../helpers/actions.js";
 
 const peers = ["node-1", "node-2", "node-3"];

@@ -3,7 +3,7 @@ import { SimulatedDataPlane } from "../../../node-firmware/dataplane/simulated.j
 import { SourceRates } from "../../../node-firmware/dataplane/source-rates.js";
 import { routeActions } from "../../../node-firmware/execute/backend.js";
 import { silentLogger } from "../../../node-firmware/lib/log.js";
-import { SimulatedMesh } from "../../../node-firmware/mesh/simulated.js";
+import { SimulatedMesh } from "../../../node-firmware/mesh/simulated/mesh.js";
 import { DEFAULT_REFLEXES, Reflexes } from "../../../node-firmware/monitor/reflexes.js";
 
 describe("Reflexes", () => {

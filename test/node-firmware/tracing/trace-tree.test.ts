@@ -18,6 +18,7 @@ import {
   type CollectedSpan,
   type Collector,
 } from "../../helpers/traces.js";
+import { simulatedMeshOf } from "../../helpers/mesh.js";
 
 const peers = ["gw-1", "node-1", "node-2"];
 const KIND = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
@@ -76,11 +77,12 @@ describe("one trace across MQTT and HTTP", () => {
         spiffeId: spiffeIdOf.gateway(TEST_TRUST_DOMAIN, "gw-1"),
       },
     });
-    const neighbor = node.mesh.sample(Date.now()).neighbors[0]?.neighbor as string;
+    const mesh = simulatedMeshOf(node);
+    const neighbor = mesh.sample(Date.now()).neighbors[0]?.neighbor as string;
     // The link's baseline is learnt before the fault (the detector trusts it after 5 samples).
     await waitFor(async () => (await controlPlane.samplesStored("node-1")) >= 15, 10_000, "15 samples at the edge");
-    node.mesh.degrade(neighbor, { latencyMs: 250, loss: 0 });
-    await waitFor(() => node.mesh.controls.hopPenalty.has(neighbor), 10_000, "reroute applied");
+    mesh.degrade(neighbor, { latencyMs: 250, loss: 0 });
+    await waitFor(() => mesh.controls.hopPenalty.has(neighbor), 10_000, "reroute applied");
 
     const execute = () =>
       allSpans().find((s) => s.name === "mape.execute" && s.attributes["x0.action.outcome"] === "applied");

@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Batctl, PathSwitches } from "../../../node-firmware/batman/batctl.js";
-import { BatmanIvMesh } from "../../../node-firmware/mesh/batman-iv.js";
-import { FAKE_BATCTL_DIR, fakeBatctlLog, simulatedMac, writeFakeBatctlState } from "../../helpers/fake-batctl.js";
+import { Batctl, PathSwitches } from "../../../../node-firmware/mesh/batman-adv/batctl.js";
+import { BatmanIvMesh } from "../../../../node-firmware/mesh/simulated/batman-iv.js";
+import { FAKE_BATCTL_DIR, fakeBatctlLog, simulatedMac, writeFakeBatctlState } from "../../../helpers/fake-batctl.js";
 
 let dir: string;
 let state: string;

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { z } from "zod";
-import { MacAddress, type BatmanGateway, type BatmanNeighbor, type Route } from "../../protocol/index.js";
+import { MacAddress, type BatmanGateway, type BatmanNeighbor, type Route } from "../../../protocol/index.js";
 
 const run = promisify(execFile);
 
@@ -78,6 +78,30 @@ export class Batctl {
       ...(g.bandwidth_down === undefined ? {} : { bandwidthDownKbit: g.bandwidth_down }),
       ...(g.bandwidth_up === undefined ? {} : { bandwidthUpKbit: g.bandwidth_up }),
     }));
+  }
+
+  /**
+   * One batman-adv echo (layer 2, `batctl ping`) to `mac`: the round trip in ms, or undefined when
+   * no reply came within `timeoutS`.
+   */
+  async ping(mac: string, timeoutS = 1): Promise<number | undefined> {
+    const output = await this.exec([...this.mesh(), "ping", "-c", "1", "-t", String(timeoutS), mac]).catch(
+      (error: unknown) => {
+        if (error instanceof BatctlError && error.message.includes("not found on PATH")) throw error;
+        return ""; // batctl exits non-zero when the echo times out
+      },
+    );
+    const time = /time=([0-9.]+) ms/.exec(output)?.[1];
+    return time === undefined ? undefined : Number(time);
+  }
+
+  /** The mesh interface's hard interfaces, in the order they were added (the first is the primary). */
+  async interfaces(): Promise<string[]> {
+    const output = await this.exec([...this.mesh(), "interface"]);
+    return output
+      .split("\n")
+      .map((line) => /^([^:\s]+):/.exec(line.trim())?.[1])
+      .filter((name): name is string => name !== undefined);
   }
 
   async settings(): Promise<z.infer<typeof MeshSettings>> {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { BatmanIvMesh, DEFAULT_HOP_PENALTY, PURGE_TIMEOUT_MS, TQ_MAX } from "../../../node-firmware/mesh/batman-iv.js";
+import {
+  BatmanIvMesh,
+  DEFAULT_HOP_PENALTY,
+  PURGE_TIMEOUT_MS,
+  TQ_MAX,
+} from "../../../../node-firmware/mesh/simulated/batman-iv.js";
 
 const ticks = (mesh: BatmanIvMesh, n: number) => {
   for (let i = 0; i < n; i++) mesh.tick();

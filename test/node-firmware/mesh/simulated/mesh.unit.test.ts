@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { NeighborReading } from "../../../protocol/index.js";
-import { SimulatedMesh, buildTopology } from "../../../node-firmware/mesh/simulated.js";
+import { NeighborReading } from "../../../../protocol/index.js";
+import { SimulatedMesh, buildTopology } from "../../../../node-firmware/mesh/simulated/mesh.js";
 
 const peers = ["gw-1", ...Array.from({ length: 12 }, (_, i) => `node-${i + 1}`)];
 

@@ -1,9 +1,9 @@
 import type { MqttClient } from "mqtt";
-import { SimFault, decodePayload, simTopic } from "../../protocol/index.js";
-import { errorText, type Logger } from "../lib/log.js";
-import type { DataPlane } from "../dataplane/dataplane.js";
-import { SimulatedDataPlane } from "../dataplane/simulated.js";
-import type { SimulatedMesh } from "./simulated.js";
+import { SimFault, decodePayload, simTopic } from "../../../protocol/index.js";
+import { errorText, type Logger } from "../../lib/log.js";
+import type { DataPlane } from "../../dataplane/dataplane.js";
+import { SimulatedDataPlane } from "../../dataplane/simulated.js";
+import type { SimulatedMesh } from "./mesh.js";
 
 /**
  * Lets an admin inject faults into this node's simulated mesh over MQTT (the broker lets only

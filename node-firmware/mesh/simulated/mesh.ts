@@ -1,9 +1,8 @@
-import type { ActionParams, InterfaceCounters, NeighborReading } from "../../protocol/index.js";
-import type { ActionBackend } from "../execute/executor.js";
-import { fnv1a } from "../lib/hash.js";
+import type { ActionParams, InterfaceCounters, NeighborReading } from "../../../protocol/index.js";
+import { fnv1a } from "../../lib/hash.js";
 import { BatmanIvMesh } from "./batman-iv.js";
 import { prng } from "./prng.js";
-import type { MeshBackend, MeshSample } from "./backend.js";
+import type { MeshBackend, MeshSample } from "../backend.js";
 
 /** A link of the modelled mesh with its steady-state quality. */
 export interface ModelLink {
@@ -85,7 +84,7 @@ export interface SimulatedControls {
  * B.A.T.M.A.N. IV computes it (the whole mesh simulated in `BatmanIvMesh`, OGMs at 1 s, this
  * node's faults applied), and interface counters.
  */
-export class SimulatedMesh implements MeshBackend, ActionBackend {
+export class SimulatedMesh implements MeshBackend {
   readonly kind = "simulated";
   readonly controls: SimulatedControls = {
     hopPenalty: new Map(),
@@ -217,6 +216,10 @@ export class SimulatedMesh implements MeshBackend, ActionBackend {
         c.thresholds.set(params.metric, params.value);
         break;
     }
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
     return Promise.resolve();
   }
 
