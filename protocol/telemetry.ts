@@ -83,6 +83,17 @@ export type DataPlaneReading = z.infer<typeof DataPlaneReading>;
 
 const ReflexBase = { reason: z.string().max(256), ts: EpochMs };
 
+/** TCP health toward one destination, from tcp_health (a sockops program on the agent's cgroup). */
+export const TcpDestinationReading = z.object({
+  destination: SourceAddress,
+  /** Segments retransmitted toward it since the program was attached. */
+  retransmits: Counter,
+  rttSamples: Counter,
+  /** The median smoothed RTT in µs (the lower edge of its log2 bucket); null before any sample. */
+  medianRttUs: z.number().nonnegative().nullable(),
+});
+export type TcpDestinationReading = z.infer<typeof TcpDestinationReading>;
+
 /** A repair the node made by itself, without the edge (a local reflex), reported with the next sample. */
 export const Reflex = z.discriminatedUnion("kind", [
   z.object({
@@ -117,6 +128,8 @@ export const NodeTelemetry = z.object({
   /** The node's outage buffer: samples waiting for the broker, and samples lost to its bound. */
   buffer: z.object({ queued: Counter, dropped: Counter }).optional(),
   dataplane: DataPlaneReading.optional(),
+  /** TCP health per destination (the busiest), when tcp_health runs on the node. */
+  tcp: z.array(TcpDestinationReading).max(limits.sources).optional(),
   /** Reflexes taken since the previous sample. */
   reflexes: z.array(Reflex).max(16).optional(),
 });

@@ -23,6 +23,7 @@ import { errorText, type Logger } from "../lib/log.js";
 import { acceptSimFaults } from "../mesh/simulated/faults.js";
 import type { BatmanAdvMesh } from "../mesh/batman-adv/mesh.js";
 import { NodeDirectory } from "../mesh/batman-adv/node-directory.js";
+import { openTcpHealth } from "../ebpf/tcp-health.js";
 import { openMesh, type Mesh } from "../mesh/open.js";
 import { agentMetrics } from "../metrics/agent-metrics.js";
 import { serveMetrics } from "../metrics/server.js";
@@ -218,6 +219,7 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
   const mesh = await openMesh(config, directory, log.child({ component: "mesh" }));
   const originator = mesh.kind === "batman-adv" ? await originatorOf(mesh, log) : undefined;
   const dataplane = await openDataPlane(config, mesh.neighborIds, log.child({ component: "dataplane" }));
+  const tcpHealth = config.tcpHealth && (await openTcpHealth(config.tcpHealth, log.child({ component: "tcp_health" })));
   const actions = routeActions(mesh, dataplane);
   const edge =
     config.gateway && edgeQueueDir
@@ -261,7 +263,7 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
   const node = new NodeAgent(
     connected,
     client,
-    new TelemetrySampler(config.nodeId, config.role, mesh, dataplane),
+    new TelemetrySampler(config.nodeId, config.role, mesh, dataplane, tcpHealth),
     monitorLog,
     buffer,
     reflexes,
@@ -296,6 +298,7 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
     relay?.stop();
     await node.stop();
     await mesh.close();
+    await tcpHealth?.close();
     await buffer?.close();
     // Our own broker takes no more messages before the bridge flushes: what it acknowledged is
     // relayed; what it no longer acknowledges the nodes keep and send to the next broker.

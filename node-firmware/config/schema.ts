@@ -102,6 +102,15 @@ const GatewaySection = z.strictObject({
   queueDir: z.string().min(1).optional(),
 });
 
+/** tcp_health: RTT and retransmits per destination of the TCP connections in one cgroup (v2). */
+const TcpHealthSection = z.strictObject({
+  /** The cgroup v2 directory whose processes' connections are measured, e.g. /sys/fs/cgroup/system.slice. */
+  cgroup: z.string().min(1),
+  /** The built bpf/tcp_health.bpf.o; default: next to the firmware. */
+  object: z.string().min(1).optional(),
+  pinRoot: z.string().min(1).optional(),
+});
+
 const IdentitySection = z.strictObject({
   /** The control plane that attests this node and signs its SVIDs. */
   edgeUrl: HttpUrl,
@@ -142,6 +151,8 @@ export const AgentConfig = z
       .prefault({}),
     mesh: z.discriminatedUnion("backend", [BatmanAdvMesh, SimulatedMesh]),
     dataplane: DataPlaneSection.default({ backend: "simulated" }),
+    /** Off when absent; where the kernel refuses it the agent says why and runs without. */
+    tcpHealth: TcpHealthSection.optional(),
     reflexes: ReflexSection.prefault({}),
     discovery: DiscoverySection.optional(),
     /** OpenTelemetry traces over OTLP/HTTP (off when absent). */

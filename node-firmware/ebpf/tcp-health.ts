@@ -1,8 +1,10 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Logger } from "../lib/log.js";
+import { existsSync } from "node:fs";
+import { errorText, type Logger } from "../lib/log.js";
+import { packageRoot } from "../lib/package-root.js";
 import { bpftool, dumpMap, loadPinned } from "./bpftool.js";
-import { BPFFS, ensureBpffs } from "./kernel.js";
+import { BPFFS, bpfUnavailableReason, ensureBpffs } from "./kernel.js";
 import { TH_MAPS, decodeDestinationHealth, type DestinationHealth } from "./tcp-health-layout.js";
 
 export interface TcpHealthOptions {
@@ -54,4 +56,27 @@ export class TcpHealth {
     ); // the cgroup may be gone
     await rm(this.pinDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * tcp_health as configured, or undefined: a kernel that refuses it (no BPF, no cgroup v2, not
+ * root) costs the node its TCP figures, said once in the log, not its start.
+ */
+export async function openTcpHealth(
+  section: { cgroup: string; object?: string | undefined; pinRoot?: string | undefined },
+  log: Logger,
+): Promise<TcpHealth | undefined> {
+  const objectPath = section.object ?? join(packageRoot(), "bpf", "tcp_health.bpf.o");
+  let reason = await bpfUnavailableReason();
+  if (!reason && !existsSync(objectPath)) reason = `${objectPath} is missing (build it with npm run build:bpf)`;
+  if (!reason) {
+    try {
+      const pins = section.pinRoot === undefined ? {} : { pinRoot: section.pinRoot };
+      return await TcpHealth.attach({ cgroup: section.cgroup, objectPath, ...pins }, log);
+    } catch (error) {
+      reason = `attaching tcp_health failed: ${errorText(error)}`;
+    }
+  }
+  log.warn("no tcp_health: telemetry carries no TCP figures", { cgroup: section.cgroup, reason });
+  return undefined;
 }

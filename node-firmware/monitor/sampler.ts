@@ -3,6 +3,7 @@ import type { DataPlane } from "../dataplane/dataplane.js";
 import { SourceRates, readDataPlane } from "../dataplane/source-rates.js";
 import type { MeshBackend } from "../mesh/backend.js";
 import { ProcessStatsReader } from "./process-stats.js";
+import { readTcpHealth, type TcpHealthReader } from "./tcp.js";
 
 /** The Monitor step: one telemetry message per call, numbered from 0. */
 export class TelemetrySampler {
@@ -16,11 +17,15 @@ export class TelemetrySampler {
     private readonly role: Role,
     private readonly backend: MeshBackend,
     private readonly dataplane: DataPlane,
+    private readonly tcp?: TcpHealthReader,
   ) {}
 
   async next(now = Date.now()): Promise<NodeTelemetry> {
     const { neighbors, counters } = this.backend.sample(now);
-    const { reading, snapshot } = await readDataPlane(this.dataplane, this.rates, now);
+    const [{ reading, snapshot }, tcp] = await Promise.all([
+      readDataPlane(this.dataplane, this.rates, now),
+      this.tcp ? readTcpHealth(this.tcp) : undefined,
+    ]);
     return {
       v: 1,
       nodeId: this.nodeId,
@@ -34,6 +39,7 @@ export class TelemetrySampler {
       counters: snapshot.interfaceCounters ?? counters,
       process: this.processStats.read(),
       dataplane: reading,
+      ...(tcp === undefined ? {} : { tcp }),
     };
   }
 }

@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../node-firmware/lib/package-root.js";
-import { TcpHealth } from "../../node-firmware/ebpf/tcp-health.js";
+import { TcpHealth, openTcpHealth } from "../../node-firmware/ebpf/tcp-health.js";
+import { readTcpHealth } from "../../node-firmware/monitor/tcp.js";
+import { TcpDestinationReading } from "../../protocol/index.js";
 import { TH_STRUCTS, medianRttUs } from "../../node-firmware/ebpf/tcp-health-layout.js";
 import { silentLogger } from "../../node-firmware/lib/log.js";
 import { btfTypes, kernelTestsUnavailable, structLayouts } from "../helpers/kernel.js";
@@ -40,7 +42,10 @@ describe.skipIf(unavailable !== null)(
       server = createServer((socket) => socket.pipe(socket));
       await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
       port = (server.address() as { port: number }).port;
-      health = await TcpHealth.attach({ cgroup, objectPath, pinRoot }, silentLogger);
+      // As the agent opens it from `[tcpHealth]` (the object next to the firmware).
+      const opened = await openTcpHealth({ cgroup, pinRoot }, silentLogger);
+      if (!opened) throw new Error("tcp_health did not attach");
+      health = opened;
     });
 
     afterAll(async () => {
@@ -106,6 +111,21 @@ describe.skipIf(unavailable !== null)(
       execFileSync("nft", ["delete", "table", "inet", "x0th"]);
       const after = (await health.read()).find((d) => d.destination === "127.0.0.1")?.retransmits ?? 0;
       expect(after).toBeGreaterThan(before);
+    });
+
+    it("goes into telemetry: the busiest destinations, their median RTT and retransmits, as the contract has them", async () => {
+      await exchange(64);
+      const readings = await readTcpHealth(health);
+      const local = readings.find((r) => r.destination === "127.0.0.1");
+      expect(local?.rttSamples).toBeGreaterThan(0);
+      expect(local?.medianRttUs).toBeGreaterThan(0);
+      expect(TcpDestinationReading.array().parse(readings)).toEqual(readings);
+    });
+
+    it("leaves the node without TCP figures, not without a start, where it cannot attach", async () => {
+      expect(
+        await openTcpHealth({ cgroup: join(tmpdir(), "no-such-cgroup"), pinRoot: `${pinRoot}-x` }, silentLogger),
+      ).toBe(undefined);
     });
 
     it("detaches on close: the cgroup runs no program of ours", async () => {
