@@ -22,6 +22,7 @@ declare -A NEEDED=(
   [batctl]=batctl
   [promtool]=prometheus
   [chromium]=chromium
+  [qemu-aarch64-static]=qemu-user-static
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do
@@ -30,12 +31,17 @@ done
 # Headers, not commands: libbpf's bpf_helpers.h, and asm/types.h for -target bpf.
 [ -f /usr/include/bpf/bpf_helpers.h ] || missing+=(libbpf-dev)
 [ -e /usr/include/asm/types.h ] || [ -e "/usr/include/$(uname -m)-linux-gnu/asm/types.h" ] || missing+=(gcc-multilib)
-[ ${#missing[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+root=false
+[ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 && root=true
+if [ ${#missing[@]} -gt 0 ] && $root; then
   echo "system-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
     || { echo "system-deps: apt-get install ${missing[*]} failed"; exit 1; }
-else
+elif [ ${#missing[@]} -gt 0 ]; then
   echo "system-deps: missing ${missing[*]} (not root): the tests needing them are skipped; install with: sudo apt-get install ${missing[*]}"
+fi
+# The arm64 Node.js and glibc the firmware's arm64 test runs under qemu-user (.x0/cache/arm64).
+if $root; then
+  bash "$(dirname "$0")/arm64-runtime.sh" || echo "system-deps: no arm64 runtime (the arm64 firmware test is skipped)"
 fi
