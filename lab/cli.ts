@@ -2,19 +2,27 @@
 /**
  * npm run lab -- [--topology ring:5] [--state DIR] [--name NAME]   the mesh lab, until Ctrl-C
  * npm run lab -- down [--name NAME]                                  remove everything a lab made, also after a crash
+ * npm run lab -- --kernel uml [--topology line:3] [--name NAME]      batman-adv in User-Mode Linux guests
+ * npm run lab -- down --kernel uml [--name NAME]
  */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BROKER_IP, labDown, labNamespaces, linkAddresses, startLab } from "./lab.js";
 import { parseTopology } from "./topology.js";
+import { UmlLab, umlLabDown, umlUnavailable } from "./uml.js";
 import { errorText } from "../protocol/index.js";
 
 const USAGE = `Usage: npm run lab -- [--topology ring:N | line:N | grid:RxC | FILE.json] [--state DIR] [--name NAME]
        npm run lab -- down [--name NAME]
+       npm run lab -- --kernel uml [--topology …] [--name NAME]   (and: down --kernel uml)
 
 Builds a mesh of network namespaces joined by veth pairs, with one real agent per namespace
 (xdp_guard on its links), a broker in ${labNamespaces().core}, and pings between neighbors. A named
-lab's namespaces are x0lab.NAME-*, apart from the default lab's x0lab-*. Needs root.`;
+lab's namespaces are x0lab.NAME-*, apart from the default lab's x0lab-*. Needs root.
+
+With --kernel uml: one User-Mode Linux guest per node running the kernel's batman-adv, a
+vde_switch per link, and each node's batman-adv routes printed as they settle (no agents in the
+guests yet).`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -23,6 +31,7 @@ async function main(): Promise<number> {
       topology: { type: "string" },
       state: { type: "string" },
       name: { type: "string" },
+      kernel: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -34,6 +43,11 @@ async function main(): Promise<number> {
     console.error("lab: needs root (network namespaces, XDP)");
     return 2;
   }
+  if (values.kernel !== undefined && values.kernel !== "uml" && values.kernel !== "host") {
+    console.error(`lab: --kernel takes uml or host, not ${values.kernel}`);
+    return 2;
+  }
+  if (values.kernel === "uml") return umlMain(positionals, values.topology, values.name ?? "lab", values.state);
   if (positionals[0] === "down") {
     const removed = await labDown(values.name);
     console.log(removed.length > 0 ? `[lab] removed ${removed.join(", ")}` : "[lab] nothing to remove");
@@ -75,6 +89,47 @@ async function main(): Promise<number> {
   });
   await lab.stop();
   console.log("[lab] stopped, namespaces removed");
+  return 0;
+}
+
+/** The UML lab: guests with batman-adv until Ctrl-C, or `down` after a crash. */
+async function umlMain(positionals: string[], topologyText: string | undefined, name: string, state?: string) {
+  const dir = resolve(state ?? join(".x0", `uml-${name}`));
+  if (positionals[0] === "down") {
+    const removed = await umlLabDown(name, dir);
+    console.log(removed.length > 0 ? `[lab] removed ${removed.join(", ")}` : "[lab] nothing to remove");
+    return 0;
+  }
+  const unavailable = umlUnavailable();
+  if (unavailable) {
+    console.error(`lab: ${unavailable}`);
+    return 2;
+  }
+  const topology = await parseTopology(topologyText ?? "line:3");
+  const lab = await UmlLab.start({ name, topology, dir });
+  await lab.ready();
+  console.log(`[lab] ${String(topology.nodes.length)} UML guests running batman-adv; Ctrl-C stops them`);
+  const names = new Map(topology.nodes.map((id) => [lab.originatorOf(id), id]));
+  const timer = setInterval(() => {
+    void Promise.all(topology.nodes.map(async (id) => [id, await lab.originators(id).catch(() => [])] as const)).then(
+      (tables) => {
+        for (const [id, routes] of tables) {
+          const best = routes.filter((r) => r.best && names.has(r.originator));
+          const text = best.map(
+            (r) => `${names.get(r.originator) ?? ""} via ${names.get(r.nextHop) ?? r.nextHop} (TQ ${String(r.tq)})`,
+          );
+          console.log(`[lab] ${id}: ${text.join(", ") || "no routes yet"}`);
+        }
+      },
+    );
+  }, 5000);
+  await new Promise<void>((done) => {
+    process.once("SIGINT", done);
+    process.once("SIGTERM", done);
+  });
+  clearInterval(timer);
+  await lab.stop();
+  console.log("[lab] stopped, guests and switches removed");
   return 0;
 }
 

@@ -23,6 +23,9 @@ declare -A NEEDED=(
   [promtool]=prometheus
   [chromium]=chromium
   [qemu-aarch64-static]=qemu-user-static
+  [linux.uml]=user-mode-linux
+  [vde_switch]=vde2
+  [uml_mconsole]=uml-utilities
 )
 missing=()
 for cmd in "${!NEEDED[@]}"; do

@@ -40,6 +40,20 @@ const MeshSettings = z.looseObject({
 
 export class BatctlError extends Error {}
 
+const routeOf = (o: z.infer<typeof Originator>): Route => ({
+  originator: o.orig_address,
+  nextHop: o.neigh_address,
+  interface: o.hard_ifname,
+  tq: o.tq ?? 0,
+  lastSeenMs: o.last_seen_msecs,
+  best: o.best === true,
+});
+
+/** `batctl originators_json` as text (read where batctl ran, such as a lab guest), parsed into routes. */
+export function parseOriginators(json: string): Route[] {
+  return z.array(Originator).parse(JSON.parse(json)).map(routeOf);
+}
+
 export type GatewayMode = "off" | "client" | "server";
 
 /** batman-adv through `batctl meshif <bat0> …`: its tables parsed into protocol types, and its settings. */
@@ -50,14 +64,7 @@ export class Batctl {
   ) {}
 
   async originators(): Promise<Route[]> {
-    return (await this.json("originators_json", Originator)).map((o) => ({
-      originator: o.orig_address,
-      nextHop: o.neigh_address,
-      interface: o.hard_ifname,
-      tq: o.tq ?? 0,
-      lastSeenMs: o.last_seen_msecs,
-      best: o.best === true,
-    }));
+    return (await this.json("originators_json", Originator)).map(routeOf);
   }
 
   async neighbors(): Promise<BatmanNeighbor[]> {
