@@ -15,7 +15,17 @@ export const PeerAnnouncementTxt = z.object({
   spiffe: SpiffeIdString,
   fw: z.string().min(1).max(64),
   att: z.enum(["0", "1"]),
-  /** The node's batman-adv originator address (its primary mesh interface's MAC), when it runs batman-adv. */
-  mac: MacAddress.optional(),
+  /**
+   * The MACs of the node's batman-adv interfaces, comma-separated, its primary (the originator
+   * address) first: batman-adv names a neighbor by the MAC of its interface on the shared link.
+   */
+  macs: z
+    .string()
+    .max(255)
+    .transform((text) => text.split(","))
+    .pipe(z.array(MacAddress).min(1).max(14))
+    .optional(),
 });
 export type PeerAnnouncementTxt = z.infer<typeof PeerAnnouncementTxt>;
+/** The TXT record as written: every value a string. */
+export type PeerAnnouncementRecord = z.input<typeof PeerAnnouncementTxt>;

@@ -99,7 +99,7 @@ async function loadDenyList(file: string, deny: DenyView, log: Logger): Promise<
 function startDiscovery(
   config: AgentConfig,
   identity: IdentityAgent | undefined,
-  origin: { mac: string | undefined; directory: NodeDirectory },
+  origin: { macs: string[] | undefined; directory: NodeDirectory },
   log: Logger,
 ): MeshDiscovery {
   const section = config.discovery as NonNullable<AgentConfig["discovery"]>;
@@ -108,7 +108,7 @@ function startDiscovery(
     spiffeId,
     attested,
     firmware: RELEASE,
-    ...(origin.mac === undefined ? {} : { mac: origin.mac }),
+    ...(origin.macs === undefined ? {} : { macs: origin.macs }),
   });
   const svid = identity?.current;
   const discovery = new MeshDiscovery(
@@ -117,7 +117,7 @@ function startDiscovery(
   );
   discovery.on("peer", (peer) => {
     log.info("peer discovered", { ...peer });
-    if (peer.mac !== undefined) origin.directory.heard(peer.mac, peer.nodeId);
+    for (const mac of peer.macs ?? []) origin.directory.heard(mac, peer.nodeId);
   });
   discovery.on("lost", (peer) => {
     log.info("peer lost", { nodeId: peer.nodeId, interface: peer.interface });
@@ -129,12 +129,12 @@ function startDiscovery(
   return discovery;
 }
 
-/** The node's originator address for its announcement; without it peers cannot name it, but it runs on. */
-async function originatorOf(mesh: BatmanAdvMesh, log: Logger): Promise<string | undefined> {
+/** The node's interface MACs for its announcement; without them peers cannot name it, but it runs on. */
+async function interfaceMacsOf(mesh: BatmanAdvMesh, log: Logger): Promise<string[] | undefined> {
   try {
-    return await mesh.originatorAddress();
+    return await mesh.interfaceAddresses();
   } catch (error) {
-    log.warn("no originator address to announce: peers will not name this node", { error: errorText(error) });
+    log.warn("no interface addresses to announce: peers will not name this node", { error: errorText(error) });
     return undefined;
   }
 }
@@ -217,7 +217,7 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
   };
   const directory = new NodeDirectory(config.mesh.backend === "batman-adv" ? config.mesh.nodes : {});
   const mesh = await openMesh(config, directory, log.child({ component: "mesh" }));
-  const originator = mesh.kind === "batman-adv" ? await originatorOf(mesh, log) : undefined;
+  const interfaceMacs = mesh.kind === "batman-adv" ? await interfaceMacsOf(mesh, log) : undefined;
   const dataplane = await openDataPlane(config, mesh.neighborIds, log.child({ component: "dataplane" }));
   const tcpHealth = config.tcpHealth && (await openTcpHealth(config.tcpHealth, log.child({ component: "tcp_health" })));
   const actions = routeActions(mesh, dataplane);
@@ -287,7 +287,7 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
       relay.announce(revision);
     });
   const discovery = config.discovery
-    ? startDiscovery(config, identity, { mac: originator, directory }, log.child({ component: "discovery" }))
+    ? startDiscovery(config, identity, { macs: interfaceMacs, directory }, log.child({ component: "discovery" }))
     : undefined;
   bridge?.start(broker);
   relay?.start();

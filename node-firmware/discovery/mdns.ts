@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { networkInterfaces } from "node:os";
 import { Bonjour, type Browser, type Service } from "bonjour-service";
-import { DISCOVERY_SERVICE_TYPE, PeerAnnouncementTxt } from "../../protocol/index.js";
+import { DISCOVERY_SERVICE_TYPE, PeerAnnouncementTxt, type PeerAnnouncementRecord } from "../../protocol/index.js";
 import { errorText, type Logger } from "../lib/log.js";
 
 /** What a node says about itself on the mesh. */
@@ -11,8 +11,8 @@ export interface SelfAnnouncement {
   /** Holds an SVID for `spiffeId`, rather than only claiming it. */
   attested: boolean;
   firmware: string;
-  /** batman-adv's originator address of this node, so that peers can name it in their tables. */
-  mac?: string;
+  /** The MACs of this node's batman-adv interfaces (primary first), so that peers can name it in their tables. */
+  macs?: string[];
 }
 
 export interface Peer extends SelfAnnouncement {
@@ -53,9 +53,9 @@ export function peerFrom(
   if (!address) return { ok: false, reason: "no address" };
   const iface = interfaceFor(address, interfaces);
   if (!iface) return { ok: false, reason: `${address} is on none of our mesh links` };
-  const { id, spiffe, fw, att, mac } = txt.data;
+  const { id, spiffe, fw, att, macs } = txt.data;
   const peer: Peer = { nodeId: id, spiffeId: spiffe, firmware: fw, attested: att === "1", address, interface: iface };
-  return { ok: true, peer: mac === undefined ? peer : { ...peer, mac } };
+  return { ok: true, peer: macs === undefined ? peer : { ...peer, macs } };
 }
 
 const PORT_UNUSED = 9; // DNS-SD wants a port; the announcement is about the node, not a service on it
@@ -139,12 +139,12 @@ export class MeshDiscovery extends EventEmitter<{ peer: [Peer]; lost: [Peer] }> 
   }
 
   private service() {
-    const txt: PeerAnnouncementTxt = {
+    const txt: PeerAnnouncementRecord = {
       id: this.self.nodeId,
       spiffe: this.self.spiffeId,
       fw: this.self.firmware,
       att: this.self.attested ? "1" : "0",
-      ...(this.self.mac === undefined ? {} : { mac: this.self.mac }),
+      ...(this.self.macs === undefined ? {} : { macs: this.self.macs.join(",") }),
     };
     return {
       name: this.self.nodeId,

@@ -117,11 +117,14 @@ export class BatmanAdvMesh implements MeshBackend {
     }
   }
 
-  /** This node's originator address: the MAC of batman-adv's primary (first) hard interface. */
-  async originatorAddress(): Promise<string | undefined> {
-    const [primary] = await this.batctl.interfaces();
-    if (primary === undefined) return undefined;
-    return (await readFile(join(this.options.sysfsRoot ?? "/sys/class/net", primary, "address"), "utf8")).trim();
+  /**
+   * The MACs of batman-adv's hard interfaces, in batman-adv's order: the first (the primary's) is
+   * the node's originator address, the others name it to neighbors on its other links.
+   */
+  async interfaceAddresses(): Promise<string[]> {
+    const root = this.options.sysfsRoot ?? "/sys/class/net";
+    const interfaces = await this.batctl.interfaces();
+    return Promise.all(interfaces.map(async (name) => (await readFile(join(root, name, "address"), "utf8")).trim()));
   }
 
   close(): Promise<void> {

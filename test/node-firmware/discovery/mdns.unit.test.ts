@@ -22,14 +22,16 @@ describe("mDNS announcements", () => {
     });
   });
 
-  it("reads a batman-adv node's originator address, which names it in its peers' tables", () => {
+  it("reads a batman-adv node's interface MACs, which name it in its peers' tables", () => {
     const referer = { address: "127.0.0.9", family: "IPv4" as const, port: 5353, size: 100 };
-    const mac = "02:5e:00:00:00:01";
-    expect(peerFrom({ txt: { ...txt, mac }, referer }, loopback)).toMatchObject({
+    const macs = ["02:5e:00:00:00:01", "02:5e:00:00:01:01"];
+    expect(peerFrom({ txt: { ...txt, macs: macs.join(",") }, referer }, loopback)).toMatchObject({
       ok: true,
-      peer: { nodeId: "n1", mac },
+      peer: { nodeId: "n1", macs },
     });
-    expect(peerFrom({ txt: { ...txt, mac: "not-a-mac" }, referer }, loopback)).toMatchObject({ ok: false });
+    expect(peerFrom({ txt: { ...txt, macs: "02:5e:00:00:00:01,not-a-mac" }, referer }, loopback)).toMatchObject({
+      ok: false,
+    });
   });
 
   it("does not trust what does not parse, or what comes from off our links", () => {

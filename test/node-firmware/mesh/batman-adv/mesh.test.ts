@@ -102,7 +102,7 @@ describe("BatmanAdvMesh (batctl, played by a fake backed by the B.A.T.M.A.N. IV 
       rxDropped: 1,
       txDropped: 0,
     });
-    expect(await opened.originatorAddress()).toBe(simulatedMac("n0"));
+    expect(await opened.interfaceAddresses()).toEqual([simulatedMac("n0")]);
   });
 
   it("reads a neighbor that went silent as TQ 0 and loss 1 within silentAfterMs, though batman-adv keeps its last TQ", async () => {
@@ -154,6 +154,31 @@ describe("BatmanAdvMesh (batctl, played by a fake backed by the B.A.T.M.A.N. IV 
     );
     const after = JSON.parse(await readFile(state, "utf8")) as { hardifs: { mesh0: { hop_penalty: number } } };
     expect(after.hardifs.mesh0.hop_penalty).toBe(0);
+  });
+
+  it("names a neighbor met on its secondary interface (its MAC there is not its originator address)", async () => {
+    // As the UML lab showed: n3 sees n2 through n2's eth1, whose MAC batman-adv lists as an originator of its own.
+    const [primary, secondary] = ["02:58:00:01:00:01", "02:58:00:01:01:01"];
+    const route = (orig: string, tq: number) => ({
+      hard_ifindex: 2,
+      hard_ifname: "eth0",
+      orig_address: orig,
+      neigh_address: secondary,
+      last_seen_msecs: 100,
+      tq,
+      best: true,
+    });
+    const table = { originators: [route(secondary, 223), route(primary, 215)], neighbors: [], gateways: [] };
+    await writeFile(
+      state,
+      JSON.stringify({ meshifs: { bat0: { ...table, settings: {}, interfaces: ["eth0"] } }, hardifs: {} }),
+    );
+    const directory = new NodeDirectory();
+    for (const mac of [primary, secondary]) directory.heard(mac, "n2");
+    const opened = await open(new ManualClock(Date.now()), directory);
+    expect(opened.sample(Date.now()).neighbors).toEqual([
+      { neighbor: "n2", tq: 223, latencyMs: 0, loss: lossOfTq(223) },
+    ]);
   });
 
   it("does not start without batctl, and says so", async () => {
