@@ -4,17 +4,18 @@
  * npm run lab -- down [--name NAME]                                  remove everything a lab made, also after a crash
  * npm run lab -- --kernel uml [--topology line:3] [--name NAME]      batman-adv in User-Mode Linux guests
  * npm run lab -- down --kernel uml [--name NAME]
+ * npm run lab -- cut|restore A B --kernel uml [--name NAME]          a link of the running UML lab
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BROKER_IP, labDown, labNamespaces, linkAddresses, startLab } from "./lab.js";
 import { parseTopology } from "./topology.js";
-import { UmlLab, umlLabDown, umlUnavailable } from "./uml.js";
+import { UmlLab, signalLink, umlLabDown, umlUnavailable } from "./uml.js";
 import { errorText } from "../protocol/index.js";
 
 const USAGE = `Usage: npm run lab -- [--topology ring:N | line:N | grid:RxC | FILE.json] [--state DIR] [--name NAME]
        npm run lab -- down [--name NAME]
-       npm run lab -- --kernel uml [--topology …] [--name NAME]   (and: down --kernel uml)
+       npm run lab -- --kernel uml [--topology …] [--name NAME]   (and: down | cut A B | restore A B --kernel uml)
 
 Builds a mesh of network namespaces joined by veth pairs, with one real agent per namespace
 (xdp_guard on its links), a broker in ${labNamespaces().core}, and pings between neighbors. A named
@@ -95,10 +96,20 @@ async function main(): Promise<number> {
 /** The UML lab: guests with batman-adv until Ctrl-C, or `down` after a crash. */
 async function umlMain(positionals: string[], topologyText: string | undefined, name: string, state?: string) {
   const dir = resolve(state ?? join(".x0", `uml-${name}`));
-  if (positionals[0] === "down") {
+  const [command, a, b] = positionals;
+  if ((command === "cut" || command === "restore") && a !== undefined && b !== undefined) {
+    await signalLink(dir, a, b, command);
+    console.log(`[lab] ${command === "cut" ? "cut" : "restored"} ${a}–${b}`);
+    return 0;
+  }
+  if (command === "down") {
     const removed = await umlLabDown(name, dir);
     console.log(removed.length > 0 ? `[lab] removed ${removed.join(", ")}` : "[lab] nothing to remove");
     return 0;
+  }
+  if (positionals.length > 0) {
+    console.error(`lab: unknown command ${positionals.join(" ")}\n\n${USAGE}`);
+    return 2;
   }
   const unavailable = umlUnavailable();
   if (unavailable) {

@@ -79,6 +79,7 @@ export class UmlLab {
     await mkdir(join(dir, "modules", "lib"), { recursive: true });
     await symlink(UML_MODULES, join(dir, "modules", "lib", "modules"));
     await writeFile(join(dir, "init.sh"), INIT);
+    await writeFile(join(dir, "topology.json"), JSON.stringify(topology)); // for cut/restore from another process
     await chmod(join(dir, "init.sh"), 0o755);
     const switches = topology.links.map((_, i) => startSwitch(join(dir, `link${String(i)}.ctl`)));
     const lab = new UmlLab(options, switches, new Map());
@@ -106,9 +107,22 @@ export class UmlLab {
     return umlMac(index, 0);
   }
 
+  /**
+   * Cuts the link between `a` and `b`: its switch stops forwarding (SIGSTOP), so batman-adv's OGMs
+   * stop crossing it while both guests keep their interface up, as when a radio link fades.
+   */
+  cut(a: string, b: string): void {
+    this.switches[linkIndex(this.options.topology, a, b)]?.kill("SIGSTOP");
+  }
+
+  restore(a: string, b: string): void {
+    this.switches[linkIndex(this.options.topology, a, b)]?.kill("SIGCONT");
+  }
+
   /** Halts every guest (mconsole), waits for them, then stops the switches and removes the lab's folder. */
   async stop(): Promise<void> {
     await Promise.all([...this.guests.values()].map((guest) => halt(guest)));
+    for (const sw of this.switches) sw.kill("SIGCONT"); // a cut switch takes SIGTERM only once it runs
     for (const sw of this.switches) sw.kill("SIGTERM");
     await Promise.all(this.switches.map((sw) => exited(sw)));
     await Promise.all(
@@ -146,6 +160,30 @@ export class UmlLab {
     const process = spawn("linux.uml", args, { stdio: "ignore" });
     return { id, umid, out, process };
   }
+}
+
+/** The link between `a` and `b`; an unknown node or a pair that is not a link is an error that says so. */
+export function linkIndex(topology: LabTopology, a: string, b: string): number {
+  for (const node of [a, b]) if (!topology.nodes.includes(node)) throw new Error(`no node ${node} in this lab`);
+  const index = topology.links.findIndex(([x, y]) => (x === a && y === b) || (x === b && y === a));
+  if (index < 0) throw new Error(`${a} and ${b} share no link`);
+  return index;
+}
+
+/**
+ * Cuts (SIGSTOP) or restores (SIGCONT) a link of the lab running in `dir`, from another process
+ * (`npm run lab -- cut A B --kernel uml`). The same errors as the lab's own for a pair that is not a link.
+ */
+export async function signalLink(dir: string, a: string, b: string, action: "cut" | "restore"): Promise<void> {
+  const topology = JSON.parse(
+    await readFile(join(dir, "topology.json"), "utf8").catch(() => {
+      throw new Error(`no UML lab runs in ${dir}`);
+    }),
+  ) as LabTopology;
+  const ctl = join(dir, `link${String(linkIndex(topology, a, b))}.ctl`);
+  const signal = action === "cut" ? "-STOP" : "-CONT";
+  if (spawnSync("pkill", [signal, "-f", `^vde_switch -s ${ctl}$`]).status !== 0)
+    throw new Error(`the switch of ${a}–${b} is not running (${ctl})`);
 }
 
 /**

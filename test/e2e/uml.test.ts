@@ -48,6 +48,23 @@ describe.skipIf(unavailable !== null)(
       expect(routes.find((r) => r.originator === n2 && r.best)?.tq).toBeGreaterThan(0);
     });
 
+    it("stops n3's OGMs reaching n1 when the n2–n3 link is cut, and carries them again once it is restored", async () => {
+      const n3 = lab.originatorOf("n3");
+      const lastSeen = async () =>
+        (await lab.originators("n1").catch(() => [])).find((r) => r.originator === n3 && r.best)?.lastSeenMs;
+      lab.cut("n2", "n3");
+      // batman-adv keeps the stale route until its purge (200 s); its OGMs stop arriving: last-seen grows.
+      await waitFor(async () => ((await lastSeen()) ?? Infinity) > 2000, 15_000, "n3's OGMs to stop reaching n1");
+      lab.restore("n2", "n3");
+      await waitFor(async () => ((await lastSeen()) ?? Infinity) < 1000, 15_000, "n3's OGMs to reach n1 again");
+      expect(() => {
+        lab.cut("n1", "n3");
+      }).toThrow("n1 and n3 share no link");
+      expect(() => {
+        lab.cut("n1", "n9");
+      }).toThrow("no node n9 in this lab");
+    }, 40_000);
+
     it("is cleaned up by `lab -- down --kernel uml` after its own process was SIGKILLed", async () => {
       const cli = join(ROOT, "dist", "lab", "cli.js");
       const state = join(dir, "killed");
@@ -65,14 +82,21 @@ describe.skipIf(unavailable !== null)(
       let output = "";
       running.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
       await waitFor(() => output.includes("UML guests running batman-adv"), 30_000, "the lab's guests");
+      const labCommand = (...args: string[]) =>
+        spawnSync(process.execPath, [cli, ...args, "--kernel", "uml", "--name", "killed", "--state", state], {
+          encoding: "utf8",
+        });
+      expect(labCommand("cut", "n1", "n2").stdout).toContain("cut n1–n2"); // from another process, as an operator would
+      expect(labCommand("restore", "n1", "n2").stdout).toContain("restored n1–n2");
+      expect(labCommand("cut", "n1", "n9")).toMatchObject({
+        status: 1,
+        stderr: expect.stringContaining("no node n9") as string,
+      });
       const gone = new Promise((resolve) => running.once("exit", resolve));
       running.kill("SIGKILL");
       await gone;
       expect(ours("killed", state)).not.toBe(""); // its guests outlive it
-      const down = spawnSync(process.execPath, [cli, "down", "--kernel", "uml", "--name", "killed", "--state", state], {
-        encoding: "utf8",
-      });
-      expect(down.stdout).toContain("removed x0uml-killed-n1, x0uml-killed-n2");
+      expect(labCommand("down").stdout).toContain("removed x0uml-killed-n1, x0uml-killed-n2");
       await waitFor(() => ours("killed", state) === "", 10_000, "no guest or switch of the killed lab");
       expect(spawnSync("test", ["-e", state]).status).not.toBe(0);
     }, 60_000);
