@@ -1,7 +1,6 @@
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { AgentConfig } from "../config/schema.js";
-import { bpfUnavailableReason } from "../ebpf/kernel.js";
+import { bpfObjectUnavailableReason } from "../ebpf/kernel.js";
 import { XdpGuard } from "../ebpf/xdp-guard.js";
 import { errorText, type Logger } from "../lib/log.js";
 import { packageRoot } from "../lib/package-root.js";
@@ -21,8 +20,7 @@ export async function openDataPlane(
   const section = config.dataplane;
   if (section.backend === "simulated") return new SimulatedDataPlane(neighbors);
   const objectPath = section.object ?? defaultObjectPath();
-  let reason = await bpfUnavailableReason();
-  if (!reason && !existsSync(objectPath)) reason = `${objectPath} is missing (build it with npm run build:bpf)`;
+  let reason = await bpfObjectUnavailableReason(objectPath);
   if (!reason) {
     try {
       return await XdpGuard.attach(

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
@@ -47,6 +48,13 @@ export async function attachXdp(iface: string, pinnedProgram: string, only?: Xdp
 
 export async function detachXdp(iface: string, mode: XdpMode): Promise<void> {
   await bpftool(["net", "detach", BPFTOOL_MODE[mode], "dev", iface]);
+}
+
+/** Why `objectPath` cannot be loaded here (no eBPF, or the object was never built), or null when it can be tried. */
+export async function bpfObjectUnavailableReason(objectPath: string): Promise<string | null> {
+  const reason = await bpfUnavailableReason();
+  if (reason) return reason;
+  return existsSync(objectPath) ? null : `${objectPath} is missing (build it with npm run build:bpf)`;
 }
 
 /** Why this process cannot load eBPF, or null when it can try. */

@@ -1,10 +1,9 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { existsSync } from "node:fs";
 import { errorText, type Logger } from "../lib/log.js";
 import { packageRoot } from "../lib/package-root.js";
 import { bpftool, dumpMap, loadPinned } from "./bpftool.js";
-import { BPFFS, bpfUnavailableReason, ensureBpffs } from "./kernel.js";
+import { BPFFS, bpfObjectUnavailableReason, ensureBpffs } from "./kernel.js";
 import { TH_MAPS, decodeDestinationHealth, type DestinationHealth } from "./tcp-health-layout.js";
 
 export interface TcpHealthOptions {
@@ -67,8 +66,7 @@ export async function openTcpHealth(
   log: Logger,
 ): Promise<TcpHealth | undefined> {
   const objectPath = section.object ?? join(packageRoot(), "bpf", "tcp_health.bpf.o");
-  let reason = await bpfUnavailableReason();
-  if (!reason && !existsSync(objectPath)) reason = `${objectPath} is missing (build it with npm run build:bpf)`;
+  let reason = await bpfObjectUnavailableReason(objectPath);
   if (!reason) {
     try {
       const pins = section.pinRoot === undefined ? {} : { pinRoot: section.pinRoot };
