@@ -2,28 +2,32 @@
 /**
  * npm run lab -- [--topology ring:5] [--state DIR] [--name NAME]   the mesh lab, until Ctrl-C
  * npm run lab -- down [--name NAME]                                  remove everything a lab made, also after a crash
- * npm run lab -- --kernel uml [--topology line:3] [--name NAME]      batman-adv in User-Mode Linux guests
+ * npm run lab -- --kernel uml [--topology line:3] [--name NAME] [--bare]   batman-adv in User-Mode Linux guests
  * npm run lab -- down --kernel uml [--name NAME]
  * npm run lab -- cut|restore A B --kernel uml [--name NAME]          a link of the running UML lab
+ * npm run lab -- degrade A B --loss 20 --delay 50 --kernel uml       loss (%) and delay (ms) on it
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BROKER_IP, labDown, labNamespaces, linkAddresses, startLab } from "./lab.js";
 import { parseTopology } from "./topology.js";
-import { UmlLab, signalLink, umlLabDown, umlUnavailable } from "./uml.js";
+import { UmlLab, changeLink, umlLabDown, umlUnavailable } from "./uml.js";
+import { startUmlMesh } from "./uml-mesh.js";
 import { errorText } from "../protocol/index.js";
 
 const USAGE = `Usage: npm run lab -- [--topology ring:N | line:N | grid:RxC | FILE.json] [--state DIR] [--name NAME]
        npm run lab -- down [--name NAME]
-       npm run lab -- --kernel uml [--topology …] [--name NAME]   (and: down | cut A B | restore A B --kernel uml)
+       npm run lab -- --kernel uml [--topology …] [--name NAME] [--bare]
+       npm run lab -- down | cut A B | restore A B | degrade A B --loss % --delay ms  --kernel uml [--name NAME]
 
 Builds a mesh of network namespaces joined by veth pairs, with one real agent per namespace
 (xdp_guard on its links), a broker in ${labNamespaces().core}, and pings between neighbors. A named
 lab's namespaces are x0lab.NAME-*, apart from the default lab's x0lab-*. Needs root.
 
 With --kernel uml: one User-Mode Linux guest per node running the kernel's batman-adv, a
-vde_switch per link, and each node's batman-adv routes printed as they settle (no agents in the
-guests yet).`;
+vde_switch per link, the edge in workerd on this host, and the firmware bundle's agent in every
+guest (the first node is the gateway, with the broker, reaching the edge over a tap). --bare: the
+guests and their batman-adv only.`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -33,6 +37,9 @@ async function main(): Promise<number> {
       state: { type: "string" },
       name: { type: "string" },
       kernel: { type: "string" },
+      bare: { type: "boolean" },
+      loss: { type: "string" },
+      delay: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -48,7 +55,16 @@ async function main(): Promise<number> {
     console.error(`lab: --kernel takes uml or host, not ${values.kernel}`);
     return 2;
   }
-  if (values.kernel === "uml") return umlMain(positionals, values.topology, values.name ?? "lab", values.state);
+  if (values.kernel === "uml")
+    return umlMain({
+      positionals,
+      topology: values.topology,
+      name: values.name ?? "lab",
+      state: values.state,
+      bare: values.bare === true,
+      loss: values.loss,
+      delay: values.delay,
+    });
   if (positionals[0] === "down") {
     const removed = await labDown(values.name);
     console.log(removed.length > 0 ? `[lab] removed ${removed.join(", ")}` : "[lab] nothing to remove");
@@ -93,22 +109,59 @@ async function main(): Promise<number> {
   return 0;
 }
 
-/** The UML lab: guests with batman-adv until Ctrl-C, or `down` after a crash. */
-async function umlMain(positionals: string[], topologyText: string | undefined, name: string, state?: string) {
-  const dir = resolve(state ?? join(".x0", `uml-${name}`));
-  const [command, a, b] = positionals;
-  if ((command === "cut" || command === "restore") && a !== undefined && b !== undefined) {
-    await signalLink(dir, a, b, command);
-    console.log(`[lab] ${command === "cut" ? "cut" : "restored"} ${a}–${b}`);
+interface UmlArgs {
+  positionals: string[];
+  topology: string | undefined;
+  name: string;
+  state: string | undefined;
+  bare: boolean;
+  loss: string | undefined;
+  delay: string | undefined;
+}
+
+/** `cut`, `restore` or `degrade` A B on the UML lab running in `dir`, from this other process. */
+async function umlLinkCommand(dir: string, [command, a, b]: string[], args: UmlArgs): Promise<number> {
+  if (a === undefined || b === undefined) {
+    console.error(`lab: ${command ?? ""} takes two nodes: ${command ?? ""} A B --kernel uml`);
+    return 2;
+  }
+  if (command === "degrade") {
+    const quality = { lossPercent: Number(args.loss ?? 0), delayMs: Number(args.delay ?? 0) };
+    await changeLink(dir, a, b, { degrade: quality });
+    console.log(`[lab] degraded ${a}–${b}: ${String(quality.lossPercent)} % loss, ${String(quality.delayMs)} ms delay`);
     return 0;
   }
+  await changeLink(dir, a, b, command === "cut" ? { cut: true } : { restore: true });
+  console.log(`[lab] ${command === "cut" ? "cut" : "restored"} ${a}–${b}`);
+  return 0;
+}
+
+/** Each node's best batman-adv routes, by node names, as the guests' tables say now. */
+async function printRoutes(lab: UmlLab): Promise<void> {
+  const originators = new Map(lab.nodes.map((id) => [lab.originatorOf(id), id]));
+  const hops = new Map(lab.nodes.flatMap((id) => lab.linkAddressesOf(id).map((mac) => [mac, id] as const)));
+  for (const id of lab.nodes) {
+    const routes = (await lab.originators(id).catch(() => [])).filter((r) => r.best && originators.has(r.originator));
+    const text = routes.map(
+      (r) => `${originators.get(r.originator) ?? ""} via ${hops.get(r.nextHop) ?? r.nextHop} (TQ ${String(r.tq)})`,
+    );
+    console.log(`[lab] ${id}: ${text.join(", ") || "no routes yet"}`);
+  }
+}
+
+/** The UML lab: guests with batman-adv (and, unless --bare, the edge and an agent per guest) until Ctrl-C. */
+async function umlMain(args: UmlArgs): Promise<number> {
+  const dir = resolve(args.state ?? join(".x0", `uml-${args.name}`));
+  const [command] = args.positionals;
+  if (command === "cut" || command === "restore" || command === "degrade")
+    return umlLinkCommand(dir, args.positionals, args);
   if (command === "down") {
-    const removed = await umlLabDown(name, dir);
+    const removed = await umlLabDown(args.name, dir);
     console.log(removed.length > 0 ? `[lab] removed ${removed.join(", ")}` : "[lab] nothing to remove");
     return 0;
   }
-  if (positionals.length > 0) {
-    console.error(`lab: unknown command ${positionals.join(" ")}\n\n${USAGE}`);
+  if (args.positionals.length > 0) {
+    console.error(`lab: unknown command ${args.positionals.join(" ")}\n\n${USAGE}`);
     return 2;
   }
   const unavailable = umlUnavailable();
@@ -116,31 +169,35 @@ async function umlMain(positionals: string[], topologyText: string | undefined, 
     console.error(`lab: ${unavailable}`);
     return 2;
   }
-  const topology = await parseTopology(topologyText ?? "line:3");
-  const lab = await UmlLab.start({ name, topology, dir });
+  const topology = await parseTopology(args.topology ?? "line:3");
+  const print = (line: string) => {
+    console.log(line);
+  };
+  const mesh = args.bare
+    ? undefined
+    : await startUmlMesh({ name: args.name, topology, dir, print });
+  const lab = mesh?.lab ?? (await UmlLab.start({ name: args.name, topology, dir }));
   await lab.ready();
   console.log(`[lab] ${String(topology.nodes.length)} UML guests running batman-adv; Ctrl-C stops them`);
-  const names = new Map(topology.nodes.map((id) => [lab.originatorOf(id), id]));
-  const timer = setInterval(() => {
-    void Promise.all(topology.nodes.map(async (id) => [id, await lab.originators(id).catch(() => [])] as const)).then(
-      (tables) => {
-        for (const [id, routes] of tables) {
-          const best = routes.filter((r) => r.best && names.has(r.originator));
-          const text = best.map(
-            (r) => `${names.get(r.originator) ?? ""} via ${names.get(r.nextHop) ?? r.nextHop} (TQ ${String(r.tq)})`,
-          );
-          console.log(`[lab] ${id}: ${text.join(", ") || "no routes yet"}`);
-        }
-      },
+  if (mesh) {
+    console.log(
+      [
+        `  edge       ${mesh.apiUrl} (the gateway ${mesh.gateway} reaches it over its uplink)`,
+        `  nodes      npx x0ctl --credential ${mesh.credentialFile} nodes`,
+        `  topology   npx x0ctl --credential ${mesh.credentialFile} topology`,
+        `  agent logs ${join(dir, "nodes", "<node>", "agent.log")}`,
+        `  a link     npm run lab -- cut|restore|degrade A B --kernel uml${args.name === "lab" ? "" : ` --name ${args.name}`}`,
+      ].join("\n"),
     );
-  }, 5000);
+  }
+  const timer = setInterval(() => void printRoutes(lab), 5000);
   await new Promise<void>((done) => {
     process.once("SIGINT", done);
     process.once("SIGTERM", done);
   });
   clearInterval(timer);
-  await lab.stop();
-  console.log("[lab] stopped, guests and switches removed");
+  await (mesh ?? lab).stop();
+  console.log("[lab] stopped: guests, switches and uplink removed");
   return 0;
 }
 

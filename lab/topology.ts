@@ -8,7 +8,7 @@ export interface LabTopology {
   links: [string, string][];
 }
 
-const MAX_NODES = 64;
+export const MAX_NODES = 64;
 
 const TopologyFile = z.strictObject({
   nodes: z

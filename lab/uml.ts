@@ -1,10 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmod, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
+import { chmod, mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { availableParallelism, homedir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseOriginators } from "../node-firmware/mesh/index.js";
 import type { Route } from "../protocol/index.js";
-import type { LabTopology } from "./topology.js";
+import { MAX_NODES, type LabTopology } from "./topology.js";
+import { GUEST_INIT } from "./uml-init.js";
+import { removeUplink, umlUplink, type UmlUplink } from "./uml-uplink.js";
 
 /**
  * A mesh of User-Mode Linux guests running the kernel's real batman-adv (Debian's
@@ -15,6 +17,9 @@ import type { LabTopology } from "./topology.js";
 
 /** Where Debian's user-mode-linux keeps its kernel modules (one folder per kernel version). */
 const UML_MODULES = "/usr/lib/uml/modules";
+/** Host memory (MiB) and share of a core one guest takes, idle, without and with an agent (measured: lab/README.md). */
+const [MIB_PER_NODE, CPU_PER_NODE] = [80, 0.03];
+const [MIB_PER_AGENT_NODE, CPU_PER_AGENT_NODE] = [200, 0.45];
 const TOOLS = { "linux.uml": "user-mode-linux", vde_switch: "vde2", uml_mconsole: "uml-utilities" } as const;
 
 /** What is missing to run the lab here, as the packages to install; null when nothing is. */
@@ -26,37 +31,33 @@ export function umlUnavailable(): string | null {
   return missing.length > 0 ? `missing ${missing.join(", ")} (apt-get install ${missing.join(" ")})` : null;
 }
 
-/** A locally administered MAC per node and interface: 02:58:<node>:<node>:<if>:01. */
+/** A locally administered MAC per node and interface: 02:58:<node>:<node>:<if>:01 (interface 0: the dummy primary). */
 export function umlMac(nodeIndex: number, interfaceIndex: number): string {
   const hex = (n: number) => n.toString(16).padStart(2, "0");
   return ["02", "58", hex(nodeIndex >> 8), hex(nodeIndex & 0xff), hex(interfaceIndex), "01"].join(":");
 }
 
-/** The guest's init: batman-adv on every link, bridge loop avoidance off, the tables written every second. */
-const INIT = `#!/bin/sh
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t hostfs -o "$X0_OUT" none /mnt
-modprobe -d "$X0_MODULES" batman-adv || { echo "modprobe batman-adv failed" > /mnt/error; halt -f; }
-for i in $(echo "$X0_LINKS" | tr , " "); do ip link set "eth$i" up && batctl meshif bat0 interface add "eth$i"; done
-batctl meshif bat0 bridge_loop_avoidance 0
-batctl meshif bat0 orig_interval "$X0_OGM_MS"
-ip link set bat0 up
-echo up > /mnt/state
-while true; do
-  batctl meshif bat0 originators_json > /mnt/originators.tmp && mv /mnt/originators.tmp /mnt/originators.json
-  sleep 1
-done
-`;
+const LAB_NAME = /^[a-z0-9-]{1,11}$/;
+
+/** The agents the guests run: the firmware bundle on the host's Node.js, one config per node. */
+export interface UmlAgents {
+  node: string;
+  bundle: string;
+  /** By node id: the agent's config, its paths as the guest sees them (its folder is /mnt). */
+  configs: ReadonlyMap<string, unknown>;
+}
 
 export interface UmlLabOptions {
-  /** Names the guests' mconsoles (x0uml-NAME-<node>) and keeps two labs apart. */
+  /** Names the guests' mconsoles (x0uml-NAME-<node>) and the uplink's tap; keeps two labs apart. */
   name: string;
   topology: LabTopology;
   /** The lab's folder: switches' sockets, each guest's /mnt; removed on stop. */
   dir: string;
   /** batman-adv's OGM interval. */
   ogmIntervalMs?: number;
+  /** Addresses on bat0, and the gateway's uplink to the host; none: a mesh without IP. */
+  uplink?: { gateway: string; addresses: UmlUplink };
+  agents?: UmlAgents;
 }
 
 interface Guest {
@@ -64,6 +65,11 @@ interface Guest {
   umid: string;
   out: string;
   process: ChildProcess;
+}
+
+export interface LinkQuality {
+  lossPercent: number;
+  delayMs: number;
 }
 
 export class UmlLab {
@@ -74,11 +80,19 @@ export class UmlLab {
   ) {}
 
   static async start(options: UmlLabOptions): Promise<UmlLab> {
-    const { dir, topology } = options;
-    await rm(dir, { recursive: true, force: true });
+    const { dir, topology, name } = options;
+    if (!LAB_NAME.test(name)) throw new Error(`UML lab name "${name}" must be 1-11 chars of a-z, 0-9 and '-'`);
+    const fits = umlNodesThatFit(options.agents !== undefined);
+    if (topology.nodes.length > fits)
+      throw new Error(
+        `topology: ${String(topology.nodes.length)} UML nodes do not fit on this machine (at most ${String(fits)}${options.agents ? " with agents" : ""})`,
+      );
+    await mkdir(dir, { recursive: true });
+    for (const stale of ["modules", "nodes", "init.sh", "topology.json", ...(await linkSockets(dir))])
+      await rm(join(dir, stale), { recursive: true, force: true });
     await mkdir(join(dir, "modules", "lib"), { recursive: true });
     await symlink(UML_MODULES, join(dir, "modules", "lib", "modules"));
-    await writeFile(join(dir, "init.sh"), INIT);
+    await writeFile(join(dir, "init.sh"), GUEST_INIT);
     await writeFile(join(dir, "topology.json"), JSON.stringify(topology)); // for cut/restore from another process
     await chmod(join(dir, "init.sh"), 0o755);
     const switches = topology.links.map((_, i) => startSwitch(join(dir, `link${String(i)}.ctl`)));
@@ -88,23 +102,51 @@ export class UmlLab {
     return lab;
   }
 
-  /** Resolves once every guest runs batman-adv on its links. */
+  get nodes(): readonly string[] {
+    return this.options.topology.nodes;
+  }
+
+  /** Resolves once every guest runs batman-adv on its links; a guest whose init failed says why. */
   async ready(timeoutMs = 30_000): Promise<void> {
-    await Promise.all([...this.guests.values()].map((g) => waitForFile(join(g.out, "state"), timeoutMs, g.out)));
+    await Promise.all(
+      [...this.guests.values()].map(async (g) => {
+        await waitForFile(join(g.out, "state"), timeoutMs, `${g.id}'s batman-adv`, join(g.out, "error"));
+      }),
+    );
   }
 
-  /** A guest's originator table as batctl printed it there last (once a second). */
+  /** A guest's originator table, as its batctl prints it now. */
   async originators(node: string): Promise<Route[]> {
-    const guest = this.guests.get(node);
-    if (!guest) throw new Error(`no node ${node} in this lab`);
-    return parseOriginators(await readFile(join(guest.out, "originators.json"), "utf8"));
+    const { out } = this.guest(node);
+    await runInGuest(out, "batctl meshif bat0 originators_json > /mnt/originators.json");
+    return parseOriginators(await readFile(join(out, "originators.json"), "utf8"));
   }
 
-  /** The MAC batman-adv names `node` by: its first link's interface (its primary, the originator address). */
+  /** The MAC batman-adv names `node` by: its dummy primary interface's (its originator address). */
   originatorOf(node: string): string {
-    const index = this.options.topology.nodes.indexOf(node);
-    if (index < 0) throw new Error(`no node ${node} in this lab`);
-    return umlMac(index, 0);
+    return umlMac(this.indexOf(node), 0);
+  }
+
+  /** The MACs of `node`'s link interfaces: what its neighbors see as their next hop to it. */
+  linkAddressesOf(node: string): string[] {
+    const index = this.indexOf(node);
+    return linkEnds(this.options.topology, node).map((_, k) => umlMac(index, k + 1));
+  }
+
+  /** The interface of `node` on its link to `peer`. */
+  interfaceOf(node: string, peer: string): string {
+    const link = linkIndex(this.options.topology, node, peer);
+    return `eth${String(linkEnds(this.options.topology, node).indexOf(link))}`;
+  }
+
+  /** Runs a shell script in `node`'s guest (within 200 ms when the guest is idle): its output. */
+  exec(node: string, script: string): Promise<string> {
+    return runInGuest(this.guest(node).out, script);
+  }
+
+  /** Where `node`'s guest keeps its /mnt (the agent's state and log). */
+  folderOf(node: string): string {
+    return this.guest(node).out;
   }
 
   /**
@@ -115,8 +157,20 @@ export class UmlLab {
     this.switches[linkIndex(this.options.topology, a, b)]?.kill("SIGSTOP");
   }
 
-  restore(a: string, b: string): void {
+  /** Forwards again over a cut link and takes away a degradation. */
+  async restore(a: string, b: string): Promise<void> {
     this.switches[linkIndex(this.options.topology, a, b)]?.kill("SIGCONT");
+    await degradeLink(this.options.dir, this.options.topology, a, b, null);
+  }
+
+  /** Loss and delay on both ends of the link (tc netem in the guests). */
+  async degrade(a: string, b: string, quality: LinkQuality): Promise<void> {
+    await degradeLink(this.options.dir, this.options.topology, a, b, quality);
+  }
+
+  /** Powers `node` off (its kernel halts: no goodbye reaches anyone), as a router losing power. */
+  async kill(node: string): Promise<void> {
+    await halt(this.guest(node));
   }
 
   /** Halts every guest (mconsole), waits for them, then stops the switches and removes the lab's folder. */
@@ -131,14 +185,28 @@ export class UmlLab {
     await rm(this.options.dir, { recursive: true, force: true });
   }
 
+  private guest(node: string): Guest {
+    const guest = this.guests.get(node);
+    if (!guest) throw new Error(`no node ${node} in this lab`);
+    return guest;
+  }
+
+  private indexOf(node: string): number {
+    const index = this.options.topology.nodes.indexOf(node);
+    if (index < 0) throw new Error(`no node ${node} in this lab`);
+    return index;
+  }
+
   private async boot(id: string, index: number): Promise<Guest> {
-    const { dir, topology, name } = this.options;
+    const { dir, topology, name, uplink, agents } = this.options;
     const out = join(dir, "nodes", id);
     await mkdir(out, { recursive: true });
-    const ends = topology.links.flatMap(([a, b], link) => (a === id || b === id ? [link] : []));
+    const config = agents?.configs.get(id);
+    if (config !== undefined) await writeFile(join(out, "agent.json"), JSON.stringify(config, null, 2));
+    const ends = linkEnds(topology, id);
     const umid = `x0uml-${name}-${id}`;
     const args = [
-      "mem=128M",
+      `mem=${config === undefined ? "128M" : "256M"}`,
       "root=/dev/root",
       "rootfstype=hostfs",
       "rootflags=/",
@@ -153,13 +221,54 @@ export class UmlLab {
       `X0_OUT=${out}`,
       `X0_MODULES=${join(dir, "modules")}`,
       `X0_OGM_MS=${String(this.options.ogmIntervalMs ?? 1000)}`,
+      `X0_PRIMARY=${umlMac(index, 0)}`,
       // The kernel's command line splits at spaces: the link list is comma-separated.
       `X0_LINKS=${ends.map((_, k) => String(k)).join(",")}`,
-      ...ends.map((link, k) => `eth${String(k)}=vde,${join(dir, `link${String(link)}.ctl`)},${umlMac(index, k)}`),
+      ...ends.map((link, k) => `eth${String(k)}=vde,${join(dir, `link${String(link)}.ctl`)},${umlMac(index, k + 1)}`),
+      ...(uplink ? uplinkArgs(uplink, id === uplink.gateway, index, topology.nodes.indexOf(uplink.gateway), ends.length) : []),
+      ...(agents ? [`X0_NODE=${agents.node}`, `X0_AGENT=${agents.bundle}`] : []),
     ];
     const process = spawn("linux.uml", args, { stdio: "ignore" });
     return { id, umid, out, process };
   }
+}
+
+/** bat0's address; the gateway's tap and forwarding; the others' default route through the gateway. */
+function uplinkArgs(
+  { addresses }: NonNullable<UmlLabOptions["uplink"]>,
+  isGateway: boolean,
+  index: number,
+  gatewayIndex: number,
+  links: number,
+): string[] {
+  const bat0 = `X0_BAT_IP=${addresses.meshCidr(index)}`;
+  if (!isGateway) return [bat0, `X0_VIA=${addresses.meshIp(gatewayIndex)}`];
+  const eth = `eth${String(links)}`;
+  return [bat0, `${eth}=tuntap,${addresses.tap}`, `X0_UPLINK_IF=${eth}`, `X0_UPLINK_IP=${addresses.gatewayUplinkCidr}`];
+}
+
+/** The links `node` is an end of, in the order of its interfaces (eth0, eth1, …). */
+function linkEnds(topology: LabTopology, node: string): number[] {
+  return topology.links.flatMap(([a, b], link) => (a === node || b === node ? [link] : []));
+}
+
+async function linkSockets(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((entry) => /^link\d+\.ctl$/.test(entry));
+}
+
+/**
+ * How many UML nodes this machine runs at once. Measured on a ring:4 with agents: a guest with
+ * its agent holds about MIB_PER_AGENT_NODE of host memory and keeps CPU_PER_AGENT_NODE of a core
+ * busy (every system call of a guest's process is a ptrace stop on the host; a process start,
+ * such as the agent's batctl each second, about 100 ms). Past that, OGMs wait for CPU and
+ * neighbors read as silent.
+ */
+export function umlNodesThatFit(withAgents: boolean): number {
+  const memoryMiB = totalmem() / 2 ** 20;
+  const [perNodeMiB, perNodeCpu] = withAgents ? [MIB_PER_AGENT_NODE, CPU_PER_AGENT_NODE] : [MIB_PER_NODE, CPU_PER_NODE];
+  const byMemory = Math.floor((memoryMiB * 0.5) / perNodeMiB);
+  const byCpu = Math.floor((availableParallelism() * 0.9) / perNodeCpu);
+  return Math.min(MAX_NODES, byMemory, byCpu);
 }
 
 /** The link between `a` and `b`; an unknown node or a pair that is not a link is an error that says so. */
@@ -170,25 +279,81 @@ export function linkIndex(topology: LabTopology, a: string, b: string): number {
   return index;
 }
 
+async function labTopology(dir: string): Promise<LabTopology> {
+  const text = await readFile(join(dir, "topology.json"), "utf8").catch(() => {
+    throw new Error(`no UML lab runs in ${dir}`);
+  });
+  return JSON.parse(text) as LabTopology;
+}
+
 /**
- * Cuts (SIGSTOP) or restores (SIGCONT) a link of the lab running in `dir`, from another process
- * (`npm run lab -- cut A B --kernel uml`). The same errors as the lab's own for a pair that is not a link.
+ * Cuts (SIGSTOP), restores (SIGCONT, and no more netem) or degrades a link of the lab running in
+ * `dir`, from another process (`npm run lab -- cut A B --kernel uml`). The same errors as the
+ * lab's own for a pair that is not a link; nothing changes then.
  */
-export async function signalLink(dir: string, a: string, b: string, action: "cut" | "restore"): Promise<void> {
-  const topology = JSON.parse(
-    await readFile(join(dir, "topology.json"), "utf8").catch(() => {
-      throw new Error(`no UML lab runs in ${dir}`);
-    }),
-  ) as LabTopology;
+export async function changeLink(
+  dir: string,
+  a: string,
+  b: string,
+  change: { cut: true } | { restore: true } | { degrade: LinkQuality },
+): Promise<void> {
+  const topology = await labTopology(dir);
   const ctl = join(dir, `link${String(linkIndex(topology, a, b))}.ctl`);
-  const signal = action === "cut" ? "-STOP" : "-CONT";
+  if ("degrade" in change) return degradeLink(dir, topology, a, b, change.degrade);
+  const signal = "cut" in change ? "-STOP" : "-CONT";
   if (spawnSync("pkill", [signal, "-f", `^vde_switch -s ${ctl}$`]).status !== 0)
     throw new Error(`the switch of ${a}–${b} is not running (${ctl})`);
+  if ("restore" in change) await degradeLink(dir, topology, a, b, null);
+}
+
+/** netem on both ends' interfaces of the link; null takes it away. */
+async function degradeLink(
+  dir: string,
+  topology: LabTopology,
+  a: string,
+  b: string,
+  quality: LinkQuality | null,
+): Promise<void> {
+  const link = linkIndex(topology, a, b);
+  if (quality && (!(quality.lossPercent >= 0 && quality.lossPercent <= 100) || !(quality.delayMs >= 0)))
+    throw new Error("degrade: loss must be 0..100 % and delay at least 0 ms");
+  await Promise.all(
+    [a, b].map(async (node) => {
+      const eth = `eth${String(linkEnds(topology, node).indexOf(link))}`;
+      const script = quality
+        ? `tc qdisc replace dev ${eth} root netem loss ${String(quality.lossPercent)}% delay ${String(quality.delayMs)}ms`
+        : `tc qdisc del dev ${eth} root 2>/dev/null; true`;
+      await runInGuest(join(dir, "nodes", node), script);
+    }),
+  );
+}
+
+/** Scripts queued per guest: the guest has one /mnt/do.sh. */
+const guestQueues = new Map<string, Promise<string>>();
+
+/** Runs a shell script in a guest through its init's loop (within 200 ms): its output, or an error with it. */
+function runInGuest(out: string, script: string): Promise<string> {
+  const run = (guestQueues.get(out) ?? Promise.resolve(""))
+    .catch(() => "")
+    .then(() => runNow(out, script));
+  guestQueues.set(out, run);
+  return run;
+}
+
+async function runNow(out: string, script: string, timeoutMs = 20_000): Promise<string> {
+  await rm(join(out, "do.rc"), { force: true });
+  await writeFile(join(out, "do.sh.tmp"), `${script}\n`);
+  await rename(join(out, "do.sh.tmp"), join(out, "do.sh"));
+  await waitForFile(join(out, "do.rc"), timeoutMs, `the guest in ${out} to run: ${script}`);
+  const code = (await readFile(join(out, "do.rc"), "utf8")).trim();
+  const output = await readFile(join(out, "do.out"), "utf8").catch(() => "");
+  if (code !== "0") throw new Error(`${script}: exit ${code}: ${output.trim()}`);
+  return output;
 }
 
 /**
  * Removes what a UML lab left after its process died (SIGKILL): its guests (halted through their
- * mconsoles), its switches and its folder. Returns what it removed.
+ * mconsoles), its switches, its uplink's tap and its folder. Returns what it removed.
  */
 export async function umlLabDown(name: string, dir: string): Promise<string[]> {
   const prefix = `x0uml-${name}-`;
@@ -201,8 +366,10 @@ export async function umlLabDown(name: string, dir: string): Promise<string[]> {
     await rm(join(homedir(), ".uml", umid), { recursive: true, force: true });
   }
   const switches = spawnSync("pkill", ["-f", `vde_switch -s ${dir}/`]).status === 0 ? [`switches under ${dir}`] : [];
+  const uplink = umlUplink(name);
+  const tap = (await removeUplink(uplink)) ? [`tap ${uplink.tap}`] : [];
   await rm(dir, { recursive: true, force: true });
-  return [...umids, ...switches];
+  return [...umids, ...switches, ...tap];
 }
 
 function startSwitch(ctl: string): ChildProcess {
@@ -226,14 +393,19 @@ const exited = (child: ChildProcess) =>
         });
       });
 
-/** Waits for a file (or socket) a guest or switch makes; the error says what was waited for. */
-async function waitForFile(path: string, timeoutMs: number, what = path): Promise<void> {
+/**
+ * Waits for a file (or socket) a guest or switch makes; the error says what was waited for, or
+ * what the guest wrote to `failure` when it gave up.
+ */
+async function waitForFile(path: string, timeoutMs: number, what = path, failure?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       await stat(path);
       return;
     } catch {
+      const failed = failure === undefined ? undefined : await readFile(failure, "utf8").catch(() => undefined);
+      if (failed !== undefined) throw new Error(`${what}: ${failed.trim()}`);
       if (Date.now() > deadline) throw new Error(`timed out after ${String(timeoutMs)} ms waiting for ${what}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -4,3 +4,4 @@ export { createJoinToken, ensureCa, ensureLocalAdmin } from "./provision.js";
 export { workerTracingVars } from "./stack.js";
 export { startLocalWorker } from "./worker.js";
 export { readWranglerToml } from "./wrangler-config.js";
+export { startReaper, type Reaper } from "./reap.js";

@@ -7,6 +7,7 @@ import { GATEWAY_ID, agentStateDir, nodeIds, stackConfigs, writeConfigs } from "
 import { errorText } from "../protocol/index.js";
 import { commandLine, descendantsOf, isAlive } from "./proc.js";
 import { spawnAgent, stopAll, supervise, type Supervised } from "./processes.js";
+import { startReaper } from "./reap.js";
 import { RestartPolicy } from "./restart.js";
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "./provision.js";
 import { startLocalWorker, type LocalWorker } from "./worker.js";
@@ -82,7 +83,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     X0_BOOTSTRAP_ADMINS: admin.bootstrap,
     ...(options.tracing ? workerTracingVars(options.tracing) : {}),
   };
-  const reaper = supervise("reaper", process.execPath, [join(root, "dist", "stack", "reaper.js")], options.print);
+  const reaper = startReaper(options.print);
   const launchWorker = async () => {
     const started = await startLocalWorker({
       root,
@@ -92,8 +93,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       wrangler,
       secrets,
     });
-    const pid = workerdPid();
-    if (pid !== undefined) reaper.child.stdin?.write(`+${String(pid)}\n`);
+    const pid = reaper.watchWorkerd();
     return { started, pid, startedAt: performance.now() };
   };
   /** The control plane while it runs: Miniflare's worker and its workerd process. */
@@ -215,18 +215,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         STOP_GRACE_MS,
       );
       await edge?.started.dispose();
-      reaper.child.stdin?.end();
-      await reaper.exited;
+      await reaper.stop();
     },
   };
 }
 
 const WATCHDOG_MS = 1000;
 
-/** workerd, which Miniflare started as our child. */
-function workerdPid(): number | undefined {
-  return descendantsOf(process.pid).find((pid) => commandLine(pid).includes("workerd serve"));
-}
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? `killed by ${signal}` : `code ${String(code)}`;

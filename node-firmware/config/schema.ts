@@ -35,6 +35,11 @@ const BatmanAdvMesh = z.strictObject({
 
 const DataPlaneSection = z.discriminatedUnion("backend", [
   z.strictObject({ backend: z.literal("simulated") }),
+  /**
+   * The interfaces' counters only, without XDP: where a kernel lacks it, or where reading the maps
+   * costs too much (bpftool runs a few times a second; the UML lab's guests choose this).
+   */
+  z.strictObject({ backend: z.literal("sysfs"), interfaces: z.array(InterfaceName).min(1).max(64) }),
   z.strictObject({
     /** xdp_guard on the mesh `interfaces`; when eBPF cannot load, their counters only (`sysfs`), said in telemetry. */
     backend: z.literal("xdp"),

@@ -19,6 +19,8 @@ export async function openDataPlane(
 ): Promise<DataPlane> {
   const section = config.dataplane;
   if (section.backend === "simulated") return new SimulatedDataPlane(neighbors);
+  if (section.backend === "sysfs")
+    return new SysfsDataPlane(section.interfaces, "chosen in the config (dataplane.backend = sysfs)");
   const objectPath = section.object ?? defaultObjectPath();
   let reason = await bpfObjectUnavailableReason(objectPath);
   if (!reason) {

@@ -42,7 +42,13 @@ async function call<S extends z.ZodType>(
   } catch (error) {
     throw new EdgeRequestError(`${path}: ${errorText(error)}`, null);
   }
-  const body: unknown = await response.json().catch(() => undefined);
+  let unread: unknown;
+  const body: unknown = await response.json().catch((error: unknown) => {
+    unread = error;
+    return undefined;
+  });
+  if (response.ok && unread !== undefined)
+    throw new EdgeRequestError(`${path}: HTTP ${response.status} with a body that is not JSON: ${errorText(unread)}`, null);
   if (!response.ok) {
     const problem = response.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE)
       ? Problem.safeParse(body)

@@ -50,6 +50,7 @@ export async function writeFakeBatctlState(
           hop_penalty: 30,
           orig_interval: 1000,
           gw_mode: "off",
+          hard_ifname: hardifs[0],
         },
         interfaces: hardifs,
       },

@@ -36,6 +36,8 @@ const MeshSettings = z.looseObject({
   algo_name: z.string().optional(),
   hop_penalty: z.number().int().optional(),
   orig_interval: z.number().int().optional(),
+  /** The primary hard interface, whose MAC is the node's originator address. */
+  hard_ifname: z.string().optional(),
 });
 
 export class BatctlError extends Error {}
@@ -102,7 +104,7 @@ export class Batctl {
     return time === undefined ? undefined : Number(time);
   }
 
-  /** The mesh interface's hard interfaces, in the order they were added (the first is the primary). */
+  /** The mesh interface's hard interfaces (batctl lists them by name; `settings().hard_ifname` is the primary). */
   async interfaces(): Promise<string[]> {
     const output = await this.exec([...this.mesh(), "interface"]);
     return output

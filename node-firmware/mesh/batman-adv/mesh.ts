@@ -49,6 +49,8 @@ export class BatmanAdvMesh implements MeshBackend {
   private counters: InterfaceCounters = ZERO;
   private readonly switches = new PathSwitches();
   private readonly latencyMs = new Map<string, number>();
+  /** Each neighbor's link interface when last seen: a neighbor forgotten is still routed around there. */
+  private readonly lastInterface = new Map<string, string>();
   private cancelRead: Cancel | undefined;
   private cancelProbe: Cancel | undefined;
   private closed = false;
@@ -86,9 +88,8 @@ export class BatmanAdvMesh implements MeshBackend {
   }
 
   sample(now: number): MeshSample {
-    const sinceRead = Math.max(0, now - this.readAt);
     const neighbors: NeighborReading[] = [...this.direct()].map(([neighbor, route]) => {
-      const silent = route.lastSeenMs + sinceRead > this.options.silentAfterMs;
+      const silent = this.isSilent(route, now);
       const tq = silent ? 0 : route.tq;
       return { neighbor, tq, latencyMs: this.latencyMs.get(neighbor) ?? 0, loss: silent ? 1 : lossOfTq(tq) };
     });
@@ -97,13 +98,9 @@ export class BatmanAdvMesh implements MeshBackend {
 
   async apply(params: ActionParams): Promise<void> {
     switch (params.kind) {
-      case "reroute": {
-        const hardInterface = this.direct().get(params.neighbor)?.interface;
-        if (!hardInterface) throw new Error(`${params.neighbor} is not a direct neighbor in batman-adv's table`);
-        // batman-adv has hop penalties per hard interface: the link's own interface gets it.
-        await this.batctl.setHopPenalty(params.hopPenalty, hardInterface);
+      case "reroute":
+        await this.routeAround(params.neighbor, params.hopPenalty);
         return;
-      }
       case "retry_probe":
         await this.probe(params.neighbor);
         return;
@@ -118,13 +115,50 @@ export class BatmanAdvMesh implements MeshBackend {
   }
 
   /**
-   * The MACs of batman-adv's hard interfaces, in batman-adv's order: the first (the primary's) is
-   * the node's originator address, the others name it to neighbors on its other links.
+   * Routes around `neighbor`: batman-adv has hop penalties per hard interface, and the link's own
+   * interface gets it (it stays for when the neighbor is heard again). A neighbor that fell
+   * silent, alone on a link interface, is also forgotten at once: the interface leaves the mesh and
+   * rejoins it, which purges the routes through that neighbor. batman-adv IV itself keeps using
+   * them until newer OGMs outvote them (about five OGM intervals); the primary interface never
+   * leaves (it names the node), nor one with other neighbors on it.
+   */
+  private async routeAround(neighbor: string, hopPenalty: number): Promise<void> {
+    const route = this.direct().get(neighbor);
+    const hardInterface = route?.interface ?? this.lastInterface.get(neighbor);
+    if (!hardInterface) throw new Error(`${neighbor} is not a direct neighbor in batman-adv's table`);
+    if (route && this.isSilent(route, this.clock.now()) && (await this.forgettable(route))) {
+      await this.batctl.removeInterface(hardInterface);
+      await this.batctl.addInterface(hardInterface);
+      this.log.info("batman-adv forgot a silent neighbor: its link interface rejoined the mesh", {
+        neighbor,
+        interface: hardInterface,
+      });
+      await this.read();
+    }
+    await this.batctl.setHopPenalty(hopPenalty, hardInterface);
+  }
+
+  /** Whether `route`'s interface may leave the mesh for a moment: not the primary, no other neighbor on it. */
+  private async forgettable(route: Route): Promise<boolean> {
+    const others = this.routes.some((r) => r.interface === route.interface && r.nextHop !== route.nextHop);
+    if (others) return false;
+    const { hard_ifname: primary } = await this.batctl.settings();
+    return primary !== undefined && primary !== route.interface;
+  }
+
+  private isSilent(route: Route, now: number): boolean {
+    return route.lastSeenMs + Math.max(0, now - this.readAt) > this.options.silentAfterMs;
+  }
+
+  /**
+   * The MACs of batman-adv's hard interfaces, the primary's first: it is the node's originator
+   * address; the others name it to neighbors on its other links.
    */
   async interfaceAddresses(): Promise<string[]> {
     const root = this.options.sysfsRoot ?? "/sys/class/net";
-    const interfaces = await this.batctl.interfaces();
-    return Promise.all(interfaces.map(async (name) => (await readFile(join(root, name, "address"), "utf8")).trim()));
+    const [interfaces, { hard_ifname: primary }] = await Promise.all([this.batctl.interfaces(), this.batctl.settings()]);
+    const ordered = [...interfaces].sort((a, b) => Number(b === primary) - Number(a === primary));
+    return Promise.all(ordered.map(async (name) => (await readFile(join(root, name, "address"), "utf8")).trim()));
   }
 
   close(): Promise<void> {
@@ -134,14 +168,18 @@ export class BatmanAdvMesh implements MeshBackend {
     return Promise.resolve();
   }
 
-  /** The best route of each direct neighbor the directory can name. */
+  /**
+   * The best route of each direct neighbor the directory can name: a route whose next hop is the
+   * originator itself, by one of its link addresses (a node whose primary interface is not a link,
+   * such as a dummy, is reached at the MAC of its link interface, never at its originator address).
+   */
   private direct(): Map<string, Route> {
     const byNode = new Map<string, Route>();
     for (const route of this.routes) {
-      if (route.originator !== route.nextHop) continue;
       const nodeId = this.directory.nodeIdOf(route.originator);
-      const known = nodeId === undefined ? undefined : byNode.get(nodeId);
-      if (nodeId !== undefined && (!known || route.tq > known.tq)) byNode.set(nodeId, route);
+      if (nodeId === undefined || this.directory.nodeIdOf(route.nextHop) !== nodeId) continue;
+      const known = byNode.get(nodeId);
+      if (!known || route.tq > known.tq) byNode.set(nodeId, route);
     }
     return byNode;
   }
@@ -155,6 +193,7 @@ export class BatmanAdvMesh implements MeshBackend {
     this.counters = counters;
     this.readAt = this.clock.now();
     this.switches.observe(routes);
+    for (const [neighbor, route] of this.direct()) this.lastInterface.set(neighbor, route.interface);
   }
 
   private scheduleRead(): void {
