@@ -173,9 +173,7 @@ async function umlMain(args: UmlArgs): Promise<number> {
   const print = (line: string) => {
     console.log(line);
   };
-  const mesh = args.bare
-    ? undefined
-    : await startUmlMesh({ name: args.name, topology, dir, print });
+  const mesh = args.bare ? undefined : await startUmlMesh({ name: args.name, topology, dir, print });
   const lab = mesh?.lab ?? (await UmlLab.start({ name: args.name, topology, dir }));
   await lab.ready();
   console.log(`[lab] ${String(topology.nodes.length)} UML guests running batman-adv; Ctrl-C stops them`);

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { prng } from "../node-firmware/mesh/index.js";
 import { NodeId } from "../protocol/index.js";
 
 /** The lab's mesh: nodes, and the links between them (each one a veth pair). */
@@ -38,6 +39,26 @@ function grid(rows: number, columns: number): LabTopology {
   return { nodes, links };
 }
 
+/**
+ * A connected random mesh: a random spanning tree (each node joins one before it), then about
+ * N/2 more links between random pairs: an average degree near 3, as a community mesh has.
+ */
+function random(n: number, seed: number): LabTopology {
+  const nodes = names(n);
+  const next = prng(seed);
+  const pick = (below: number) => Math.floor(next() * below);
+  const links: [string, string][] = nodes.slice(1).map((id, i) => [nodes[pick(i + 1)] as string, id]);
+  const key = (a: string, b: string) => [a, b].sort().join(" ");
+  const known = new Set(links.map(([a, b]) => key(a, b)));
+  for (let tries = 0; tries < 4 * n && links.length < n - 1 + Math.floor(n / 2); tries++) {
+    const [a, b] = [nodes[pick(n)] as string, nodes[pick(n)] as string];
+    if (a === b || known.has(key(a, b))) continue;
+    known.add(key(a, b));
+    links.push([a, b]);
+  }
+  return { nodes, links };
+}
+
 function checked(topology: LabTopology): LabTopology {
   const known = new Set(topology.nodes);
   if (known.size !== topology.nodes.length) throw new Error("topology: node names repeat");
@@ -49,7 +70,10 @@ function checked(topology: LabTopology): LabTopology {
   return topology;
 }
 
-/** `ring:N`, `line:N`, `grid:RxC`, or the path of a JSON file `{ "nodes": [...], "links": [["a","b"], ...] }`. */
+/**
+ * `ring:N`, `line:N`, `grid:RxC`, `random:N[:SEED]`, or the path of a JSON file
+ * `{ "nodes": [...], "links": [["a","b"], ...] }`.
+ */
 export async function parseTopology(spec: string): Promise<LabTopology> {
   const shape = /^(ring|line):(\d+)$/.exec(spec);
   if (shape) {
@@ -62,11 +86,17 @@ export async function parseTopology(spec: string): Promise<LabTopology> {
   }
   const rect = /^grid:(\d+)x(\d+)$/.exec(spec);
   if (rect) return checked(grid(Number(rect[1]), Number(rect[2])));
+  const mesh = /^random:(\d+)(?::(\d+))?$/.exec(spec);
+  if (mesh) {
+    const n = Number(mesh[1]);
+    if (n < 2 || n > MAX_NODES) throw new Error(`topology: ${spec}: 2..${String(MAX_NODES)} nodes`);
+    return checked(random(n, Number(mesh[2] ?? 1)));
+  }
   let text: string;
   try {
     text = await readFile(spec, "utf8");
   } catch {
-    throw new Error(`topology: "${spec}" is not ring:N, line:N, grid:RxC or a readable JSON file`);
+    throw new Error(`topology: "${spec}" is not ring:N, line:N, grid:RxC, random:N[:SEED] or a readable JSON file`);
   }
   const parsed = TopologyFile.safeParse(JSON.parse(text));
   if (!parsed.success)

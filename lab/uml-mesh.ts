@@ -14,7 +14,7 @@ import {
   startReaper,
 } from "../stack/index.js";
 import type { LabTopology } from "./topology.js";
-import { UmlLab } from "./uml.js";
+import { UmlLab, assertFits } from "./uml.js";
 import { createUplink, removeUplink, umlUplink, type UmlUplink } from "./uml-uplink.js";
 import type { z } from "zod";
 
@@ -91,6 +91,7 @@ export async function startUmlMesh(options: UmlMeshOptions): Promise<UmlMesh> {
   const root = packageRoot();
   const uplink = umlUplink(name);
   const gateway = topology.nodes[0] as string;
+  assertFits(topology, true);
   await mkdir(dir, { recursive: true });
   await createUplink(uplink);
   const stateDir = join(dir, "edge");

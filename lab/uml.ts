@@ -82,11 +82,7 @@ export class UmlLab {
   static async start(options: UmlLabOptions): Promise<UmlLab> {
     const { dir, topology, name } = options;
     if (!LAB_NAME.test(name)) throw new Error(`UML lab name "${name}" must be 1-11 chars of a-z, 0-9 and '-'`);
-    const fits = umlNodesThatFit(options.agents !== undefined);
-    if (topology.nodes.length > fits)
-      throw new Error(
-        `topology: ${String(topology.nodes.length)} UML nodes do not fit on this machine (at most ${String(fits)}${options.agents ? " with agents" : ""})`,
-      );
+    assertFits(topology, options.agents !== undefined);
     await mkdir(dir, { recursive: true });
     for (const stale of ["modules", "nodes", "init.sh", "topology.json", ...(await linkSockets(dir))])
       await rm(join(dir, stale), { recursive: true, force: true });
@@ -225,7 +221,9 @@ export class UmlLab {
       // The kernel's command line splits at spaces: the link list is comma-separated.
       `X0_LINKS=${ends.map((_, k) => String(k)).join(",")}`,
       ...ends.map((link, k) => `eth${String(k)}=vde,${join(dir, `link${String(link)}.ctl`)},${umlMac(index, k + 1)}`),
-      ...(uplink ? uplinkArgs(uplink, id === uplink.gateway, index, topology.nodes.indexOf(uplink.gateway), ends.length) : []),
+      ...(uplink
+        ? uplinkArgs(uplink, id === uplink.gateway, index, topology.nodes.indexOf(uplink.gateway), ends.length)
+        : []),
       ...(agents ? [`X0_NODE=${agents.node}`, `X0_AGENT=${agents.bundle}`] : []),
     ];
     const process = spawn("linux.uml", args, { stdio: "ignore" });
@@ -245,6 +243,15 @@ function uplinkArgs(
   if (!isGateway) return [bat0, `X0_VIA=${addresses.meshIp(gatewayIndex)}`];
   const eth = `eth${String(links)}`;
   return [bat0, `${eth}=tuntap,${addresses.tap}`, `X0_UPLINK_IF=${eth}`, `X0_UPLINK_IP=${addresses.gatewayUplinkCidr}`];
+}
+
+/** Refuses a topology past `umlNodesThatFit`, before anything starts. */
+export function assertFits(topology: LabTopology, withAgents: boolean): void {
+  const fits = umlNodesThatFit(withAgents);
+  if (topology.nodes.length > fits)
+    throw new Error(
+      `topology: ${String(topology.nodes.length)} UML nodes do not fit on this machine (at most ${String(fits)}${withAgents ? " with agents" : ""})`,
+    );
 }
 
 /** The links `node` is an end of, in the order of its interfaces (eth0, eth1, …). */
@@ -333,9 +340,7 @@ const guestQueues = new Map<string, Promise<string>>();
 
 /** Runs a shell script in a guest through its init's loop (within 200 ms): its output, or an error with it. */
 function runInGuest(out: string, script: string): Promise<string> {
-  const run = (guestQueues.get(out) ?? Promise.resolve(""))
-    .catch(() => "")
-    .then(() => runNow(out, script));
+  const run = (guestQueues.get(out) ?? Promise.resolve("")).catch(() => "").then(() => runNow(out, script));
   guestQueues.set(out, run);
   return run;
 }

@@ -1,4 +1,4 @@
-export { commandLine, cpuSeconds, descendantsOf, freePort, freePortRange, rssBytes } from "./proc.js";
+export { commandLine, cpuSeconds, descendantsOf, freePort, freePortRange, isAlive, rssBytes } from "./proc.js";
 export { AGENT_NODE_FLAGS, type Supervised, stopAll, supervise } from "./processes.js";
 export { createJoinToken, ensureCa, ensureLocalAdmin } from "./provision.js";
 export { workerTracingVars } from "./stack.js";

@@ -5,8 +5,8 @@ import { readOptional } from "../node-firmware/identity/index.js";
 import { packageRoot } from "../node-firmware/lib/index.js";
 import { GATEWAY_ID, agentStateDir, nodeIds, stackConfigs, writeConfigs } from "./configs.js";
 import { errorText } from "../protocol/index.js";
-import { commandLine, descendantsOf, isAlive } from "./proc.js";
-import { spawnAgent, stopAll, supervise, type Supervised } from "./processes.js";
+import { isAlive } from "./proc.js";
+import { spawnAgent, stopAll, type Supervised } from "./processes.js";
 import { startReaper } from "./reap.js";
 import { RestartPolicy } from "./restart.js";
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "./provision.js";
@@ -221,7 +221,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 }
 
 const WATCHDOG_MS = 1000;
-
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? `killed by ${signal}` : `code ${String(code)}`;

@@ -48,7 +48,10 @@ async function call<S extends z.ZodType>(
     return undefined;
   });
   if (response.ok && unread !== undefined)
-    throw new EdgeRequestError(`${path}: HTTP ${response.status} with a body that is not JSON: ${errorText(unread)}`, null);
+    throw new EdgeRequestError(
+      `${path}: HTTP ${response.status} with a body that is not JSON: ${errorText(unread)}`,
+      null,
+    );
   if (!response.ok) {
     const problem = response.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE)
       ? Problem.safeParse(body)

@@ -111,7 +111,9 @@ describe.skipIf(unavailable !== null)(
         async () =>
           (await mesh.lab.originators("n2")).some(
             (r) =>
-              r.originator === mesh.lab.originatorOf("n3") && r.best && mesh.lab.linkAddressesOf("n1").includes(r.nextHop),
+              r.originator === mesh.lab.originatorOf("n3") &&
+              r.best &&
+              mesh.lab.linkAddressesOf("n1").includes(r.nextHop),
           ),
         30_000,
         "n2's route to n3 over n1",
@@ -127,7 +129,10 @@ describe.skipIf(unavailable !== null)(
       let applied: { node: string; neighbor: string } | undefined;
       await waitFor(
         async () => {
-          for (const [node, neighbor] of [["n1", "n3"], ["n3", "n1"]] as const) {
+          for (const [node, neighbor] of [
+            ["n1", "n3"],
+            ["n3", "n1"],
+          ] as const) {
             const recent = (await decisions(node, "reroute")).filter((d) => Date.parse(d.ts) >= since);
             if (recent.some(about(neighbor))) applied = { node, neighbor };
           }

@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +8,7 @@ import { UmlLab, umlUnavailable } from "../../lab/uml.js";
 import { parseTopology } from "../../lab/topology.js";
 import { waitFor } from "../helpers/mqtt.js";
 import { ROOT } from "../helpers/control-plane.js";
+import { commandLine, descendantsOf, isAlive } from "../../stack/index.js";
 
 const unavailable = umlUnavailable();
 
@@ -36,15 +38,17 @@ describe.skipIf(unavailable !== null)(
 
     it("routes n1 to n3 over n2, by the originator tables of the real batman-adv, with TQ it measured", async () => {
       const [n2, n3] = [lab.originatorOf("n2"), lab.originatorOf("n3")];
+      expect(n2).not.toBe(n3);
       await waitFor(
         async () => (await lab.originators("n1").catch(() => [])).some((r) => r.originator === n3 && r.best),
         30_000,
         "n1's route to n3",
       );
       const routes = await lab.originators("n1");
-      expect(routes.find((r) => r.originator === n3 && r.best)).toMatchObject({ nextHop: n2 });
-      const direct = routes.filter((r) => r.originator === r.nextHop).map((r) => r.originator);
-      expect(direct).toEqual([n2]); // n3 is not n1's neighbor on a line
+      const viaN2 = lab.linkAddressesOf("n2");
+      expect(viaN2).toContain(routes.find((r) => r.originator === n3 && r.best)?.nextHop);
+      // n1 is an end of the line: every route it has goes through n2 (at its link interface's MAC).
+      for (const route of routes) expect(viaN2).toContain(route.nextHop);
       expect(routes.find((r) => r.originator === n2 && r.best)?.tq).toBeGreaterThan(0);
     });
 
@@ -55,7 +59,7 @@ describe.skipIf(unavailable !== null)(
       lab.cut("n2", "n3");
       // batman-adv keeps the stale route until its purge (200 s); its OGMs stop arriving: last-seen grows.
       await waitFor(async () => ((await lastSeen()) ?? Infinity) > 2000, 15_000, "n3's OGMs to stop reaching n1");
-      lab.restore("n2", "n3");
+      await lab.restore("n2", "n3");
       await waitFor(async () => ((await lastSeen()) ?? Infinity) < 1000, 15_000, "n3's OGMs to reach n1 again");
       expect(() => {
         lab.cut("n1", "n3");
@@ -65,7 +69,8 @@ describe.skipIf(unavailable !== null)(
       }).toThrow("no node n9 in this lab");
     }, 40_000);
 
-    it("is cleaned up by `lab -- down --kernel uml` after its own process was SIGKILLed", async () => {
+    it("is cleaned up by `lab -- down --kernel uml` after its own process was SIGKILLed, edge and agents too", async () => {
+      await promisify(execFile)("npm", ["run", "--silent", "build:firmware"], { cwd: ROOT, timeout: 120_000 });
       const cli = join(ROOT, "dist", "lab", "cli.js");
       const state = join(dir, "killed");
       const running = spawn(process.execPath, [
@@ -81,25 +86,40 @@ describe.skipIf(unavailable !== null)(
       ]);
       let output = "";
       running.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-      await waitFor(() => output.includes("UML guests running batman-adv"), 30_000, "the lab's guests");
+      await waitFor(() => output.includes("UML guests running batman-adv"), 60_000, "the lab's guests");
+      const workerd = descendantsOf(running.pid as number).filter((pid) => commandLine(pid).includes("workerd serve"));
+      expect(workerd).toHaveLength(1); // its edge
       const labCommand = (...args: string[]) =>
         spawnSync(process.execPath, [cli, ...args, "--kernel", "uml", "--name", "killed", "--state", state], {
           encoding: "utf8",
         });
-      expect(labCommand("cut", "n1", "n2").stdout).toContain("cut n1–n2"); // from another process, as an operator would
-      expect(labCommand("restore", "n1", "n2").stdout).toContain("restored n1–n2");
+      // From another process, as an operator would.
+      expect(labCommand("cut", "n1", "n2")).toMatchObject({
+        status: 0,
+        stdout: expect.stringContaining("cut n1–n2") as string,
+      });
+      expect(labCommand("restore", "n1", "n2")).toMatchObject({
+        status: 0,
+        stdout: expect.stringContaining("restored n1–n2") as string,
+      });
       expect(labCommand("cut", "n1", "n9")).toMatchObject({
         status: 1,
         stderr: expect.stringContaining("no node n9") as string,
+      });
+      expect(labCommand("degrade", "n1", "n2", "--loss", "150")).toMatchObject({
+        status: 1,
+        stderr: expect.stringContaining("loss must be 0..100 %") as string,
       });
       const gone = new Promise((resolve) => running.once("exit", resolve));
       running.kill("SIGKILL");
       await gone;
       expect(ours("killed", state)).not.toBe(""); // its guests outlive it
       expect(labCommand("down").stdout).toContain("removed x0uml-killed-n1, x0uml-killed-n2");
+      expect(spawnSync("ip", ["link", "show", "x0u-killed"]).status).not.toBe(0); // its uplink's tap
       await waitFor(() => ours("killed", state) === "", 10_000, "no guest or switch of the killed lab");
+      await waitFor(() => workerd.every((pid) => !isAlive(pid)), 10_000, "its edge's workerd reaped");
       expect(spawnSync("test", ["-e", state]).status).not.toBe(0);
-    }, 60_000);
+    }, 120_000);
 
     it("leaves no guest, switch or folder behind when it stops", async () => {
       await lab.stop();

@@ -156,7 +156,10 @@ export class BatmanAdvMesh implements MeshBackend {
    */
   async interfaceAddresses(): Promise<string[]> {
     const root = this.options.sysfsRoot ?? "/sys/class/net";
-    const [interfaces, { hard_ifname: primary }] = await Promise.all([this.batctl.interfaces(), this.batctl.settings()]);
+    const [interfaces, { hard_ifname: primary }] = await Promise.all([
+      this.batctl.interfaces(),
+      this.batctl.settings(),
+    ]);
     const ordered = [...interfaces].sort((a, b) => Number(b === primary) - Number(a === primary));
     return Promise.all(ordered.map(async (name) => (await readFile(join(root, name, "address"), "utf8")).trim()));
   }

@@ -22,6 +22,10 @@ let sim: BatmanIvMesh;
 let mesh: BatmanAdvMesh | undefined;
 const ring = ["n0", "n1", "n2", "n3", "n4"];
 const originalPath = process.env.PATH;
+interface FakeState {
+  meshifs: { bat0: { interfaces: string[]; settings: Record<string, unknown> } };
+  hardifs: Record<string, { hop_penalty: number }>;
+}
 const OPTIONS = { refreshMs: 1000, silentAfterMs: 3000, probeIntervalMs: 10_000, counterInterfaces: ["bat0"] };
 
 async function writeState(rtt: Record<string, number> = {}): Promise<void> {
@@ -136,8 +140,51 @@ describe("BatmanAdvMesh (batctl, played by a fake backed by the B.A.T.M.A.N. IV 
       .split("\n")
       .map((l) => JSON.parse(l) as string[]);
     expect(log).toContainEqual(["hardif", "mesh0", "hop_penalty", "150"]);
+    expect(log.some((call) => call.includes("del"))).toBe(false); // a neighbor still heard is not forgotten
     const after = JSON.parse(await readFile(state, "utf8")) as { hardifs: { mesh0: { hop_penalty: number } } };
     expect(after.hardifs.mesh0.hop_penalty).toBe(150);
+  });
+
+  it("forgets a silent neighbor alone on its link interface (the interface rejoins), and keeps penalizing that link", async () => {
+    freshRing();
+    // As in the UML lab and on Freifunk routers: a dummy primary, one interface per link.
+    const linkOf = (neighbor: string) => (neighbor === "n1" ? "eth0" : "eth1");
+    const writeLinks = async () => {
+      await writeFakeBatctlState(state, sim, "n0", linkOf);
+      const written = JSON.parse(await readFile(state, "utf8")) as FakeState;
+      written.meshifs.bat0.interfaces = ["x0primary", "eth0", "eth1"];
+      written.meshifs.bat0.settings.hard_ifname = "x0primary";
+      written.hardifs.x0primary = { hop_penalty: 0 };
+      await writeFile(state, JSON.stringify(written));
+    };
+    await writeLinks();
+    const clock = new ManualClock(Date.now());
+    const opened = await open(clock);
+    sim.disconnect("n0", "n1");
+    for (let i = 0; i < 4; i++) sim.tick();
+    await writeLinks();
+    await clock.advance(OPTIONS.refreshMs);
+    await waitFor(() => opened.sample(clock.now()).neighbors.some((n) => n.tq === 0), 5000, "n1 silent");
+    await opened.apply({ kind: "reroute", neighbor: "n1", hopPenalty: 150 });
+    const calls = async () =>
+      (await readFile(fakeBatctlLog(state), "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as string[]);
+    expect(await calls()).toEqual(
+      expect.arrayContaining([
+        ["meshif", "bat0", "interface", "del", "eth0"],
+        ["meshif", "bat0", "interface", "add", "eth0"],
+        ["hardif", "eth0", "hop_penalty", "150"],
+      ]),
+    );
+    expect(opened.neighborIds).toEqual(["n4"]); // batman-adv forgot n1's routes
+    // The edge's reroute that follows the reflex finds n1 gone from the table: its link is penalized all the same.
+    await opened.apply({ kind: "reroute", neighbor: "n1", hopPenalty: 200 });
+    expect((await calls()).at(-1)).toEqual(["hardif", "eth0", "hop_penalty", "200"]);
+    // n4 is heard: no interface of its leaves the mesh.
+    await opened.apply({ kind: "reroute", neighbor: "n4", hopPenalty: 150 });
+    expect(await calls()).not.toContainEqual(["meshif", "bat0", "interface", "del", "eth1"]);
   });
 
   it("refuses what it cannot do on batman-adv, saying why, and changes nothing", async () => {
