@@ -175,7 +175,9 @@ async function main(): Promise<void> {
       else console.log(`ring:${String(ring)} with agents: skipped, at most ${String(fit)} agent guests fit here`);
     }
   }
-  console.log("\nring  OGM ms  batman-adv alone (s)  agent-assisted (s)  ratio");
+  console.log(
+    `\n${"ring".padEnd(6)}${"OGM ms".padEnd(8)}${"batman-adv alone (s)".padEnd(36)}${"agent-assisted (s)".padEnd(36)}ratio`,
+  );
   for (const ring of RINGS) {
     for (const ogmMs of OGM_MS) {
       const alone = cases.find((c) => c.ring === ring && c.ogmMs === ogmMs && !c.agents);
@@ -185,7 +187,7 @@ async function main(): Promise<void> {
       const show = (c: Case | undefined) =>
         c ? `${c.outagesS.map(seconds).join(", ")} (median ${seconds(median(c.outagesS))})` : "—";
       console.log(
-        `${String(ring).padEnd(6)}${String(ogmMs).padEnd(8)}${show(alone).padEnd(22)}${show(assisted).padEnd(20)}${assisted ? (b / a).toFixed(2) : "—"}`,
+        `${String(ring).padEnd(6)}${String(ogmMs).padEnd(8)}${show(alone).padEnd(36)}${show(assisted).padEnd(36)}${assisted ? (b / a).toFixed(2) : "—"}`,
       );
     }
   }

@@ -15,7 +15,7 @@ import { UmlLab, changeLink, umlLabDown, umlUnavailable } from "./uml.js";
 import { startUmlMesh } from "./uml-mesh.js";
 import { errorText } from "../protocol/index.js";
 
-const USAGE = `Usage: npm run lab -- [--topology ring:N | line:N | grid:RxC | FILE.json] [--state DIR] [--name NAME]
+const USAGE = `Usage: npm run lab -- [--topology ring:N | line:N | grid:RxC | random:N[:SEED] | FILE.json] [--state DIR] [--name NAME]
        npm run lab -- down [--name NAME]
        npm run lab -- --kernel uml [--topology …] [--name NAME] [--bare]
        npm run lab -- down | cut A B | restore A B | degrade A B --loss % --delay ms  --kernel uml [--name NAME]

@@ -86,7 +86,7 @@ export async function parseTopology(spec: string): Promise<LabTopology> {
   }
   const rect = /^grid:(\d+)x(\d+)$/.exec(spec);
   if (rect) return checked(grid(Number(rect[1]), Number(rect[2])));
-  const mesh = /^random:(\d+)(?::(\d+))?$/.exec(spec);
+  const mesh = /^random:(\d+)$/.exec(spec) ?? /^random:(\d+):(\d+)$/.exec(spec);
   if (mesh) {
     const n = Number(mesh[1]);
     if (n < 2 || n > MAX_NODES) throw new Error(`topology: ${spec}: 2..${String(MAX_NODES)} nodes`);

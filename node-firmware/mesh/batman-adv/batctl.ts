@@ -133,6 +133,14 @@ export class Batctl {
     );
   }
 
+  /** One hard interface's hop penalty (batman-adv ≥ 2020.1). */
+  async hopPenalty(hardInterface: string): Promise<number> {
+    const said = (await this.exec(["hardif", hardInterface, "hop_penalty"])).trim();
+    const penalty = Number(said);
+    if (!Number.isInteger(penalty)) throw new BatctlError(`batctl hardif ${hardInterface} hop_penalty printed ${said}`);
+    return penalty;
+  }
+
   async setOrigInterval(ms: number): Promise<void> {
     await this.exec([...this.mesh(), "orig_interval", String(ms)]);
   }

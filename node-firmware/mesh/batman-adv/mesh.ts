@@ -51,6 +51,8 @@ export class BatmanAdvMesh implements MeshBackend {
   private readonly latencyMs = new Map<string, number>();
   /** Each neighbor's link interface when last seen: a neighbor forgotten is still routed around there. */
   private readonly lastInterface = new Map<string, string>();
+  /** Neighbors forgotten while silent: their link, and its hop penalty before. */
+  private readonly forgotten = new Map<string, { hardInterface: string; hopPenalty: number }>();
   private cancelRead: Cancel | undefined;
   private cancelProbe: Cancel | undefined;
   private closed = false;
@@ -116,17 +118,21 @@ export class BatmanAdvMesh implements MeshBackend {
 
   /**
    * Routes around `neighbor`: batman-adv has hop penalties per hard interface, and the link's own
-   * interface gets it (it stays for when the neighbor is heard again). A neighbor that fell
-   * silent, alone on a link interface, is also forgotten at once: the interface leaves the mesh and
-   * rejoins it, which purges the routes through that neighbor. batman-adv IV itself keeps using
-   * them until newer OGMs outvote them (about five OGM intervals); the primary interface never
-   * leaves (it names the node), nor one with other neighbors on it.
+   * interface gets it. A neighbor that fell silent, alone on a link interface, is also forgotten
+   * at once: the interface leaves the mesh and rejoins it, which purges the routes through that
+   * neighbor (batman-adv IV itself keeps using them until newer OGMs outvote them, about five OGM
+   * intervals); the primary interface never leaves (it names the node), nor one with other
+   * neighbors on it. A forgotten neighbor's link gets its old penalty back once the neighbor is
+   * heard again: the link is back. A penalty for a link still heard (degraded) stays: the edge
+   * asked for it.
    */
   private async routeAround(neighbor: string, hopPenalty: number): Promise<void> {
     const route = this.direct().get(neighbor);
     const hardInterface = route?.interface ?? this.lastInterface.get(neighbor);
     if (!hardInterface) throw new Error(`${neighbor} is not a direct neighbor in batman-adv's table`);
     if (route && this.isSilent(route, this.clock.now()) && (await this.forgettable(route))) {
+      const before = await this.batctl.hopPenalty(hardInterface);
+      if (!this.forgotten.has(neighbor)) this.forgotten.set(neighbor, { hardInterface, hopPenalty: before });
       await this.batctl.removeInterface(hardInterface);
       await this.batctl.addInterface(hardInterface);
       this.log.info("batman-adv forgot a silent neighbor: its link interface rejoined the mesh", {
@@ -197,6 +203,23 @@ export class BatmanAdvMesh implements MeshBackend {
     this.readAt = this.clock.now();
     this.switches.observe(routes);
     for (const [neighbor, route] of this.direct()) this.lastInterface.set(neighbor, route.interface);
+    await this.liftWhenBack();
+  }
+
+  /** A forgotten neighbor heard again on its link: that link's penalty goes back to what it was. */
+  private async liftWhenBack(): Promise<void> {
+    const heard = this.direct();
+    for (const [neighbor, { hardInterface, hopPenalty }] of this.forgotten) {
+      const route = heard.get(neighbor);
+      if (!route || route.interface !== hardInterface || this.isSilent(route, this.readAt)) continue;
+      await this.batctl.setHopPenalty(hopPenalty, hardInterface);
+      this.forgotten.delete(neighbor);
+      this.log.info("a forgotten neighbor is heard again: its link's hop penalty is lifted", {
+        neighbor,
+        interface: hardInterface,
+        hopPenalty,
+      });
+    }
   }
 
   private scheduleRead(): void {

@@ -29,6 +29,16 @@ describe("openDataPlane", () => {
     await expect(dataplane.rateLimit("10.0.0.1", 5, 10, Date.now())).rejects.toThrow(/no packet filter on this node/);
   });
 
+  it("reads interface counters only when the config chooses sysfs, and says so in telemetry", async () => {
+    const dataplane = await openDataPlane(config({ backend: "sysfs", interfaces: ["lo"] }), [], silentLogger);
+    const { reading } = await readDataPlane(dataplane, new SourceRates(), Date.now());
+    expect(reading).toMatchObject({
+      kind: "sysfs",
+      fallbackReason: "chosen in the config (dataplane.backend = sysfs)",
+    });
+    expect(() => config({ backend: "sysfs", interfaces: [] })).toThrow(/dataplane\.interfaces/);
+  });
+
   it("refuses a config without interfaces for XDP, naming the field", () => {
     expect(() => config({ backend: "xdp", interfaces: [] })).toThrow(/dataplane\.interfaces/);
   });

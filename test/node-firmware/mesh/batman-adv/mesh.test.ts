@@ -149,9 +149,12 @@ describe("BatmanAdvMesh (batctl, played by a fake backed by the B.A.T.M.A.N. IV 
     freshRing();
     // As in the UML lab and on Freifunk routers: a dummy primary, one interface per link.
     const linkOf = (neighbor: string) => (neighbor === "n1" ? "eth0" : "eth1");
+    let penalties: FakeState["hardifs"] = {};
+    // The kernel keeps each interface's hop penalty while its tables change.
     const writeLinks = async () => {
       await writeFakeBatctlState(state, sim, "n0", linkOf);
       const written = JSON.parse(await readFile(state, "utf8")) as FakeState;
+      written.hardifs = { ...written.hardifs, ...penalties };
       written.meshifs.bat0.interfaces = ["x0primary", "eth0", "eth1"];
       written.meshifs.bat0.settings.hard_ifname = "x0primary";
       written.hardifs.x0primary = { hop_penalty: 0 };
@@ -182,9 +185,18 @@ describe("BatmanAdvMesh (batctl, played by a fake backed by the B.A.T.M.A.N. IV 
     // The edge's reroute that follows the reflex finds n1 gone from the table: its link is penalized all the same.
     await opened.apply({ kind: "reroute", neighbor: "n1", hopPenalty: 200 });
     expect((await calls()).at(-1)).toEqual(["hardif", "eth0", "hop_penalty", "200"]);
-    // n4 is heard: no interface of its leaves the mesh.
+    // n4 is heard: no interface of its leaves the mesh, and its link's penalty stays (the edge asked for it).
     await opened.apply({ kind: "reroute", neighbor: "n4", hopPenalty: 150 });
     expect(await calls()).not.toContainEqual(["meshif", "bat0", "interface", "del", "eth1"]);
+    // The n0–n1 link comes back: once n1 is heard on it, its penalty goes back to what it was (0).
+    penalties = (JSON.parse(await readFile(state, "utf8")) as FakeState).hardifs;
+    sim.connect("n0", "n1");
+    for (let i = 0; i < 3; i++) sim.tick();
+    await writeLinks();
+    await clock.advance(OPTIONS.refreshMs);
+    await waitFor(async () => ((await calls()).at(-1) ?? []).join(" ") === "hardif eth0 hop_penalty 0", 5000, "lifted");
+    const after = JSON.parse(await readFile(state, "utf8")) as FakeState;
+    expect([after.hardifs.eth0?.hop_penalty, after.hardifs.eth1?.hop_penalty]).toEqual([0, 150]);
   });
 
   it("refuses what it cannot do on batman-adv, saying why, and changes nothing", async () => {
