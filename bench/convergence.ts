@@ -44,6 +44,16 @@ interface Case {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Polls `check` every `everyMs` until it holds (true) or `timeoutMs` has passed (false). */
+async function until(check: () => Promise<boolean>, timeoutMs: number, everyMs = 1000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) return false;
+    await sleep(everyMs);
+  }
+  return true;
+}
+
 /**
  * The longest run of echoes without a timely reply among those sent after `fromSeq`, in seconds. A
  * reply later than LATE_MS is no reply: a stopped switch holds a few frames and delivers them when
@@ -78,18 +88,14 @@ async function direct(lab: UmlLab, from: string, to: string): Promise<boolean> {
  * they do not within a minute.
  */
 async function trial(lab: UmlLab, a: string, b: string, targetIp: string, label: string): Promise<number | undefined> {
-  const deadline = Date.now() + 60_000;
-  while (!((await direct(lab, a, b)) && (await direct(lab, b, a)))) {
-    if (Date.now() > deadline) return undefined;
-    await sleep(1000);
-  }
-  const log = "/mnt/ping.log";
-  await lab.exec(a, `(ping -n -O -i ${String(PING_INTERVAL_S)} ${targetIp} > ${log} 2>&1 &)`);
-  await sleep(3000);
-  const seqNow = async () => {
-    const text = await readFile(join(lab.folderOf(a), "ping.log"), "utf8");
-    return Math.max(0, ...[...text.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1])));
-  };
+  if (!(await until(async () => (await direct(lab, a, b)) && (await direct(lab, b, a)), 60_000))) return undefined;
+  const pingLog = () => readFile(join(lab.folderOf(a), "ping.log"), "utf8").catch(() => "");
+  await lab.exec(a, `(ping -n -O -i ${String(PING_INTERVAL_S)} ${targetIp} > /mnt/ping.log 2>&1 &)`);
+  // A second of replies: the stream flows over the link before it is cut.
+  if (!(await until(async () => (await pingLog()).split(" ttl=").length > 1 / PING_INTERVAL_S, 30_000, 100)))
+    throw new Error(`no ping replies from ${b} to ${a}`);
+  const seqNow = async () =>
+    Math.max(0, ...[...(await pingLog()).matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1])));
   const before = await seqNow();
   lab.cut(a, b);
   await sleep(CUT_S * 1000);
@@ -103,7 +109,7 @@ async function trial(lab: UmlLab, a: string, b: string, targetIp: string, label:
       node,
       "for i in /sys/class/net/eth*; do batctl hardif ${i##*/} hop_penalty 0 2>/dev/null; done; true",
     );
-  const text = await readFile(join(lab.folderOf(a), "ping.log"), "utf8");
+  const text = await pingLog();
   await mkdir(LOGS, { recursive: true });
   await writeFile(join(LOGS, `${label}.log`), `cut after icmp_seq ${String(before)}\n${text}`);
   return longestOutageS(text, before, after);
@@ -117,12 +123,18 @@ async function runCase(ring: number, ogmMs: number, agents: boolean): Promise<Ca
   const print = () => undefined;
   let stop: () => Promise<void>;
   let lab: UmlLab;
+  let agentsReady = () => Promise.resolve(true);
   if (agents) {
     // The agents' silence threshold: two OGM intervals (the firmware's minimum is 500 ms).
     const silentAfterMs = Math.max(500, 2 * ogmMs);
     const mesh = await startUmlMesh({ name, topology, dir, ogmIntervalMs: ogmMs, silentAfterMs, print });
     lab = mesh.lab;
     stop = () => mesh.stop();
+    // Attested, connected, and enough samples for the reflexes' averages (3) and the edge's baselines.
+    agentsReady = async () => {
+      const nodes = await mesh.nodes();
+      return nodes.length === ring && nodes.every((n) => n.status === "online" && n.samplesStored >= 8);
+    };
   } else {
     await createUplink(uplink); // bat0 addresses come with it
     lab = await UmlLab.start({
@@ -139,7 +151,9 @@ async function runCase(ring: number, ogmMs: number, agents: boolean): Promise<Ca
   }
   try {
     await lab.ready(120_000);
-    await sleep(WARM_OGMS * ogmMs + (agents ? 30_000 : 0)); // agents: attest, connect, warm their averages
+    await sleep(WARM_OGMS * ogmMs);
+    if (!(await until(agentsReady, 180_000)))
+      throw new Error(`the agents of ring:${String(ring)} never all came online`);
     const outagesS: number[] = [];
     for (let t = 0; t < TRIALS; t++) {
       // Each trial cuts another link next to n1: a reflex's cooldown (60 s) is per neighbor.

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { adminToken } from "../ctl/index.js";
 import type { AgentConfig } from "../node-firmware/config/index.js";
 import { packageRoot } from "../node-firmware/lib/index.js";
-import { spiffeIdOf } from "../protocol/index.js";
+import { NodeList, spiffeIdOf, type MeshNode } from "../protocol/index.js";
 import {
   createJoinToken,
   ensureCa,
@@ -15,7 +15,7 @@ import {
 } from "../stack/index.js";
 import type { LabTopology } from "./topology.js";
 import { UmlLab, assertFits } from "./uml.js";
-import { createUplink, removeUplink, umlUplink, type UmlUplink } from "./uml-uplink.js";
+import { createUplink, removeUplink, umlUplink } from "./uml-uplink.js";
 import type { z } from "zod";
 
 type AgentConfigInput = z.input<typeof AgentConfig>;
@@ -39,6 +39,8 @@ export interface UmlMesh {
   apiUrl: string;
   credentialFile: string;
   gateway: string;
+  /** The nodes as the edge lists them (status, samples stored). */
+  nodes(): Promise<MeshNode[]>;
   stop(): Promise<void>;
 }
 
@@ -47,36 +49,34 @@ const MQTT_PORT = 8883;
 /** The firmware bundle (`npm run build:firmware`): what a router runs, and one file for a guest to load. */
 const firmwareBundle = () => join(packageRoot(), "dist", "firmware", "x0-node.mjs");
 
+/** What every agent of one lab shares: the edge, and the gateway's broker on bat0. */
+interface AgentCommon {
+  edgeUrl: string;
+  trustDomain: string;
+  gateway: string;
+  /** The gateway's address on bat0, where its broker listens. */
+  brokerHost: string;
+  silentAfterMs: number | undefined;
+}
+
 /** One agent per guest: batman-adv on bat0, discovery over the mesh, mTLS to the gateway's broker. */
-function agentConfig(
-  id: string,
-  gateway: string,
-  links: number,
-  uplink: UmlUplink,
-  gatewayIndex: number,
-  api: { url: string; trustDomain: string; joinToken: string },
-  silentAfterMs: number | undefined,
-): AgentConfigInput {
-  const brokerUrl = `mqtts://${uplink.meshIp(gatewayIndex)}:${String(MQTT_PORT)}`;
-  const role = id === gateway ? "gateway" : "node";
+function agentConfig(id: string, links: number, joinToken: string, common: AgentCommon): AgentConfigInput {
+  const { edgeUrl, trustDomain, gateway, brokerHost, silentAfterMs } = common;
   return {
     nodeId: id,
-    role,
-    broker: { url: brokerUrl, keepaliveS: 5, spiffeId: spiffeIdOf.gateway(api.trustDomain, gateway) },
+    role: id === gateway ? "gateway" : "node",
+    broker: {
+      url: `mqtts://${brokerHost}:${String(MQTT_PORT)}`,
+      keepaliveS: 5,
+      spiffeId: spiffeIdOf.gateway(trustDomain, gateway),
+    },
     mesh: { backend: "batman-adv", ...(silentAfterMs === undefined ? {} : { silentAfterMs }) },
     // XDP loads in the guests (generic mode), but its map reads start bpftool a few times a second,
     // each about 100 ms of a host core under UML: the netns lab is where XDP is tested.
     dataplane: { backend: "sysfs", interfaces: Array.from({ length: links }, (_, k) => `eth${String(k)}`) },
-    discovery: { interfaces: ["bat0"], trustDomain: api.trustDomain },
-    identity: { edgeUrl: api.url, stateDir: "/mnt/agent", joinToken: api.joinToken },
-    ...(role === "gateway"
-      ? {
-          gateway: {
-            embeddedBroker: { host: uplink.meshIp(gatewayIndex), port: MQTT_PORT },
-            edgeUrl: api.url,
-          },
-        }
-      : {}),
+    discovery: { interfaces: ["bat0"], trustDomain },
+    identity: { edgeUrl, stateDir: "/mnt/agent", joinToken },
+    ...(id === gateway ? { gateway: { embeddedBroker: { host: brokerHost, port: MQTT_PORT }, edgeUrl } } : {}),
   };
 }
 
@@ -90,7 +90,7 @@ export async function startUmlMesh(options: UmlMeshOptions): Promise<UmlMesh> {
   const { name, topology, dir } = options;
   const root = packageRoot();
   const uplink = umlUplink(name);
-  const gateway = topology.nodes[0] as string;
+  const gateway = topology.nodes[0] as string; // index 0: its bat0 address is meshIp(0)
   assertFits(topology, true);
   await mkdir(dir, { recursive: true });
   await createUplink(uplink);
@@ -107,12 +107,17 @@ export async function startUmlMesh(options: UmlMeshOptions): Promise<UmlMesh> {
   reaper.watchWorkerd();
   const jwt = await adminToken(admin.credential, url);
   const configs = new Map<string, AgentConfigInput>();
-  const gatewayIndex = topology.nodes.indexOf(gateway);
+  const common = {
+    edgeUrl: url,
+    trustDomain,
+    gateway,
+    brokerHost: uplink.meshIp(0),
+    silentAfterMs: options.silentAfterMs,
+  };
   for (const id of topology.nodes) {
     const joinToken = await createJoinToken(url, jwt, id, id === gateway ? "gateway" : "node");
     const links = topology.links.filter(([a, b]) => a === id || b === id).length;
-    const api = { url, trustDomain, joinToken };
-    configs.set(id, agentConfig(id, gateway, links, uplink, gatewayIndex, api, options.silentAfterMs));
+    configs.set(id, agentConfig(id, links, joinToken, common));
   }
   const lab = await UmlLab.start({
     name,
@@ -127,6 +132,10 @@ export async function startUmlMesh(options: UmlMeshOptions): Promise<UmlMesh> {
     apiUrl: url,
     credentialFile: admin.credentialFile,
     gateway,
+    nodes: async () => {
+      const headers = { authorization: `Bearer ${await adminToken(admin.credential, url)}` };
+      return NodeList.parse(await (await fetch(`${url}/api/v1/mesh/nodes`, { headers })).json()).nodes;
+    },
     stop: async () => {
       await lab.stop();
       await worker.dispose();

@@ -113,9 +113,7 @@ export class UmlLab {
 
   /** A guest's originator table, as its batctl prints it now. */
   async originators(node: string): Promise<Route[]> {
-    const { out } = this.guest(node);
-    await runInGuest(out, "batctl meshif bat0 originators_json > /mnt/originators.json");
-    return parseOriginators(await readFile(join(out, "originators.json"), "utf8"));
+    return parseOriginators(await runInGuest(this.guest(node).out, "batctl meshif bat0 originators_json"));
   }
 
   /** The MAC batman-adv names `node` by: its dummy primary interface's (its originator address). */
@@ -131,8 +129,7 @@ export class UmlLab {
 
   /** The interface of `node` on its link to `peer`. */
   interfaceOf(node: string, peer: string): string {
-    const link = linkIndex(this.options.topology, node, peer);
-    return `eth${String(linkEnds(this.options.topology, node).indexOf(link))}`;
+    return linkInterface(this.options.topology, node, linkIndex(this.options.topology, node, peer));
   }
 
   /** Runs a shell script in `node`'s guest (within 200 ms when the guest is idle): its output. */
@@ -221,9 +218,7 @@ export class UmlLab {
       // The kernel's command line splits at spaces: the link list is comma-separated.
       `X0_LINKS=${ends.map((_, k) => String(k)).join(",")}`,
       ...ends.map((link, k) => `eth${String(k)}=vde,${join(dir, `link${String(link)}.ctl`)},${umlMac(index, k + 1)}`),
-      ...(uplink
-        ? uplinkArgs(uplink, id === uplink.gateway, index, topology.nodes.indexOf(uplink.gateway), ends.length)
-        : []),
+      ...(uplink ? uplinkArgs(uplink, index, topology.nodes.indexOf(uplink.gateway), ends.length) : []),
       ...(agents ? [`X0_NODE=${agents.node}`, `X0_AGENT=${agents.bundle}`] : []),
     ];
     const process = spawn("linux.uml", args, { stdio: "ignore" });
@@ -234,13 +229,12 @@ export class UmlLab {
 /** bat0's address; the gateway's tap and forwarding; the others' default route through the gateway. */
 function uplinkArgs(
   { addresses }: NonNullable<UmlLabOptions["uplink"]>,
-  isGateway: boolean,
   index: number,
   gatewayIndex: number,
   links: number,
 ): string[] {
   const bat0 = `X0_BAT_IP=${addresses.meshCidr(index)}`;
-  if (!isGateway) return [bat0, `X0_VIA=${addresses.meshIp(gatewayIndex)}`];
+  if (index !== gatewayIndex) return [bat0, `X0_VIA=${addresses.meshIp(gatewayIndex)}`];
   const eth = `eth${String(links)}`;
   return [bat0, `${eth}=tuntap,${addresses.tap}`, `X0_UPLINK_IF=${eth}`, `X0_UPLINK_IP=${addresses.gatewayUplinkCidr}`];
 }
@@ -257,6 +251,11 @@ export function assertFits(topology: LabTopology, withAgents: boolean): void {
 /** The links `node` is an end of, in the order of its interfaces (eth0, eth1, …). */
 function linkEnds(topology: LabTopology, node: string): number[] {
   return topology.links.flatMap(([a, b], link) => (a === node || b === node ? [link] : []));
+}
+
+/** `node`'s interface on link `link`. */
+function linkInterface(topology: LabTopology, node: string, link: number): string {
+  return `eth${String(linkEnds(topology, node).indexOf(link))}`;
 }
 
 async function linkSockets(dir: string): Promise<string[]> {
@@ -326,7 +325,7 @@ async function degradeLink(
     throw new Error("degrade: loss must be 0..100 % and delay at least 0 ms");
   await Promise.all(
     [a, b].map(async (node) => {
-      const eth = `eth${String(linkEnds(topology, node).indexOf(link))}`;
+      const eth = linkInterface(topology, node, link);
       const script = quality
         ? `tc qdisc replace dev ${eth} root netem loss ${String(quality.lossPercent)}% delay ${String(quality.delayMs)}ms`
         : `tc qdisc del dev ${eth} root 2>/dev/null; true`;

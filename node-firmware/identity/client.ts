@@ -42,16 +42,17 @@ async function call<S extends z.ZodType>(
   } catch (error) {
     throw new EdgeRequestError(`${path}: ${errorText(error)}`, null);
   }
-  let unread: unknown;
-  const body: unknown = await response.json().catch((error: unknown) => {
-    unread = error;
-    return undefined;
-  });
-  if (response.ok && unread !== undefined)
-    throw new EdgeRequestError(
-      `${path}: HTTP ${response.status} with a body that is not JSON: ${errorText(unread)}`,
-      null,
-    );
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch (error) {
+    // An error's body may be anything; a success's must be what the schema reads.
+    if (response.ok)
+      throw new EdgeRequestError(
+        `${path}: HTTP ${response.status} with a body that is not JSON: ${errorText(error)}`,
+        null,
+      );
+  }
   if (!response.ok) {
     const problem = response.headers.get("content-type")?.startsWith(PROBLEM_CONTENT_TYPE)
       ? Problem.safeParse(body)
