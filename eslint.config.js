@@ -13,7 +13,7 @@ const TOOLS = ["ctl", "stack", "lab", "bench"];
  * `<folder>/index.js`, or into a library or another tool other than its `index.js`.
  */
 const publicEntriesOnly = (tool) => {
-  const others = ["protocol", "spiffe", "otlp", ...TOOLS.filter((t) => t !== tool)].join("|");
+  const others = ["protocol", "spiffe", "otlp", "embedder", ...TOOLS.filter((t) => t !== tool)].join("|");
   return `(^|/)((node-firmware|workers)/(?![a-z-]+/index\\.js$)|(${others})/(?!index\\.js$))`;
 };
 
@@ -50,11 +50,16 @@ export default tseslint.config(
     "protocol/ is the contract: it imports zod, its own modules and the SPIFFE ID grammar, nothing else.",
   ),
   boundary("spiffe", "^\\.\\./(?!spiffe/)", "spiffe/ is a library: it never imports the product's folders."),
+  boundary(
+    "embedder",
+    "^\\.\\./(?!protocol/index\\.js$)",
+    "embedder/ is the Node embedding service: it imports the contract (protocol/index.js), nothing else of ours.",
+  ),
   boundary("otlp", "^(?!\\./)", "otlp/ is a library: it imports nothing, the product's folders least of all."),
   boundary(
     "workers",
-    "(^|/)(node-firmware|ctl|stack|lab|bench)/",
-    "The control plane never imports the firmware or the tools: they meet in protocol/.",
+    "(^|/)(node-firmware|embedder|ctl|stack|lab|bench)/",
+    "The control plane never imports the firmware, the embedder or the tools: they meet in protocol/.",
   ),
   boundary(
     "node-firmware",

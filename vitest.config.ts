@@ -1,9 +1,15 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { embedderHandler, loadEmbedder } from "./embedder/index.js";
+import { embedderBinding } from "./stack/index.js";
 import { bootstrapAdminsJson, createTestPki } from "./test/helpers/pki.js";
+import { tinyModel } from "./test/helpers/tiny-model.js";
 
 const pki = await createTestPki();
+// The Worker tests reach a real transformers.js embedder (on a generated tiny model) through a
+// service binding, as `npm start` gives one to the local Worker.
+const embedder = await loadEmbedder(await tinyModel());
 
 export default defineConfig({
   test: {
@@ -21,6 +27,7 @@ export default defineConfig({
                 TEST_ADMIN: JSON.stringify(pki.admin),
                 TEST_ROOT_PEM: pki.rootPem,
               },
+              serviceBindings: { EMBEDDER: embedderBinding(embedderHandler(embedder)) },
             },
           })),
         ],
@@ -55,6 +62,7 @@ export default defineConfig({
             "test/ctl/**/*.test.ts",
             "test/stack/**/*.test.ts",
             "test/lint/**/*.test.ts",
+            "test/embedder/**/*.test.ts",
           ],
           exclude: ["**/*.unit.test.ts"],
           environment: "node",

@@ -20,3 +20,4 @@ export * from "./ca.js";
 export * from "./mape.js";
 export * from "./trace.js";
 export * from "./error-text.js";
+export * from "./rag.js";

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { build } from "esbuild";
-import { Log, LogLevel, Miniflare } from "miniflare";
+import { Log, LogLevel, Miniflare, Response as MiniflareResponse } from "miniflare";
 import { applyMigrations } from "./migrations.js";
 import type { WranglerToml } from "./wrangler-config.js";
 
@@ -13,6 +13,8 @@ export interface LocalWorkerOptions {
   wrangler: WranglerToml;
   /** Secrets and vars on top of wrangler.toml's `[vars]` (what `wrangler secret put` sets in production). */
   secrets?: Record<string, string>;
+  /** The Node embedder, bound to the Worker as the EMBEDDER service; absent: RAG is lexical only. */
+  embedder?: (request: Request) => Promise<Response>;
 }
 
 export interface LocalWorker {
@@ -61,6 +63,9 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
     bindings: { ...wrangler.vars, ...options.secrets },
     d1Databases: { [d1.binding]: d1.database_id },
     d1Persist: join(options.stateDir, "state", "v3", "d1"),
+    durableObjects: durableObjectsOf(wrangler),
+    durableObjectsPersist: join(options.stateDir, "state", "v3", "do"),
+    ...(options.embedder ? { serviceBindings: { EMBEDDER: embedderBinding(options.embedder) } } : {}),
     host: options.host,
     port: options.port,
     cf: false,
@@ -76,6 +81,28 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
     await mf.dispose();
     throw error;
   }
+}
+
+/** wrangler.toml's Durable Object bindings, with SQLite storage where its migrations say so. */
+function durableObjectsOf(wrangler: WranglerToml) {
+  const sqlite = new Set(wrangler.migrations.flatMap((m) => m.new_sqlite_classes));
+  return Object.fromEntries(
+    wrangler.durable_objects.bindings.map((b) => [
+      b.name,
+      { className: b.class_name, useSQLite: sqlite.has(b.class_name) },
+    ]),
+  );
+}
+
+/** Miniflare hands a service binding its own Request class; the embedder takes the standard one. */
+export function embedderBinding(handler: (request: Request) => Promise<Response>) {
+  return async (request: { url: string; method: string; headers: Headers; text(): Promise<string> }) => {
+    const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.text();
+    const response = await handler(
+      new Request(request.url, { method: request.method, headers: request.headers, body }),
+    );
+    return new MiniflareResponse(await response.text(), { status: response.status, headers: [...response.headers] });
+  };
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM"] as const;

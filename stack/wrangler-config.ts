@@ -12,6 +12,11 @@ const WranglerToml = z.looseObject({
       z.looseObject({ binding: z.string(), database_id: z.string(), migrations_dir: z.string().default("migrations") }),
     )
     .min(1),
+  durable_objects: z
+    .looseObject({ bindings: z.array(z.looseObject({ name: z.string(), class_name: z.string() })).default([]) })
+    .default({ bindings: [] }),
+  /** Classes whose Durable Objects keep SQLite storage. */
+  migrations: z.array(z.looseObject({ new_sqlite_classes: z.array(z.string()).default([]) })).default([]),
 });
 export type WranglerToml = z.infer<typeof WranglerToml>;
 

@@ -10,6 +10,7 @@ import { notFoundHandler } from "./http/routing.js";
 import { mapeRoutes } from "./mape/routes.js";
 import { meshRoutes } from "./mesh/routes.js";
 import { metricsRoutes } from "./metrics/routes.js";
+import { ragRoutes } from "./rag/routes.js";
 import { dashboardRoutes } from "./dashboard/routes.js";
 import { requestCounter } from "./metrics/requests.js";
 import { systemRoutes } from "./system/routes.js";
@@ -36,6 +37,7 @@ export function createApp() {
   app.route("/", telemetryRoutes);
   app.route("/", meshRoutes);
   app.route("/", mapeRoutes);
+  app.route("/", ragRoutes);
   app.route("/", metricsRoutes);
   app.route("/", dashboardRoutes);
   app.openAPIRegistry.registerComponent("securitySchemes", SECURITY_SCHEME, {

@@ -1,4 +1,6 @@
 import type { Principal } from "../protocol/index.js";
+import type { WorkersAi } from "./rag/embed.js";
+import type { RagIndexShard } from "./rag/vector/shard.js";
 import type { Span } from "./tracing/span.js";
 import type { Tracer } from "./tracing/tracer.js";
 
@@ -40,6 +42,17 @@ export interface Env {
   OTEL_TRACES_SAMPLER_ARG?: string;
   /** Milliseconds the isolate gathers spans before one export (default 1000; 0: one export per request). */
   OTEL_BSP_SCHEDULE_DELAY?: string;
+  /** RAG's vector index: a Durable Object per collection shard. Without it, retrieval is lexical. */
+  RAG_INDEX?: DurableObjectNamespace<RagIndexShard>;
+  /** "service" | "workers-ai" | "none"; unset: whichever of EMBEDDER, RAG_EMBEDDER_URL, AI is bound. */
+  RAG_EMBEDDER?: "service" | "workers-ai" | "none";
+  /** The Node embedder as a service binding (`npm start` sets one up through Miniflare). */
+  EMBEDDER?: Fetcher;
+  /** The Node embedder over HTTP (`x0ctl rag embedder`), where no service binding reaches it. */
+  RAG_EMBEDDER_URL?: string;
+  /** Workers AI, and its embedding model (default @cf/baai/bge-small-en-v1.5). */
+  AI?: WorkersAi;
+  RAG_WORKERS_AI_MODEL?: string;
 }
 
 export interface Settings {

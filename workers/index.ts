@@ -2,6 +2,8 @@ import { createApp } from "./app.js";
 import { scheduledRetention } from "./audit/retention.js";
 import type { Env } from "./env.js";
 
+export { RagIndexShard } from "./rag/vector/shard.js";
+
 const app = createApp();
 
 export default {

@@ -223,3 +223,73 @@ export const dashboardSessions = sqliteTable(
   },
   (t) => [index("dashboard_sessions_expires_idx").on(t.expiresAt)],
 );
+
+/**
+ * RAG documents: the uploaded text is kept (re-indexing needs it). Versions are generations:
+ * chunks of `pendingGen` become searchable together when `liveGen` moves to it.
+ */
+export const ragDocuments = sqliteTable(
+  "rag_documents",
+  {
+    id: text("id").primaryKey(),
+    collection: text("collection", { enum: ["runbooks", "incidents", "decisions"] }).notNull(),
+    title: text("title").notNull(),
+    source: text("source"),
+    /** JSON arrays of strings. */
+    tags: text("tags").notNull(),
+    nodeIds: text("node_ids").notNull(),
+    decisionId: text("decision_id"),
+    contentType: text("content_type", { enum: ["text/markdown", "text/plain"] }).notNull(),
+    body: text("body").notNull(),
+    bodySha256: text("body_sha256").notNull(),
+    state: text("state", { enum: ["pending", "indexing", "ready", "failed"] }).notNull(),
+    /** 0: nothing searchable yet. */
+    liveGen: integer("live_gen").notNull(),
+    pendingGen: integer("pending_gen"),
+    chunks: integer("chunks").notNull(),
+    embeddedChunks: integer("embedded_chunks").notNull(),
+    unchangedChunks: integer("unchanged_chunks").notNull(),
+    indexedFor: text("indexed_for", { enum: ["hybrid", "lexical"] }),
+    /** The tokenizer that counted the chunks (the embedder's vocabulary, or the estimate). */
+    tokenizer: text("tokenizer"),
+    error: text("error"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("rag_documents_state_idx").on(t.state, t.updatedAt),
+    index("rag_documents_decision_idx").on(t.decisionId),
+  ],
+);
+
+/**
+ * Chunks: id is a content hash (document, text, occurrence), so an unchanged chunk keeps its row
+ * and its vector across versions. Visible while addedGen ≤ document.liveGen < removedGen.
+ */
+export const ragChunks = sqliteTable(
+  "rag_chunks",
+  {
+    id: text("id").primaryKey(),
+    documentId: text("document_id").notNull(),
+    collection: text("collection", { enum: ["runbooks", "incidents", "decisions"] }).notNull(),
+    ordinal: integer("ordinal").notNull(),
+    text: text("text").notNull(),
+    tokens: integer("tokens").notNull(),
+    addedGen: integer("added_gen").notNull(),
+    removedGen: integer("removed_gen"),
+    /** The vector index shard holding its vector; null when indexed for lexical search only. */
+    shard: integer("shard"),
+  },
+  (t) => [index("rag_chunks_document_idx").on(t.documentId)],
+);
+
+/** Vector index shards per collection (a Durable Object each) and how many vectors each holds. */
+export const ragShards = sqliteTable(
+  "rag_shards",
+  {
+    collection: text("collection").notNull(),
+    shard: integer("shard").notNull(),
+    vectors: integer("vectors").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.collection, t.shard] })],
+);

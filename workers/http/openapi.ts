@@ -47,6 +47,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   404: "Not found",
   413: "Body over the size limit",
   415: "Body is not application/json",
+  502: "A service the request needs (such as the embedder) failed",
 };
 
 export function problemResponses<const S extends number>(...statuses: S[]) {

@@ -23,6 +23,7 @@ const PROBLEM_TYPES = {
   "payload-too-large": { status: 413, title: "Request body exceeds the size limit" },
   "unsupported-media-type": { status: 415, title: "Unsupported content type" },
   internal: { status: 500, title: "Internal error" },
+  "upstream-failed": { status: 502, title: "A service this request needs failed" },
 } as const;
 export type ProblemKind = keyof typeof PROBLEM_TYPES;
 

@@ -1,0 +1,4 @@
+export { checkModelFolder, type ModelFolder } from "./model.js";
+export { loadEmbedder, ModelFolderError, type Embedder } from "./transformers.js";
+export { embedderHandler } from "./service.js";
+export { writeTinyModel } from "./tiny-model.js";

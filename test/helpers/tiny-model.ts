@@ -1,0 +1,15 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { writeTinyModel } from "../../embedder/index.js";
+
+/** Words of the RAG tests' texts, whole in the tiny model's vocabulary. */
+const TEST_WORDS = `wifi antenna firmware upgrade reboot power supply battery solar panel ospf dns dhcp certificate
+expired renew rotate channel interference congestion queue bufferbloat radio`.split(/\s+/);
+
+/** A tiny BERT-format model folder, written once per process under the system temp folder. */
+export async function tinyModel(): Promise<string> {
+  const dir = join(process.env.TMPDIR ?? "/tmp", `x0-tiny-model-${String(process.pid)}`, "x0-tiny-minilm");
+  await mkdir(dir, { recursive: true });
+  await writeTinyModel(dir, { words: TEST_WORDS });
+  return dir;
+}

@@ -1,0 +1,184 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { Problem, RagAnswer, RagDocument, type RagDocumentInput } from "../../protocol/index.js";
+import { openRag } from "../../workers/rag/open.js";
+import { answerQuery } from "../../workers/rag/query.js";
+import { exactly } from "../helpers/contract.js";
+import { fetchWorker, get, postJson } from "./client.js";
+import { adminToken, bearer } from "./identity-client.js";
+
+let auth: Record<string, string>;
+beforeAll(async () => {
+  auth = bearer(await adminToken());
+});
+
+const upload = async (doc: RagDocumentInput) => {
+  const response = await postJson("/api/v1/rag/documents", doc, auth);
+  return { status: response.status, body: await response.json<unknown>() };
+};
+const query = async (body: unknown) => {
+  const response = await postJson("/api/v1/rag/query", body, auth);
+  return { status: response.status, body: await response.json<unknown>() };
+};
+const answer = async (body: unknown) => {
+  const { status, body: json } = await query(body);
+  expect(status).toBe(200);
+  return exactly(RagAnswer, json);
+};
+
+const paragraph = (topic: string, n: number) =>
+  Array.from(
+    { length: n },
+    (_, i) => `Step ${String(i + 1)} for the ${topic}: check the link and the hop penalty.`,
+  ).join(" ");
+
+const RUNBOOK = `# Degraded link
+
+When a mesh link shows packet loss above 10 percent, reroute around it: raise the hop penalty
+toward that neighbour. Check the TQ afterwards.
+
+## Flood
+
+When one source floods the mesh, isolate the source through XDP for a short time.`;
+
+describe("RAG documents and queries", () => {
+  it("indexes a runbook and finds it by meaning and by words, citing its source", async () => {
+    const { status, body } = await upload({
+      title: "Degraded link runbook",
+      source: "runbooks/degraded.md",
+      text: RUNBOOK,
+      tags: ["links"],
+    });
+    expect(status).toBe(201);
+    const doc = exactly(RagDocument, body);
+    expect(doc).toMatchObject({
+      state: "ready",
+      indexedFor: "hybrid",
+      collection: "runbooks",
+      embeddedChunks: doc.chunks,
+    });
+    const result = await answer({ query: "packet loss on a link: what fixed it?", k: 3 });
+    expect(result.mode).toBe("hybrid");
+    const hit = result.hits.find((h) => h.documentId === doc.id);
+    expect(hit).toMatchObject({ title: "Degraded link runbook", source: "runbooks/degraded.md" });
+    expect(hit?.vector?.rank).toBeGreaterThan(0);
+    expect(hit?.lexical?.rank).toBeGreaterThan(0);
+    expect(hit?.snippet).toContain("**");
+  });
+
+  it("treats an unchanged re-upload as a no-op and re-embeds only the changed chunks", async () => {
+    const text = [paragraph("gateway", 60), paragraph("radio", 60), paragraph("antenna", 60)].join("\n\n");
+    const first = exactly(RagDocument, (await upload({ id: "long-runbook", title: "Long", text })).body);
+    expect(first.chunks).toBeGreaterThan(2);
+    const again = await upload({ id: "long-runbook", title: "Long", text });
+    expect(again.status).toBe(200);
+    const changed = text.replace("Step 1 for the gateway", "Step 1 for the solar panel");
+    const second = exactly(RagDocument, (await upload({ id: "long-runbook", title: "Long", text: changed })).body);
+    expect(second.state).toBe("ready");
+    expect(second.unchangedChunks).toBeGreaterThan(0);
+    expect(second.embeddedChunks).toBe(second.chunks - second.unchangedChunks);
+    const old = await answer({
+      query: "Step 1 for the gateway",
+      mode: "lexical",
+      k: 50,
+      filter: { documentIds: ["long-runbook"] },
+    });
+    expect(old.hits.every((h) => h.text.includes("solar panel") || !h.text.includes("Step 1 for the gateway"))).toBe(
+      true,
+    );
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM rag_chunks WHERE document_id = 'long-runbook'").first<{
+      n: number;
+    }>();
+    expect(rows?.n).toBe(second.chunks);
+  });
+
+  it("never returns a deleted document again, by either retriever", async () => {
+    await upload({
+      id: "to-delete",
+      title: "Bufferbloat",
+      text: "Bufferbloat on the uplink queue: lower the queue length.",
+    });
+    expect((await answer({ query: "bufferbloat queue" })).hits.some((h) => h.documentId === "to-delete")).toBe(true);
+    const response = await fetchWorker("/api/v1/rag/documents/to-delete", { method: "DELETE", headers: auth });
+    expect(response.status).toBe(204);
+    for (const mode of ["hybrid", "vector", "lexical"])
+      expect(
+        (await answer({ query: "bufferbloat queue", mode, k: 50 })).hits.some((h) => h.documentId === "to-delete"),
+      ).toBe(false);
+    expect((await get("/api/v1/rag/documents/to-delete", auth)).status).toBe(404);
+    const stub = env.RAG_INDEX?.getByName("runbooks/0");
+    const vectors = await stub?.stats();
+    expect(vectors?.vectors).toBeGreaterThan(0);
+  });
+
+  it("filters by tag, node and collection", async () => {
+    await upload({
+      id: "tagged",
+      title: "Certificate renewal",
+      text: "Renew the expired certificate.",
+      tags: ["pki"],
+      nodeIds: ["node-7"],
+    });
+    await upload({ id: "untagged", title: "Certificate notes", text: "An expired certificate must be renewed." });
+    const byTag = await answer({ query: "expired certificate", filter: { tags: ["pki"] } });
+    expect(byTag.hits.map((h) => h.documentId)).toEqual(["tagged"]);
+    const byNode = await answer({ query: "expired certificate", mode: "vector", filter: { nodeIds: ["node-7"] } });
+    expect(byNode.hits.map((h) => h.documentId)).toEqual(["tagged"]);
+    const noIncidents = await answer({ query: "expired certificate", filter: { collections: ["incidents"] } });
+    expect(noIncidents.hits).toEqual([]);
+  });
+
+  it("passes hostile text to FTS5 as terms only", async () => {
+    for (const hostile of [
+      '"',
+      "NEAR(",
+      "*",
+      "-certificate",
+      "AND OR NOT",
+      "title:x",
+      "a\"b'c",
+      "^certificate*",
+      "(((",
+    ]) {
+      const result = await answer({ query: hostile, mode: "lexical" });
+      expect(result.mode).toBe("lexical");
+    }
+  });
+
+  it("says so when no embedder is configured, and answers lexically", async () => {
+    const deps = { ...openRag(env), embedder: undefined };
+    const result = await answerQuery(deps, { query: "expired certificate", k: 5, mode: "hybrid" });
+    expect(result).toMatchObject({ mode: "lexical", requestedMode: "hybrid" });
+    expect(result.note).toMatch(/no embedder/);
+    expect(result.hits.length).toBeGreaterThan(0);
+  });
+
+  it("refuses bad queries and uploads with problem+json and stores nothing", async () => {
+    const bad: unknown[] = [
+      { query: "" },
+      { query: "x".repeat(1001) },
+      { query: "x", k: 0 },
+      { query: "x", k: 51 },
+      { query: "x", mode: "semantic" },
+      { query: "x", filter: { colour: "red" } },
+      { query: "x", filter: { collections: ["recipes"] } },
+    ];
+    for (const body of bad) {
+      const { status, body: problem } = await query(body);
+      expect(status, JSON.stringify(body)).toBe(400);
+      expect(Problem.parse(problem).type).toBe("urn:x0tta6bl4:problem:validation");
+    }
+    const before = await env.DB.prepare("SELECT count(*) AS n FROM rag_documents").first<{ n: number }>();
+    for (const doc of [
+      { title: "x", text: "" },
+      { title: "", text: "x" },
+      { title: "x", text: "x", collection: "decisions" },
+      { title: "x", text: "x", contentType: "application/pdf" },
+      { title: "x", text: "é".repeat(400_000) },
+    ])
+      expect((await postJson("/api/v1/rag/documents", doc, auth)).status).toBe(400);
+    expect((await postJson("/api/v1/rag/documents", "{not json", auth)).status).toBe(400);
+    const after = await env.DB.prepare("SELECT count(*) AS n FROM rag_documents").first<{ n: number }>();
+    expect(after?.n).toBe(before?.n);
+  });
+});
