@@ -38,6 +38,8 @@ async function bundleWorker(root: string, entry: string, outDir: string): Promis
     target: "es2022",
     conditions: ["workerd", "worker", "browser"],
     mainFields: ["workerd", "worker", "browser", "module", "main"],
+    // workerd's own modules (Durable Object base classes), as wrangler leaves them.
+    external: ["cloudflare:*"],
     logLevel: "warning",
   });
   return outfile;

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Problem, RagAnswer, RagDocument, type RagDocumentInput } from "../../protocol/index.js";
+import { acceptDocument, resumeStalledDocuments, STALLED_AFTER_MS } from "../../workers/rag/ingest.js";
 import { openRag } from "../../workers/rag/open.js";
 import { answerQuery } from "../../workers/rag/query.js";
 import { exactly } from "../helpers/contract.js";
@@ -143,6 +144,28 @@ describe("RAG documents and queries", () => {
       const result = await answer({ query: hostile, mode: "lexical" });
       expect(result.mode).toBe("lexical");
     }
+  });
+
+  it("resumes a document whose indexing an isolate left half-way (the cron trigger)", async () => {
+    const deps = openRag(env);
+    const { row } = await acceptDocument(deps, {
+      collection: "incidents",
+      id: "stalled",
+      title: "DHCP outage",
+      tags: [],
+      nodeIds: [],
+      contentType: "text/plain",
+      text: "The DHCP server on the gateway stopped.",
+    });
+    expect(row.state).toBe("pending");
+    expect(await resumeStalledDocuments(deps)).toBe(0); // not stalled yet
+    const later = { ...deps, now: () => Date.now() + STALLED_AFTER_MS + 1 };
+    expect(await resumeStalledDocuments(later)).toBe(1);
+    const done = exactly(RagDocument, await (await get("/api/v1/rag/documents/stalled", auth)).json());
+    expect(done).toMatchObject({ state: "ready", collection: "incidents" });
+    expect((await answer({ query: "dhcp server", filter: { collections: ["incidents"] } })).hits[0]?.documentId).toBe(
+      "stalled",
+    );
   });
 
   it("says so when no embedder is configured, and answers lexically", async () => {

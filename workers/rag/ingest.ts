@@ -9,6 +9,7 @@ import {
   getDocument,
   insertChunkStatements,
   retiredChunks,
+  stalledDocuments,
   type ChunkRow,
   type DocumentRow,
   type NewChunk,
@@ -137,10 +138,10 @@ export async function indexDocument(deps: RagDeps, documentId: string): Promise<
     await buildGeneration(deps, row, generation);
   } catch (error) {
     if (error instanceof Superseded) return;
-    await abandonGeneration(deps, row.id, generation, (error as Error).message);
+    await abandonGeneration(deps, row, generation, (error as Error).message);
     throw error;
   }
-  await retire(deps, row.id, generation);
+  await retire(deps, row.collection, row.id, generation);
 }
 
 async function buildGeneration(deps: RagDeps, row: DocumentRow, generation: number): Promise<void> {
@@ -248,7 +249,8 @@ async function embedAll(deps: RagDeps, row: DocumentRow, generation: number, chu
 }
 
 /** A failed run: the live version stays as it was; this generation's additions and removals are undone. */
-async function abandonGeneration(deps: RagDeps, documentId: string, generation: number, reason: string) {
+async function abandonGeneration(deps: RagDeps, row: DocumentRow, generation: number, reason: string) {
+  const documentId = row.id;
   await deps.d1.batch([
     deps.d1
       .prepare("UPDATE rag_chunks SET removed_gen = NULL WHERE document_id = ? AND removed_gen = ?")
@@ -260,11 +262,11 @@ async function abandonGeneration(deps: RagDeps, documentId: string, generation: 
       .bind(reason.slice(0, 500), deps.now(), documentId, generation),
   ]);
   const doc = await getDocument(deps.db, documentId);
-  if (doc && doc.pendingGen === null) await retire(deps, documentId, doc.liveGen);
+  if (doc && doc.pendingGen === null) await retire(deps, row.collection, documentId, doc.liveGen);
 }
 
 /** Deletes chunks no search can see any more: their rows first, then their vectors. */
-async function retire(deps: RagDeps, documentId: string, liveGen: number): Promise<void> {
+async function retire(deps: RagDeps, collection: RagCollection, documentId: string, liveGen: number): Promise<void> {
   const retired = await retiredChunks(deps.db, documentId, liveGen);
   if (retired.length === 0) return;
   await deps.d1.batch(
@@ -273,11 +275,8 @@ async function retire(deps: RagDeps, documentId: string, liveGen: number): Promi
       retired.map((c) => c.id),
     ),
   );
-  await removeVectors(deps, await collectionOf(deps, documentId), retired);
+  await removeVectors(deps, collection, retired);
 }
-
-const collectionOf = async (deps: RagDeps, documentId: string) =>
-  (await getDocument(deps.db, documentId))?.collection ?? "runbooks";
 
 async function removeVectors(
   deps: RagDeps,
@@ -302,4 +301,17 @@ export async function deleteDocument(deps: RagDeps, documentId: string): Promise
   ]);
   await removeVectors(deps, row.collection, chunks);
   return true;
+}
+
+/** A document not finished after this long was left by an isolate that went away. */
+export const STALLED_AFTER_MS = 5 * 60_000;
+
+/**
+ * The cron trigger's part: documents stalled in `pending` or `indexing` are indexed again (a run
+ * is idempotent: stored chunks and vectors are kept). Returns how many were resumed.
+ */
+export async function resumeStalledDocuments(deps: RagDeps): Promise<number> {
+  const stalled = await stalledDocuments(deps.db, deps.now() - STALLED_AFTER_MS);
+  for (const { id } of stalled) await indexDocument(deps, id).catch(() => undefined); // failed: said in its row
+  return stalled.length;
 }

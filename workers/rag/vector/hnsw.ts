@@ -12,8 +12,8 @@ export interface HnswOptions {
   /** Links per node on upper levels; level 0 keeps twice as many. */
   m: number;
   efConstruction: number;
-  /** Seed of the level draw: the same inserts build the same graph. */
-  seed?: number;
+  /** The level draw's random source (default Math.random); a seeded one makes builds repeatable. */
+  random?: () => number;
   initialCapacity?: number;
 }
 
@@ -43,7 +43,7 @@ export class Hnsw {
   readonly m0: number;
   readonly efConstruction: number;
   private readonly levelFactor: number;
-  private random: () => number;
+  private readonly random: () => number;
   private capacity = 0;
   /** Slots in use or freed; freed ones are reused first. */
   private slots = 0;
@@ -73,7 +73,7 @@ export class Hnsw {
     this.m0 = options.m * 2;
     this.efConstruction = options.efConstruction;
     this.levelFactor = 1 / Math.log(options.m);
-    this.random = seeded(options.seed ?? 42);
+    this.random = options.random ?? Math.random;
     this.reserve(options.initialCapacity ?? 1024);
   }
 
@@ -459,16 +459,4 @@ export class Hnsw {
     return sum * (this.scales[a] ?? 0) * (this.scales[b] ?? 0);
   }
   /* eslint-enable @typescript-eslint/no-non-null-assertion */
-}
-
-/** mulberry32: small, seeded, good enough for level draws. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -102,7 +102,7 @@ export class RagIndexShard extends DurableObject<Record<string, never>> {
         this.byChunk.delete(chunkId);
         removed++;
       }
-      if (this.index.deletedCount > Math.max(16, this.index.size * REPAIR_SHARE)) this.repair();
+      if (this.index.deletedCount > Math.max(16, this.index.size * REPAIR_SHARE)) this.index.repair();
       this.writeDirty();
     });
     return { removed, size: this.index.size };
@@ -152,10 +152,6 @@ export class RagIndexShard extends DurableObject<Record<string, never>> {
       item.documentId,
       JSON.stringify(meta),
     );
-  }
-
-  private repair(): void {
-    this.index.repair();
   }
 
   private floats(ids: readonly number[]): Map<number, Float32Array> {
