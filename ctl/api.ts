@@ -18,13 +18,29 @@ export interface ApiSession {
   simFault(nodeId: string, fault: SimFault): Promise<void>;
 }
 
-/** Calls a control-plane resource as the admin and validates the answer against the route's protocol schema. */
+/**
+ * Calls a control-plane resource as the admin and validates the answer against the route's
+ * protocol schema (a 204's absent body is `undefined`). GET without a body, POST with one, unless
+ * `method` says otherwise.
+ */
 export async function request<S extends z.ZodType>(
   session: ApiSession,
   path: string,
   schema: S,
   body?: unknown,
+  method: "GET" | "POST" | "DELETE" = body === undefined ? "GET" : "POST",
 ): Promise<z.infer<S>> {
+  return (await requestWithStatus(session, path, schema, body, method)).body;
+}
+
+/** `request`, with the HTTP status of the answer (where 200 and 201 say different things). */
+export async function requestWithStatus<S extends z.ZodType>(
+  session: ApiSession,
+  path: string,
+  schema: S,
+  body?: unknown,
+  method: "GET" | "POST" | "DELETE" = body === undefined ? "GET" : "POST",
+): Promise<{ status: number; body: z.infer<S> }> {
   const url = new URL(path, session.api);
   let response: Response;
   try {
@@ -34,7 +50,7 @@ export async function request<S extends z.ZodType>(
     };
     if (body !== undefined) headers["content-type"] = "application/json";
     response = await fetch(url, {
-      method: body === undefined ? "GET" : "POST",
+      method,
       headers,
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(10_000),
@@ -56,7 +72,7 @@ export async function request<S extends z.ZodType>(
   const parsed = schema.safeParse(parsedBody);
   if (!parsed.success)
     throw new ApiError(`${url.pathname}: unexpected response shape (${parsed.error.issues[0]?.message ?? "invalid"})`);
-  return parsed.data;
+  return { status: response.status, body: parsed.data };
 }
 
 /**

@@ -15,13 +15,23 @@ import { isValidTrustDomain } from "../spiffe/index.js";
 import { writePrivate } from "../node-firmware/identity/index.js";
 import { ApiError, dashboardUrl, request, type ApiSession } from "./api.js";
 import { exportRootKey, importRoot, initCa, prepareNext, promoteNext } from "./ca/authority.js";
+import { RAG_COMMANDS } from "./rag.js";
 import { renderTable } from "./table.js";
 
 export interface CommandContext {
   session: ApiSession;
   json: boolean;
   options: Record<string, string | boolean | undefined>;
+  /** Words after the command's name (files, a query). */
+  args: string[];
   out: (text: string) => void;
+}
+
+export interface Command {
+  summary: string;
+  /** What follows the name, for the usage line; commands without it take no arguments. */
+  args?: string;
+  run: (ctx: CommandContext) => Promise<void>;
 }
 
 const ago = (iso: string, now: number) => `${Math.max(0, Math.round((now - Date.parse(iso)) / 1000))}s ago`;
@@ -217,7 +227,7 @@ async function dashboard(ctx: CommandContext): Promise<void> {
   ctx.out(await dashboardUrl(ctx.session));
 }
 
-export const COMMANDS: Record<string, { summary: string; run: (ctx: CommandContext) => Promise<void> }> = {
+export const COMMANDS: Record<string, Command> = {
   nodes: { summary: "list nodes with status, firmware and last contact", run: nodes },
   topology: { summary: "list the mesh links with TQ, latency and loss", run: topology },
   dashboard: {
@@ -246,4 +256,5 @@ export const COMMANDS: Record<string, { summary: string; run: (ctx: CommandConte
     summary: "[--dir DIR]: the next intermediate signs; the old one retires after its SVIDs",
     run: caPromote,
   },
+  ...RAG_COMMANDS,
 };

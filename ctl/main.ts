@@ -16,7 +16,7 @@ const USAGE = `Usage: x0ctl <command> [options]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(13)} ${c.summary}`)
+  .map(([name, c]) => `  ${`${name}${c.args ? ` ${c.args}` : ""}`.padEnd(22)} ${c.summary}`)
   .join("\n")}
 
 Options:
@@ -104,6 +104,11 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, { out, err 
         loss: { type: "string" },
         source: { type: "string" },
         pps: { type: "string" },
+        k: { type: "string" },
+        mode: { type: "string" },
+        collection: { type: "string" },
+        tag: { type: "string" },
+        tags: { type: "string" },
       },
     });
   } catch (error) {
@@ -115,12 +120,16 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, { out, err 
     (values.help ? out : err)(USAGE);
     return values.help ? 0 : 2;
   }
-  const name = COMMANDS[positionals.slice(0, 2).join(" ")]
-    ? positionals.slice(0, 2).join(" ")
-    : (positionals[0] as string);
-  const command = COMMANDS[name];
+  // The longest run of leading words that names a command ("rag model check"); the rest are its arguments.
+  const words = [3, 2, 1].find((n) => COMMANDS[positionals.slice(0, n).join(" ")] !== undefined) ?? 0;
+  const command = COMMANDS[positionals.slice(0, words).join(" ")];
+  const args = positionals.slice(words);
   if (!command) {
     err(`x0ctl: unknown command "${positionals.join(" ")}"\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.length > 0 && !command.args) {
+    err(`x0ctl: ${positionals.slice(0, words).join(" ")} takes no arguments, got "${args.join(" ")}"`);
     return 2;
   }
   const localCredential = join(stateDir(env), LOCAL_CREDENTIAL);
@@ -137,6 +146,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, { out, err 
       session: session(api, credentialFile, localCredential, mqttUrl),
       json: values.json === true,
       options: values,
+      args,
       out,
     });
     return 0;

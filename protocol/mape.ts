@@ -2,6 +2,7 @@ import { z } from "zod";
 import { messageVersion } from "./version.js";
 import { EpochMs, NodeId } from "./ids.js";
 import { SourceAddress as Source, type Reflex } from "./telemetry.js";
+import { RagEvidence } from "./rag.js";
 
 /** The closed set of repairs the Plan phase may order and the Execute phase knows how to apply. */
 export const ActionKind = z.enum([
@@ -109,6 +110,8 @@ export const Decision = z.object({
   outcomeAt: z.iso.datetime().nullable(),
   verdict: z.enum(["recovered", "not-recovered"]).nullable(),
   verdictAt: z.iso.datetime().nullable(),
+  /** Related runbooks and past decisions found when it was made (attached after the action left). */
+  evidence: RagEvidence.nullable(),
 });
 export const DecisionList = z.object({ decisions: z.array(Decision) });
 export type DecisionList = z.infer<typeof DecisionList>;

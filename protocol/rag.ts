@@ -173,3 +173,34 @@ export const RagDocumentListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 export const RagDocumentPath = z.object({ id: z.string().regex(/^[a-zA-Z0-9_.:-]{1,128}$/) });
+
+/**
+ * What RAG found for a decision when Plan recorded it: ids and scores an operator can open, not
+ * whole texts. `skipped` says why there are none when the search did not run or ran out of time.
+ */
+export const RagEvidence = z.object({
+  matches: z.array(
+    z.object({
+      documentId: z.string(),
+      chunkId: z.string(),
+      collection: RagCollection,
+      title: z.string(),
+      score: z.number(),
+    }),
+  ),
+  tookMs: z.number(),
+  skipped: z.string().optional(),
+});
+export type RagEvidence = z.infer<typeof RagEvidence>;
+
+/** The query as URL parameters (GET …/rag/query), for reads that cannot send a body, such as the dashboard's. */
+export const RagQueryParams = z.strictObject({
+  query: z.string().trim().min(1).max(ragLimits.queryChars),
+  k: z.coerce.number().int().min(1).max(ragLimits.maxK).default(5),
+  mode: RagMode.default("hybrid"),
+  collections: z
+    .string()
+    .transform((list) => list.split(","))
+    .pipe(z.array(RagCollection).min(1).max(3))
+    .optional(),
+});

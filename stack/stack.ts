@@ -13,6 +13,7 @@ import { createJoinToken, ensureCa, ensureLocalAdmin } from "./provision.js";
 import { startLocalWorker, type LocalWorker } from "./worker.js";
 import { readWranglerToml } from "./wrangler-config.js";
 import type { TracingConfig } from "../node-firmware/tracing/index.js";
+import { embedderHandler, loadEmbedder } from "../embedder/index.js";
 
 export interface StackOptions {
   nodes: number;
@@ -25,6 +26,8 @@ export interface StackOptions {
   metricsPort?: number;
   /** OpenTelemetry: agents and the control plane export their spans to this collector. Off when absent. */
   tracing?: TracingConfig;
+  /** A local embedding model folder for RAG (transformers.js); absent: RAG is lexical only. */
+  ragModel?: string;
 }
 
 /** The whole system on this machine: the control plane in workerd, the gateway with its broker, simulated nodes. */
@@ -83,6 +86,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     X0_BOOTSTRAP_ADMINS: admin.bootstrap,
     ...(options.tracing ? workerTracingVars(options.tracing) : {}),
   };
+  const embedder = options.ragModel ? embedderHandler(await loadEmbedder(options.ragModel)) : undefined;
   const reaper = startReaper(options.print);
   const launchWorker = async () => {
     const started = await startLocalWorker({
@@ -92,6 +96,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       port: options.port,
       wrangler,
       secrets,
+      ...(embedder ? { embedder } : {}),
     });
     const pid = reaper.watchWorkerd();
     return { started, pid, startedAt: performance.now() };

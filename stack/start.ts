@@ -19,7 +19,9 @@ a gateway with the embedded MQTT broker, and N simulated nodes. Ctrl-C stops all
   --metrics-port P  Prometheus /metrics of the gateway (default 9464); node i on P+i
   --otlp-endpoint URL  send OpenTelemetry traces (OTLP/HTTP) of every agent and the control plane
                        to this collector, e.g. http://127.0.0.1:4318/v1/traces (default: off)
-  --trace-sample-ratio R  share of new traces recorded, 0-1 (default 1)`;
+  --trace-sample-ratio R  share of new traces recorded, 0-1 (default 1)
+  --rag-model DIR  a local embedding model folder (all-MiniLM-L6-v2 in the Hugging Face layout;
+                   npx x0ctl rag model check DIR) for hybrid RAG search (default: lexical only)`;
 
 function intOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
@@ -41,6 +43,7 @@ function readOptions() {
       "metrics-port": { type: "string" },
       "otlp-endpoint": { type: "string" },
       "trace-sample-ratio": { type: "string" },
+      "rag-model": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -52,6 +55,7 @@ function readOptions() {
     seed: intOption("seed", values.seed, 1, 0, 2 ** 31),
     metricsPort: intOption("metrics-port", values["metrics-port"], 9464, 1, 65_000),
     stateDir: resolve(values.state ?? ".x0"),
+    ...(values["rag-model"] === undefined ? {} : { ragModel: resolve(values["rag-model"]) }),
     ...tracingOptions(values["otlp-endpoint"], values["trace-sample-ratio"]),
   };
 }
@@ -93,6 +97,7 @@ async function main(): Promise<void> {
       `  Nodes      npx x0ctl nodes   (admin credential: ${stack.credentialFile})`,
       `  MQTT       ${stack.mqttUrl}   (mTLS with X.509-SVIDs; CA: ${join(options.stateDir, "ca", "root.pem")})`,
       `  Metrics    http://127.0.0.1:${String(options.metricsPort)}/metrics (${GATEWAY_ID}); node-i on port ${String(options.metricsPort)}+i`,
+      `  RAG        ${options.ragModel ? `hybrid, embeddings from ${options.ragModel}` : "lexical only (--rag-model DIR adds embeddings)"}; npx x0ctl rag ingest docs/`,
       `  Traces     ${options.tracing ? `${options.tracing.endpoint} (sampled ${String(options.tracing.sampleRatio)})` : "off (--otlp-endpoint URL turns them on)"}`,
       `  Agents     ${GATEWAY_ID} + ${String(options.nodes)} simulated nodes`,
       `  State      ${options.stateDir}`,

@@ -1,6 +1,7 @@
 import type { Principal } from "../protocol/index.js";
 import type { WorkersAi } from "./rag/embed.js";
 import type { RagIndexShard } from "./rag/vector/shard.js";
+import type { VectorizeLike } from "./rag/vector/vectorize.js";
 import type { Span } from "./tracing/span.js";
 import type { Tracer } from "./tracing/tracer.js";
 
@@ -44,6 +45,8 @@ export interface Env {
   OTEL_BSP_SCHEDULE_DELAY?: string;
   /** RAG's vector index: a Durable Object per collection shard. Without it, retrieval is lexical. */
   RAG_INDEX?: DurableObjectNamespace<RagIndexShard>;
+  /** A Cloudflare Vectorize index (384 dimensions, cosine, metadata indexes on documentId and decisionId) instead. */
+  RAG_VECTORIZE?: VectorizeLike;
   /** "service" | "workers-ai" | "none"; unset: whichever of EMBEDDER, RAG_EMBEDDER_URL, AI is bound. */
   RAG_EMBEDDER?: "service" | "workers-ai" | "none";
   /** The Node embedder as a service binding (`npm start` sets one up through Miniflare). */
@@ -53,6 +56,8 @@ export interface Env {
   /** Workers AI, and its embedding model (default @cf/baai/bge-small-en-v1.5). */
   AI?: WorkersAi;
   RAG_WORKERS_AI_MODEL?: string;
+  /** Milliseconds a MAPE cycle may spend attaching RAG evidence to its decisions (default 500). */
+  RAG_EVIDENCE_BUDGET_MS?: string;
 }
 
 export interface Settings {

@@ -1,16 +1,17 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminToken, readCredential } from "../../ctl/credential.js";
-import { DecisionList, NodeList, Topology } from "../../protocol/index.js";
+import { DecisionList, NodeList, RagAnswer, Topology } from "../../protocol/index.js";
 import { waitFor } from "../helpers/mqtt.js";
 import { hasPromtool, promtoolCheck } from "../helpers/promtool.js";
 import { commandLine, descendantsOf, freePort, freePortRange, isAlive, rssBytes } from "../helpers/processes.js";
+import { tinyModel } from "../helpers/tiny-model.js";
 import { ancestry, startCollector, type Collector } from "../helpers/traces.js";
 
 const NODES = 3;
@@ -29,6 +30,7 @@ let apiUrl: string;
 let ports: string[];
 let stack: RunningStack;
 let collector: Collector;
+let ragModel: string;
 
 /** `npm start` without npm: the same script, its children watched through /proc. */
 function startStack(): RunningStack {
@@ -48,6 +50,8 @@ function startStack(): RunningStack {
       collector.url,
       "--state",
       stateDir,
+      "--rag-model",
+      ragModel,
     ],
     {
       stdio: ["ignore", "pipe", "pipe"],
@@ -134,7 +138,17 @@ async function waitForWithOutput(check: () => Promise<boolean>, timeoutMs: numbe
   }
 }
 
+/** The words of this repository's own docs, so that the tiny model's vocabulary covers what is ingested. */
+async function docsWords(): Promise<string[]> {
+  const files = ["README.md", ...(await readdir("docs")).filter((f) => f.endsWith(".md")).map((f) => join("docs", f))];
+  const words = new Set<string>();
+  for (const file of files)
+    for (const w of (await readFile(file, "utf8")).toLowerCase().match(/[a-z0-9]+/g) ?? []) words.add(w);
+  return [...words];
+}
+
 beforeAll(async () => {
+  ragModel = await tinyModel("x0-tiny-docs", await docsWords());
   collector = await startCollector();
   stateDir = await mkdtemp(join(tmpdir(), "x0-e2e-"));
   ports = [String(await freePort()), String(await freePort()), String(await freePortRange(AGENTS.length))];
@@ -210,6 +224,30 @@ describe("local stack (npm start)", () => {
     expect(table.stdout).toMatch(/^FROM\s+TO\s+TQ/m);
   });
 
+  it("indexes this repository's docs with x0ctl rag ingest and answers a question citing them", async () => {
+    const ingested = await ctl("rag", "ingest", "docs", "README.md");
+    expect(ingested.stdout).toMatch(
+      /^\d+ documents indexed, \d+ chunks \(\d+ embedded, 0 unchanged\); 0 documents unchanged$/m,
+    );
+    const again = await ctl("rag", "ingest", "README.md");
+    expect(again.stdout).toContain("0 documents indexed, 0 chunks (0 embedded, 0 unchanged); 1 documents unchanged");
+    const answer = RagAnswer.parse(
+      JSON.parse((await ctl("rag", "query", "how is a revoked node refused", "--json")).stdout),
+    );
+    expect(answer.mode).toBe("hybrid");
+    expect(answer.hits.length).toBeGreaterThan(0);
+    for (const hit of answer.hits) expect(hit.source).toMatch(/^(docs\/[a-z0-9-]+\.md|README\.md)$/);
+    expect(answer.hits.some((h) => h.source === "docs/identity.md")).toBe(true);
+    const printed = (await ctl("rag", "query", "how is a revoked node refused")).stdout;
+    expect(printed).toMatch(/^hybrid, \d+ hits in \d+ ms/);
+    expect(printed).toContain("docs/identity.md");
+    const missing = await ctl("rag", "ingest", "no-such-folder").then(
+      () => ({ code: 0, stderr: "" }),
+      (error: unknown) => error as { code: number; stderr: string },
+    );
+    expect(missing).toMatchObject({ code: 1, stderr: "x0ctl: no-such-folder: no such file or folder\n" });
+  });
+
   it("heals a degraded link: detected at the edge, rerouted by the node, recorded as applied", async () => {
     const topology = Topology.parse(await fetchJson("/api/v1/mesh/topology"));
     const neighbor = topology.links.find((l) => l.from === "node-1")?.to as string;
@@ -244,6 +282,10 @@ describe("local stack (npm start)", () => {
       "reroute applied",
     );
     console.log(`[measure] degraded link to reroute applied and recorded: ${Date.now() - startedAt} ms`);
+    // The docs ingested above are the runbooks RAG relates the decision to (ids and scores).
+    const [reroute] = await decisionsOf("node-1", "reroute");
+    expect(reroute?.evidence?.matches.length).toBeGreaterThan(0);
+    expect(reroute?.evidence?.matches.every((m) => m.collection === "runbooks")).toBe(true);
     await ctl("sim", "restore", "--node", "node-1", "--neighbor", neighbor);
     // Every process exports over OTLP/HTTP (agents in batches of 5 s): one trace holds the repair.
     const execute = () =>
@@ -323,6 +365,9 @@ describe("local stack (npm start)", () => {
       `[measure] dashboard shows node-3's node_down ${String(Date.now() - killedAt)} ms after the kill (2 s polling)`,
     );
     await mkdir("test-results", { recursive: true });
+    await dashboard.page.fill("#rag-query", "revoked node");
+    await dashboard.page.click("#rag-form button");
+    await dashboard.page.waitForSelector('#rag-hits li:has-text("docs/identity.md")', { timeout: 10_000 });
     await dashboard.page.screenshot({ path: "test-results/dashboard.png", fullPage: true });
     // The session: a cookie no script can read, sent to this origin only; the code is spent and gone from the address
     // bar.

@@ -6,10 +6,10 @@ import { writeTinyModel } from "../../embedder/index.js";
 const TEST_WORDS = `wifi antenna firmware upgrade reboot power supply battery solar panel ospf dns dhcp certificate
 expired renew rotate channel interference congestion queue bufferbloat radio`.split(/\s+/);
 
-/** A tiny BERT-format model folder, written once per process under the system temp folder. */
-export async function tinyModel(): Promise<string> {
-  const dir = join(process.env.TMPDIR ?? "/tmp", `x0-tiny-model-${String(process.pid)}`, "x0-tiny-minilm");
+/** A tiny BERT-format model folder under the system temp folder, with `words` in its vocabulary. */
+export async function tinyModel(name = "x0-tiny-minilm", words: readonly string[] = TEST_WORDS): Promise<string> {
+  const dir = join(process.env.TMPDIR ?? "/tmp", `x0-tiny-model-${String(process.pid)}`, name);
   await mkdir(dir, { recursive: true });
-  await writeTinyModel(dir, { words: TEST_WORDS });
+  await writeTinyModel(dir, { words });
   return dir;
 }

@@ -51,6 +51,8 @@ describe("local control plane (Miniflare + local D1)", () => {
         "0004_telemetry_sequence.sql",
         "0005_action_results.sql",
         "0006_refusals_sessions.sql",
+        "0007_rag.sql",
+        "0008_decision_evidence.sql",
       ]);
       await callEdge(
         first.worker.url.origin,

@@ -129,6 +129,17 @@ describe("RAG documents and queries", () => {
     expect(noIncidents.hits).toEqual([]);
   });
 
+  it("answers the same search from URL parameters (GET), which a session cookie may read", async () => {
+    const byGet = exactly(
+      RagAnswer,
+      await (await get("/api/v1/rag/query?query=expired%20certificate&k=2&collections=runbooks", auth)).json(),
+    );
+    const byPost = await answer({ query: "expired certificate", k: 2, filter: { collections: ["runbooks"] } });
+    expect(byGet.hits.map((h) => h.chunkId)).toEqual(byPost.hits.map((h) => h.chunkId));
+    for (const bad of ["", "?query=", "?query=x&collections=recipes", "?query=x&k=0", "?query=x&colour=red"])
+      expect((await get(`/api/v1/rag/query${bad}`, auth)).status, bad).toBe(400);
+  });
+
   it("passes hostile text to FTS5 as terms only", async () => {
     for (const hostile of [
       '"',

@@ -18,7 +18,7 @@ svg{width:100%;height:440px}.node circle{stroke:#10141a;stroke-width:2;cursor:po
 .online circle{fill:#2e7d32}.stale circle{fill:#f9a825}.offline circle{fill:#c62828}
 .good{stroke:#4caf50}.fair{stroke:#f9a825}.poor{stroke:#e53935}line{stroke-width:2;opacity:.8}
 table{width:100%;border-collapse:collapse;font-size:12px}td,th{text-align:left;padding:3px 6px;border-bottom:1px solid #263244;vertical-align:top}
-.wide{grid-column:1 / span 2}dl{display:grid;grid-template-columns:auto 1fr;gap:2px 10px;margin:0}dt{color:#9fb3c8}
+.wide{grid-column:1 / span 2}#rag-query{width:60%;padding:4px;background:#10141a;color:#e6e6e6;border:1px solid #263244}mark{background:#f9a825;color:#10141a}#rag-hits li{margin:6px 0}dl{display:grid;grid-template-columns:auto 1fr;gap:2px 10px;margin:0}dt{color:#9fb3c8}
 </style></head>
 <body>
 <header><h1>x0tta6bl4 mesh</h1><span id="summary">loading…</span><span id="updated"></span></header>
@@ -26,7 +26,8 @@ table{width:100%;border-collapse:collapse;font-size:12px}td,th{text-align:left;p
 <main>
 <section><h2>Topology</h2><svg id="graph" role="img" aria-label="mesh topology"></svg></section>
 <section><h2>Node</h2><div id="detail">Click a node.</div><h2>Security</h2><dl id="security"></dl></section>
-<section class="wide"><h2>Decisions</h2><table><thead><tr><th>time</th><th>node</th><th>kind</th><th>why</th><th>outcome</th><th>verdict</th></tr></thead><tbody id="decisions"></tbody></table></section>
+<section class="wide"><h2>Decisions</h2><table><thead><tr><th>time</th><th>node</th><th>kind</th><th>why</th><th>outcome</th><th>verdict</th><th>related (RAG)</th></tr></thead><tbody id="decisions"></tbody></table></section>
+<section class="wide"><h2>Knowledge (RAG)</h2><div id="rag-stats"></div><form id="rag-form"><input id="rag-query" type="search" maxlength="1000" placeholder="what fixed packet loss last time?" aria-label="search runbooks and past decisions"> <button>Search</button></form><div id="rag-mode"></div><ol id="rag-hits"></ol></section>
 </main>
 <script nonce="${nonce}">
 "use strict";
@@ -68,8 +69,36 @@ function drawDetail() {
   el("detail").innerHTML = "<dl>" + [["id", node.id], ["role", node.role], ["status", node.status], ["firmware", node.firmwareVersion], ["SPIFFE ID", node.spiffeId], ["last seen", node.lastSeen], ["samples stored", node.samplesStored], ["samples missing", node.samplesMissing], ["links", links.map((l) => l.to + " (TQ " + l.tq + ")").join(", ") || "none"]].map(([k, v]) => "<dt>" + esc(k) + "</dt><dd>" + esc(v) + "</dd>").join("") + "</dl>";
 }
 function drawDecisions(list) {
-  el("decisions").innerHTML = list.map((d) => "<tr><td>" + esc(d.ts.slice(11, 19)) + "</td><td>" + esc(d.nodeId) + "</td><td>" + esc(d.kind) + "</td><td>" + esc(d.why) + "</td><td>" + esc(d.outcome ?? "pending") + "</td><td>" + esc(d.verdict ?? "") + "</td></tr>").join("");
+  el("decisions").innerHTML = list.map((d) => "<tr><td>" + esc(d.ts.slice(11, 19)) + "</td><td>" + esc(d.nodeId) + "</td><td>" + esc(d.kind) + "</td><td>" + esc(d.why) + "</td><td>" + esc(d.outcome ?? "pending") + "</td><td>" + esc(d.verdict ?? "") + "</td><td>" + esc(evidence(d.evidence)) + "</td></tr>").join("");
 }
+function evidence(e) {
+  if (!e) return "";
+  return e.matches.length > 0 ? e.matches.map((m) => m.title).join("; ") : e.skipped ?? "none found";
+}
+function metricSum(metrics, name, match) {
+  let sum = 0;
+  for (const line of metrics.split("\\n")) {
+    const m = /^(\\w+)(\\{[^}]*\\})? (\\S+)$/.exec(line);
+    if (m && m[1] === name && (!match || (m[2] ?? "").includes(match))) sum += Number(m[3]);
+  }
+  return sum;
+}
+function drawRagStats(metrics) {
+  el("rag-stats").textContent = metricSum(metrics, "x0_rag_documents", 'state="ready"') + " documents searchable, " + metricSum(metrics, "x0_rag_index_vectors") + " vectors, " + metricSum(metrics, "x0_rag_ingest_chunks_waiting") + " chunks waiting to be embedded";
+}
+async function search(event) {
+  event.preventDefault();
+  const query = el("rag-query").value.trim();
+  if (!query) return;
+  await login;
+  // A read: GET with parameters, as the session cookie authorizes reads only.
+  const res = await fetch("/api/v1/rag/query?" + new URLSearchParams({ query, k: "5" }), { credentials: "same-origin" });
+  const body = await res.json();
+  if (!res.ok) { el("rag-mode").textContent = body.detail ?? body.title; el("rag-hits").innerHTML = ""; return; }
+  el("rag-mode").textContent = body.mode + (body.note ? " (" + body.note + ")" : "") + ", " + body.hits.length + " hits in " + body.tookMs + " ms";
+  el("rag-hits").innerHTML = body.hits.map((h) => "<li><b>" + esc(h.title) + "</b> <small>" + esc(h.source ?? h.documentId) + "</small><br>" + esc(h.snippet).replace(/\\*\\*(.+?)\\*\\*/g, "<mark>$1</mark>") + "</li>").join("");
+}
+el("rag-form").addEventListener("submit", search);
 function drawSecurity(metrics) {
   const rows = [];
   for (const line of metrics.split("\\n")) {
@@ -86,6 +115,7 @@ async function refresh() {
     drawDetail();
     drawDecisions(decisions.decisions);
     drawSecurity(metrics);
+    drawRagStats(metrics);
     const count = (s) => topology.nodes.filter((n) => n.status === s).length;
     el("summary").textContent = topology.nodes.length + " nodes: " + count("online") + " online, " + count("stale") + " stale, " + count("offline") + " offline; " + topology.links.length + " links";
     el("updated").textContent = "updated " + new Date().toLocaleTimeString();

@@ -72,8 +72,16 @@ export const decisions = sqliteTable(
     /** Judged after the window: did the metric recover once the action was applied? */
     verdict: text("verdict", { enum: ["recovered", "not-recovered"] }),
     verdictAt: integer("verdict_at"),
+    /** Related runbooks and past decisions RAG found when the decision was made (`RagEvidence`). */
+    evidence: text("evidence", { mode: "json" }),
+    /** When the closed decision became a document of RAG's `decisions` collection. */
+    ragIndexedAt: integer("rag_indexed_at"),
   },
-  (t) => [index("decisions_node_ts_idx").on(t.nodeId, t.ts), index("decisions_kind_ts_idx").on(t.kind, t.ts)],
+  (t) => [
+    index("decisions_node_ts_idx").on(t.nodeId, t.ts),
+    index("decisions_kind_ts_idx").on(t.kind, t.ts),
+    index("decisions_rag_indexed_idx").on(t.ragIndexedAt, t.ts),
+  ],
 );
 
 /**

@@ -37,6 +37,7 @@ import {
   suppressedRepeat,
 } from "./store.js";
 import { signAction } from "./sign-action.js";
+import type { RecordedDecision } from "../rag/decisions.js";
 
 const METRICS: Metric[] = ["latency", "loss", "tq"];
 const ACTION_TTL_MS = 30_000;
@@ -50,6 +51,8 @@ export interface CycleContext {
   tracer: Tracer;
   /** The HTTP request's span, which the cycle's spans link to. */
   requestSpan: Span;
+  /** Told of the decisions this cycle recorded, once they are stored (RAG attaches evidence). */
+  onRecorded?: (decisions: RecordedDecision[]) => void;
 }
 
 interface Analysis {
@@ -184,6 +187,7 @@ export async function runCycle(ctx: CycleContext, received: TelemetryBatch): Pro
   const signer = ctx.authority.actionSigner;
   const actions: CycleResponse["actions"] = [];
   const rows = [];
+  const recorded: RecordedDecision[] = [];
   for (const decision of decisions) {
     const open = decision.disposition === "suppressed-cooldown" ? suppressedRows.get(decision.target) : undefined;
     if (open) {
@@ -202,6 +206,14 @@ export async function runCycle(ctx: CycleContext, received: TelemetryBatch): Pro
         ...(traceparent ? { traceparent } : {}),
       });
     const disposition = decision.disposition === "send" && !action ? "unsigned-no-action-key" : decision.disposition;
+    recorded.push({
+      id,
+      nodeId: decision.anomaly.nodeId,
+      kind: decision.params?.kind ?? decision.anomaly.kind,
+      why: decision.why,
+      metric: decision.anomaly.metric,
+      neighbor: decision.anomaly.neighbor,
+    });
     rows.push(
       decisionInsert(db, {
         id,
@@ -238,6 +250,7 @@ export async function runCycle(ctx: CycleContext, received: TelemetryBatch): Pro
   }
   const feedback = [...(await missedIncidents(db, reflexes, anomalies)), ...(await judgeWhenDue(db, now))];
   await writePlan(db, ingest, [...baselineUpserts(db, baselines, now), ...rows, ...feedback]);
+  if (recorded.length > 0) ctx.onRecorded?.(recorded);
   trace.end();
   return { accepted: ingest.accepted, duplicates: ingest.duplicates, revoked, denyListRevision, actions };
 }

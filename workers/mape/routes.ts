@@ -1,11 +1,20 @@
 import { createRoute } from "@hono/zod-openapi";
-import { CycleResponse, DecisionList, DecisionQuery, Knowledge, TelemetryBatch } from "../../protocol/index.js";
+import {
+  CycleResponse,
+  DecisionList,
+  DecisionQuery,
+  Knowledge,
+  RagEvidence,
+  TelemetryBatch,
+} from "../../protocol/index.js";
 import { openDatabase } from "../db/client.js";
 import { readSettings, type Env } from "../env.js";
 import { ANY_IDENTITY, guard } from "../http/guard.js";
 import { createRouter, jsonBody, jsonResponse, problemResponses } from "../http/openapi.js";
 import { loadAuthority } from "../identity/authority.js";
 import { runCycle } from "./cycle.js";
+import { indexClosedDecisions, relateToKnowledge } from "./evidence.js";
+import type { RecordedDecision } from "../rag/decisions.js";
 import { DEFAULT_GUARD_RAILS, type GuardRails } from "./plan.js";
 import { DEFAULT_DETECTOR } from "./analyze.js";
 import { knowledgeSummary, listDecisions } from "./store.js";
@@ -74,8 +83,13 @@ export const mapeRoutes = createRouter()
       now: Date.now(),
       tracer: c.var.tracer,
       requestSpan: c.var.requestSpan,
+      onRecorded: (recorded: RecordedDecision[]) => {
+        c.executionCtx.waitUntil(relateToKnowledge(c.env, recorded));
+      },
     };
-    return c.json(await runCycle(ctx, c.req.valid("json")), 200);
+    const response = await runCycle(ctx, c.req.valid("json"));
+    c.executionCtx.waitUntil(indexClosedDecisions(c.env));
+    return c.json(response, 200);
   })
   .openapi(knowledgeRoute, async (c) => {
     const { verdicts, tuned } = await knowledgeSummary(openDatabase(c.env.DB));
@@ -106,11 +120,12 @@ export const mapeRoutes = createRouter()
       ...(q.since ? { since: Date.parse(q.since) } : {}),
       limit: q.limit,
     });
-    const decisions = rows.map((r) => ({
+    const decisions = rows.map(({ ragIndexedAt: _indexed, ...r }) => ({
       ...r,
       ts: new Date(r.ts).toISOString(),
       outcomeAt: iso(r.outcomeAt),
       verdictAt: iso(r.verdictAt),
+      evidence: RagEvidence.nullable().parse(r.evidence),
     }));
     return c.json({ decisions }, 200);
   });

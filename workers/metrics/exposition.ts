@@ -4,11 +4,13 @@ export const EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
 export interface Sample {
   labels?: Record<string, string>;
   value: number;
+  /** A histogram's series: `_bucket` (with an `le` label), `_sum`, `_count`. */
+  suffix?: "_bucket" | "_sum" | "_count";
 }
 
 export interface MetricFamily {
   name: string;
-  type: "counter" | "gauge";
+  type: "counter" | "gauge" | "histogram";
   help: string;
   samples: Sample[];
 }
@@ -28,7 +30,7 @@ export function renderExposition(families: readonly MetricFamily[]): string {
       [
         `# HELP ${f.name} ${escapeHelp(f.help)}`,
         `# TYPE ${f.name} ${f.type}`,
-        ...f.samples.map((s) => sampleLine(f.name, s)),
+        ...f.samples.map((s) => sampleLine(`${f.name}${s.suffix ?? ""}`, s)),
       ].join("\n"),
     )
     .join("\n")

@@ -8,6 +8,7 @@ import { EXPOSITION_CONTENT_TYPE, renderExposition, type MetricFamily } from "./
 import { spanExportStats } from "../tracing/otlp.js";
 import { requestCounter } from "./requests.js";
 import { meshCounts } from "./store.js";
+import { queryStats, ragFamilies } from "../rag/metrics.js";
 
 const getMetrics = createRoute({
   method: "get",
@@ -100,6 +101,8 @@ export const metricsRoutes = createRouter().openapi(getMetrics, async (c) => {
         .snapshot()
         .map((r) => ({ labels: { route: r.route, method: r.method, status: r.status }, value: r.count })),
     },
+    ...(await ragFamilies(openDatabase(c.env.DB))),
+    ...queryStats.families(),
     ...(c.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ? spanExportFamilies(spanExportStats) : []),
   ];
   return c.body(renderExposition(families), 200, { "content-type": EXPOSITION_CONTENT_TYPE });

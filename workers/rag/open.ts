@@ -3,6 +3,7 @@ import { openDatabase } from "../db/client.js";
 import { serviceEmbedder, workersAiEmbedder, type Embedder } from "./embed.js";
 import type { RagDeps } from "./ingest.js";
 import { durableObjectVectorStore } from "./vector/durable.js";
+import { vectorizeStore } from "./vector/vectorize.js";
 
 /**
  * The embedder `RAG_EMBEDDER` names: "service" (the EMBEDDER service binding, or the HTTP
@@ -23,13 +24,18 @@ export function openEmbedder(env: Env): Embedder | undefined {
   throw new Error("RAG_EMBEDDER is service but neither an EMBEDDER binding nor RAG_EMBEDDER_URL is configured");
 }
 
+/** RAG on this Worker's bindings: Vectorize when bound (large deployments), else the Durable Object shards. */
 export function openRag(env: Env): RagDeps {
   const db = openDatabase(env.DB);
   return {
     db,
     d1: env.DB,
     embedder: openEmbedder(env),
-    vectors: env.RAG_INDEX ? durableObjectVectorStore(env.RAG_INDEX, db) : undefined,
+    vectors: env.RAG_VECTORIZE
+      ? vectorizeStore(env.RAG_VECTORIZE)
+      : env.RAG_INDEX
+        ? durableObjectVectorStore(env.RAG_INDEX, db)
+        : undefined,
     now: () => Date.now(),
   };
 }

@@ -7,7 +7,7 @@ import { ftsQuery } from "./lexical.js";
 import { lexicalSearch, visibleChunks, type LexicalHit } from "./store.js";
 import type { VectorMatch } from "./vector/types.js";
 
-type ParsedQuery = Required<Pick<RagQuery, "query" | "k" | "mode">> & Pick<RagQuery, "filter" | "efSearch">;
+export type ParsedQuery = Required<Pick<RagQuery, "query" | "k" | "mode">> & Pick<RagQuery, "filter" | "efSearch">;
 
 /** Each retriever returns this many candidates per wanted hit before fusion. */
 const CANDIDATES_PER_HIT = 4;

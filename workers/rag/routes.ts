@@ -7,13 +7,18 @@ import {
   RagDocumentListQuery,
   RagDocumentPath,
   RagQuery,
+  RagQueryParams,
 } from "../../protocol/index.js";
+import type { Env } from "../env.js";
+import type { Span } from "../tracing/span.js";
+import type { Tracer } from "../tracing/tracer.js";
 import { ANY_IDENTITY, guard } from "../http/guard.js";
 import { createRouter, jsonBody, jsonResponse, problemResponses } from "../http/openapi.js";
 import { ProblemError } from "../http/problem.js";
 import { acceptDocument, deleteDocument, indexDocument } from "./ingest.js";
 import { openRag } from "./open.js";
-import { answerQuery } from "./query.js";
+import { queryStats } from "./metrics.js";
+import { answerQuery, type ParsedQuery } from "./query.js";
 import { documentView, getDocument, listDocuments } from "./store.js";
 
 const tags = ["rag"];
@@ -78,6 +83,19 @@ const queryRoute = createRoute({
   },
 });
 
+const queryByGetRoute = createRoute({
+  method: "get",
+  path: "/api/v1/rag/query",
+  summary: "The same search as POST, from URL parameters (no filters but collections): for the dashboard's reads",
+  tags,
+  ...guard(ANY_IDENTITY),
+  request: { query: RagQueryParams },
+  responses: {
+    200: jsonResponse(RagAnswer, "Hits with their sources and score parts"),
+    ...problemResponses(400, 401, 403),
+  },
+});
+
 export const ragRoutes = createRouter()
   .openapi(postDocument, async (c) => {
     const input = c.req.valid("json");
@@ -114,10 +132,19 @@ export const ragRoutes = createRouter()
     if (!(await deleteDocument(openRag(c.env), id))) throw new ProblemError("not-found", `no document ${id}`);
     return c.body(null, 204);
   })
-  .openapi(queryRoute, async (c) => {
-    const answer = await answerQuery(openRag(c.env), c.req.valid("json"), {
-      tracer: c.var.tracer,
-      parent: c.var.requestSpan,
-    });
-    return c.json(answer, 200);
+  .openapi(queryRoute, async (c) => c.json(await timedQuery(c.env, c.req.valid("json"), c.var), 200))
+  .openapi(queryByGetRoute, async (c) => {
+    const { collections, ...query } = c.req.valid("query");
+    return c.json(
+      await timedQuery(c.env, { ...query, ...(collections ? { filter: { collections } } : {}) }, c.var),
+      200,
+    );
   });
+
+/** A query answered and counted in the RAG metrics (by the mode that ran). */
+async function timedQuery(env: Env, query: ParsedQuery, vars: { tracer: Tracer; requestSpan: Span }) {
+  const started = performance.now();
+  const answer = await answerQuery(openRag(env), query, { tracer: vars.tracer, parent: vars.requestSpan });
+  queryStats.observe(answer.mode, (performance.now() - started) / 1000);
+  return answer;
+}
