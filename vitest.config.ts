@@ -2,6 +2,7 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { embedderHandler, loadEmbedder } from "./embedder/index.js";
+import { encodeVector } from "./protocol/index.js";
 import { embedderBinding } from "./stack/index.js";
 import { bootstrapAdminsJson, createTestPki } from "./test/helpers/pki.js";
 import { tinyModel } from "./test/helpers/tiny-model.js";
@@ -10,6 +11,9 @@ const pki = await createTestPki();
 // The Worker tests reach a real transformers.js embedder (on a generated tiny model) through a
 // service binding, as `npm start` gives one to the local Worker.
 const embedder = await loadEmbedder(await tinyModel());
+/** A text's vector as the Node embedder gives it itself, for the Worker tests to compare with the binding's. */
+const REFERENCE_TEXT = "the mesh link loss was fixed by a reroute";
+const [referenceVector = new Float32Array(0)] = await embedder.embed([REFERENCE_TEXT]);
 
 export default defineConfig({
   test: {
@@ -26,6 +30,7 @@ export default defineConfig({
                 X0_BOOTSTRAP_ADMINS: bootstrapAdminsJson(pki),
                 TEST_ADMIN: JSON.stringify(pki.admin),
                 TEST_ROOT_PEM: pki.rootPem,
+                TEST_EMBED_REFERENCE: JSON.stringify({ text: REFERENCE_TEXT, vector: encodeVector(referenceVector) }),
               },
               serviceBindings: { EMBEDDER: embedderBinding(embedderHandler(embedder)) },
             },

@@ -6,8 +6,15 @@ import { ensureCa, ensureLocalAdmin, freePort, readWranglerToml, startLocalWorke
 
 const TD = "x0tta6bl4.mesh";
 
-/** A benchmark's own control plane: workerd with local D1 in a fresh state folder, with a CA and an admin. */
-export async function startBenchControlPlane(name: string, vars: Record<string, string>) {
+/**
+ * A benchmark's own control plane: workerd with local D1 in a fresh state folder, with a CA and
+ * an admin; with `embedder`, RAG's Node embedder bound as a service.
+ */
+export async function startBenchControlPlane(
+  name: string,
+  vars: Record<string, string>,
+  embedder?: (request: Request) => Promise<Response>,
+) {
   const root = packageRoot();
   const state = await mkdtemp(join(tmpdir(), `x0-bench-${name}-`));
   const port = await freePort();
@@ -20,6 +27,7 @@ export async function startBenchControlPlane(name: string, vars: Record<string, 
     port,
     wrangler: await readWranglerToml(join(root, "wrangler.toml")),
     secrets: { X0_CA: JSON.stringify(ca), X0_BOOTSTRAP_ADMINS: admin.bootstrap, ...vars },
+    ...(embedder ? { embedder } : {}),
   });
   return { state, worker, admin, api: worker.url.origin };
 }

@@ -1,6 +1,6 @@
-import { mkdir } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
-import { build } from "esbuild";
+import { copyFile, mkdir } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { build, type Plugin } from "esbuild";
 import { Log, LogLevel, Miniflare, Response as MiniflareResponse } from "miniflare";
 import { applyMigrations } from "./migrations.js";
 import type { WranglerToml } from "./wrangler-config.js";
@@ -40,9 +40,27 @@ async function bundleWorker(root: string, entry: string, outDir: string): Promis
     mainFields: ["workerd", "worker", "browser", "module", "main"],
     // workerd's own modules (Durable Object base classes), as wrangler leaves them.
     external: ["cloudflare:*"],
+    plugins: [wasmModules(outDir)],
     logLevel: "warning",
   });
   return outfile;
+}
+
+/**
+ * WebAssembly imports stay module imports, as wrangler's CompiledWasm rule has them (Workers
+ * cannot compile WebAssembly at run time): each file is copied beside the bundle.
+ */
+function wasmModules(outDir: string): Plugin {
+  return {
+    name: "wasm-modules",
+    setup(build) {
+      build.onResolve({ filter: /\.wasm$/ }, async (args) => {
+        const name = basename(args.path);
+        await copyFile(resolve(args.resolveDir, args.path), join(outDir, name));
+        return { path: `./${name}`, external: true };
+      });
+    },
+  };
 }
 
 /**
@@ -60,6 +78,7 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
     scriptPath,
     modules: true,
     modulesRoot: dirname(scriptPath),
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: wrangler.compatibility_date,
     compatibilityFlags: wrangler.compatibility_flags,
     bindings: { ...wrangler.vars, ...options.secrets },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Hnsw } from "../../workers/rag/vector/hnsw.js";
 import { dot } from "../../workers/rag/vector/quantize.js";
-import { lowRankVectors } from "./vectors.js";
+import { lowRankVectors } from "../../bench/vectors.js";
 
 const D = 384;
 const OPTIONS = { dimensions: D, m: 16, efConstruction: 200 };

@@ -8,6 +8,8 @@ declare global {
       /** The bootstrap admin's keys: `{ name, publicKey, privateKeyPkcs8 }`. */
       TEST_ADMIN: string;
       TEST_ROOT_PEM: string;
+      /** `{ text, vector }`: a vector the Node embedder gave directly (base64 float32). */
+      TEST_EMBED_REFERENCE: string;
     }
     interface GlobalProps {
       mainModule: typeof import("../../workers/index.js");

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Problem, RagAnswer, RagDocument, type RagDocumentInput } from "../../protocol/index.js";
+import { Problem, RagAnswer, RagDocument, decodeVector, type RagDocumentInput } from "../../protocol/index.js";
 import { acceptDocument, resumeStalledDocuments, STALLED_AFTER_MS } from "../../workers/rag/ingest.js";
 import { openRag } from "../../workers/rag/open.js";
 import { answerQuery } from "../../workers/rag/query.js";
@@ -177,6 +177,12 @@ describe("RAG documents and queries", () => {
     expect((await answer({ query: "dhcp server", filter: { collections: ["incidents"] } })).hits[0]?.documentId).toBe(
       "stalled",
     );
+  });
+
+  it("gets the Node embedder's own vectors through the service binding, bit for bit", async () => {
+    const reference = JSON.parse(env.TEST_EMBED_REFERENCE) as { text: string; vector: string };
+    const [viaBinding] = await openRag(env).embedder!.embed([reference.text]);
+    expect(viaBinding).toEqual(decodeVector(reference.vector));
   });
 
   it("says so when no embedder is configured, and answers lexically", async () => {

@@ -1,10 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
 import { RAG_DIMENSIONS } from "../../../protocol/index.js";
 import { Hnsw, type HnswNode } from "./hnsw.js";
+import { HNSW_PARAMETERS } from "./parameters.js";
+import { wasmCodeSpace } from "./codes.js";
+// Workers compile WebAssembly only as a module import (wrangler's CompiledWasm rule for *.wasm).
+import kernel from "./kernel.wasm";
 import { dot } from "./quantize.js";
 import type { ShardFilter, ShardStats, VectorItem, VectorMatch } from "./types.js";
 
-export const HNSW_PARAMETERS = { dimensions: RAG_DIMENSIONS, m: 16, efConstruction: 200 } as const;
 /** Past this share of tombstones the graph is repaired (their slots relinked and freed). */
 const REPAIR_SHARE = 0.2;
 /** Candidates re-ranked with float vectors: enough to absorb int8's error at the top. */
@@ -49,7 +52,7 @@ const chunked = <T>(items: readonly T[], size: number) =>
  * was without rebuilding. Writes of one call commit together.
  */
 export class RagIndexShard extends DurableObject<Record<string, never>> {
-  private index = new Hnsw(HNSW_PARAMETERS);
+  private index: Hnsw;
   private chunkOf: string[] = [];
   private documentOf: string[] = [];
   private byChunk = new Map<string, number>();
@@ -57,11 +60,9 @@ export class RagIndexShard extends DurableObject<Record<string, never>> {
 
   constructor(ctx: DurableObjectState, env: Record<string, never>) {
     super(ctx, env);
-    void ctx.blockConcurrencyWhile(() => {
-      this.createTables();
-      this.load();
-      return Promise.resolve();
-    });
+    // SQLite storage reads are synchronous: the graph is whole before the first call can arrive.
+    this.createTables();
+    this.index = this.load();
   }
 
   /** Adds vectors; a chunk id already present is left as it is (ids are content hashes). */
@@ -112,15 +113,12 @@ export class RagIndexShard extends DurableObject<Record<string, never>> {
   search(query: Float32Array, options: { k: number; ef: number; filter?: ShardFilter }): VectorMatch[] {
     const accept = this.acceptor(options.filter);
     const candidates = this.index.search(query, Math.max(options.ef, options.k), accept);
-    const pool = candidates.slice(0, Math.max(RERANK_MIN, options.k * 4)).map((c) => c.id);
-    const floats = this.floats(pool);
+    const pool = candidates.slice(0, Math.max(RERANK_MIN, options.k * 4));
+    const floats = this.floats(pool.map((c) => c.id));
     return pool
-      .map((id) => {
-        const vector = floats.get(id);
-        return {
-          chunkId: this.chunkOf[id] ?? "",
-          similarity: vector ? dot(query, vector) : this.index.approximateScore(query, id),
-        };
+      .map((c) => {
+        const vector = floats.get(c.id);
+        return { chunkId: this.chunkOf[c.id] ?? "", similarity: vector ? dot(query, vector) : c.score };
       })
       .sort((a, b) => b.similarity - a.similarity)
       .slice(0, options.k);
@@ -197,7 +195,7 @@ export class RagIndexShard extends DurableObject<Record<string, never>> {
     `);
   }
 
-  private load(): void {
+  private load(): Hnsw {
     const sql = this.ctx.storage.sql;
     for (const row of sql.exec<{ id: string; meta: string }>("SELECT id, meta FROM documents"))
       this.documents.set(row.id, JSON.parse(row.meta) as DocumentMeta);
@@ -225,6 +223,6 @@ export class RagIndexShard extends DurableObject<Record<string, never>> {
       this.documentOf[row.id] = row.document_id;
       if (row.deleted === 0) this.byChunk.set(row.chunk_id, row.id);
     }
-    this.index = Hnsw.restore(HNSW_PARAMETERS, nodes);
+    return Hnsw.restore({ ...HNSW_PARAMETERS, codes: wasmCodeSpace(kernel) }, nodes);
   }
 }
