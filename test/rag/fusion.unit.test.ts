@@ -27,10 +27,15 @@ describe("reciprocal rank fusion", () => {
 describe("FTS5 query text", () => {
   it("keeps only quoted terms, whatever the user typed", () => {
     expect(ftsQuery('loss NEAR("x" y) AND -link* ^tq:5 OR (')).toBe(
-      '"loss" OR "near" OR "x" OR "y" OR "and" OR "link" OR "tq" OR "5" OR "or"',
+      '"loss" OR "near" OR "x" OR "y" OR "link" OR "tq" OR "5"',
     );
     expect(ftsQuery("Überlast auf Knoten")).toBe('"überlast" OR "auf" OR "knoten"');
     expect(ftsQuery('"*-^()')).toBeUndefined();
+  });
+
+  it("leaves out function words, unless the query has nothing else", () => {
+    expect(ftsQuery("how is a revoked node refused")).toBe('"revoked" OR "node" OR "refused"');
+    expect(ftsQuery("what is it")).toBe('"what" OR "is" OR "it"');
   });
 
   it("caps the number of terms", () => {

@@ -4,9 +4,11 @@ import { Problem, RagAnswer, RagDocument, decodeVector, type RagDocumentInput } 
 import { acceptDocument, resumeStalledDocuments, STALLED_AFTER_MS } from "../../workers/rag/ingest.js";
 import { openRag } from "../../workers/rag/open.js";
 import { answerQuery } from "../../workers/rag/query.js";
+import type { FinishedSpan } from "../../workers/tracing/span.js";
+import { Tracer } from "../../workers/tracing/tracer.js";
 import { exactly } from "../helpers/contract.js";
 import { fetchWorker, get, postJson } from "./client.js";
-import { adminToken, bearer } from "./identity-client.js";
+import { adminToken, attestOk, bearer, generateNodeKey, joinToken } from "./identity-client.js";
 
 let auth: Record<string, string>;
 beforeAll(async () => {
@@ -185,12 +187,61 @@ describe("RAG documents and queries", () => {
     expect(viaBinding).toEqual(decodeVector(reference.vector));
   });
 
+  it("traces a query: embed, vector search, lexical search and fusion under the request's span", async () => {
+    const finished: FinishedSpan[] = [];
+    const tracer = new Tracer(1, {
+      export: (spans) => {
+        finished.push(...spans);
+        return Promise.resolve();
+      },
+    });
+    const request = tracer.startSpan("request");
+    await answerQuery(
+      openRag(env),
+      { query: "expired certificate", k: 3, mode: "hybrid" },
+      { tracer, parent: request },
+    );
+    request.end();
+    await tracer.flush();
+    const names = finished.filter((s) => s.parentSpanId === request.context.spanId).map((s) => s.name);
+    expect(names.sort()).toEqual(["rag.embed", "rag.fusion", "rag.lexical_search", "rag.vector_search"]);
+  });
+
   it("says so when no embedder is configured, and answers lexically", async () => {
     const deps = { ...openRag(env), embedder: undefined };
     const result = await answerQuery(deps, { query: "expired certificate", k: 5, mode: "hybrid" });
     expect(result).toMatchObject({ mode: "lexical", requestedMode: "hybrid" });
     expect(result.note).toMatch(/no embedder/);
     expect(result.hits.length).toBeGreaterThan(0);
+  });
+
+  it("indexes a large document in the background: 202, a Location, progress, then ready", async () => {
+    const text = Array.from({ length: 40 }, (_, i) => `## Part ${String(i)}\n\n${paragraph("gateway radio", 25)}`).join(
+      "\n\n",
+    );
+    expect(new TextEncoder().encode(text).length).toBeGreaterThan(32 * 1024);
+    const response = await postJson("/api/v1/rag/documents", { id: "big", title: "Big runbook", text }, auth);
+    expect(response.status).toBe(202);
+    expect(response.headers.get("location")).toBe("/api/v1/rag/documents/big");
+    const accepted = exactly(RagDocument, await response.json());
+    expect(accepted.state).toBe("pending");
+    let doc = accepted;
+    for (let polls = 0; polls < 500 && doc.state !== "ready" && doc.state !== "failed"; polls++)
+      doc = exactly(RagDocument, await (await get("/api/v1/rag/documents/big", auth)).json());
+    expect(doc).toMatchObject({ state: "ready", indexedFor: "hybrid" });
+    expect(doc.embeddedChunks).toBe(doc.chunks);
+    expect(doc.chunks).toBeGreaterThan(10);
+  });
+
+  it("lets any identity read and only admins write", async () => {
+    const admin = await adminToken();
+    const node = await attestOk(await generateNodeKey(), { joinToken: await joinToken(admin, "rag-reader") });
+    const asNode = bearer(node.jwtSvid.token);
+    expect((await postJson("/api/v1/rag/query", { query: "certificate" }, asNode)).status).toBe(200);
+    expect((await get("/api/v1/rag/documents", asNode)).status).toBe(200);
+    expect((await postJson("/api/v1/rag/documents", { title: "x", text: "x" }, asNode)).status).toBe(403);
+    expect((await fetchWorker("/api/v1/rag/documents/tagged", { method: "DELETE", headers: asNode })).status).toBe(403);
+    expect((await postJson("/api/v1/rag/query", { query: "certificate" })).status).toBe(401);
   });
 
   it("refuses bad queries and uploads with problem+json and stores nothing", async () => {

@@ -96,9 +96,11 @@ const SNIPPET_TOKENS = 16;
 function filterSql(filter: RagFilter | undefined): { where: string; binds: (string | number)[] } {
   const parts: string[] = [];
   const binds: (string | number)[] = [];
+  // Numbered after the query's own two (?1 the match, ?2 the limit).
   const list = (values: readonly string[]) => {
+    const first = binds.length + 3;
     binds.push(...values);
-    return values.map(() => "?").join(",");
+    return values.map((_, i) => `?${String(first + i)}`).join(",");
   };
   if (filter?.collections) parts.push(`d.collection IN (${list(filter.collections)})`);
   if (filter?.documentIds) parts.push(`d.id IN (${list(filter.documentIds)})`);
@@ -109,7 +111,11 @@ function filterSql(filter: RagFilter | undefined): { where: string; binds: (stri
   return { where: parts.map((p) => ` AND ${p}`).join(""), binds };
 }
 
-/** BM25 over the visible chunks (lower is better in FTS5; the rank order is what counts). */
+/**
+ * BM25 over the visible chunks (lower is better in FTS5; the rank order is what counts). The
+ * snippet is made for the returned rows only: made in the ranking query, it would be made for
+ * every matching row before the sort.
+ */
 export async function lexicalSearch(
   d1: D1Database,
   match: string,
@@ -119,16 +125,21 @@ export async function lexicalSearch(
   const { where, binds } = filterSql(filter);
   const { results } = await d1
     .prepare(
-      `SELECT f.chunk_id AS chunkId, bm25(rag_chunks_fts) AS bm25,
+      `WITH top AS (
+         SELECT f.rowid AS rid, bm25(rag_chunks_fts) AS score
+           FROM rag_chunks_fts f
+           JOIN rag_chunks c ON c.id = f.chunk_id
+           JOIN rag_documents d ON d.id = c.document_id
+          WHERE rag_chunks_fts MATCH ?1
+            AND c.added_gen <= d.live_gen AND (c.removed_gen IS NULL OR c.removed_gen > d.live_gen)${where}
+          ORDER BY score LIMIT ?2)
+       SELECT f.chunk_id AS chunkId, top.score AS bm25,
               snippet(rag_chunks_fts, 0, '**', '**', '…', ${String(SNIPPET_TOKENS)}) AS snippet
-         FROM rag_chunks_fts f
-         JOIN rag_chunks c ON c.id = f.chunk_id
-         JOIN rag_documents d ON d.id = c.document_id
-        WHERE rag_chunks_fts MATCH ?
-          AND c.added_gen <= d.live_gen AND (c.removed_gen IS NULL OR c.removed_gen > d.live_gen)${where}
-        ORDER BY bm25 LIMIT ?`,
+         FROM rag_chunks_fts f JOIN top ON f.rowid = top.rid
+        WHERE rag_chunks_fts MATCH ?1
+        ORDER BY top.score`,
     )
-    .bind(match, ...binds, limit)
+    .bind(match, limit, ...binds)
     .all<LexicalHit>();
   return results;
 }

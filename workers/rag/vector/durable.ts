@@ -6,8 +6,9 @@ import type { RagIndexShard } from "./shard.js";
 import type { Placement, VectorMatch, VectorStore } from "./types.js";
 
 /**
- * Vectors per shard. Measured (`npm run bench:rag`): the graph holds about 0.9 KB per 384-wide
- * vector in memory, so 50,000 keep a shard near 45 MB, well inside a Durable Object's 128 MB.
+ * Vectors per shard. Measured (`npm run bench:rag`, 100,000 vectors): the graph holds about 0.7 KiB
+ * per 384-wide vector in memory (codes, links), so 50,000 keep a shard near 35 MiB, well inside a
+ * Durable Object's 128 MB with room for the isolate and re-ranking.
  */
 export const SHARD_CAPACITY = 50_000;
 
