@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { Problem, RagAnswer, RagDocument, decodeVector, type RagDocumentInput } from "../../protocol/index.js";
 import { acceptDocument, resumeStalledDocuments, STALLED_AFTER_MS } from "../../workers/rag/ingest.js";
 import { openRag } from "../../workers/rag/open.js";
+import { retiredChunks } from "../../workers/rag/store.js";
 import { answerQuery } from "../../workers/rag/query.js";
 import type { FinishedSpan } from "../../workers/tracing/span.js";
 import { Tracer } from "../../workers/tracing/tracer.js";
@@ -205,6 +206,26 @@ describe("RAG documents and queries", () => {
     await tracer.flush();
     const names = finished.filter((s) => s.parentSpanId === request.context.spanId).map((s) => s.name);
     expect(names.sort()).toEqual(["rag.embed", "rag.fusion", "rag.lexical_search", "rag.vector_search"]);
+  });
+
+  it("retires removed and abandoned chunks, never those of a newer upload still being indexed", async () => {
+    const rows: [string, number, number | null][] = [
+      ["live", 1, null],
+      ["removed", 1, 1],
+      ["abandoned", 2, null],
+      ["newer", 3, null],
+    ];
+    await env.DB.batch(
+      rows.map(([id, added, removed]) =>
+        env.DB.prepare(
+          "INSERT INTO rag_chunks (id, document_id, collection, ordinal, text, tokens, added_gen, removed_gen) VALUES (?, 'gens', 'runbooks', 0, ?, 1, ?, ?)",
+        ).bind(`gen-${id}`, id, added, removed),
+      ),
+    );
+    const ids = async (pending: number | null) =>
+      (await retiredChunks(openRag(env).db, "gens", 1, pending)).map((c) => c.id).sort();
+    expect(await ids(3)).toEqual(["gen-abandoned", "gen-removed"]);
+    expect(await ids(null)).toEqual(["gen-abandoned", "gen-newer", "gen-removed"]);
   });
 
   it("says so when no embedder is configured, and answers lexically", async () => {

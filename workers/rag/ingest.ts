@@ -267,7 +267,9 @@ async function abandonGeneration(deps: RagDeps, row: DocumentRow, generation: nu
 
 /** Deletes chunks no search can see any more: their rows first, then their vectors. */
 async function retire(deps: RagDeps, collection: RagCollection, documentId: string, liveGen: number): Promise<void> {
-  const retired = await retiredChunks(deps.db, documentId, liveGen);
+  // A newer upload may have opened its generation meanwhile: its chunks are not this one's to retire.
+  const pendingGen = (await getDocument(deps.db, documentId))?.pendingGen ?? null;
+  const retired = await retiredChunks(deps.db, documentId, liveGen, pendingGen);
   if (retired.length === 0) return;
   await deps.d1.batch(
     deleteChunkStatements(

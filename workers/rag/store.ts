@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNotNull, lte, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNotNull, lt, lte, or, sql } from "drizzle-orm";
 import type { RagCollection, RagDocument, RagFilter } from "../../protocol/index.js";
 import type { Database } from "../db/client.js";
 import { ragChunks, ragDocuments } from "../db/schema.js";
@@ -167,15 +167,21 @@ export function deleteChunkStatements(d1: D1Database, ids: readonly string[]): D
   ]);
 }
 
-/** Chunks no search can see again: removed at or before the live generation, or added past it and abandoned. */
-export const retiredChunks = (db: Database, documentId: string, liveGen: number) =>
+/**
+ * Chunks no search can see again: removed at or before the live generation, or added by an
+ * abandoned generation (past the live one, before the pending one: a newer upload's are kept).
+ */
+export const retiredChunks = (db: Database, documentId: string, liveGen: number, pendingGen: number | null) =>
   db
     .select({ id: ragChunks.id, shard: ragChunks.shard })
     .from(ragChunks)
     .where(
       and(
         eq(ragChunks.documentId, documentId),
-        or(and(isNotNull(ragChunks.removedGen), lte(ragChunks.removedGen, liveGen)), gt(ragChunks.addedGen, liveGen)),
+        or(
+          and(isNotNull(ragChunks.removedGen), lte(ragChunks.removedGen, liveGen)),
+          and(gt(ragChunks.addedGen, liveGen), pendingGen === null ? undefined : lt(ragChunks.addedGen, pendingGen)),
+        ),
       ),
     )
     .all();
