@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNotNull, isNull, or } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, isNotNull, isNull, or } from "drizzle-orm";
 import type { RagEvidence } from "../../protocol/index.js";
 import { decisions } from "../db/schema.js";
 import { acceptDocument, indexDocument, type NewDocument, type RagDeps } from "./ingest.js";
@@ -21,6 +21,11 @@ export interface RecordedDecision {
 const EVIDENCE_K = 3;
 /** Closed decisions ingested per call (each is one small document). */
 const INGEST_BATCH = 20;
+/**
+ * A decision closes within this of being made (verdicts after 30 s, actions expire after 30 s);
+ * older ones are not looked at again.
+ */
+const CLOSE_WINDOW_MS = 60 * 60_000;
 
 const asRecord = (value: unknown): Record<string, unknown> =>
   typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
@@ -85,6 +90,8 @@ export async function ingestClosedDecisions(deps: RagDeps): Promise<number> {
     .where(
       and(
         isNull(decisions.ragIndexedAt),
+        // Decisions that never close (observed, suppressed) stay unindexed: the window keeps the scan short.
+        gte(decisions.ts, deps.now() - CLOSE_WINDOW_MS),
         or(isNotNull(decisions.verdict), inArray(decisions.outcome, ["failed", "rejected", "expired"])),
       ),
     )
