@@ -1,6 +1,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { openDatabase } from "../../workers/db/client.js";
+import { durableObjectVectorStore } from "../../workers/rag/vector/durable.js";
 import { RagIndexShard } from "../../workers/rag/vector/shard.js";
 import { lowRankVectors } from "../../bench/vectors.js";
 
@@ -37,5 +39,31 @@ describe("a vector index shard (Durable Object, SQLite storage)", () => {
     expect(after.answers).toEqual(before);
     expect(after.filtered).toEqual(filtered);
     expect(after.stats.vectors).toBe(400);
+  });
+});
+
+describe("a collection split into shards", () => {
+  it("opens the next shard when one is full, searches them all and removes from the right one", async () => {
+    const store = durableObjectVectorStore(env.RAG_INDEX!, openDatabase(env.DB), 10);
+    const placements = await store.upsert("incidents", items.slice(0, 25));
+    expect(new Set(placements.map((p) => p.shard))).toEqual(new Set([0, 1, 2]));
+    const { results } = await env.DB.prepare(
+      "SELECT shard, vectors FROM rag_shards WHERE collection = 'incidents' ORDER BY shard",
+    ).all();
+    expect(results).toEqual([
+      { shard: 0, vectors: 10 },
+      { shard: 1, vectors: 10 },
+      { shard: 2, vectors: 5 },
+    ]);
+    // Each item's own vector is its nearest neighbour, whichever shard holds it.
+    for (const i of [0, 12, 24])
+      expect((await store.search(["incidents"], items[i]!.vector, { k: 1, ef: 32 }))[0]?.chunkId).toBe(`c${String(i)}`);
+    await store.remove(
+      "incidents",
+      placements.filter((p) => p.chunkId === "c12"),
+    );
+    expect((await store.search(["incidents"], items[12]!.vector, { k: 1, ef: 32 }))[0]?.chunkId).not.toBe("c12");
+    // The emptied room is filled before another shard opens.
+    expect((await store.upsert("incidents", items.slice(25, 26)))[0]?.shard).toBe(1);
   });
 });

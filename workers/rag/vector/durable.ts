@@ -14,8 +14,12 @@ export const SHARD_CAPACITY = 50_000;
 
 const shardName = (collection: RagCollection, shard: number) => `${collection}/${String(shard)}`;
 
-/** The vector index as Durable Object shards per collection, their sizes kept in D1. */
-export function durableObjectVectorStore(namespace: DurableObjectNamespace<RagIndexShard>, db: Database): VectorStore {
+/** The vector index as Durable Object shards per collection of `capacity` vectors, their sizes kept in D1. */
+export function durableObjectVectorStore(
+  namespace: DurableObjectNamespace<RagIndexShard>,
+  db: Database,
+  capacity = SHARD_CAPACITY,
+): VectorStore {
   const stub = (collection: RagCollection, shard: number) => namespace.getByName(shardName(collection, shard));
   const shardsOf = (collections: readonly RagCollection[]) =>
     db
@@ -36,9 +40,9 @@ export function durableObjectVectorStore(namespace: DurableObjectNamespace<RagIn
       let rest = [...items];
       while (rest.length > 0) {
         const shards = await shardsOf([collection]);
-        const open = shards.filter((s) => s.vectors < SHARD_CAPACITY).sort((a, b) => a.shard - b.shard)[0];
+        const open = shards.filter((s) => s.vectors < capacity).sort((a, b) => a.shard - b.shard)[0];
         const shard = open?.shard ?? shards.reduce((max, s) => Math.max(max, s.shard + 1), 0);
-        const room = SHARD_CAPACITY - (open?.vectors ?? 0);
+        const room = capacity - (open?.vectors ?? 0);
         const batch = rest.slice(0, room);
         rest = rest.slice(room);
         const { size } = await stub(collection, shard).upsert(batch);
