@@ -219,13 +219,43 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         all.filter((c) => c.name === GATEWAY_ID),
         STOP_GRACE_MS,
       );
-      await edge?.started.dispose();
+      if (edge) await disposeWithin(edge, DISPOSE_GRACE_MS, options.print);
       await reaper.stop();
     },
   };
 }
 
 const WATCHDOG_MS = 1000;
+/** How long stopping waits for Miniflare to stop workerd before it kills workerd itself. */
+const DISPOSE_GRACE_MS = 10_000;
+
+/**
+ * Disposes the control plane, bounded: Miniflare's dispose was seen not to return under load
+ * (workerd kept its port), and a stop must stop.
+ */
+async function disposeWithin(
+  edge: { started: LocalWorker; pid: number | undefined },
+  graceMs: number,
+  print: (line: string) => void,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => {
+      resolve("timeout");
+    }, graceMs);
+  });
+  const outcome = await Promise.race([edge.started.dispose().then(() => "disposed" as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === "disposed" || edge.pid === undefined) return;
+  print(
+    `[stack] the control plane did not stop within ${String(graceMs)} ms: killing workerd (pid ${String(edge.pid)})`,
+  );
+  try {
+    process.kill(edge.pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? `killed by ${signal}` : `code ${String(code)}`;

@@ -109,6 +109,8 @@ async function main(): Promise<void> {
     await stack.stop();
     console.log("[stack] stopped");
   });
+  // Everything started is stopped; a handle a disposed Miniflare may leave must not keep this process.
+  process.exit();
 }
 
 function stopOnSignal(stop: () => Promise<void>): Promise<void> {
