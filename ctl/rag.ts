@@ -124,10 +124,12 @@ async function query(ctx: CommandContext): Promise<void> {
   if (text === "") throw new ApiError('rag query needs the question: x0ctl rag query "what fixed packet loss?"');
   const mode = RagMode.safeParse(ctx.options.mode ?? "hybrid");
   if (!mode.success) throw new ApiError(`--mode must be hybrid, vector or lexical`);
-  const collections = listOption(ctx, "collection");
+  const collections = z.array(RagCollection).safeParse(listOption(ctx, "collection"));
+  if (!collections.success)
+    throw new ApiError(`--collection takes ${RagCollection.options.join(", ")} (comma-separated)`);
   const tags = listOption(ctx, "tag");
   const filter = {
-    ...(collections.length > 0 ? { collections: z.array(RagCollection).parse(collections) } : {}),
+    ...(collections.data.length > 0 ? { collections: collections.data } : {}),
     ...(tags.length > 0 ? { tags } : {}),
   };
   const answer = await request(ctx.session, "/api/v1/rag/query", RagAnswer, {

@@ -50,10 +50,13 @@ describe("x0ctl rag against the real control plane (no embedder: lexical)", () =
     expect(JSON.parse((await run("rag", "query", "dhcp", "--json")).out)).toMatchObject({ hits: [] });
   });
 
-  it("names what is wrong: no files, no question, a bad mode, an unknown document", async () => {
+  it("names what is wrong: no files, no question, a bad mode or collection, an unknown document", async () => {
     expect((await run("rag", "ingest")).err).toMatch(/needs files or folders/);
     expect((await run("rag", "query")).err).toMatch(/needs the question/);
     expect((await run("rag", "query", "x", "--mode", "semantic")).err).toMatch(/--mode must be/);
+    expect((await run("rag", "query", "x", "--collection", "recipes")).err).toMatch(
+      /--collection takes runbooks, incidents, decisions/,
+    );
     expect((await run("rag", "rm", "nope")).err).toMatch(/HTTP 404/);
     expect(await run("nodes", "extra")).toMatchObject({
       code: 2,
