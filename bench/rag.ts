@@ -21,6 +21,7 @@ import { adminToken } from "../ctl/index.js";
 import { embedderHandler, loadEmbedder, writeTinyModel } from "../embedder/index.js";
 import { RagAnswer, RagDocument, RAG_DIMENSIONS } from "../protocol/index.js";
 import { packageRoot } from "../node-firmware/lib/index.js";
+import { prng } from "../node-firmware/mesh/index.js";
 import { Hnsw, HNSW_PARAMETERS, dot, wasmCodeSpace } from "../workers/rag/index.js";
 import { startBenchControlPlane } from "./control-plane.js";
 import { median, percentile } from "./stats.js";
@@ -157,8 +158,8 @@ function indexPart(): void {
   console.log(
     `== HNSW: ${String(VECTORS)} × ${String(RAG_DIMENSIONS)} low-rank vectors, ${String(QUERIES)} queries, k=${String(K)}`,
   );
-  const data = lowRankVectors(VECTORS, RAG_DIMENSIONS, 7);
-  const queries = lowRankVectors(QUERIES, RAG_DIMENSIONS, 8);
+  const data = lowRankVectors(VECTORS, RAG_DIMENSIONS, prng(7));
+  const queries = lowRankVectors(QUERIES, RAG_DIMENSIONS, prng(8));
   const truth = exactTruth(data, queries);
   const lib = buildHnswlib(data, queries);
   const ours = buildOurs(data, queries);
@@ -201,8 +202,7 @@ function corpus(documents: number, tokensPerDocument: number): { words: string[]
   const cumulative: number[] = [];
   words.reduce((sum, _, rank) => (cumulative[rank] = sum + 1 / (rank + 1)), 0);
   const total = cumulative.at(-1) ?? 1;
-  let state = 11;
-  const next = () => (state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0) / 2 ** 32;
+  const next = prng(11);
   const zipf = () => {
     const target = next() * total;
     let lo = 0;

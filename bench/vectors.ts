@@ -2,12 +2,13 @@
  * Vectors with neighbour structure: a low-rank model (a 48-d latent through a fixed basis, plus
  * noise), normalized. i.i.d. random vectors have no near neighbours and make any index look broken.
  */
-export function lowRankVectors(count: number, dimensions: number, seed: number, latent = 48): Float32Array[] {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
-    return (state + 0.5) / 2 ** 32;
-  };
+export function lowRankVectors(
+  count: number,
+  dimensions: number,
+  random: () => number, // seeded (prng), so that a run can be repeated
+  latent = 48,
+): Float32Array[] {
+  const uniform = () => 1 - random(); // (0, 1]: the logarithm below must not see 0
   const gauss = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
   const basis = Array.from({ length: latent }, () => Float32Array.from({ length: dimensions }, gauss));
   return Array.from({ length: count }, () => {

@@ -2,11 +2,12 @@ import { describe, expect, it } from "vitest";
 import { Hnsw } from "../../workers/rag/vector/hnsw.js";
 import { dot } from "../../workers/rag/vector/quantize.js";
 import { lowRankVectors } from "../../bench/vectors.js";
+import { prng } from "../../node-firmware/mesh/simulated/prng.js";
 
 const D = 384;
 const OPTIONS = { dimensions: D, m: 16, efConstruction: 200 };
-const data = lowRankVectors(3000, D, 7);
-const queries = lowRankVectors(100, D, 8);
+const data = lowRankVectors(3000, D, prng(7));
+const queries = lowRankVectors(100, D, prng(8));
 
 const exactTop = (q: Float32Array, k: number, live: (i: number) => boolean = () => true) =>
   data

@@ -4,16 +4,11 @@ import { describe, expect, it } from "vitest";
 import { arrayCodeSpace, wasmCodeSpace } from "../../workers/rag/vector/codes.js";
 import { Hnsw } from "../../workers/rag/vector/hnsw.js";
 import { lowRankVectors } from "../../bench/vectors.js";
+import { prng } from "../../node-firmware/mesh/simulated/prng.js";
 
 const WAT = new URL("../../workers/rag/vector/kernel.wat", import.meta.url);
 const WASM = new URL("../../workers/rag/vector/kernel.wasm", import.meta.url);
 const kernel = new WebAssembly.Module(await readFile(WASM));
-
-/** A seeded level draw, so that two indexes given the same inserts build the same graph. */
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => (state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0) / 2 ** 32;
-}
 
 describe("the WebAssembly SIMD kernel", () => {
   it("is the committed source, assembled (npm run build:kernel)", async () => {
@@ -43,10 +38,10 @@ describe("the WebAssembly SIMD kernel", () => {
   });
 
   it("builds and searches the same graph as the JS loop", () => {
-    const data = lowRankVectors(1500, 384, 5);
-    const queries = lowRankVectors(30, 384, 6);
+    const data = lowRankVectors(1500, 384, prng(5));
+    const queries = lowRankVectors(30, 384, prng(6));
     const make = (codes: ReturnType<typeof arrayCodeSpace>) => {
-      const index = new Hnsw({ dimensions: 384, m: 16, efConstruction: 100, random: seeded(9), codes });
+      const index = new Hnsw({ dimensions: 384, m: 16, efConstruction: 100, random: prng(9), codes });
       for (const v of data) index.insert(v);
       return index;
     };

@@ -5,9 +5,10 @@ import { openDatabase } from "../../workers/db/client.js";
 import { durableObjectVectorStore } from "../../workers/rag/vector/durable.js";
 import { RagIndexShard } from "../../workers/rag/vector/shard.js";
 import { lowRankVectors } from "../../bench/vectors.js";
+import { prng } from "../../node-firmware/mesh/simulated/prng.js";
 
-const vectors = lowRankVectors(600, 384, 3);
-const queries = lowRankVectors(20, 384, 4);
+const vectors = lowRankVectors(600, 384, prng(3));
+const queries = lowRankVectors(20, 384, prng(4));
 const items = vectors.map((vector, i) => ({
   chunkId: `c${String(i)}`,
   documentId: `d${String(i % 30)}`,
