@@ -26,6 +26,9 @@ export interface RagDeps {
   now: () => number;
 }
 
+/** What embedding a chunk needs. */
+type ChunkText = Pick<ChunkRow, "id" | "text">;
+
 export interface NewDocument {
   collection: RagCollection;
   id?: string | undefined;
@@ -159,10 +162,13 @@ async function buildGeneration(deps: RagDeps, row: DocumentRow, generation: numb
   const wanted = new Set(ids);
   const statements: D1PreparedStatement[] = [];
   const fresh: NewChunk[] = [];
+  // Chunks without a vector: the new ones, and kept ones whose earlier embedding never finished.
+  const toEmbed = new Map<string, ChunkText>();
   let unchanged = 0;
   chunks.forEach((chunk, i) => {
     const id = ids[i] ?? "";
     const old = existing.get(id);
+    if (!old || old.shard === null) toEmbed.set(id, { id, text: chunk.text });
     if (!old) {
       fresh.push({
         id,
@@ -197,8 +203,7 @@ async function buildGeneration(deps: RagDeps, row: DocumentRow, generation: numb
   );
   await d1.batch(statements);
   await assertCurrent(deps, row.id, generation);
-  const toEmbed = deps.embedder && deps.vectors ? await unembedded(deps, row.id, ids) : [];
-  await embedAll(deps, row, generation, toEmbed);
+  await embedAll(deps, row, generation, [...toEmbed.values()]);
   const flipped = await d1
     .prepare(
       "UPDATE rag_documents SET live_gen = ?, pending_gen = NULL, state = 'ready', indexed_for = ?, updated_at = ? WHERE id = ? AND pending_gen = ?",
@@ -213,13 +218,7 @@ async function assertCurrent(deps: RagDeps, documentId: string, generation: numb
   if (now?.pendingGen !== generation) throw new Superseded();
 }
 
-/** The document's chunks among `ids` that have no vector yet. */
-async function unembedded(deps: RagDeps, documentId: string, ids: readonly string[]): Promise<ChunkRow[]> {
-  const wanted = new Set(ids);
-  return (await allChunksOf(deps.db, documentId)).filter((c) => wanted.has(c.id) && c.shard === null);
-}
-
-async function embedAll(deps: RagDeps, row: DocumentRow, generation: number, chunks: readonly ChunkRow[]) {
+async function embedAll(deps: RagDeps, row: DocumentRow, generation: number, chunks: readonly ChunkText[]) {
   const { embedder, vectors, d1 } = deps;
   if (!embedder || !vectors) return;
   const meta = { tags: JSON.parse(row.tags) as string[], nodeIds: JSON.parse(row.nodeIds) as string[] };
