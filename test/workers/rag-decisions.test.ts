@@ -1,6 +1,8 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CycleResponse, DecisionList, RagAnswer, type BatchItem, type RagEvidence } from "../../protocol/index.js";
+import { createApp } from "../../workers/app.js";
 import { decisionDocument, ingestClosedDecisions, attachEvidence } from "../../workers/rag/decisions.js";
 import { openRag } from "../../workers/rag/open.js";
 import { exactly } from "../helpers/contract.js";
@@ -24,8 +26,20 @@ const sample = (nodeId: string, latencyMs: number) =>
   telemetryItem(
     telemetrySample(nodeId, { ts: (clock += 500), neighbors: [{ neighbor: "peer", tq: 230, latencyMs, loss: 0.01 }] }),
   );
-const cycle = async (...items: BatchItem[]) =>
-  exactly(CycleResponse, await (await postJson("/api/v1/mape/cycle", batchOf(items), auth)).json());
+const app = createApp();
+
+/** One MAPE-K cycle, returned once the work it leaves running (evidence, indexing) has finished. */
+async function cycle(...items: BatchItem[]) {
+  const ctx = createExecutionContext();
+  const init = {
+    method: "POST",
+    headers: { "content-type": "application/json", ...auth },
+    body: JSON.stringify(batchOf(items)),
+  };
+  const response = await app.request("/api/v1/mape/cycle", init, env, ctx);
+  await waitOnExecutionContext(ctx);
+  return exactly(CycleResponse, await response.json());
+}
 
 /** Drives a node's link from calm to a latency spike: the Plan step orders a reroute. */
 async function latencySpike(nodeId: string): Promise<void> {
@@ -33,17 +47,12 @@ async function latencySpike(nodeId: string): Promise<void> {
   expect((await cycle(sample(nodeId, 150))).actions).toHaveLength(1);
 }
 
-/** The node's reroute decision once its evidence is attached (the cycle attaches it after answering). */
+/** The node's reroute decision with its evidence (attached by the cycle after answering). */
 async function rerouteWithEvidence(nodeId: string) {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const { decisions } = exactly(
-      DecisionList,
-      await (await get(`/api/v1/mape/decisions?node=${nodeId}`, auth)).json(),
-    );
-    const reroute = decisions.find((d) => d.kind === "reroute");
-    if (reroute?.evidence) return { ...reroute, evidence: reroute.evidence };
-  }
-  throw new Error(`no evidence attached to ${nodeId}'s reroute`);
+  const { decisions } = exactly(DecisionList, await (await get(`/api/v1/mape/decisions?node=${nodeId}`, auth)).json());
+  const reroute = decisions.find((d) => d.kind === "reroute");
+  if (!reroute?.evidence) throw new Error(`no evidence attached to ${nodeId}'s reroute`);
+  return { ...reroute, evidence: reroute.evidence };
 }
 
 describe("RAG and the MAPE-K loop", () => {
