@@ -68,6 +68,7 @@ export default defineConfig({
             "test/stack/**/*.test.ts",
             "test/lint/**/*.test.ts",
             "test/embedder/**/*.test.ts",
+            "test/dao/**/*.test.ts",
           ],
           exclude: ["**/*.unit.test.ts"],
           environment: "node",

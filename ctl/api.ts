@@ -28,7 +28,7 @@ export async function request<S extends z.ZodType>(
   path: string,
   schema: S,
   body?: unknown,
-  method: "GET" | "POST" | "DELETE" = body === undefined ? "GET" : "POST",
+  method: "GET" | "POST" | "PUT" | "DELETE" = body === undefined ? "GET" : "POST",
 ): Promise<z.infer<S>> {
   return (await requestWithStatus(session, path, schema, body, method)).body;
 }
@@ -39,7 +39,7 @@ export async function requestWithStatus<S extends z.ZodType>(
   path: string,
   schema: S,
   body?: unknown,
-  method: "GET" | "POST" | "DELETE" = body === undefined ? "GET" : "POST",
+  method: "GET" | "POST" | "PUT" | "DELETE" = body === undefined ? "GET" : "POST",
 ): Promise<{ status: number; body: z.infer<S> }> {
   const url = new URL(path, session.api);
   let response: Response;

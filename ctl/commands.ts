@@ -16,6 +16,7 @@ import { writePrivate } from "../node-firmware/identity/index.js";
 import { ApiError, dashboardUrl, request, type ApiSession } from "./api.js";
 import { exportRootKey, importRoot, initCa, prepareNext, promoteNext } from "./ca/authority.js";
 import { RAG_COMMANDS } from "./rag.js";
+import { DAO_COMMANDS } from "./dao.js";
 import { renderTable } from "./table.js";
 
 export interface CommandContext {
@@ -257,4 +258,5 @@ export const COMMANDS: Record<string, Command> = {
     run: caPromote,
   },
   ...RAG_COMMANDS,
+  ...DAO_COMMANDS,
 };

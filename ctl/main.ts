@@ -109,6 +109,15 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, { out, err 
         collection: { type: "string" },
         tag: { type: "string" },
         tags: { type: "string" },
+        key: { type: "string" },
+        space: { type: "string" },
+        type: { type: "string" },
+        choices: { type: "string" },
+        changes: { type: "string" },
+        body: { type: "string" },
+        start: { type: "string" },
+        period: { type: "string" },
+        block: { type: "string" },
       },
     });
   } catch (error) {

@@ -21,3 +21,4 @@ export * from "./mape.js";
 export * from "./trace.js";
 export * from "./error-text.js";
 export * from "./rag.js";
+export * from "./dao.js";

@@ -11,6 +11,7 @@ import { mapeRoutes } from "./mape/routes.js";
 import { meshRoutes } from "./mesh/routes.js";
 import { metricsRoutes } from "./metrics/routes.js";
 import { ragRoutes } from "./rag/routes.js";
+import { daoRoutes } from "./dao/routes.js";
 import { dashboardRoutes } from "./dashboard/routes.js";
 import { requestCounter } from "./metrics/requests.js";
 import { systemRoutes } from "./system/routes.js";
@@ -38,6 +39,7 @@ export function createApp() {
   app.route("/", meshRoutes);
   app.route("/", mapeRoutes);
   app.route("/", ragRoutes);
+  app.route("/", daoRoutes);
   app.route("/", metricsRoutes);
   app.route("/", dashboardRoutes);
   app.openAPIRegistry.registerComponent("securitySchemes", SECURITY_SCHEME, {

@@ -56,6 +56,11 @@ export interface Env {
   /** Workers AI, and its embedding model (default @cf/baai/bge-small-en-v1.5). */
   AI?: WorkersAi;
   RAG_WORKERS_AI_MODEL?: string;
+  /**
+   * An Ethereum JSON-RPC endpoint for governance: token balances at a proposal's block (spaces whose
+   * strategy source is "rpc") and contract-wallet signatures (EIP-1271). Unset: both are off.
+   */
+  DAO_RPC_URL?: string;
   /** Milliseconds a MAPE cycle may spend attaching RAG evidence to its decisions (default 500). */
   RAG_EVIDENCE_BUDGET_MS?: string;
 }

@@ -30,6 +30,15 @@ describe("OpenAPI document", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual([
       "/",
+      "/api/v1/dao/executions",
+      "/api/v1/dao/executions/run",
+      "/api/v1/dao/executions/{id}/cancel",
+      "/api/v1/dao/msg",
+      "/api/v1/dao/policy",
+      "/api/v1/dao/proposals/{id}",
+      "/api/v1/dao/spaces/{id}",
+      "/api/v1/dao/spaces/{id}/balances",
+      "/api/v1/dao/spaces/{id}/proposals",
       "/api/v1/dashboard/login-codes",
       "/api/v1/dashboard/session",
       "/api/v1/identity/attest",

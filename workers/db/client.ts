@@ -13,3 +13,12 @@ export async function runBatch(db: Database, statements: readonly BatchItem<"sql
   const [first, ...rest] = statements;
   if (first) await db.batch([first, ...rest]);
 }
+
+/** A drizzle query as a D1 statement, to share a batch with SQL drizzle cannot build (INSERT … SELECT … WHERE). */
+export function asD1Statement(
+  d1: D1Database,
+  query: { toSQL(): { sql: string; params: unknown[] } },
+): D1PreparedStatement {
+  const { sql, params } = query.toSQL();
+  return d1.prepare(sql).bind(...params);
+}

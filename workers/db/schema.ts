@@ -301,3 +301,121 @@ export const ragShards = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.collection, t.shard] })],
 );
+
+/** DAO spaces: one per mesh, its settings as `SpaceSettings` JSON. */
+export const daoSpaces = sqliteTable("dao_spaces", {
+  id: text("id").primaryKey(),
+  settings: text("settings", { mode: "json" }).notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** Token balances admins load (raw integers, as `balanceOf` returns them), per block. */
+export const daoBalances = sqliteTable(
+  "dao_balances",
+  {
+    spaceId: text("space_id").notNull(),
+    address: text("address").notNull(),
+    block: integer("block").notNull(),
+    balance: text("balance").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.spaceId, t.address, t.block] })],
+);
+
+/** Every accepted signed message, by its EIP-712 hash: the record, and what refuses a replay. */
+export const daoMessages = sqliteTable(
+  "dao_messages",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind").notNull(),
+    spaceId: text("space_id").notNull(),
+    address: text("address").notNull(),
+    sig: text("sig").notNull(),
+    envelope: text("envelope").notNull(),
+    receivedAt: integer("received_at").notNull(),
+  },
+  (t) => [index("dao_messages_space_idx").on(t.spaceId, t.receivedAt)],
+);
+
+export const daoProposals = sqliteTable(
+  "dao_proposals",
+  {
+    id: text("id").primaryKey(),
+    spaceId: text("space_id").notNull(),
+    author: text("author").notNull(),
+    type: text("type").notNull(),
+    title: text("title").notNull(),
+    body: text("body").notNull(),
+    choices: text("choices", { mode: "json" }).notNull(),
+    /** Seconds, as Snapshot's messages carry them. */
+    start: integer("start").notNull(),
+    end: integer("end").notNull(),
+    snapshot: integer("snapshot").notNull(),
+    payload: text("payload", { mode: "json" }),
+    state: text("state", { enum: ["active", "closed", "cancelled"] }).notNull(),
+    /** The tally (`Tally` JSON) as of the last vote, final once closed. */
+    tally: text("tally", { mode: "json" }).notNull(),
+    provenance: text("provenance", { enum: ["signed", "hub"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    index("dao_proposals_space_idx").on(t.spaceId, t.createdAt),
+    index("dao_proposals_open_idx").on(t.state, t.end),
+  ],
+);
+
+/** One vote per voter and proposal: a later vote replaces the earlier one while voting is open. */
+export const daoVotes = sqliteTable(
+  "dao_votes",
+  {
+    proposalId: text("proposal_id").notNull(),
+    voter: text("voter").notNull(),
+    id: text("id").notNull(),
+    choice: text("choice", { mode: "json" }).notNull(),
+    power: real("power").notNull(),
+    reason: text("reason").notNull(),
+    createdAt: integer("created_at").notNull(),
+    provenance: text("provenance", { enum: ["signed", "hub"] }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.proposalId, t.voter] })],
+);
+
+/** The execution queue: a passed proposal's payload, applied one step at a time after its timelock. */
+export const daoExecutions = sqliteTable(
+  "dao_executions",
+  {
+    proposalId: text("proposal_id").primaryKey(),
+    spaceId: text("space_id").notNull(),
+    state: text("state", { enum: ["queued", "running", "done", "failed", "cancelled"] }).notNull(),
+    eta: integer("eta").notNull(),
+    /** The payload's `PolicyChange[]`, applied in order; `dao_applied_steps` says which are done. */
+    changes: text("changes", { mode: "json" }).notNull(),
+    error: text("error"),
+    cancelledBy: text("cancelled_by"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("dao_executions_due_idx").on(t.state, t.eta)],
+);
+
+/**
+ * A step's marker, written in the transaction that applies the step, whose every statement is
+ * conditional on its absence: an interrupted or concurrent executor never applies a step twice.
+ */
+export const daoAppliedSteps = sqliteTable(
+  "dao_applied_steps",
+  {
+    proposalId: text("proposal_id").notNull(),
+    step: integer("step").notNull(),
+    appliedAt: integer("applied_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.proposalId, t.step] })],
+);
+
+/** The mesh policy executed proposals set: one row per setting, the newest change's value. */
+export const meshPolicy = sqliteTable("mesh_policy", {
+  key: text("key").primaryKey(),
+  value: text("value", { mode: "json" }).notNull(),
+  proposalId: text("proposal_id").notNull(),
+  revision: integer("revision").notNull(),
+  appliedAt: integer("applied_at").notNull(),
+});

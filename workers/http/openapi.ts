@@ -46,6 +46,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   403: "Identity not allowed here, or revoked",
   404: "Not found",
   413: "Body over the size limit",
+  409: "Conflicts with the resource's state",
   415: "Body is not application/json",
   502: "A service the request needs (such as the embedder) failed",
 };

@@ -20,6 +20,7 @@ const PROBLEM_TYPES = {
   revoked: { status: 403, title: "Identity revoked" },
   "not-found": { status: 404, title: "No such resource" },
   "method-not-allowed": { status: 405, title: "Method not allowed on this resource" },
+  conflict: { status: 409, title: "Conflicts with the resource's state" },
   "payload-too-large": { status: 413, title: "Request body exceeds the size limit" },
   "unsupported-media-type": { status: 415, title: "Unsupported content type" },
   internal: { status: 500, title: "Internal error" },

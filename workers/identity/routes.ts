@@ -17,7 +17,8 @@ import {
 import { audit, auditStatement, recordRefusal } from "../audit/log.js";
 import { requestSource } from "../http/source.js";
 import { openDatabase } from "../db/client.js";
-import { readSettings } from "../env.js";
+import { readSettings, type Env, type Settings } from "../env.js";
+import { loadPolicy } from "../dao/policy.js";
 import { ANY_IDENTITY, guard } from "../http/guard.js";
 import { createRouter, jsonBody, jsonResponse, problemResponses, rejectInvalidAndRecord } from "../http/openapi.js";
 import { attest } from "./attest.js";
@@ -30,6 +31,12 @@ import { issueNonce } from "./nonce.js";
 import { inSpan } from "../tracing/middleware.js";
 import { createJoinToken, denyEntries, revocationInsert } from "./store.js";
 
+/** The configuration, with the bundle refresh hint an executed governance proposal may have set. */
+async function governedSettings(env: Env): Promise<Settings> {
+  const settings = readSettings(env);
+  const hint = (await loadPolicy(openDatabase(env.DB))).settings.bundleRefreshHintSeconds;
+  return hint === undefined ? settings : { ...settings, bundleRefreshHintS: hint };
+}
 const NONCE_TTL_MS = 60_000;
 const tags = ["identity"];
 
@@ -126,7 +133,7 @@ export const identityRoutes = createRouter()
       const ctx = {
         db: openDatabase(c.env.DB),
         authority: await loadAuthority(c.env.X0_CA),
-        settings: readSettings(c.env),
+        settings: await governedSettings(c.env),
         bootstrapAdmins: c.env.X0_BOOTSTRAP_ADMINS,
         now: Date.now(),
         source: requestSource(c),
@@ -153,7 +160,12 @@ export const identityRoutes = createRouter()
   .openapi(bundleRoute, async (c) => {
     const authority = await loadAuthority(c.env.X0_CA);
     return c.json(
-      await currentBundle(openDatabase(c.env.DB), authority, readSettings(c.env).bundleRefreshHintS, Date.now()),
+      await currentBundle(
+        openDatabase(c.env.DB),
+        authority,
+        (await governedSettings(c.env)).bundleRefreshHintS,
+        Date.now(),
+      ),
       200,
     );
   })

@@ -20,6 +20,7 @@ import {
   observe,
   type Anomaly,
   type Baseline,
+  type DetectorSettings,
   type Metric,
 } from "./analyze.js";
 import type { Span } from "../tracing/span.js";
@@ -47,6 +48,8 @@ export interface CycleContext {
   authority: Authority;
   trustDomain: string;
   rails: GuardRails;
+  /** The detector's settings: the defaults, with the link threshold the mesh policy sets. */
+  detector: DetectorSettings;
   now: number;
   tracer: Tracer;
   /** The HTTP request's span, which the cycle's spans link to. */
@@ -67,6 +70,7 @@ function analyze(
   known: Awaited<ReturnType<typeof loadKnownNodes>>,
   baselines: Map<string, Baseline>,
   rails: GuardRails,
+  detector: DetectorSettings,
   now: number,
   trace: CycleTrace,
 ): Analysis {
@@ -92,7 +96,14 @@ function analyze(
     for (const reading of sample.neighbors) {
       for (const metric of METRICS) {
         const key = baselineKey(sample.nodeId, reading.neighbor, metric);
-        const { anomaly, next } = observe(baselines.get(key), reading, metric, sample.nodeId, Math.min(sample.ts, now));
+        const { anomaly, next } = observe(
+          baselines.get(key),
+          reading,
+          metric,
+          sample.nodeId,
+          Math.min(sample.ts, now),
+          detector,
+        );
         baselines.set(key, next);
         if (anomaly) found(item, anomaly);
       }
@@ -160,7 +171,7 @@ export async function runCycle(ctx: CycleContext, received: TelemetryBatch): Pro
   const [known, baselines] = await Promise.all([loadKnownNodes(db, batch.items), loadBaselines(db, reporting)]);
   const ingest = planIngest(batch, known, ctx.trustDomain, now);
   const trace = new CycleTrace(ctx.tracer, ctx.requestSpan, batch.items);
-  const { anomalies, reflexes } = analyze(batch, known, baselines, ctx.rails, now, trace);
+  const { anomalies, reflexes } = analyze(batch, known, baselines, ctx.rails, ctx.detector, now, trace);
   anomalies.push(...(await flappingNodes(db, anomalies, now, trace)));
   let decisions: PlannedDecision[] = [];
   const suppressedRows = new Map<string, string>();

@@ -6,6 +6,7 @@ import {
   Knowledge,
   RagEvidence,
   TelemetryBatch,
+  type PolicySettings,
 } from "../../protocol/index.js";
 import { openDatabase } from "../db/client.js";
 import { readSettings, type Env } from "../env.js";
@@ -16,7 +17,8 @@ import { runCycle } from "./cycle.js";
 import { indexClosedDecisions, relateToKnowledge } from "./evidence.js";
 import type { RecordedDecision } from "../rag/decisions.js";
 import { DEFAULT_GUARD_RAILS, type GuardRails } from "./plan.js";
-import { DEFAULT_DETECTOR } from "./analyze.js";
+import { DEFAULT_DETECTOR, type DetectorSettings } from "./analyze.js";
+import { loadPolicy } from "../dao/policy.js";
 import { knowledgeSummary, listDecisions } from "./store.js";
 
 const tags = ["mape"];
@@ -37,6 +39,21 @@ function guardRails(env: Env): GuardRails {
     maxIsolatedShare: number(env.MAPE_MAX_ISOLATED_SHARE, DEFAULT_GUARD_RAILS.maxIsolatedShare),
   };
 }
+/** The guard rails and detector with what executed governance proposals set over the configuration. */
+function underPolicy(rails: GuardRails, policy: PolicySettings): { rails: GuardRails; detector: DetectorSettings } {
+  return {
+    rails: {
+      ...rails,
+      cooldownMs: policy.cooldownSeconds === undefined ? rails.cooldownMs : policy.cooldownSeconds * 1000,
+      maxActionsPerNodePerMinute: policy.actionsPerNodePerMinute ?? rails.maxActionsPerNodePerMinute,
+      floodPps: policy.floodPps ?? rails.floodPps,
+      isolateTtlS: policy.isolateTtlSeconds ?? rails.isolateTtlS,
+      maxIsolatedShare: policy.maxIsolatedShare ?? rails.maxIsolatedShare,
+    },
+    detector: { ...DEFAULT_DETECTOR, threshold: policy.linkZscore ?? DEFAULT_DETECTOR.threshold },
+  };
+}
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 const cycleRoute = createRoute({
@@ -74,12 +91,14 @@ const knowledgeRoute = createRoute({
 export const mapeRoutes = createRouter()
   .openapi(cycleRoute, async (c) => {
     const settings = readSettings(c.env);
-    const rails = guardRails(c.env);
+    const db = openDatabase(c.env.DB);
+    const { rails, detector } = underPolicy(guardRails(c.env), (await loadPolicy(db)).settings);
     const ctx = {
-      db: openDatabase(c.env.DB),
+      db,
       authority: await loadAuthority(c.env.X0_CA),
       trustDomain: settings.trustDomain,
       rails,
+      detector,
       now: Date.now(),
       tracer: c.var.tracer,
       requestSpan: c.var.requestSpan,
@@ -92,21 +111,19 @@ export const mapeRoutes = createRouter()
     return c.json(response, 200);
   })
   .openapi(knowledgeRoute, async (c) => {
-    const { verdicts, tuned } = await knowledgeSummary(openDatabase(c.env.DB));
+    const db = openDatabase(c.env.DB);
+    const { verdicts, tuned } = await knowledgeSummary(db);
+    const { detector } = underPolicy(guardRails(c.env), (await loadPolicy(db)).settings);
     const count = (v: string | null) => verdicts.find((r) => r.verdict === v)?.n ?? 0;
     return c.json(
       {
         outcomes: { recovered: count("recovered"), notRecovered: count("not-recovered"), unjudged: count(null) },
-        detector: {
-          threshold: DEFAULT_DETECTOR.threshold,
-          warmup: DEFAULT_DETECTOR.warmup,
-          alpha: DEFAULT_DETECTOR.alpha,
-        },
+        detector: { threshold: detector.threshold, warmup: detector.warmup, alpha: detector.alpha },
         tunedLinks: tuned.map((l) => ({
           from: l.fromNode,
           to: l.toNode,
           metric: l.metric,
-          threshold: l.threshold ?? DEFAULT_DETECTOR.threshold,
+          threshold: l.threshold ?? detector.threshold,
         })),
       },
       200,

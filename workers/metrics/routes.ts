@@ -9,6 +9,7 @@ import { spanExportStats } from "../tracing/otlp.js";
 import { requestCounter } from "./requests.js";
 import { meshCounts } from "./store.js";
 import { queryStats, ragFamilies } from "../rag/metrics.js";
+import { daoFamilies } from "../dao/metrics.js";
 
 const getMetrics = createRoute({
   method: "get",
@@ -102,6 +103,7 @@ export const metricsRoutes = createRouter().openapi(getMetrics, async (c) => {
         .map((r) => ({ labels: { route: r.route, method: r.method, status: r.status }, value: r.count })),
     },
     ...(await ragFamilies(openDatabase(c.env.DB))),
+    ...(await daoFamilies(openDatabase(c.env.DB))),
     ...queryStats.families(),
     ...(c.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ? spanExportFamilies(spanExportStats) : []),
   ];
