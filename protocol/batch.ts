@@ -55,6 +55,8 @@ export type TelemetryAccepted = z.infer<typeof TelemetryAccepted>;
  */
 export const CycleResponse = z.object({
   ...TelemetryAccepted.shape,
+  /** The mesh policy's revision now: a gateway holding an older one fetches it at once. */
+  policyRevision: z.number().int().nonnegative().optional(),
   actions: z.array(z.object({ nodeId: NodeId, action: SignedAction, traceparent: Traceparent.optional() })),
 });
 export type CycleResponse = z.infer<typeof CycleResponse>;

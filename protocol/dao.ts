@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SignedAction } from "./mape.js";
 import { SpiffeIdString } from "./spiffe-id.js";
 
 /**
@@ -210,6 +211,17 @@ export const MeshPolicy = z.object({
   approvedFirmware: z.array(z.object({ version: z.string(), sha256: z.string(), proposalId: z.string() })),
 });
 export type MeshPolicy = z.infer<typeof MeshPolicy>;
+
+/**
+ * The policy as the edge hands it to gateways and gateways publish it, retained, to every node:
+ * `signed` is the `MeshPolicy` JSON signed with the control plane's action key (as actions are);
+ * `revision` lets a relay order copies without opening them. A node trusts only what it verified.
+ */
+export const PolicyBroadcast = z.object({
+  revision: z.number().int().nonnegative(),
+  signed: SignedAction,
+});
+export type PolicyBroadcast = z.infer<typeof PolicyBroadcast>;
 
 // ── Spaces ─────────────────────────────────────────────────────────────────────────────────
 

@@ -1,4 +1,5 @@
 import { decodePayload } from "./codec.js";
+import { PolicyBroadcast } from "./dao.js";
 import { DenyList } from "./identity.js";
 import { ActionResult, SignedAction, SimFault } from "./mape.js";
 import { Rejection } from "./rejection.js";
@@ -12,7 +13,7 @@ export type NodeMessage =
   | { channel: "rejections"; nodeId: string; value: Rejection }
   | { channel: "actions"; nodeId: string; value: SignedAction }
   | { channel: "results"; nodeId: string; value: ActionResult }
-  | { channel: "shared"; nodeId: ""; value: DenyList }
+  | { channel: "shared"; nodeId: ""; value: DenyList | PolicyBroadcast }
   | { channel: "sim"; nodeId: ""; value: SimFault };
 
 export type RejectReason = Rejection["reason"];
@@ -28,7 +29,10 @@ const SCHEMAS = {
 } as const;
 
 /** Messages every verifier follows, by topic, with their schemas. */
-const SHARED_SCHEMAS = new Map<string, typeof DenyList>([[sharedTopics.denyList, DenyList]]);
+const SHARED_SCHEMAS = new Map<string, typeof DenyList | typeof PolicyBroadcast>([
+  [sharedTopics.denyList, DenyList],
+  [sharedTopics.policy, PolicyBroadcast],
+]);
 
 /**
  * Decodes a message on one of the mesh-wide topics (such as the deny list); null when the topic is not one.

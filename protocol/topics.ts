@@ -52,4 +52,6 @@ export const simTopic = (nodeId: string) => `x0/v1/sim/${nodeId}/faults`;
 /** Retained messages every verifier in the mesh follows. */
 export const sharedTopics = {
   denyList: "x0/v1/identity/denylist",
+  /** The mesh policy executed governance proposals set (`PolicyBroadcast`, signed like actions). */
+  policy: "x0/v1/policy",
 } as const;

@@ -11,6 +11,7 @@ import { startReaper } from "./reap.js";
 import { RestartPolicy } from "./restart.js";
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "./provision.js";
 import { startLocalWorker, type LocalWorker } from "./worker.js";
+import { cronMatcher, untilNextMinute } from "./cron.js";
 import { readWranglerToml } from "./wrangler-config.js";
 import type { TracingConfig } from "../node-firmware/tracing/index.js";
 import { embedderHandler, loadEmbedder } from "../embedder/index.js";
@@ -165,6 +166,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }, delay).unref();
   }, WATCHDOG_MS);
   watchdog.unref();
+  const triggers = wrangler.triggers.crons.map((cron) => ({ cron, due: cronMatcher(cron) }));
+  let cronTimer: NodeJS.Timeout | undefined;
+  const runTriggers = () => {
+    const at = new Date(Math.round(Date.now() / 60_000) * 60_000);
+    for (const { cron, due } of triggers)
+      if (due(at) && edge)
+        edge.started.scheduled(cron, at).catch((error: unknown) => {
+          options.print(`[stack] cron "${cron}" failed: ${errorText(error)}`);
+        });
+    cronTimer = setTimeout(runTriggers, untilNextMinute(Date.now()));
+    cronTimer.unref();
+  };
+  cronTimer = setTimeout(runTriggers, untilNextMinute(Date.now()));
+  cronTimer.unref();
   for (const name of names) spawn(name);
   const mqttUrl = `mqtts://127.0.0.1:${String(options.mqttPort)}`;
   await writeFile(
@@ -209,6 +224,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stop: async () => {
       stopping = true;
       clearInterval(watchdog);
+      clearTimeout(cronTimer);
       // Nodes first, so their goodbyes still reach the gateway; the gateway then flushes to the edge.
       const all = [...agents.values()];
       await stopAll(

@@ -22,6 +22,8 @@ export interface LocalWorker {
   appliedMigrations: string[];
   /** The local D1 itself, for tooling and tests that check what was stored. */
   database(): ReturnType<Miniflare["getD1Database"]>;
+  /** Runs the Worker's `scheduled` handler as a cron trigger would. */
+  scheduled(cron: string, at: Date): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -97,7 +99,15 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
     const url = await mf.ready;
     const db = await mf.getD1Database(d1.binding);
     const appliedMigrations = await applyMigrations(db, join(options.root, d1.migrations_dir));
-    return { url, appliedMigrations, database: () => mf.getD1Database(d1.binding), dispose: () => mf.dispose() };
+    return {
+      url,
+      appliedMigrations,
+      database: () => mf.getD1Database(d1.binding),
+      scheduled: async (cron, at) => {
+        await (await mf.getWorker()).scheduled({ cron, scheduledTime: at });
+      },
+      dispose: () => mf.dispose(),
+    };
   } catch (error) {
     await mf.dispose();
     throw error;

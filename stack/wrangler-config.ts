@@ -15,6 +15,7 @@ const WranglerToml = z.looseObject({
   durable_objects: z
     .looseObject({ bindings: z.array(z.looseObject({ name: z.string(), class_name: z.string() })).default([]) })
     .default({ bindings: [] }),
+  triggers: z.looseObject({ crons: z.array(z.string()).default([]) }).default({ crons: [] }),
   /** Classes whose Durable Objects keep SQLite storage. */
   migrations: z.array(z.looseObject({ new_sqlite_classes: z.array(z.string()).default([]) })).default([]),
 });

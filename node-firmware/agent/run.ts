@@ -1,15 +1,16 @@
 import type { MqttClient } from "mqtt";
 import type { SpanExporter } from "@opentelemetry/sdk-trace";
 import { join } from "node:path";
-import { RELEASE, spiffeIdOf, type NodeTelemetry } from "../../protocol/index.js";
+import { DenyList, PolicyBroadcast, RELEASE, spiffeIdOf, type NodeTelemetry } from "../../protocol/index.js";
 import { type SpanExportStats } from "../../otlp/index.js";
 import { parseSpiffeId, type Authorizer } from "../../spiffe/index.js";
 import { DenyView } from "../identity/deny-view.js";
 import { DiskQueue } from "../buffer/disk-queue.js";
 import type { AgentConfig } from "../config/schema.js";
 import { TelemetryBridge } from "../gateway/bridge.js";
-import { readDenyListFile } from "../gateway/deny-list-file.js";
-import { DenyListRelay } from "../gateway/deny-list-relay.js";
+import { readJsonFile } from "../gateway/json-file.js";
+import { DENY_LIST, EdgeRelay, LatestCopy, MESH_POLICY } from "../gateway/edge-relay.js";
+import { PolicyFollower } from "../mqtt/policy.js";
 import { EdgeClient } from "../gateway/edge-client.js";
 import { openDataPlane } from "../dataplane/open.js";
 import type { DataPlane } from "../dataplane/dataplane.js";
@@ -82,7 +83,7 @@ function trustDomainOf(svid: SvidMaterial): string {
 }
 
 async function loadDenyList(file: string, deny: DenyView, log: Logger): Promise<void> {
-  const stored = await readDenyListFile(file);
+  const stored = await readJsonFile(file, DenyList);
   if (stored === undefined) log.warn("no deny list yet: nodes are refused until the first one is fetched");
   else if ("invalid" in stored)
     log.error("the stored deny list is unreadable: nodes are refused until a fresh one is fetched", {
@@ -90,6 +91,16 @@ async function loadDenyList(file: string, deny: DenyView, log: Logger): Promise<
       reason: stored.invalid,
     });
   else deny.update(stored);
+}
+
+/** The gateway's copy of the signed policy, to publish again before the edge answers (or while it cannot). */
+async function storedPolicy(file: string, log: Logger): Promise<LatestCopy<PolicyBroadcast>> {
+  const copy = new LatestCopy<PolicyBroadcast>();
+  const stored = await readJsonFile(file, PolicyBroadcast);
+  if (stored !== undefined && "invalid" in stored)
+    log.warn("the stored mesh policy is unreadable", { file, reason: stored.invalid });
+  else if (stored !== undefined) copy.update(stored);
+  return copy;
 }
 
 /**
@@ -239,10 +250,20 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
     executeLog,
     tracer,
   );
+  const monitorLog = log.child({ component: "monitor" });
+  const reflexes = new Reflexes(actions, monitorLog, { ...DEFAULT_REFLEXES, ...config.reflexes });
+  const meshPolicy = new PolicyFollower(
+    (p) => {
+      reflexes.applyPolicy(p.settings);
+    },
+    log.child({ component: "policy" }),
+  );
   const trust = (material: SvidMaterial) => {
-    executor.trust(material.actionKeys).catch((error: unknown) => {
-      executeLog.error("action keys unusable", { error: errorText(error) });
-    });
+    Promise.all([executor.trust(material.actionKeys), meshPolicy.trust(material.actionKeys)]).catch(
+      (error: unknown) => {
+        executeLog.error("action keys unusable", { error: errorText(error) });
+      },
+    );
   };
   if (svid) trust(svid);
   identity?.on("svid", (next) => {
@@ -252,14 +273,13 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
     broker?.updateSvid(next);
   });
   followDenyList(client, deny, log.child({ component: "deny-list" }));
+  meshPolicy.follow(client);
   serveActions(client, config.nodeId, executor, executeLog);
   // Fault injection belongs to the simulated mesh; a broker offers its topics only where
   // `embeddedBroker.simulation` is set, which the configuration allows only with that mesh.
   if (mesh.kind === "simulated")
     acceptSimFaults(client, config.nodeId, mesh, dataplane, log.child({ component: "sim" }));
 
-  const monitorLog = log.child({ component: "monitor" });
-  const reflexes = new Reflexes(actions, monitorLog, { ...DEFAULT_REFLEXES, ...config.reflexes });
   const node = new NodeAgent(
     connected,
     client,
@@ -273,29 +293,47 @@ export async function startAgent(config: AgentConfig, log: Logger, options: Agen
     config.gateway && edge
       ? new TelemetryBridge(client, config.gateway, edge, log.child({ component: "bridge" }), tracing)
       : undefined;
-  const relay =
+  const relays =
     credentials && config.identity && denyListFile
-      ? new DenyListRelay(
-          { edgeUrl: config.identity.edgeUrl, token: credentials.token, file: denyListFile },
-          client,
-          deny,
-          log.child({ component: "deny-list" }),
-        )
+      ? {
+          deny: new EdgeRelay(
+            DENY_LIST,
+            { edgeUrl: config.identity.edgeUrl, token: credentials.token, file: denyListFile },
+            client,
+            deny,
+            log.child({ component: "deny-list" }),
+          ),
+          policy: new EdgeRelay(
+            MESH_POLICY,
+            {
+              edgeUrl: config.identity.edgeUrl,
+              token: credentials.token,
+              file: join(config.identity.stateDir, "policy.json"),
+            },
+            client,
+            await storedPolicy(join(config.identity.stateDir, "policy.json"), log),
+            log.child({ component: "policy" }),
+          ),
+        }
       : undefined;
-  if (relay)
-    edge?.on("denyListRevision", (revision) => {
-      relay.announce(revision);
-    });
+  edge?.on("denyListRevision", (revision) => {
+    relays?.deny.announce(revision);
+  });
+  edge?.on("policyRevision", (revision) => {
+    relays?.policy.announce(revision);
+  });
   const discovery = config.discovery
     ? startDiscovery(config, identity, { macs: interfaceMacs, directory }, log.child({ component: "discovery" }))
     : undefined;
   bridge?.start(broker);
-  relay?.start();
+  relays?.deny.start();
+  relays?.policy.start();
   node.start();
 
   const stop = async () => {
     await discovery?.stop();
-    relay?.stop();
+    relays?.deny.stop();
+    relays?.policy.stop();
     await node.stop();
     await mesh.close();
     await tcpHealth?.close();

@@ -9,7 +9,7 @@ import {
   type DecodeReason,
 } from "../../protocol/index.js";
 import { countOne, type Counts } from "../lib/counts.js";
-import { importActionKey, openSignedAction, type ActionRefusal } from "./signed-action.js";
+import { importActionKeys, openSignedAction, type ActionRefusal } from "./signed-action.js";
 import { errorText, type Logger } from "../lib/log.js";
 import { messagingAttributes, traceparentOf } from "../tracing/propagation.js";
 import { untraced } from "../tracing/tracing.js";
@@ -56,8 +56,7 @@ export class ActionExecutor {
   ) {}
 
   async trust(keys: readonly ActionKey[]): Promise<void> {
-    const imported = await Promise.all(keys.map(async (k) => [k.kid, await importActionKey(k.publicKey)] as const));
-    this.keys = new Map(imported);
+    this.keys = await importActionKeys(keys);
   }
 
   /** `trace`: the context the action message carried (the gateway's delivery span). */

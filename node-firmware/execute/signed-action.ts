@@ -1,4 +1,4 @@
-import { Action, type ActionOutcome, type SignedAction } from "../../protocol/index.js";
+import { Action, type ActionKey, type ActionOutcome, type SignedAction } from "../../protocol/index.js";
 import { fromBase64url, importEnvelopeKey, openEnvelope, type EnvelopeRefusal } from "../../spiffe/index.js";
 
 /** Why a signed action was refused, as a stable code (the reason text says more). */
@@ -58,3 +58,8 @@ export async function openSignedAction(
 
 /** An action key as the control plane hands it out: raw Ed25519, base64url. */
 export const importActionKey = (publicKey: string): Promise<CryptoKey> => importEnvelopeKey(fromBase64url(publicKey));
+
+/** The control plane's action keys by `kid`: what verifies actions and the mesh policy. */
+export async function importActionKeys(keys: readonly ActionKey[]): Promise<Map<string, CryptoKey>> {
+  return new Map(await Promise.all(keys.map(async (k) => [k.kid, await importActionKey(k.publicKey)] as const)));
+}

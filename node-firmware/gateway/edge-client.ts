@@ -71,13 +71,15 @@ export interface Credentials {
  */
 /**
  * Emits `actions`, the signed actions a cycle answered with, for delivery to their nodes; `cycle`,
- * each delivered batch's round trip in seconds; and `denyListRevision`, the edge's deny-list
- * revision as each answer gives it (how a revocation reaches a gateway within a batch interval).
+ * each delivered batch's round trip in seconds; and `denyListRevision` and `policyRevision`, the
+ * edge's revisions as each answer gives them (how a revocation or a policy change reaches a
+ * gateway within a batch interval).
  */
 export class EdgeClient extends EventEmitter<{
   actions: [CycleResponse["actions"]];
   cycle: [number];
   denyListRevision: [number];
+  policyRevision: [number];
 }> {
   readonly stats: EdgeStats = {
     batchesSent: 0,
@@ -323,6 +325,7 @@ export class EdgeClient extends EventEmitter<{
       this.stats.duplicatesReported += cycle.data.duplicates;
       this.stats.itemsRevoked += cycle.data.revoked;
       this.emit("denyListRevision", cycle.data.denyListRevision);
+      if (cycle.data.policyRevision !== undefined) this.emit("policyRevision", cycle.data.policyRevision);
       if (cycle.data.actions.length > 0) this.emit("actions", cycle.data.actions);
       return;
     }

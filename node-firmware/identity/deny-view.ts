@@ -9,12 +9,16 @@ export class DenyView {
   private ids = new Set<string>();
   private serials = new Set<string>();
   private listeners = new Set<() => void>();
-  /** The list applied last, for a gateway to publish again. */
-  list: DenyList | undefined;
+  private list: DenyList | undefined;
 
   /** The revision held; -1 before any list, which a gateway's broker takes as "refuse nodes". */
   get revision(): number {
     return this.list?.revision ?? -1;
+  }
+
+  /** The list applied last (a relay's copy to publish). */
+  current(): DenyList | undefined {
+    return this.list;
   }
 
   /** True once a list has been applied (fetched, or loaded from the copy on disk). */

@@ -1,4 +1,10 @@
-import { reflexAction, type NeighborReading, type Reflex, type SourceReading } from "../../protocol/index.js";
+import {
+  reflexAction,
+  type NeighborReading,
+  type PolicySettings,
+  type Reflex,
+  type SourceReading,
+} from "../../protocol/index.js";
 import type { ActionBackend } from "../execute/executor.js";
 import { errorText, type Logger } from "../lib/log.js";
 
@@ -41,12 +47,27 @@ export class Reflexes {
   readonly failed: Record<Reflex["kind"], number> = { reroute: 0, isolate_source: 0 };
   private readonly averages = new Map<string, { tq: number; samples: number }>();
   private readonly lastFired = new Map<string, number>();
+  /** The configured settings with what the mesh policy sets over them. */
+  private settings: ReflexSettings;
 
   constructor(
     private readonly backend: ActionBackend,
     private readonly log: Logger,
-    private readonly settings: ReflexSettings = DEFAULT_REFLEXES,
-  ) {}
+    private readonly configured: ReflexSettings = DEFAULT_REFLEXES,
+  ) {
+    this.settings = configured;
+  }
+
+  /** The governed settings (a verified mesh policy): unset ones keep the node's configuration. */
+  applyPolicy(policy: PolicySettings): void {
+    const c = this.configured;
+    this.settings = {
+      ...c,
+      floodPps: policy.floodPps ?? c.floodPps,
+      collapseRatio: policy.tqCollapseRatio ?? c.collapseRatio,
+      cooldownMs: policy.cooldownSeconds === undefined ? c.cooldownMs : policy.cooldownSeconds * 1000,
+    };
+  }
 
   observe(neighbors: readonly NeighborReading[], sources: readonly SourceReading[], now: number): Reflex[] {
     const taken: Reflex[] = [];

@@ -25,10 +25,16 @@ const nodeInbound = (nodeId: string, acl: AclOptions) => [
   topics.actions(nodeId),
   topics.rejections(nodeId),
   sharedTopics.denyList,
+  sharedTopics.policy,
   ...(acl.simulation ? [simTopic(nodeId)] : []),
 ];
 
-const GATEWAY_PUBLISH = [topics.allNodes("rejections"), topics.allNodes("actions"), sharedTopics.denyList];
+const GATEWAY_PUBLISH = [
+  topics.allNodes("rejections"),
+  topics.allNodes("actions"),
+  sharedTopics.denyList,
+  sharedTopics.policy,
+];
 
 function ownerOf(principal: Principal): string | null {
   if (principal.kind === "node" || principal.kind === "service") return principal.nodeId;

@@ -1,13 +1,13 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminToken, readCredential } from "../../ctl/credential.js";
-import { DecisionList, NodeList, RagAnswer, Topology } from "../../protocol/index.js";
+import { DecisionList, NodeList, ProposalDetail, RagAnswer, Topology } from "../../protocol/index.js";
 import { waitFor } from "../helpers/mqtt.js";
 import { hasPromtool, promtoolCheck } from "../helpers/promtool.js";
 import { commandLine, descendantsOf, freePort, freePortRange, isAlive, rssBytes } from "../helpers/processes.js";
@@ -334,6 +334,61 @@ describe("local stack (npm start)", () => {
     await ctl("sim", "calm", "--node", "node-2", "--source", source);
   });
 
+  it("executes a passed governance proposal: the nodes verify the signed policy and their reflexes act on it", async () => {
+    const key = join(stateDir, "voter.key");
+    const address = (await ctl("dao", "key", "new", key)).stdout.trim();
+    const file = async (name: string, value: unknown) => {
+      await writeFile(join(stateDir, name), JSON.stringify(value));
+      return join(stateDir, name);
+    };
+    const strategy = { name: "erc20-balance-of", token: `0x${"aa".repeat(20)}`, decimals: 0, symbol: "X0" };
+    await ctl(
+      "dao",
+      "space",
+      "mesh",
+      await file("space.json", { name: "mesh", admins: [address], timelock: 0, strategy }),
+    );
+    await ctl("dao", "balances", "mesh", await file("balances.json", { block: 1, balances: { [address]: "10" } }));
+    const changes = await file("changes.json", [{ kind: "detector-threshold", detector: "flood-pps", value: 1000 }]);
+    const proposed = await ctl(
+      "dao",
+      "propose",
+      "Lower the flood limit",
+      "--space",
+      "mesh",
+      "--key",
+      key,
+      "--block",
+      "1",
+      "--period",
+      "3",
+      "--changes",
+      changes,
+    );
+    const id = proposed.stdout.trim();
+    await ctl("dao", "vote", id, "for", "--key", key);
+    const { end } = ProposalDetail.parse(JSON.parse((await ctl("dao", "status", id, "--json")).stdout));
+    // Voting ends at a time the proposal states: waiting for it is waiting for the protocol's clock.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(end) - Date.now() + 100)));
+    expect((await ctl("dao", "execute")).stdout).toContain(`${id}: done`);
+    // The next cycle's answer names the new revision; the gateway fetches the signed policy and publishes it.
+    await waitForWithOutput(
+      () => Promise.resolve(/\[node-2\] info mesh policy applied/.test(stack.output())),
+      15_000,
+      "node-2 applying the signed policy",
+    );
+    const source = "10.77.7.7";
+    await ctl("sim", "flood", "--node", "node-2", "--source", source, "--pps", "2000"); // under the configured 5000
+    await waitFor(
+      async () => (await decisionsOf("node-2", "reflex:isolate_source")).some((d) => d.why.includes(source)),
+      15_000,
+      "node-2's reflex isolating a 2000 packets/s source",
+    );
+    const [reflex] = (await decisionsOf("node-2", "reflex:isolate_source")).filter((d) => d.why.includes(source));
+    expect(reflex?.why).toMatch(/over the local limit of 1000/);
+    await ctl("sim", "calm", "--node", "node-2", "--source", source);
+  });
+
   it("notices a killed node through its Last Will within 1.5 × keep-alive and records the failure; the dashboard shows it", async () => {
     const dashboard = await openDashboard();
     for (const id of AGENTS)
@@ -365,7 +420,7 @@ describe("local stack (npm start)", () => {
       `[measure] dashboard shows node-3's node_down ${String(Date.now() - killedAt)} ms after the kill (2 s polling)`,
     );
     await mkdir("test-results", { recursive: true });
-    await dashboard.page.fill("#rag-query", "revoked node");
+    await dashboard.page.fill("#rag-query", "how is a revoked node refused");
     await dashboard.page.click("#rag-form button");
     await dashboard.page.waitForSelector('#rag-hits li:has-text("docs/identity.md")', { timeout: 10_000 });
     await dashboard.page.screenshot({ path: "test-results/dashboard.png", fullPage: true });

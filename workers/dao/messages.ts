@@ -13,7 +13,7 @@ import {
 } from "../../protocol/index.js";
 import { auditStatement } from "../audit/log.js";
 import type { Database } from "../db/client.js";
-import { powerFor } from "./power.js";
+import { powerFor, powerOfBalance } from "./power.js";
 import { contractWalletCheck } from "./snapshot/contract-wallet.js";
 import { describeIssue, Refused, verifyEnvelope, type VerifiedMessage } from "./snapshot/verify.js";
 import {
@@ -23,7 +23,7 @@ import {
   getSpace,
   messageExists,
   messageInsert,
-  previousVote,
+  voteContext,
   proposalCancel,
   proposalInsert,
   voteUpsert,
@@ -51,7 +51,9 @@ export async function acceptMessage(deps: DaoDeps, body: string): Promise<Messag
     nowMs: deps.now(),
     contractSignatures: deps.rpc ? contractWalletCheck(deps.rpc) : undefined,
   });
-  if (await messageExists(deps.db, verified.id)) throw duplicate();
+  // Votes, the hot path, learn this in the one read they check everything else against.
+  if (verified.kind === "proposal" || verified.kind === "delete-proposal")
+    if (await messageExists(deps.db, verified.id)) throw duplicate();
   const statements = await statementsFor(deps, verified);
   const record = messageInsert(deps.db, {
     id: verified.id,
@@ -207,14 +209,19 @@ function payloadOf(plugins: string): ExecutionPayload | null {
 
 async function vote(deps: DaoDeps, verified: VerifiedMessage): Promise<Statement[]> {
   const message = fields(VoteMessage, verified.message, "malformed");
-  const proposal = await proposalOf(deps, message.proposal, message.space);
+  const context = await voteContext(deps.db, message.proposal.toLowerCase(), verified.signer, verified.id);
+  if (context?.seen) throw duplicate();
+  if (!context || context.proposal.spaceId !== message.space)
+    throw new Refused("unknown-proposal", `unknown proposal "${message.proposal}" in "${message.space}"`);
+  const { proposal, space } = context;
   checkOpen(proposal, message.timestamp, Math.floor(deps.now() / 1000));
   const choice = choiceOf(verified.kind, message.choice, proposal);
-  const before = await previousVote(deps.db, proposal.id, verified.signer);
-  if (before && before.createdAt >= message.timestamp)
+  if (context.previous !== null && context.previous >= message.timestamp)
     throw new Refused("timestamp-stale", "a vote by this address signed at or after this one is already counted");
-  const space = await spaceOf(deps, proposal.spaceId);
-  const power = await powerFor(space, deps.db, deps.rpc)(space, verified.signer, proposal.snapshot);
+  const power =
+    space.settings.strategy.source === "balances"
+      ? powerOfBalance(context.balance, space.settings.strategy.decimals)
+      : await powerFor(space, deps.db, deps.rpc)(space, verified.signer, proposal.snapshot);
   if (!(power > 0)) throw new Refused("no-voting-power", `no voting power at block ${String(proposal.snapshot)}`);
   return [
     voteUpsert(deps.db, {

@@ -1,5 +1,6 @@
 import { desc } from "drizzle-orm";
-import { PolicySettings, type MeshPolicy, type PolicyChange } from "../../protocol/index.js";
+import { PolicySettings, type MeshPolicy, type PolicyChange, type SignedAction } from "../../protocol/index.js";
+import { signJson } from "../mape/sign-action.js";
 import { boundedDetail } from "../audit/log.js";
 import type { Database } from "../db/client.js";
 import { meshPolicy } from "../db/schema.js";
@@ -33,6 +34,10 @@ const SETTING_OF_LIMIT: Record<Limit, keyof PolicySettings> = {
   "isolate-ttl-seconds": "isolateTtlSeconds",
   "max-isolated-share": "maxIsolatedShare",
 };
+
+/** The policy as nodes verify it: its exact JSON bytes signed with the action key, a JWS like an action's. */
+export const signPolicy = (policy: MeshPolicy, signer: { kid: string; privateKey: CryptoKey }): Promise<SignedAction> =>
+  signJson(policy, signer.privateKey, signer.kid);
 
 /** The policy executed proposals have set. */
 export async function loadPolicy(db: Database): Promise<MeshPolicy> {

@@ -6,13 +6,15 @@ import { balanceAt, type SpaceRecord } from "./store.js";
 /** Voting power by erc20-balance-of: an address's token balance at a block, ÷ 10^decimals. */
 export type VotingPower = (space: SpaceRecord, address: `0x${string}`, block: number) => Promise<number>;
 
+/** A raw balance as voting power: ÷ 10^decimals. */
+export const powerOfBalance = (raw: string | bigint | null, decimals: number): number =>
+  raw === null ? 0 : Number(formatUnits(BigInt(raw), decimals));
+
 /** From the balances admins load (the embedded default): the latest loaded at or before the block. */
 export const tablePower =
   (db: Database): VotingPower =>
-  async (space, address, block) => {
-    const raw = await balanceAt(db, space.id, address, block);
-    return raw === null ? 0 : Number(formatUnits(BigInt(raw), space.settings.strategy.decimals));
-  };
+  async (space, address, block) =>
+    powerOfBalance(await balanceAt(db, space.id, address, block), space.settings.strategy.decimals);
 
 /** From the token contract: `balanceOf(address)` at the block, over JSON-RPC. */
 export const rpcPower =
@@ -26,7 +28,7 @@ export const rpcPower =
         args: [address],
         blockNumber: BigInt(block),
       });
-      return Number(formatUnits(raw, space.settings.strategy.decimals));
+      return powerOfBalance(raw, space.settings.strategy.decimals);
     } catch (error) {
       const first = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
       throw new Refused("power-unavailable", `voting power could not be read from the JSON-RPC endpoint: ${first}`);

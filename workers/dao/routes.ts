@@ -9,6 +9,7 @@ import {
   ExecutionView,
   MeshPolicy,
   MessageReceipt,
+  PolicyBroadcast,
   PROBLEM_CONTENT_TYPE,
   ProposalDetail,
   ProposalList,
@@ -30,7 +31,8 @@ import { governanceTick } from "./tick.js";
 import { acceptMessage } from "./messages.js";
 import { REFUSAL_PREFIX } from "./metrics.js";
 import { openDao } from "./open.js";
-import { loadPolicy } from "./policy.js";
+import { loadPolicy, signPolicy } from "./policy.js";
+import { loadAuthority } from "../identity/authority.js";
 import { Refused } from "./snapshot/verify.js";
 import {
   balanceStatements,
@@ -148,6 +150,15 @@ const policyRoute = createRoute({
   tags,
   ...guard(ANY_IDENTITY),
   responses: { 200: jsonResponse(MeshPolicy, "The policy"), ...problemResponses(401, 403) },
+});
+
+const signedPolicyRoute = createRoute({
+  method: "get",
+  path: "/api/v1/dao/policy/signed",
+  summary: "The mesh policy signed with the action key, as gateways publish it (retained) to the nodes",
+  tags,
+  ...guard(["gateway", "admin"]),
+  responses: { 200: jsonResponse(PolicyBroadcast, "The signed policy"), ...problemResponses(401, 403, 500) },
 });
 
 /**
@@ -293,4 +304,11 @@ export const daoRoutes = createRouter()
     const [view] = await executionViews(deps.db, [(await getExecution(deps.db, id)) ?? execution]);
     return c.json(view as ExecutionView, 200);
   })
-  .openapi(policyRoute, async (c) => c.json(await loadPolicy(openDao(c.env).db), 200));
+  .openapi(policyRoute, async (c) => c.json(await loadPolicy(openDao(c.env).db), 200))
+  .openapi(signedPolicyRoute, async (c) => {
+    const { actionSigner } = await loadAuthority(c.env.X0_CA);
+    if (!actionSigner)
+      throw new ProblemError("internal", "the CA secret carries no action key to sign the policy with");
+    const policy = await loadPolicy(openDao(c.env).db);
+    return c.json({ revision: policy.revision, signed: await signPolicy(policy, actionSigner) }, 200);
+  });

@@ -137,12 +137,49 @@ export async function votesOf(db: Database, proposalId: string): Promise<VoteRow
   return rows.map(voteRow);
 }
 
-export const previousVote = (db: Database, proposalId: string, voter: string) =>
-  db
-    .select({ createdAt: daoVotes.createdAt })
-    .from(daoVotes)
-    .where(and(eq(daoVotes.proposalId, proposalId), eq(daoVotes.voter, voter)))
+export interface VoteContext {
+  proposal: ProposalRow;
+  space: SpaceRecord;
+  /** When the voter's counted vote was signed, if there is one. */
+  previous: number | null;
+  /** The voter's raw balance at the proposal's block, from the loaded balances. */
+  balance: string | null;
+  /** This very message was received before. */
+  seen: boolean;
+}
+
+/** Everything a vote is checked against, in one read: votes are the hot path. */
+export async function voteContext(
+  db: Database,
+  proposalId: string,
+  voter: string,
+  messageId: string,
+): Promise<VoteContext | null> {
+  const row = await db
+    .select({
+      proposal: daoProposals,
+      space: daoSpaces,
+      previous: sql<number | null>`(SELECT ${daoVotes.createdAt} FROM ${daoVotes}
+        WHERE ${daoVotes.proposalId} = ${daoProposals.id} AND ${daoVotes.voter} = ${voter})`,
+      balance: sql<string | null>`(SELECT ${daoBalances.balance} FROM ${daoBalances}
+        WHERE ${daoBalances.spaceId} = ${daoProposals.spaceId} AND ${daoBalances.address} = ${voter}
+          AND ${daoBalances.block} <= ${daoProposals.snapshot}
+        ORDER BY ${daoBalances.block} DESC LIMIT 1)`,
+      seen: sql<number>`EXISTS (SELECT 1 FROM ${daoMessages} WHERE ${daoMessages.id} = ${messageId})`,
+    })
+    .from(daoProposals)
+    .innerJoin(daoSpaces, eq(daoSpaces.id, daoProposals.spaceId))
+    .where(eq(daoProposals.id, proposalId))
     .get();
+  if (!row) return null;
+  return {
+    proposal: proposalRow(row.proposal),
+    space: { ...row.space, settings: row.space.settings as SpaceSettings },
+    previous: row.previous,
+    balance: row.balance,
+    seen: row.seen === 1,
+  };
+}
 
 /** Records a vote, replacing the voter's earlier one (never a later one). */
 export const voteUpsert = (db: Database, row: VoteRow) =>

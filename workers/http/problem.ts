@@ -4,6 +4,7 @@ import type { ZodError } from "zod";
 import {
   PROBLEM_CONTENT_TYPE,
   describeIssues,
+  errorText,
   problemTypeUri,
   type Issue,
   type Problem,
@@ -66,7 +67,9 @@ export function handleError(error: Error, c: Context): Response {
   if (error instanceof HTTPException && error.status < 500) {
     return problemResponse(c, new ProblemError(kindForStatus(error.status), error.message));
   }
-  console.error(JSON.stringify({ msg: "unhandled error", path: c.req.path, error: String(error) }));
+  // A wrapped error (drizzle wraps D1's) says what went wrong in its cause.
+  const cause = error.cause === undefined ? {} : { cause: errorText(error.cause) };
+  console.error(JSON.stringify({ msg: "unhandled error", path: c.req.path, error: String(error), ...cause }));
   return problemResponse(c, new ProblemError("internal", "The server could not complete the request."));
 }
 

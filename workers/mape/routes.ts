@@ -92,7 +92,8 @@ export const mapeRoutes = createRouter()
   .openapi(cycleRoute, async (c) => {
     const settings = readSettings(c.env);
     const db = openDatabase(c.env.DB);
-    const { rails, detector } = underPolicy(guardRails(c.env), (await loadPolicy(db)).settings);
+    const policy = await loadPolicy(db);
+    const { rails, detector } = underPolicy(guardRails(c.env), policy.settings);
     const ctx = {
       db,
       authority: await loadAuthority(c.env.X0_CA),
@@ -108,7 +109,7 @@ export const mapeRoutes = createRouter()
     };
     const response = await runCycle(ctx, c.req.valid("json"));
     c.executionCtx.waitUntil(indexClosedDecisions(c.env));
-    return c.json(response, 200);
+    return c.json({ ...response, policyRevision: policy.revision }, 200);
   })
   .openapi(knowledgeRoute, async (c) => {
     const db = openDatabase(c.env.DB);

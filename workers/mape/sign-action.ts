@@ -1,7 +1,9 @@
 import type { Action, SignedAction } from "../../protocol/index.js";
 import { sealEnvelope } from "../../spiffe/index.js";
 
-/** Signs the action's exact JSON bytes with the control plane's Ed25519 action key, as a JWS. */
-export function signAction(action: Action, privateKey: CryptoKey, kid: string): Promise<SignedAction> {
-  return sealEnvelope(new TextEncoder().encode(JSON.stringify(action)), privateKey, kid);
-}
+/** Signs a value's exact JSON bytes with the control plane's Ed25519 action key, as a JWS nodes verify. */
+export const signJson = (value: unknown, privateKey: CryptoKey, kid: string): Promise<SignedAction> =>
+  sealEnvelope(new TextEncoder().encode(JSON.stringify(value)), privateKey, kid);
+
+export const signAction = (action: Action, privateKey: CryptoKey, kid: string): Promise<SignedAction> =>
+  signJson(action, privateKey, kid);
