@@ -15,7 +15,7 @@ import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from 
 import { verifyTypedData } from "viem";
 import { adminToken } from "../ctl/index.js";
 import { prng } from "../node-firmware/mesh/index.js";
-import type { ProposalType, VoteChoice } from "../protocol/index.js";
+import { SNAPSHOT_DOMAIN, SNAPSHOT_TYPES, type ProposalType, type VoteChoice } from "../protocol/index.js";
 import { scoresOf, tallyOf } from "../workers/dao/index.js";
 import { startBenchControlPlane } from "./control-plane.js";
 import { median } from "./stats.js";
@@ -25,39 +25,9 @@ const ROUNDS = Number(process.env.BENCH_DAO_ROUNDS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_DAO_CONCURRENCY ?? 4);
 const TALLY_VOTES = Number(process.env.BENCH_DAO_TALLY ?? 100_000);
 const SPACE = "bench.x0";
-const DOMAIN = { name: "snapshot", version: "0.1.4" } as const;
-const field = (name: string, type = "string") => ({ name, type });
-const PROPOSAL_TYPES = {
-  Proposal: [
-    field("from"),
-    field("space"),
-    field("timestamp", "uint64"),
-    field("type"),
-    field("title"),
-    field("body"),
-    field("discussion"),
-    field("choices", "string[]"),
-    field("labels", "string[]"),
-    field("start", "uint64"),
-    field("end", "uint64"),
-    field("snapshot", "uint64"),
-    field("plugins"),
-    field("privacy"),
-    field("app"),
-  ],
-};
-const VOTE_TYPES = {
-  Vote: [
-    field("from"),
-    field("space"),
-    field("timestamp", "uint64"),
-    field("proposal"),
-    field("choice", "uint32"),
-    field("reason"),
-    field("app"),
-    field("metadata"),
-  ],
-};
+const DOMAIN = SNAPSHOT_DOMAIN;
+const PROPOSAL_TYPES = SNAPSHOT_TYPES.proposal;
+const VOTE_TYPES = SNAPSHOT_TYPES.vote;
 
 interface Envelope {
   address: `0x${string}`;

@@ -63,11 +63,12 @@ const Seconds = z
 /** `from` is an address in every type set (some sign it as `string`). */
 const From = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
 
+/** What every signed message carries: who, where, when. */
+const Signed = { from: From, space: SpaceId, timestamp: Seconds };
+
 /** A signed proposal's fields (the older type sets lack `labels`, `privacy` and `app`). */
 export const ProposalMessage = z.object({
-  from: From,
-  space: SpaceId,
-  timestamp: Seconds,
+  ...Signed,
   type: z.string(),
   title: z.string().min(1).max(daoLimits.titleChars),
   body: z.string().max(daoLimits.bodyChars),
@@ -85,9 +86,7 @@ export type ProposalMessage = z.infer<typeof ProposalMessage>;
 
 /** A signed vote's fields; `proposal` is a bytes32 or a string, `choice` as its type set signs it. */
 export const VoteMessage = z.object({
-  from: From,
-  space: SpaceId,
-  timestamp: Seconds,
+  ...Signed,
   proposal: z.string().min(1).max(100),
   choice: z.union([z.number(), z.array(z.number()), z.string().max(20_000)]),
   reason: z.string().max(daoLimits.reasonChars).default(""),
@@ -98,11 +97,58 @@ export type VoteMessage = z.infer<typeof VoteMessage>;
 
 /** A signed cancellation (Snapshot's delete-proposal / cancel-proposal). */
 export const CancelMessage = z.object({
-  from: From,
-  space: SpaceId,
-  timestamp: Seconds,
+  ...Signed,
   proposal: z.string().min(1).max(100),
 });
+
+const field = (name: string, type = "string") => ({ name, type });
+const voteFields = (choice: string, from = "string", proposal = "string") => [
+  field("from", from),
+  field("space"),
+  field("timestamp", "uint64"),
+  field("proposal", proposal),
+  field("choice", choice),
+  field("reason"),
+  field("app"),
+  field("metadata"),
+];
+const proposalFields = (from: string) =>
+  [
+    ["from", from],
+    ["space"],
+    ["timestamp", "uint64"],
+    ["type"],
+    ["title"],
+    ["body"],
+    ["discussion"],
+    ["choices", "string[]"],
+    ["labels", "string[]"],
+    ["start", "uint64"],
+    ["end", "uint64"],
+    ["snapshot", "uint64"],
+    ["plugins"],
+    ["privacy"],
+    ["app"],
+  ].map(([name, type]) => field(name as string, type));
+
+/**
+ * EIP-712 type sets Snapshot messages are signed with: snapshot.js 0.17.5's own (`sign/types.ts`),
+ * and two older ones its sequencer still takes (`from` an address, `proposal` a bytes32). The
+ * control plane knows every set by hash (snapshot.js's `hashedTypes.json`); these are the ones
+ * the tools sign with, each held to that file by a test.
+ */
+export const SNAPSHOT_TYPES = {
+  proposal: { Proposal: proposalFields("string") },
+  proposalFromAddress: { Proposal: proposalFields("address") },
+  vote: { Vote: voteFields("uint32") },
+  voteArray: { Vote: voteFields("uint32[]") },
+  voteString: { Vote: voteFields("string") },
+  voteBytes32: { Vote: voteFields("uint32", "address", "bytes32") },
+  cancel: { CancelProposal: [field("from"), field("space"), field("timestamp", "uint64"), field("proposal")] },
+} as const;
+
+/** Snapshot's EIP-712 domain: exactly this, no chain id, no verifying contract. */
+export const SNAPSHOT_DOMAIN = { name: "snapshot", version: "0.1.4" } as const;
 
 /** The sequencer's answer to an accepted message. */
 export const MessageReceipt = z.object({ id: MessageId, kind: z.string() });

@@ -3,9 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseChoice } from "../../ctl/dao.js";
-import { runCli } from "../../ctl/main.js";
 import { ProposalDetail } from "../../protocol/index.js";
-import { startControlPlane, type ControlPlane } from "../helpers/control-plane.js";
+import { runCliAgainst, startControlPlane, type ControlPlane } from "../helpers/control-plane.js";
 
 let cp: ControlPlane;
 let dir: string;
@@ -18,19 +17,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(
-    [...argv, "--credential", cp.credentialFile],
-    { X0_STATE: "/nonexistent" },
-    {
-      out: (t) => out.push(t),
-      err: (t) => err.push(t),
-    },
-  );
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
+const run = (...argv: string[]) => runCliAgainst(cp, ...argv);
 
 describe("x0ctl dao against the real control plane, signing with snapshot.js", () => {
   it("sets up a space, proposes with a payload, votes, and shows the tally", async () => {

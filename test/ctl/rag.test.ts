@@ -2,9 +2,8 @@ import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../ctl/main.js";
 import { RagAnswer, RagDocumentList } from "../../protocol/index.js";
-import { startControlPlane, type ControlPlane } from "../helpers/control-plane.js";
+import { runCliAgainst, startControlPlane, type ControlPlane } from "../helpers/control-plane.js";
 
 let cp: ControlPlane;
 let docs: string;
@@ -18,19 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => cp.dispose());
 
-async function run(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(
-    [...argv, "--credential", cp.credentialFile],
-    { X0_STATE: "/nonexistent" },
-    {
-      out: (t) => out.push(t),
-      err: (t) => err.push(t),
-    },
-  );
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
+const run = (...argv: string[]) => runCliAgainst(cp, ...argv);
 
 describe("x0ctl rag against the real control plane (no embedder: lexical)", () => {
   it("ingests a folder's Markdown and text files, then finds, lists and removes them", async () => {

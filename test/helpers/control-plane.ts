@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { adminToken, type Credential } from "../../ctl/credential.js";
+import { runCli } from "../../ctl/main.js";
 import { createJoinToken, ensureCa, ensureLocalAdmin } from "../../stack/provision.js";
 import { startLocalWorker } from "../../stack/worker.js";
 import { readWranglerToml } from "../../stack/wrangler-config.js";
@@ -72,4 +73,16 @@ export async function startControlPlane(extraSecrets: Record<string, string> = {
       await rm(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/** x0ctl, in this process, against the control plane as its admin: exit code and what it printed. */
+export async function runCliAgainst(cp: ControlPlane, ...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(
+    [...argv, "--credential", cp.credentialFile],
+    { X0_STATE: "/nonexistent" },
+    { out: (t) => out.push(t), err: (t) => err.push(t) },
+  );
+  return { code, out: out.join("\n"), err: err.join("\n") };
 }

@@ -1,10 +1,13 @@
 import { hashTypedData, verifyTypedData, type TypedDataDefinition } from "viem";
 import type { z } from "zod";
-import { daoLimits, describeIssues, SnapshotEnvelope, type RefusalReason } from "../../../protocol/index.js";
+import {
+  daoLimits,
+  describeIssues,
+  SNAPSHOT_DOMAIN,
+  SnapshotEnvelope,
+  type RefusalReason,
+} from "../../../protocol/index.js";
 import { isHandled, kindOfTypes, type HandledKind } from "./types.js";
-
-/** Snapshot's EIP-712 domain: exactly this, no chain id, no verifying contract. */
-export const SNAPSHOT_DOMAIN = { name: "snapshot", version: "0.1.4" } as const;
 
 /** A refusal with its stable reason and a sentence for the sender (the sequencer's `error_description`). */
 export class Refused extends Error {
