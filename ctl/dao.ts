@@ -6,6 +6,7 @@ import {
   ExecutionList,
   ExecutionRun,
   ExecutionView,
+  HubSync,
   ProposalDetail,
   ProposalList,
   ProposalType,
@@ -260,6 +261,18 @@ async function balances(ctx: CommandContext): Promise<void> {
   ctx.out(`${String(receipt.addresses)} balance(s) at block ${String(receipt.block)}`);
 }
 
+async function sync(ctx: CommandContext): Promise<void> {
+  const [id] = ctx.args;
+  if (id === undefined || ctx.args.length > 1)
+    throw new ApiError("dao sync needs the id of a space that mirrors a Snapshot space");
+  const s = await request(ctx.session, `/api/v1/dao/spaces/${id}/sync`, HubSync, {});
+  ctx.out(
+    ctx.json
+      ? JSON.stringify(s)
+      : `${s.space} from ${s.hub}: ${String(s.proposals)} proposal(s), ${String(s.votes)} vote(s), ${String(s.skipped)} skipped (voting type not tallied here)`,
+  );
+}
+
 async function keyNew(ctx: CommandContext): Promise<void> {
   const [file] = ctx.args;
   if (file === undefined || ctx.args.length > 1) throw new ApiError("dao key new needs a file to write");
@@ -288,5 +301,10 @@ export const DAO_COMMANDS: Record<string, Command> = {
     run: status,
   },
   "dao execute": { summary: "close ended votes and run executions whose timelock passed", run: execute },
+  "dao sync": {
+    summary: "import a mirrored Snapshot space's proposals, votes and scores from its hub",
+    args: "ID",
+    run: sync,
+  },
   "dao cancel": { summary: "cancel a queued execution during its timelock", args: "PROPOSAL", run: cancel },
 };

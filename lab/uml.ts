@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
 import { chmod, mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
-import { availableParallelism, homedir, totalmem } from "node:os";
+import { availableParallelism, homedir, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseOriginators } from "../node-firmware/mesh/index.js";
 import type { Route } from "../protocol/index.js";
@@ -22,13 +23,47 @@ const [MIB_PER_NODE, CPU_PER_NODE] = [80, 0.03];
 const [MIB_PER_AGENT_NODE, CPU_PER_AGENT_NODE] = [200, 0.45];
 const TOOLS = { "linux.uml": "user-mode-linux", vde_switch: "vde2", uml_mconsole: "uml-utilities" } as const;
 
-/** What is missing to run the lab here, as the packages to install; null when nothing is. */
+/** What is missing to run the lab here (packages to install, or a host UML cannot run on); null when nothing is. */
 export function umlUnavailable(): string | null {
   if (process.getuid?.() !== 0) return "needs root (tap-less UML still needs to load modules in the guests as root)";
   const missing = Object.entries(TOOLS)
     .filter(([command]) => spawnSync("sh", ["-c", `command -v ${command}`]).status !== 0)
     .map(([, pkg]) => pkg);
-  return missing.length > 0 ? `missing ${missing.join(", ")} (apt-get install ${missing.join(" ")})` : null;
+  if (missing.length > 0) return `missing ${missing.join(", ")} (apt-get install ${missing.join(" ")})`;
+  return (bootRefusal ??= { reason: probeBoot() }).reason;
+}
+let bootRefusal: { reason: string | null } | undefined;
+
+/**
+ * Boots a guest whose init is /bin/true: on a host UML runs on, init exits 0 (and the guest's
+ * kernel says so as it panics). Some host kernels refuse UML's ptrace use (6.1 guests on a 6.18
+ * host: "ptrace set fp regs failed"); their guests die in init, which is said here, not found
+ * later as a guest that never comes up.
+ */
+function probeBoot(): string | null {
+  const umid = `x0uml-probe-${String(process.pid)}`;
+  const result = spawnSync(
+    "linux.uml",
+    [
+      "mem=128M",
+      "root=/dev/root",
+      "rootfstype=hostfs",
+      "rootflags=/",
+      "ro",
+      "con0=fd:0,fd:1",
+      "con=null",
+      "ssl=null",
+      `umid=${umid}`,
+      "init=/bin/true",
+    ],
+    { timeout: 30_000, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+  );
+  rmSync(join(homedir(), ".uml", umid), { recursive: true, force: true });
+  const console = `${result.stdout}${result.stderr}`;
+  if (/Attempted to kill init! exitcode=0x00000000\b/.test(console)) return null;
+  const said =
+    (/^userspace - .*$/m.exec(console) ?? /^Kernel panic - .*$/m.exec(console))?.[0] ?? "no sign of init running";
+  return `UML guests do not run on this host kernel (${release()}): ${said}`;
 }
 
 /** A locally administered MAC per node and interface: 02:58:<node>:<node>:<if>:01 (interface 0: the dummy primary). */

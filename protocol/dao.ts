@@ -322,6 +322,15 @@ export const SpaceSettings = z.strictObject({
     .max(30 * 86_400)
     .default(86_400),
   strategy: VotingStrategy,
+  /** A Snapshot space whose proposals, votes and scores this one mirrors from a hub's GraphQL API. */
+  mirror: z
+    .strictObject({
+      /** The hub's GraphQL endpoint, e.g. https://hub.snapshot.org/graphql. */
+      hub: z.url({ protocol: /^https?$/ }),
+      space: z.string().min(1).max(100),
+    })
+    .nullable()
+    .default(null),
 });
 export type SpaceSettings = z.infer<typeof SpaceSettings>;
 export type SpaceSettingsInput = z.input<typeof SpaceSettings>;
@@ -402,7 +411,20 @@ export type ProposalView = z.infer<typeof ProposalView>;
 export const ProposalDetail = ProposalView.extend({ votes: z.array(VoteView) });
 export type ProposalDetail = z.infer<typeof ProposalDetail>;
 export const ProposalList = z.object({ proposals: z.array(ProposalView) });
-export const ProposalPath = z.object({ id: MessageId });
+/** A proposal's id: its EIP-712 hash, or (mirrored from a hub) an early Snapshot proposal's IPFS CID. */
+export const ProposalId = z.union([MessageId, z.string().regex(/^Qm[1-9A-HJ-NP-Za-km-z]{44}$/, "an IPFS CIDv0")]);
+export const ProposalPath = z.object({ id: ProposalId });
+
+/** What a sync from a Snapshot hub imported: the hub's word, stored as such, not verified here. */
+export const HubSync = z.object({
+  hub: z.string(),
+  space: z.string(),
+  proposals: z.number().int(),
+  votes: z.number().int(),
+  /** Proposals of a voting type this control plane does not tally (copeland, custom), left out. */
+  skipped: z.number().int(),
+});
+export type HubSync = z.infer<typeof HubSync>;
 
 export const ExecutionState = z.enum(["queued", "running", "done", "failed", "cancelled"]);
 export const ExecutionStep = z.object({

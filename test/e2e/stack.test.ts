@@ -423,6 +423,9 @@ describe("local stack (npm start)", () => {
     await dashboard.page.fill("#rag-query", "how is a revoked node refused");
     await dashboard.page.click("#rag-form button");
     await dashboard.page.waitForSelector('#rag-hits li:has-text("docs/identity.md")', { timeout: 10_000 });
+    // The proposal executed above: the policy it set, and its execution's steps.
+    await dashboard.page.waitForSelector('#governance dd:has-text("floodPps 1000")', { timeout: 10_000 });
+    await dashboard.page.waitForSelector('#executions tr:has-text("done"):has-text("detector-threshold applied")');
     await dashboard.page.screenshot({ path: "test-results/dashboard.png", fullPage: true });
     // The session: a cookie no script can read, sent to this origin only; the code is spent and gone from the address
     // bar.

@@ -53,6 +53,7 @@ describe("local control plane (Miniflare + local D1)", () => {
         "0006_refusals_sessions.sql",
         "0007_rag.sql",
         "0008_decision_evidence.sql",
+        "0009_dao.sql",
       ]);
       await callEdge(
         first.worker.url.origin,

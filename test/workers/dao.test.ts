@@ -314,12 +314,14 @@ describe("refusals: a clear reason each, nothing stored", () => {
     expect((await refused(stranger)).reason).toBe("not-allowed");
   });
 
-  it("answers application/json for snapshot.js, problem+json when asked", async () => {
+  it("answers application/json to a client asking for it (snapshot.js), problem+json to the others", async () => {
     const body = JSON.stringify({ address: "0x1", sig: "0x", data: {} });
-    const plain = await postJson("/api/v1/dao/msg", body, { accept: "application/json" });
-    expect(plain.headers.get("content-type")).toBe("application/json");
-    const problem = await postJson("/api/v1/dao/msg", body, { accept: "application/problem+json" });
-    expect(problem.headers.get("content-type")).toBe("application/problem+json");
+    const label = async (accept?: string) =>
+      (await postJson("/api/v1/dao/msg", body, accept ? { accept } : {})).headers.get("content-type");
+    expect(await label("application/json")).toBe("application/json");
+    expect(await label("application/problem+json")).toBe("application/problem+json");
+    expect(await label("application/problem+json, application/json")).toBe("application/problem+json");
+    expect(await label()).toBe("application/problem+json");
   });
 });
 

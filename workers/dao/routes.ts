@@ -7,6 +7,8 @@ import {
   ExecutionList,
   ExecutionRun,
   ExecutionView,
+  errorText,
+  HubSync,
   MeshPolicy,
   MessageReceipt,
   PolicyBroadcast,
@@ -28,6 +30,7 @@ import { ANY_IDENTITY, guard } from "../http/guard.js";
 import { createRouter, jsonBody, jsonResponse, problemResponses } from "../http/openapi.js";
 import { ProblemError } from "../http/problem.js";
 import { governanceTick } from "./tick.js";
+import { syncFromHub } from "./hub.js";
 import { acceptMessage } from "./messages.js";
 import { REFUSAL_PREFIX } from "./metrics.js";
 import { openDao } from "./open.js";
@@ -152,6 +155,16 @@ const policyRoute = createRoute({
   responses: { 200: jsonResponse(MeshPolicy, "The policy"), ...problemResponses(401, 403) },
 });
 
+const syncRoute = createRoute({
+  method: "post",
+  path: "/api/v1/dao/spaces/{id}/sync",
+  summary: "Import the mirrored Snapshot space's proposals, votes and scores from its hub (the hub's word)",
+  tags,
+  ...guard(["admin"]),
+  request: { params: SpacePath },
+  responses: { 200: jsonResponse(HubSync, "What was imported"), ...problemResponses(400, 401, 403, 404, 502) },
+});
+
 const signedPolicyRoute = createRoute({
   method: "get",
   path: "/api/v1/dao/policy/signed",
@@ -164,7 +177,8 @@ const signedPolicyRoute = createRoute({
 /**
  * A refusal, shaped for both readers: problem+json with a stable type and the refusal's reason,
  * plus the sequencer's `error`/`error_description`. snapshot.js reads an error body only when it is
- * labelled application/json, so that is the label unless the client asks for problem+json.
+ * labelled application/json, and asks for application/json: such a client gets that label,
+ * everyone else problem+json.
  */
 function refusalResponse(c: Context<AppEnv>, refused: Refused): Response {
   const status = refused.reason === "too-large" ? 413 : refused.reason === "power-unavailable" ? 502 : 400;
@@ -178,10 +192,11 @@ function refusalResponse(c: Context<AppEnv>, refused: Refused): Response {
     error: "client_error",
     error_description: refused.description,
   };
-  const wantsProblem = (c.req.header("accept") ?? "").includes(PROBLEM_CONTENT_TYPE);
+  const accept = c.req.header("accept") ?? "";
+  const plainJson = accept.includes("application/json") && !accept.includes(PROBLEM_CONTENT_TYPE);
   return new Response(JSON.stringify(body), {
     status,
-    headers: { "content-type": wantsProblem ? PROBLEM_CONTENT_TYPE : "application/json" },
+    headers: { "content-type": plainJson ? "application/json" : PROBLEM_CONTENT_TYPE },
   });
 }
 
@@ -303,6 +318,20 @@ export const daoRoutes = createRouter()
     ]);
     const [view] = await executionViews(deps.db, [(await getExecution(deps.db, id)) ?? execution]);
     return c.json(view as ExecutionView, 200);
+  })
+  .openapi(syncRoute, async (c) => {
+    const space = await existingSpace(c, c.req.valid("param").id);
+    if (!space.settings.mirror) throw new ProblemError("validation", `space ${space.id} mirrors no Snapshot space`);
+    const deps = openDao(c.env);
+    const synced = await syncFromHub(deps, space).catch((error: unknown) => {
+      throw new ProblemError("upstream-failed", `the Snapshot hub: ${errorText(error)}`);
+    });
+    await auditStatement(
+      deps.db,
+      { actor: c.var.caller.spiffeId, action: "dao.hub.synced", subject: space.id, outcome: "success", detail: synced },
+      deps.now(),
+    );
+    return c.json(synced, 200);
   })
   .openapi(policyRoute, async (c) => c.json(await loadPolicy(openDao(c.env).db), 200))
   .openapi(signedPolicyRoute, async (c) => {

@@ -117,12 +117,12 @@ export async function listProposals(db: Database, spaceId: string, limit: number
   return rows.map(proposalRow);
 }
 
-/** Voting ended (by the server's clock, in seconds) but not yet closed. */
+/** Voting ended (by the server's clock, in seconds) but not yet closed; a hub's proposals close at the hub. */
 export async function endedProposals(db: Database, nowS: number, limit: number): Promise<ProposalRow[]> {
   const rows = await db
     .select()
     .from(daoProposals)
-    .where(and(eq(daoProposals.state, "active"), lte(daoProposals.end, nowS)))
+    .where(and(eq(daoProposals.state, "active"), lte(daoProposals.end, nowS), eq(daoProposals.provenance, "signed")))
     .orderBy(asc(daoProposals.end))
     .limit(limit);
   return rows.map(proposalRow);

@@ -129,10 +129,24 @@ export function tallyOf(
   votes: readonly CountedVote[],
   ended: boolean,
 ): Tally {
-  const scoresTotal = sum(votes.map((v) => v.power));
-  const quorumMet = scoresTotal >= settings.quorum && votes.length > 0;
+  return tallyOfScores(
+    settings,
+    type,
+    { scores, scoresTotal: sum(votes.map((v) => v.power)), votes: votes.length },
+    ended,
+  );
+}
+
+/** The same from scores alone (a Snapshot hub's, for a mirrored proposal). */
+export function tallyOfScores(
+  settings: Pick<SpaceSettings, "quorum" | "threshold">,
+  type: ProposalType,
+  { scores, scoresTotal, votes }: { scores: number[]; scoresTotal: number; votes: number },
+  ended: boolean,
+): Tally {
+  const quorumMet = scoresTotal >= settings.quorum && votes > 0;
   const approval =
     type === "basic" ? share(scores[0], [scores[0] ?? 0, scores[1] ?? 0]) : share(scores[0], [scoresTotal]);
   const result = !ended ? null : !quorumMet ? "no-quorum" : approval >= settings.threshold ? "passed" : "rejected";
-  return { scores, scoresTotal, votes: votes.length, quorumMet, approval, result };
+  return { scores, scoresTotal, votes, quorumMet, approval, result };
 }

@@ -21,9 +21,9 @@ export const spaceView = (space: SpaceRecord, openProposals: number): SpaceView 
   openProposals,
 });
 
-/** An open proposal's tally as of now (the stored one is final once closed). */
+/** An open proposal's tally as of now (the stored one is final once closed, and a hub's is the hub's). */
 export async function currentTally(db: Database, proposal: ProposalRow, votes?: VoteRow[]): Promise<Tally> {
-  if (proposal.state !== "active") return proposal.tally;
+  if (proposal.state !== "active" || proposal.provenance === "hub") return proposal.tally;
   const space = await getSpace(db, proposal.spaceId);
   const counted = votes ?? (await votesOf(db, proposal.id));
   const scores = scoresOf(proposal.type, proposal.choices.length, counted);

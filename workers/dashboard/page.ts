@@ -27,6 +27,7 @@ table{width:100%;border-collapse:collapse;font-size:12px}td,th{text-align:left;p
 <section><h2>Topology</h2><svg id="graph" role="img" aria-label="mesh topology"></svg></section>
 <section><h2>Node</h2><div id="detail">Click a node.</div><h2>Security</h2><dl id="security"></dl></section>
 <section class="wide"><h2>Decisions</h2><table><thead><tr><th>time</th><th>node</th><th>kind</th><th>why</th><th>outcome</th><th>verdict</th><th>related (RAG)</th></tr></thead><tbody id="decisions"></tbody></table></section>
+<section class="wide"><h2>Governance</h2><dl id="governance"></dl><table><thead><tr><th>proposal</th><th>space</th><th>execution</th><th>eta</th><th>steps</th></tr></thead><tbody id="executions"></tbody></table></section>
 <section class="wide"><h2>Knowledge (RAG)</h2><div id="rag-stats"></div><form id="rag-form"><input id="rag-query" type="search" maxlength="1000" placeholder="what fixed packet loss last time?" aria-label="search runbooks and past decisions"> <button>Search</button></form><div id="rag-mode"></div><ol id="rag-hits"></ol></section>
 </main>
 <script nonce="${nonce}">
@@ -107,15 +108,29 @@ function drawSecurity(metrics) {
   }
   el("security").innerHTML = rows.map(([k, v]) => "<dt>" + esc(k) + "</dt><dd>" + esc(v) + "</dd>").join("");
 }
+function drawGovernance(metrics, policy, executions) {
+  const count = (name, label) => metricSum(metrics, name, label);
+  const rows = [
+    ["proposals open", count("x0_dao_proposals", 'state="active"')],
+    ["proposals closed", count("x0_dao_proposals", 'state="closed"')],
+    ["executions queued / done / failed", count("x0_dao_executions", 'state="queued"') + " / " + count("x0_dao_executions", 'state="done"') + " / " + count("x0_dao_executions", 'state="failed"')],
+    ["messages accepted / refused", count("x0_dao_messages_accepted_total") + " / " + count("x0_dao_messages_refused_total")],
+    ["policy revision", policy.revision],
+    ["policy set", Object.entries(policy.settings).map(([k, v]) => k + " " + v).join(", ") || "nothing: the configuration holds"],
+  ];
+  el("governance").innerHTML = rows.map(([k, v]) => "<dt>" + esc(k) + "</dt><dd>" + esc(v) + "</dd>").join("");
+  el("executions").innerHTML = executions.map((e) => "<tr><td>" + esc(e.proposalId.slice(0, 12)) + "…</td><td>" + esc(e.space) + "</td><td>" + esc(e.state + (e.error ? ": " + e.error : "")) + "</td><td>" + esc(e.eta.slice(0, 19)) + "</td><td>" + esc(e.steps.map((st) => st.change.kind + " " + st.state).join("; ")) + "</td></tr>").join("");
+}
 async function refresh() {
   try {
-    const [topology, decisions, metrics] = await Promise.all([api("/api/v1/mesh/topology"), api("/api/v1/mape/decisions?limit=30"), api("/metrics", "text")]);
+    const [topology, decisions, metrics, policy, executions] = await Promise.all([api("/api/v1/mesh/topology"), api("/api/v1/mape/decisions?limit=30"), api("/metrics", "text"), api("/api/v1/dao/policy"), api("/api/v1/dao/executions?limit=10")]);
     last = topology;
     drawGraph(topology);
     drawDetail();
     drawDecisions(decisions.decisions);
     drawSecurity(metrics);
     drawRagStats(metrics);
+    drawGovernance(metrics, policy, executions.executions);
     const count = (s) => topology.nodes.filter((n) => n.status === s).length;
     el("summary").textContent = topology.nodes.length + " nodes: " + count("online") + " online, " + count("stale") + " stale, " + count("offline") + " offline; " + topology.links.length + " links";
     el("updated").textContent = "updated " + new Date().toLocaleTimeString();
