@@ -102,6 +102,10 @@ async function propose(ctx: CommandContext): Promise<void> {
       ? undefined
       : checked(ExecutionPayload, { changes: await jsonFile(changesFile, "--changes") }, changesFile);
   const start = integer(ctx, "start", Math.floor(Date.now() / 1000));
+  // Voting power is read at this block; there is no sensible default without a chain to ask.
+  if (option(ctx, "block") === undefined)
+    throw new ApiError("dao propose needs --block N: the block voting power is read at");
+  const block = integer(ctx, "block", 0);
   const receipt = await sign<{ id: string }>(ctx, (client) =>
     client.proposal(wallet, wallet.address, {
       space,
@@ -112,7 +116,7 @@ async function propose(ctx: CommandContext): Promise<void> {
       choices,
       start,
       end: start + integer(ctx, "period", 7 * 86_400),
-      snapshot: integer(ctx, "block", 0),
+      snapshot: block,
       plugins: JSON.stringify(payload ? { x0tta6bl4: payload } : {}),
     }),
   );
@@ -286,7 +290,7 @@ export const DAO_COMMANDS: Record<string, Command> = {
   "dao balances": { summary: "load token balances at a block (voting power)", args: "ID FILE", run: balances },
   "dao key new": { summary: "write a new wallet key file (0600) and print its address", args: "FILE", run: keyNew },
   "dao propose": {
-    summary: "sign a proposal with snapshot.js (--space, --key, --type, --choices, --changes FILE)",
+    summary: "sign a proposal with snapshot.js (--space, --key, --block, --type, --choices, --changes FILE)",
     args: "TITLE",
     run: propose,
   },

@@ -82,6 +82,7 @@ describe("x0ctl dao against the real control plane, signing with snapshot.js", (
     const bad = await run("dao", "propose", "x", "--space", "cli.x0", "--key", key, "--changes", join(dir, "bad.json"));
     expect(bad.err).toMatch(/bad.json: changes.0.kind/);
     expect((await run("dao", "propose", "x", "--space", "cli.x0")).err).toMatch(/needs --key FILE/);
+    expect((await run("dao", "propose", "x", "--space", "cli.x0", "--key", key)).err).toMatch(/needs --block N/);
   });
 });
 

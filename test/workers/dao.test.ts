@@ -435,10 +435,13 @@ describe("the execution queue", () => {
     expect((await policy()).settings.actionsPerNodePerMinute).toBeUndefined();
   });
 
-  it("refuses a space change by an admin the space does not list", async () => {
-    const response = await put(`/api/v1/dao/spaces/${SPACE}`, { ...settings, admins: [admin.address] });
-    expect(response.status).toBe(200);
-    expect(exactly(SpaceView, await response.json()).admins).toEqual([admin.address.toLowerCase()]);
-    expect((await put(`/api/v1/dao/spaces/${SPACE}`, settings)).status).toBe(200); // no SPIFFE admin listed: any admin
+  it("lets only the admins a space lists by SPIFFE ID change it (any admin, when it lists none)", async () => {
+    const others = { ...settings, admins: [admin.address, "spiffe://x0tta6bl4.mesh/admin/someone-else"] };
+    expect((await put("/api/v1/dao/spaces/others.x0", others)).status).toBe(200); // created: no admins yet
+    const refused = await put("/api/v1/dao/spaces/others.x0", settings);
+    expect(refused.status).toBe(403);
+    const addressesOnly = await put("/api/v1/dao/spaces/open.x0", { ...settings, admins: [admin.address] });
+    expect(exactly(SpaceView, await addressesOnly.json()).admins).toEqual([admin.address.toLowerCase()]);
+    expect((await put("/api/v1/dao/spaces/open.x0", settings)).status).toBe(200);
   });
 });
