@@ -20,6 +20,8 @@ export const daoLimits = {
   reasonChars: 5000,
   appChars: 24,
   changesPerProposal: 16,
+  /** Votes a proposal's detail lists, the newest; its tally counts every one. */
+  votesShown: 1000,
   /** Addresses in one balances upload. */
   balancesPerUpload: 5000,
 } as const;
@@ -408,7 +410,8 @@ export const ProposalView = z.object({
 });
 export type ProposalView = z.infer<typeof ProposalView>;
 
-export const ProposalDetail = ProposalView.extend({ votes: z.array(VoteView) });
+/** A proposal with its newest votes (`daoLimits.votesShown`; the tally counts them all). */
+export const ProposalDetail = ProposalView.extend({ votes: z.array(VoteView).max(1000) });
 export type ProposalDetail = z.infer<typeof ProposalDetail>;
 export const ProposalList = z.object({ proposals: z.array(ProposalView) });
 /** A proposal's id: its EIP-712 hash, or (mirrored from a hub) an early Snapshot proposal's IPFS CID. */

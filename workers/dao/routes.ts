@@ -108,7 +108,7 @@ const proposalsRoute = createRoute({
 const proposalRoute = createRoute({
   method: "get",
   path: "/api/v1/dao/proposals/{id}",
-  summary: "A proposal with its votes and tally",
+  summary: "A proposal with its tally and its newest 1,000 votes",
   tags,
   ...guard(ANY_IDENTITY),
   request: { params: ProposalPath },

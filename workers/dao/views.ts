@@ -1,4 +1,11 @@
-import type { ExecutionView, ProposalDetail, ProposalView, SpaceView, Tally } from "../../protocol/index.js";
+import {
+  daoLimits,
+  type ExecutionView,
+  type ProposalDetail,
+  type ProposalView,
+  type SpaceView,
+  type Tally,
+} from "../../protocol/index.js";
 import type { Database } from "../db/client.js";
 import {
   appliedSteps,
@@ -55,7 +62,7 @@ export async function proposalDetail(db: Database, row: ProposalRow, nowMs: numb
   const votes = await votesOf(db, row.id);
   return {
     ...proposalView(row, await currentTally(db, row, votes), nowMs),
-    votes: votes.map((v) => ({
+    votes: votes.slice(-daoLimits.votesShown).map((v) => ({
       id: v.id,
       voter: v.voter,
       choice: v.choice,
