@@ -272,7 +272,9 @@ export const daoRoutes = createRouter()
     const space = await existingSpace(c, c.req.valid("param").id);
     const { db, now } = openDao(c.env);
     const rows = await listProposals(db, space.id, c.req.valid("query").limit);
-    const proposals = await Promise.all(rows.map(async (r) => proposalView(r, await currentTally(db, r), now())));
+    const proposals = await Promise.all(
+      rows.map(async (r) => proposalView(r, await currentTally(db, r, space.settings), now())),
+    );
     return c.json({ proposals }, 200);
   })
   .openapi(proposalRoute, async (c) => {

@@ -3,6 +3,7 @@ import {
   type ExecutionView,
   type ProposalDetail,
   type ProposalView,
+  type SpaceSettings,
   type SpaceView,
   type Tally,
 } from "../../protocol/index.js";
@@ -28,13 +29,20 @@ export const spaceView = (space: SpaceRecord, openProposals: number): SpaceView 
   openProposals,
 });
 
-/** An open proposal's tally as of now (the stored one is final once closed, and a hub's is the hub's). */
-export async function currentTally(db: Database, proposal: ProposalRow, votes?: VoteRow[]): Promise<Tally> {
+/**
+ * An open proposal's tally as of now, under its space's quorum and threshold (the stored one is
+ * final once closed, and a hub's is the hub's).
+ */
+export async function currentTally(
+  db: Database,
+  proposal: ProposalRow,
+  settings: Pick<SpaceSettings, "quorum" | "threshold">,
+  votes?: VoteRow[],
+): Promise<Tally> {
   if (proposal.state !== "active" || proposal.provenance === "hub") return proposal.tally;
-  const space = await getSpace(db, proposal.spaceId);
   const counted = votes ?? (await votesOf(db, proposal.id));
   const scores = scoresOf(proposal.type, proposal.choices.length, counted);
-  return tallyOf(space?.settings ?? { quorum: 0, threshold: 1 }, proposal.type, scores, counted, false);
+  return tallyOf(settings, proposal.type, scores, counted, false);
 }
 
 export function proposalView(row: ProposalRow, tally: Tally, nowMs: number): ProposalView {
@@ -59,9 +67,10 @@ export function proposalView(row: ProposalRow, tally: Tally, nowMs: number): Pro
 }
 
 export async function proposalDetail(db: Database, row: ProposalRow, nowMs: number): Promise<ProposalDetail> {
-  const votes = await votesOf(db, row.id);
+  const [votes, space] = await Promise.all([votesOf(db, row.id), getSpace(db, row.spaceId)]);
+  const settings = space?.settings ?? { quorum: 0, threshold: 1 };
   return {
-    ...proposalView(row, await currentTally(db, row, votes), nowMs),
+    ...proposalView(row, await currentTally(db, row, settings, votes), nowMs),
     votes: votes.slice(-daoLimits.votesShown).map((v) => ({
       id: v.id,
       voter: v.voter,
